@@ -1,0 +1,1 @@
+"""Adapters: the platforms people talk to the bot through."""

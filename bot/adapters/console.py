@@ -1,0 +1,165 @@
+"""The console adapter: chat with the bot in a terminal, no token needed."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import html
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from bot.adapters import render
+from bot.app import Core
+from bot.errors import UserInputError
+from bot.i18n import _
+from bot.services.study import Context, Shown
+
+PLATFORM = "console"
+
+_TAGS = re.compile(r"</?(b|i|code|pre)(?: [^>]*)?>")
+
+
+def html_to_terminal(text: str, color: bool) -> str:
+    """Turn the Telegram HTML we render into terminal text (bold with ANSI when `color`)."""
+
+    def tag(match: re.Match[str]) -> str:
+        name, closing = match.group(1), match.group(0).startswith("</")
+        if name == "pre":
+            return "" if closing else ""
+        if not color:
+            return ""
+        if name == "b":
+            return "\033[0m" if closing else "\033[1m"
+        if name in {"i", "code"}:
+            return "\033[0m" if closing else ("\033[3m" if name == "i" else "\033[36m")
+        return ""
+
+    return html.unescape(_TAGS.sub(tag, text))
+
+
+class Console:
+    """A read–eval–print loop over the services, as one user in one private chat."""
+
+    def __init__(
+        self, core: Core, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
+        user: str | None = None, run: Callable[[Context, str], Awaitable[str]] | None = None,
+    ) -> None:
+        self.core = core
+        self.stdin = stdin
+        self.stdout = stdout
+        self.user = user or getpass.getuser()
+        self.color = stdout.isatty()
+        self.run_code = run
+        self.current: Shown | None = None
+
+    def say(self, text: str) -> None:
+        """Print one reply."""
+        self.stdout.write(html_to_terminal(text, self.color) + "\n")
+        self.stdout.flush()
+
+    async def context(self) -> Context:
+        """Return the console user's context (created on first use)."""
+        return await self.core.study.enter(
+            platform=PLATFORM, user_id=self.user, user_name=self.user, language_code=None,
+            chat_id=self.user, chat_type="private", chat_title="console",
+        )
+
+    async def run(self) -> None:
+        """Read commands until /quit or end of input."""
+        ctx = await self.context()
+        self.say(render.welcome(ctx.lang, self.user))
+        self.say(_(ctx.lang, "Type a command, an option letter to answer, or /quit."))
+        while True:
+            self.stdout.write("> ")
+            self.stdout.flush()
+            line = await asyncio.to_thread(self.stdin.readline)
+            if not line:
+                self.stdout.write("\n")
+                return
+            line = line.strip()
+            if line in {"/quit", "/exit"}:
+                return
+            if line:
+                await self.handle(line)
+
+    async def handle(self, line: str) -> None:
+        """Answer one line of input."""
+        ctx = await self.context()
+        command, _sep, arg = line.partition(" ")
+        arg = arg.strip()
+        try:
+            await self._dispatch(ctx, command.lower(), arg, line)
+        except UserInputError as err:
+            self.say(render.usage(ctx.lang, err.key, **err.params))
+
+    async def _dispatch(self, ctx: Context, command: str, arg: str, line: str) -> None:
+        study = self.core.study
+        lang = ctx.lang
+        if not command.startswith("/"):
+            await self.answer(ctx, line)
+        elif command in {"/help", "/start"}:
+            self.say(render.help_text(lang))
+        elif command == "/daily":
+            await self.show(await study.show(ctx, "daily"))
+        elif command == "/question":
+            await self.show(await study.show(ctx, "question", arg or None))
+        elif command == "/answer":
+            if self.current is None:
+                self.say(_(lang, "No question yet. Try /daily."))
+            else:
+                self.say(render.reference_answer(self.current.question, self.current.lang))
+        elif command == "/streak":
+            self.say(render.streak(lang, await study.streak(ctx)))
+        elif command == "/stats":
+            self.say(render.stats(self.core.bank, lang, await study.stats(ctx)))
+        elif command == "/topics":
+            self.say(render.topics(self.core.bank, lang))
+        elif command == "/timezone":
+            if not arg:
+                self.say(_(lang, "Your time zone: {zone}", zone=ctx.user_zone) + "\n"
+                         + render.usage(lang, "usage_timezone"))
+                return
+            ctx = await study.set_timezone(ctx, arg)
+            self.say(_(lang, "Time zone set to {zone}.", zone=ctx.user_zone))
+        elif command == "/lang":
+            ctx = await study.set_language(ctx, arg)
+            self.say(_(ctx.lang, "I will speak English from now on."))
+        elif command == "/run":
+            if self.run_code is None:
+                self.say(_(lang, "/run is not available here."))
+            elif not arg:
+                self.say(render.usage(lang, "usage_run"))
+            else:
+                self.say(await self.run_code(ctx, arg))
+        else:
+            self.say(_(lang, "Unknown command {command}. See /help.", command=command))
+
+    async def show(self, shown: Shown) -> None:
+        """Print a question and remember it for answering."""
+        self.current = shown
+        self.say(render.question(self.core.bank, shown.question, shown.lang, shown.prompt.kind))
+        self.say(_(shown.lang, "Answer with a letter (A–{last}) or /answer to see the answer.",
+                   last=render.LETTERS[len(shown.question.text(shown.lang).quiz.options) - 1]))
+
+    async def answer(self, ctx: Context, text: str) -> None:
+        """Grade a letter or number for the current question."""
+        if self.current is None:
+            self.say(_(ctx.lang, "No question yet. Try /daily."))
+            return
+        options = len(self.current.question.text(self.current.lang).quiz.options)
+        choice = text.strip().upper()
+        if len(choice) == 1 and choice in render.LETTERS[:options]:
+            index = render.LETTERS.index(choice)
+        elif choice.isdigit() and 1 <= int(choice) <= options:
+            index = int(choice) - 1
+        else:
+            self.say(_(ctx.lang, "Answer with a letter (A–{last}) or /answer to see the answer.",
+                       last=render.LETTERS[options - 1]))
+            return
+        result = await self.core.study.answer(ctx, self.current.prompt.id, index)
+        if result.status == "stale":
+            self.say(_(ctx.lang, "This question is no longer available."))
+            return
+        self.say(render.verdict(result))

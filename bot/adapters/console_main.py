@@ -1,0 +1,14 @@
+"""Start the console: the core, a local runner for /run, and the read–eval–print loop."""
+
+from __future__ import annotations
+
+from bot.adapters.console import Console
+from bot.app import open_core
+from bot.config import Settings
+
+
+async def console_main(settings: Settings) -> int:
+    """Run the console until /quit or end of input."""
+    async with open_core(settings) as core:
+        await Console(core).run()
+    return 0

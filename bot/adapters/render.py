@@ -1,0 +1,235 @@
+"""Turn service results into Telegram-flavoured HTML, shared by every adapter."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.content.loader import ContentBank
+from bot.content.markup import to_html
+from bot.content.models import Question
+from bot.i18n import N_, _, ngettext
+from bot.services.streaks import StreakView
+from bot.services.study import AnswerResult
+from bot.storage.records import Chat, Lang, UserStats
+
+LETTERS = "ABCDEFGHIJ"
+
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("daily", N_("Today's question")),
+    ("question", N_("A question, optionally from one topic: /question autograd")),
+    ("topics", N_("Topics and how many questions each has")),
+    ("streak", N_("Your streak")),
+    ("stats", N_("Your answers so far")),
+    ("run", N_("Run PyTorch code: /run print(torch.ones(2))")),
+    ("subscribe", N_("Get the daily question at a local time: /subscribe 08:30")),
+    ("unsubscribe", N_("Stop the daily question")),
+    ("timezone", N_("Set your time zone: /timezone Asia/Shanghai")),
+    ("lang", N_("Language: /lang zh or /lang en")),
+    ("help", N_("What I can do")),
+)
+
+
+def e(text: str) -> str:
+    """Escape plain text for Telegram HTML."""
+    return html.escape(text, quote=False)
+
+
+def difficulty_name(lang: Lang, difficulty: str) -> str:
+    """Return the display name of a difficulty."""
+    names = {"easy": _(lang, "easy"), "medium": _(lang, "medium"), "hard": _(lang, "hard")}
+    return names.get(difficulty, difficulty)
+
+
+def command_menu(lang: Lang) -> list[tuple[str, str]]:
+    """Return the bot's commands with descriptions in `lang`."""
+    return [(name, _(lang, description)) for name, description in COMMANDS]
+
+
+def welcome(lang: Lang, name: str) -> str:
+    """Render the /start greeting."""
+    intro = _(
+        lang,
+        "Hi {name}! I help you prepare for PyTorch interviews: one question a day, "
+        "explanations, streaks, and a sandbox to run PyTorch code.",
+        name=e(name),
+    )
+    return f"{intro}\n\n{help_text(lang)}"
+
+
+def help_text(lang: Lang) -> str:
+    """Render the list of commands."""
+    lines = [f"/{name} — {e(description)}" for name, description in command_menu(lang)]
+    tip = _(lang, "Answer with the buttons under each question.")
+    return "\n".join([*lines, "", tip])
+
+
+def question(bank: ContentBank, q: Question, lang: Lang, kind: str) -> str:
+    """Render a question with its lettered options."""
+    text = q.text(lang)
+    topic = bank.topic(q.topic)
+    label = {"daily": _(lang, "📅 Daily question"), "review": _(lang, "🔁 Review")}.get(
+        kind, _(lang, "❓ Question")
+    )
+    header = f"<b>{label}</b> · {e(topic.name(lang) if topic else q.topic)} · " + e(
+        difficulty_name(lang, q.difficulty)
+    )
+    options = "\n".join(
+        f"<b>{LETTERS[i]}.</b> {e(option)}" for i, option in enumerate(text.quiz.options)
+    )
+    body = e(text.quiz.question)
+    open_question = ""
+    if text.question.strip() != text.quiz.question.strip():
+        open_question = f"<i>{e(text.question)}</i>\n\n"
+    return f"{header}\n\n{open_question}{body}\n\n{options}"
+
+
+def verdict(result: AnswerResult, user_name: str = "") -> str:
+    """Render right or wrong, the explanation and the streak after an answer."""
+    assert result.question is not None  # noqa: S101 - only called for answered prompts
+    lang = result.lang
+    quiz = result.question.text(lang).quiz
+    right = LETTERS[quiz.correct]
+    who = f"{e(user_name)}: " if user_name else ""
+    if result.status == "already":
+        head = _(
+            lang, "You already answered this one (you chose {choice}).",
+            choice=LETTERS[result.chosen],
+        )
+        return f"{who}{head}"
+    if result.correct:
+        head = _(lang, "✅ Correct! The answer is {letter}.", letter=right)
+    else:
+        head = _(
+            lang, "❌ Not quite: you chose {choice}, the answer is {letter}.",
+            choice=LETTERS[result.chosen], letter=right,
+        )
+    parts = [f"{who}{head}", e(quiz.explanation)]
+    if result.streak is not None and result.streak_grew:
+        parts.append(streak_line(lang, result.streak))
+    return "\n\n".join(parts)
+
+
+def verdict_short(result: AnswerResult) -> str:
+    """Render a verdict short enough for a callback answer (≤ 200 characters)."""
+    assert result.question is not None  # noqa: S101
+    lang = result.lang
+    quiz = result.question.text(lang).quiz
+    if result.status == "already":
+        text = _(lang, "You already answered this one (you chose {choice}).",
+                 choice=LETTERS[result.chosen])
+    elif result.correct:
+        text = _(lang, "✅ Correct! The answer is {letter}.", letter=LETTERS[quiz.correct])
+    else:
+        text = _(
+            lang, "❌ Not quite: you chose {choice}, the answer is {letter}.",
+            choice=LETTERS[result.chosen], letter=LETTERS[quiz.correct],
+        )
+    return text[:200]
+
+
+def reference_answer(q: Question, lang: Lang) -> str:
+    """Render the reference answer, the quiz's right option and the snippet."""
+    text = q.text(lang)
+    parts = [
+        f"<b>{e(text.question)}</b>",
+        to_html(text.answer),
+        _(lang, "Quiz answer: {letter}. {option}", letter=LETTERS[text.quiz.correct],
+          option=e(text.quiz.options[text.quiz.correct])),
+    ]
+    if q.snippet is not None:
+        code = e(q.snippet.code.rstrip())
+        out = e(q.snippet.expected.rstrip())
+        parts.append(
+            _(lang, "Try it with /run:")
+            + f'\n<pre><code class="language-python">{code}</code></pre>\n'
+            + _(lang, "Output:") + f"\n<pre>{out}</pre>"
+        )
+    return "\n\n".join(parts)
+
+
+def streak_line(lang: Lang, view: StreakView) -> str:
+    """Render the one-line streak summary shown after answers."""
+    return ngettext(lang, "🔥 Streak: {n} day", "🔥 Streak: {n} days", view.current)
+
+
+def streak(lang: Lang, view: StreakView) -> str:
+    """Render /streak."""
+    lines = [
+        f"<b>{streak_line(lang, view)}</b>",
+        ngettext(lang, "Longest: {n} day", "Longest: {n} days", view.longest),
+        _(lang, "Streak freezes: {n} of 2 (one for each full week; each covers a missed day)",
+          n=view.freezes),
+    ]
+    if view.answered_today:
+        lines.append(_(lang, "Today is done. See you tomorrow!"))
+    elif view.at_risk:
+        lines.append(_(lang, "Answer a question today to keep your streak: /daily"))
+    else:
+        lines.append(_(lang, "Answer a question today to start a streak: /daily"))
+    return "\n".join(lines)
+
+
+def stats(bank: ContentBank, lang: Lang, s: UserStats) -> str:
+    """Render /stats."""
+    if s.answered == 0:
+        return _(lang, "No answers yet. Try /daily.")
+    share = round(100 * s.correct / s.answered)
+    lines = [
+        "<b>" + _(lang, "Your answers") + "</b>",
+        _(lang, "Answered: {answered} · correct: {correct} ({share}%)",
+          answered=s.answered, correct=s.correct, share=share),
+        ngettext(lang, "Active on {n} day", "Active on {n} days", s.days),
+        "",
+    ]
+    for topic in bank.topics:
+        if topic.id in s.by_topic:
+            answered, correct = s.by_topic[topic.id]
+            lines.append(f"{e(topic.name(lang))}: {correct}/{answered}")
+    return "\n".join(lines).rstrip()
+
+
+def topics(bank: ContentBank, lang: Lang) -> str:
+    """Render /topics with counts."""
+    lines = ["<b>" + _(lang, "Topics") + "</b>"]
+    for topic_id, count in bank.counts_by_topic().items():
+        topic = bank.topic(topic_id)
+        if count and topic is not None:
+            lines.append(f"<code>{topic_id}</code> — {e(topic.name(lang))} ({count})")
+    lines += ["", _(lang, "Ask for one with /question autograd")]
+    return "\n".join(lines)
+
+
+def subscribed(lang: Lang, chat: Chat, zone: str, now: datetime) -> str:
+    """Render the confirmation of /subscribe."""
+    local = now.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+    return _(
+        lang,
+        "Subscribed: the daily question comes every day at {time} ({zone}; it is {now} there "
+        "now). Change the zone with /timezone.",
+        time=chat.daily_time, zone=zone, now=local,
+    )
+
+
+def usage(lang: Lang, key: str, **params: object) -> str:
+    """Render the usage line for a command given wrong arguments."""
+    lines = {
+        "usage_subscribe": _(lang, "Usage: /subscribe [HH:MM], e.g. /subscribe 08:30 (24-hour, "
+                                   "local time)."),
+        "usage_timezone": _(lang, "Usage: /timezone <IANA name>, e.g. /timezone Asia/Shanghai "
+                                  "or /timezone Europe/Berlin."),
+        "usage_lang": _(lang, "Usage: /lang zh or /lang en."),
+        "unknown_topic": _(lang, "Unknown topic “{topic}”. See /topics for the list.",
+                           topic=e(str(params.get("topic", "")))),
+        "usage_run": _(lang, "Usage: /run <code>, a ```python block, or reply /run to a message "
+                             "or send a .py file with /run as caption. Add cpu or gpu to choose "
+                             "the device: /run gpu …"),
+    }
+    return lines.get(key, _(lang, "Sorry, I did not understand that. See /help."))
+
+
+def list_lines(items: Iterable[str]) -> str:
+    """Join lines with newlines."""
+    return "\n".join(items)

@@ -1,0 +1,100 @@
+"""Build the PTB Application: all routing of the Telegram adapter is visible here."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.adapters import render
+from bot.adapters.telegram.delivery import DailyScheduler
+from bot.adapters.telegram.handlers import Handlers
+from bot.app import Core
+
+log = logging.getLogger(__name__)
+
+# Requests that hit 429 are retried after retry_after this many times before giving up.
+RATE_LIMIT_RETRIES = 3
+
+
+def build_application(core: Core, token: str, base_url: str) -> Application:  # type: ignore[type-arg]
+    """Create the Application with rate limiting, job queue, handlers and start-up hooks."""
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base_url)
+        .base_file_url(base_url.replace("/bot", "/file/bot", 1))
+        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .concurrent_updates(True)
+        .post_init(lambda app: on_start(app))
+        .build()
+    )
+    scheduler = DailyScheduler(core, application)
+    handlers = Handlers(core, scheduler)
+    application.bot_data["scheduler"] = scheduler
+
+    commands = {
+        "start": handlers.start,
+        "help": handlers.help,
+        "daily": handlers.daily,
+        "question": handlers.question,
+        "topics": handlers.topics,
+        "streak": handlers.streak,
+        "stats": handlers.stats,
+        "subscribe": handlers.subscribe,
+        "unsubscribe": handlers.unsubscribe,
+        "timezone": handlers.timezone,
+        "lang": handlers.lang,
+    }
+    for name, callback in commands.items():
+        application.add_handler(CommandHandler(name, callback))
+    application.add_handler(CallbackQueryHandler(handlers.button))
+    # Anything else that looks like a command gets a hint (group 1: after the real commands).
+    application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown), group=1)
+    application.add_error_handler(handlers.error)
+    return application
+
+
+async def on_start(application: Application) -> None:  # type: ignore[type-arg]
+    """Publish the command menus in zh and en and rebuild the daily jobs."""
+    await publish_commands(application)
+    scheduler: DailyScheduler = application.bot_data["scheduler"]
+    await scheduler.start()
+
+
+async def publish_commands(application: Application) -> None:  # type: ignore[type-arg]
+    """Call setMyCommands for the default (English) menu and the Chinese one."""
+    bot = application.bot
+    await bot.set_my_commands([BotCommand(n, d) for n, d in render.command_menu("en")])
+    await bot.set_my_commands(
+        [BotCommand(n, d) for n, d in render.command_menu("zh")], language_code="zh"
+    )
+
+
+async def start_application(application: Application) -> None:  # type: ignore[type-arg]
+    """Start polling without owning the event loop (what run_polling does, minus the loop)."""
+    await application.initialize()
+    await on_start(application)
+    if application.updater is not None:
+        await application.updater.start_polling(
+            allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
+        )
+    await application.start()
+
+
+async def stop_application(application: Application) -> None:  # type: ignore[type-arg]
+    """Stop polling, the handlers and the job queue, and shut down."""
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    await application.shutdown()

@@ -1,0 +1,132 @@
+"""Daily jobs on PTB's JobQueue, rebuilt from the database at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application, ContextTypes, Job, JobQueue
+
+from bot.adapters import render
+from bot.adapters.telegram.keyboards import question_keyboard
+from bot.app import Core
+from bot.services.daily import ChatGone, DeliveryOutcome, SendFailed
+from bot.services.study import Shown
+from bot.storage.records import Chat
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+RETRY_AFTER_FAILURE = timedelta(minutes=5)
+SEND_ATTEMPTS = 3
+# A daily job that fires late (busy loop, suspended host) still runs within this window;
+# later than that, the start-up catch-up delivers it.
+MISFIRE_GRACE_S = 6 * 3600
+
+_GONE_MARKERS = ("chat not found", "bot was kicked", "group chat was deleted", "user is deactivated")
+
+
+def job_name(chat_id: int) -> str:
+    """Return the stable name of a chat's daily job."""
+    return f"daily:{chat_id}"
+
+
+class DailyScheduler:
+    """Keep one JobQueue job per subscribed chat and deliver through the Bot API."""
+
+    def __init__(self, core: Core, application: Application) -> None:  # type: ignore[type-arg]
+        self.core = core
+        self.application = application
+
+    @property
+    def jobs(self) -> JobQueue:  # type: ignore[type-arg]
+        """Return the application's job queue."""
+        queue = self.application.job_queue
+        if queue is None:
+            raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
+        return queue
+
+    async def start(self) -> None:
+        """Schedule every subscribed chat and deliver at once where today's time has passed."""
+        chats = await self.core.daily.subscribed_chats(PLATFORM)
+        overdue = 0
+        for chat in chats:
+            self.schedule(chat)
+            if await self.core.daily.is_pending(chat):
+                overdue += 1
+                self.jobs.run_once(self._run, when=0, data=chat.id, name=f"catchup:{chat.id}")
+        log.info("scheduled %d daily job(s); %d overdue sent now", len(chats), overdue)
+
+    def schedule(self, chat: Chat) -> None:
+        """(Re)schedule a chat's daily job, replacing the previous one."""
+        self.unschedule(chat.id)
+        if not chat.subscribed:
+            return
+        self.jobs.run_daily(
+            self._run,
+            time=self.core.daily.daily_time(chat),
+            data=chat.id,
+            name=job_name(chat.id),
+            job_kwargs={
+                "id": job_name(chat.id),
+                "replace_existing": True,
+                "misfire_grace_time": MISFIRE_GRACE_S,
+                "coalesce": True,
+            },
+        )
+
+    def unschedule(self, chat_id: int) -> None:
+        """Remove a chat's daily job, if any."""
+        for job in self.jobs.get_jobs_by_name(job_name(chat_id)):
+            job.schedule_removal()
+
+    async def _run(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        job: Job | None = context.job  # type: ignore[type-arg]
+        if job is None or not isinstance(job.data, int):
+            return
+        outcome = await self.deliver(job.data)
+        if outcome.status == "failed":
+            self.jobs.run_once(
+                self._run, when=RETRY_AFTER_FAILURE, data=job.data, name=f"retry:{job.data}"
+            )
+
+    async def deliver(self, chat_id: int) -> DeliveryOutcome:
+        """Deliver a chat's daily question now, if it has not had today's."""
+        outcome = await self.core.daily.deliver(chat_id, self.send)
+        log.info("daily delivery chat=%s: %s", chat_id, outcome.status)
+        return outcome
+
+    async def send(self, chat: Chat, shown: Shown) -> str:
+        """Send a question message; map Bot API failures to ChatGone or SendFailed."""
+        bot = self.application.bot
+        text = render.question(self.core.bank, shown.question, shown.lang, "daily")
+        markup = question_keyboard(
+            shown.prompt.id, len(shown.question.text(shown.lang).quiz.options), shown.lang
+        )
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                message = await bot.send_message(
+                    chat_id=int(chat.external_id), text=text, parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                )
+                return str(message.message_id)
+            except Forbidden as e:
+                raise ChatGone(str(e)) from e
+            except BadRequest as e:
+                if any(marker in e.message.lower() for marker in _GONE_MARKERS):
+                    raise ChatGone(e.message) from e
+                raise SendFailed(e.message) from e
+            except RetryAfter as e:
+                # The rate limiter already retried; wait once more before giving up.
+                if attempt == SEND_ATTEMPTS:
+                    raise SendFailed(str(e)) from e
+                await asyncio.sleep(e.retry_after.total_seconds() if isinstance(
+                    e.retry_after, timedelta) else float(e.retry_after))
+            except (TimedOut, NetworkError) as e:
+                if attempt == SEND_ATTEMPTS:
+                    raise SendFailed(str(e)) from e
+                await asyncio.sleep(2**attempt)
+        raise SendFailed("unreachable")

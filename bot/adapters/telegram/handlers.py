@@ -1,0 +1,305 @@
+"""Telegram handlers: parse the update, call one service, render the result."""
+
+from __future__ import annotations
+
+import logging
+from telegram import Message, Update, User as TgUser
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.adapters import render
+from bot.adapters.telegram.delivery import PLATFORM, DailyScheduler
+from bot.adapters.telegram.keyboards import parse, question_keyboard, reveal_keyboard
+from bot.app import Core
+from bot.errors import UserInputError
+from bot.i18n import _
+from bot.services.study import Context, Shown, language_from_code
+
+log = logging.getLogger(__name__)
+
+Ctx = ContextTypes.DEFAULT_TYPE
+
+ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+
+
+def _name(user: TgUser) -> str:
+    return user.full_name or user.username or str(user.id)
+
+
+class Handlers:
+    """Every handler of the bot, sharing the core and the daily scheduler."""
+
+    def __init__(self, core: Core, scheduler: DailyScheduler) -> None:
+        self.core = core
+        self.scheduler = scheduler
+
+    # -- helpers ------------------------------------------------------------------------
+    async def context_of(self, update: Update) -> Context | None:
+        """Register the sender and chat of an update and return their context."""
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None:
+            return None
+        return await self.core.study.enter(
+            platform=PLATFORM, user_id=str(user.id), user_name=_name(user),
+            language_code=user.language_code, chat_id=str(chat.id), chat_type=chat.type,
+            chat_title=chat.title or "",
+        )
+
+    async def reply(self, update: Update, text: str) -> Message | None:
+        """Reply in the chat of the update with HTML text."""
+        message = update.effective_message
+        if message is None:
+            return None
+        return await message.reply_html(text, disable_web_page_preview=True)
+
+    async def is_admin(self, update: Update, context: Ctx) -> bool:
+        """Return True in private chats, for group admins, and for the bot's operators."""
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or user is None:
+            return False
+        if chat.type == ChatType.PRIVATE or user.id in self.core.settings.admin_ids:
+            return True
+        try:
+            member = await context.bot.get_chat_member(chat.id, user.id)
+        except TelegramError:
+            log.warning("getChatMember failed for chat %s", chat.id, exc_info=True)
+            return False
+        return member.status in ADMIN_STATUSES
+
+    async def require_admin(self, update: Update, context: Ctx, ctx: Context) -> bool:
+        """Return True if the sender may change the chat's settings, else tell them why not."""
+        if await self.is_admin(update, context):
+            return True
+        await self.reply(update, _(ctx.lang, "Only group admins can change this."))
+        return False
+
+    async def send_question(self, update: Update, shown: Shown) -> str:
+        """Send a question with its keyboard in reply; return the message id."""
+        options = len(shown.question.text(shown.lang).quiz.options)
+        message = update.effective_message
+        if message is None:
+            raise RuntimeError("no message to reply to")
+        sent = await message.reply_html(
+            render.question(self.core.bank, shown.question, shown.lang, shown.prompt.kind),
+            reply_markup=question_keyboard(shown.prompt.id, options, shown.lang),
+        )
+        return str(sent.message_id)
+
+    @staticmethod
+    def args(context: Ctx) -> list[str]:
+        """Return the command's arguments."""
+        return list(context.args or [])
+
+    # -- commands -----------------------------------------------------------------------
+    async def start(self, update: Update, context: Ctx) -> None:
+        """Greet the user in their language."""
+        ctx = await self.context_of(update)
+        if ctx is None:
+            return
+        await self.reply(update, render.welcome(ctx.lang, ctx.user.name))
+
+    async def help(self, update: Update, context: Ctx) -> None:
+        """List the commands."""
+        ctx = await self.context_of(update)
+        if ctx is not None:
+            await self.reply(update, render.help_text(ctx.lang))
+
+    async def daily(self, update: Update, context: Ctx) -> None:
+        """Show today's question now."""
+        ctx = await self.context_of(update)
+        if ctx is not None:
+            await self.core.daily.today(ctx, lambda _chat, shown: self.send_question(update, shown))
+
+    async def question(self, update: Update, context: Ctx) -> None:
+        """Show a question, optionally from one topic."""
+        ctx = await self.context_of(update)
+        if ctx is None:
+            return
+        args = self.args(context)
+        if len(args) > 1:
+            await self.reply(update, render.usage(ctx.lang, "unknown_topic", topic=" ".join(args)))
+            return
+        try:
+            shown = await self.core.study.show(ctx, "question", args[0] if args else None)
+        except UserInputError as err:
+            await self.reply(update, render.usage(ctx.lang, err.key, **err.params))
+            return
+        await self.core.study.attach_message(shown.prompt.id, await self.send_question(update, shown))
+
+    async def topics(self, update: Update, context: Ctx) -> None:
+        """List topics with counts."""
+        ctx = await self.context_of(update)
+        if ctx is not None:
+            await self.reply(update, render.topics(self.core.bank, ctx.lang))
+
+    async def streak(self, update: Update, context: Ctx) -> None:
+        """Show the sender's streak."""
+        ctx = await self.context_of(update)
+        if ctx is not None:
+            await self.reply(update, render.streak(ctx.lang, await self.core.study.streak(ctx)))
+
+    async def stats(self, update: Update, context: Ctx) -> None:
+        """Show the sender's totals."""
+        ctx = await self.context_of(update)
+        if ctx is not None:
+            stats = await self.core.study.stats(ctx)
+            await self.reply(update, render.stats(self.core.bank, ctx.lang, stats))
+
+    async def subscribe(self, update: Update, context: Ctx) -> None:
+        """Subscribe the chat to the daily question, optionally at HH:MM."""
+        ctx = await self.context_of(update)
+        if ctx is None:
+            return
+        args = self.args(context)
+        if len(args) > 1:
+            await self.reply(update, render.usage(ctx.lang, "usage_subscribe"))
+            return
+        if not await self.require_admin(update, context, ctx):
+            return
+        try:
+            chat = await self.core.study.subscribe(ctx, args[0] if args else None)
+        except UserInputError as err:
+            await self.reply(update, render.usage(ctx.lang, err.key))
+            return
+        self.scheduler.schedule(chat)
+        zone = self.core.daily.zone(chat)
+        await self.reply(update, render.subscribed(ctx.lang, chat, zone, self.core.clock.now()))
+
+    async def unsubscribe(self, update: Update, context: Ctx) -> None:
+        """Stop the chat's daily question."""
+        ctx = await self.context_of(update)
+        if ctx is None or not await self.require_admin(update, context, ctx):
+            return
+        chat = await self.core.study.unsubscribe(ctx)
+        self.scheduler.unschedule(chat.id)
+        await self.reply(update, _(ctx.lang, "Unsubscribed. /subscribe brings the daily question "
+                                             "back."))
+
+    async def timezone(self, update: Update, context: Ctx) -> None:
+        """Show or set the time zone (the user's in private chats, the group's in groups)."""
+        ctx = await self.context_of(update)
+        if ctx is None:
+            return
+        args = self.args(context)
+        if len(args) != 1:
+            zone = ctx.chat_zone if ctx.chat.is_group else ctx.user_zone
+            await self.reply(update, _(ctx.lang, "Time zone: {zone}", zone=zone) + "\n"
+                             + render.usage(ctx.lang, "usage_timezone"))
+            return
+        if ctx.chat.is_group and not await self.require_admin(update, context, ctx):
+            return
+        try:
+            ctx = await self.core.study.set_timezone(ctx, args[0])
+        except UserInputError as err:
+            await self.reply(update, render.usage(ctx.lang, err.key))
+            return
+        self.scheduler.schedule(ctx.chat)
+        zone = ctx.chat_zone if ctx.chat.is_group else ctx.user_zone
+        await self.reply(update, _(ctx.lang, "Time zone set to {zone}.", zone=zone))
+
+    async def lang(self, update: Update, context: Ctx) -> None:
+        """Set the language (the user's in private chats, the group's in groups)."""
+        ctx = await self.context_of(update)
+        if ctx is None:
+            return
+        args = self.args(context)
+        if len(args) != 1 or args[0].lower() not in ("zh", "en"):
+            await self.reply(update, render.usage(ctx.lang, "usage_lang"))
+            return
+        if ctx.chat.is_group and not await self.require_admin(update, context, ctx):
+            return
+        ctx = await self.core.study.set_language(ctx, args[0])
+        await self.reply(update, _(ctx.lang, "I will speak English from now on."))
+
+    async def unknown(self, update: Update, context: Ctx) -> None:
+        """Hint at /help for commands we do not know (ignoring those meant for other bots)."""
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        command = message.text.split()[0]
+        target = command.partition("@")[2]
+        if target and target.lower() != (context.bot.username or "").lower():
+            return
+        ctx = await self.context_of(update)
+        if ctx is not None:
+            await self.reply(update, _(ctx.lang, "Unknown command {command}. See /help.",
+                                       command=render.e(command.partition("@")[0])))
+
+    # -- buttons ------------------------------------------------------------------------
+    async def button(self, update: Update, context: Ctx) -> None:
+        """Grade an option or reveal the answer; answer every callback query."""
+        query = update.callback_query
+        if query is None:
+            return
+        ctx = await self.context_of(update)
+        lang = ctx.lang if ctx else "en"
+        parsed = parse(query.data)
+        found = await self.core.study.prompt(parsed.prompt_id) if parsed else None
+        if ctx is None or parsed is None or found is None or found[0].chat_id != ctx.chat.id:
+            await query.answer(_(lang, "This question is no longer available."))
+            return
+        prompt, question = found
+        if parsed.action == "reveal":
+            await query.answer()
+            message = query.message if isinstance(query.message, Message) else None
+            text = render.reference_answer(question, prompt.language)
+            if message is not None:
+                await message.reply_html(text)
+            else:
+                await context.bot.send_message(ctx.chat.external_id, text, parse_mode=ParseMode.HTML)
+            return
+        result = await self.core.study.answer(ctx, parsed.prompt_id, parsed.option)
+        if result.status == "stale" or result.question is None:
+            await query.answer(_(lang, "This question is no longer available."))
+            return
+        if ctx.chat.is_group or result.status == "already":
+            # The question stays for the others; the verdict goes to this user alone.
+            await query.answer(render.verdict_short(result) + "\n" + (
+                result.question.text(result.lang).quiz.explanation
+                if result.status == "recorded" else ""
+            ), show_alert=True)
+            return
+        await query.answer(render.verdict_short(result))
+        message = query.message if isinstance(query.message, Message) else None
+        body = render.question(self.core.bank, question, prompt.language, prompt.kind)
+        text = body + "\n\n" + render.verdict(result)
+        try:
+            if message is not None:
+                await message.edit_text(
+                    text, parse_mode=ParseMode.HTML,
+                    reply_markup=reveal_keyboard(prompt.id, prompt.language),
+                )
+            else:
+                await context.bot.send_message(ctx.chat.external_id, render.verdict(result),
+                                               parse_mode=ParseMode.HTML)
+        except BadRequest as e:
+            if "message is not modified" not in e.message.lower():
+                raise
+
+    # -- errors -------------------------------------------------------------------------
+    async def error(self, update: object, context: Ctx) -> None:
+        """Log an unexpected exception once with the update's context; apologise briefly."""
+        where = ""
+        if isinstance(update, Update):
+            chat = update.effective_chat
+            user = update.effective_user
+            kind = next(
+                (name for name in ("message", "edited_message", "callback_query", "poll_answer")
+                 if getattr(update, name, None) is not None), "other",
+            )
+            where = (f"update {update.update_id} ({kind}) chat={chat.id if chat else None} "
+                     f"user={user.id if user else None}")
+        log.error("unhandled error handling %s", where or "a job", exc_info=context.error)
+        if not isinstance(update, Update):
+            return
+        user = update.effective_user
+        lang = language_from_code(user.language_code if user else None)
+        apology = _(lang, "Sorry, something went wrong on my side. Please try again.")
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer(apology)
+            elif update.effective_message is not None:
+                await update.effective_message.reply_text(apology)
+        except TelegramError:
+            log.warning("could not send the apology", exc_info=True)

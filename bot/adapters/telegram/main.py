@@ -1,0 +1,47 @@
+"""`studybot serve`: the Telegram bot with long polling."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from bot.adapters.telegram.app import build_application, start_application, stop_application
+from bot.app import open_core
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run the bot until `stop` is set or SIGINT/SIGTERM arrives."""
+    assert settings.telegram_bot_token is not None  # noqa: S101 - checked by serve_main
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread
+            pass
+    async with open_core(settings) as core:
+        application = build_application(
+            core, settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url
+        )
+        await start_application(application)
+        log.info("bot started; polling %s", settings.telegram_api_base_url.split("/bot")[0])
+        try:
+            await stop.wait()
+        finally:
+            await stop_application(application)
+            log.info("bot stopped")
+
+
+def serve_main(settings: Settings) -> int:
+    """Check the token is set, then serve."""
+    if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
+        print("studybot: invalid TELEGRAM_BOT_TOKEN: not set (get one from @BotFather; "
+              "`studybot console` needs none)", file=sys.stderr)
+        return 2
+    asyncio.run(serve(settings))
+    return 0

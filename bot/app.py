@@ -1,0 +1,45 @@
+"""Wire the bot together in one place: database, content, clock, services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.content.loader import ContentBank, load_bank
+from bot.services.daily import DailyService
+from bot.services.study import StudyService
+from bot.storage.database import Database
+from bot.storage.repos import Repos
+
+
+@dataclass(frozen=True)
+class Core:
+    """The platform-independent part of the bot that every adapter drives."""
+
+    settings: Settings
+    db: Database
+    repos: Repos
+    bank: ContentBank
+    clock: Clock
+    study: StudyService
+    daily: DailyService
+
+
+@asynccontextmanager
+async def open_core(
+    settings: Settings, *, clock: Clock | None = None, bank: ContentBank | None = None
+) -> AsyncIterator[Core]:
+    """Load the bank, open and migrate the database, and build the services."""
+    bank = bank or load_bank(settings.content_dir)
+    clock = clock or SystemClock()
+    async with Database(settings.database) as db:
+        repos = Repos(db)
+        study = StudyService(repos, bank, clock, settings.timezone, settings.daily_time)
+        daily = DailyService(repos, study, clock)
+        yield Core(
+            settings=settings, db=db, repos=repos, bank=bank, clock=clock, study=study,
+            daily=daily,
+        )

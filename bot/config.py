@@ -1,0 +1,130 @@
+"""Settings read once from the environment and `.env`."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+# The bank shipped with the project (next to the package in a checkout and in the image).
+CONTENT_DIR = Path(__file__).resolve().parents[1] / "content"
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+SandboxLevel = Literal["none", "basic", "strong"]
+
+
+def parse_hhmm(value: str) -> time:
+    """Parse a 24-hour HH:MM string, raising ValueError with a readable message."""
+    match = _HHMM.match(value.strip())
+    if not match:
+        raise ValueError(f"expected a time as HH:MM (00:00–23:59), got {value!r}")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def check_timezone(value: str) -> str:
+    """Return the IANA zone name if it exists, else raise ValueError."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ValueError(f"unknown IANA time zone {value!r}") from e
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot, the runner and the sandbox; see .env.example."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # Telegram
+    telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_base_url: str = Field(
+        default="https://api.telegram.org/bot", alias="TELEGRAM_API_BASE_URL"
+    )
+
+    # Bot
+    database: Path = Field(default=Path("data/studybot.db"), alias="STUDYBOT_DATABASE")
+    timezone: str = Field(default="UTC", alias="STUDYBOT_TIMEZONE")
+    daily_time: str = Field(default="09:00", alias="STUDYBOT_DAILY_TIME")
+    admin_ids: Annotated[frozenset[int], NoDecode] = Field(
+        default=frozenset(), alias="STUDYBOT_ADMIN_IDS"
+    )
+    content_dir: Path = Field(default=CONTENT_DIR, alias="STUDYBOT_CONTENT_DIR")
+    log_level: str = Field(default="INFO", alias="STUDYBOT_LOG_LEVEL")
+
+    # /run: where the runner is, and who may use it
+    runner_url: str | None = Field(default=None, alias="STUDYBOT_RUNNER_URL")
+    run_allow: Annotated[frozenset[int], NoDecode] = Field(
+        default=frozenset(), alias="STUDYBOT_RUN_ALLOW"
+    )
+
+    # Runner and sandbox limits
+    runner_socket: Path = Field(default=Path("data/runner.sock"), alias="STUDYBOT_RUNNER_SOCKET")
+    sandbox_level: Literal["auto", "strong", "basic"] = Field(
+        default="auto", alias="STUDYBOT_SANDBOX_LEVEL"
+    )
+    sandbox_min_level: SandboxLevel = Field(default="basic", alias="STUDYBOT_SANDBOX_MIN_LEVEL")
+    run_wall_time_s: float = Field(default=10.0, gt=0, le=300, alias="STUDYBOT_RUN_WALL_TIME")
+    run_cpu_time_s: int = Field(default=10, gt=0, le=600, alias="STUDYBOT_RUN_CPU_TIME")
+    run_memory_mb: int = Field(default=1024, ge=64, alias="STUDYBOT_RUN_MEMORY_MB")
+    run_max_processes: int = Field(default=64, ge=1, alias="STUDYBOT_RUN_MAX_PROCESSES")
+    run_max_file_mb: int = Field(default=16, ge=1, alias="STUDYBOT_RUN_MAX_FILE_MB")
+    run_scratch_mb: int = Field(default=64, ge=1, alias="STUDYBOT_RUN_SCRATCH_MB")
+    run_max_open_files: int = Field(default=256, ge=16, alias="STUDYBOT_RUN_MAX_OPEN_FILES")
+    run_output_kb: int = Field(default=64, ge=1, alias="STUDYBOT_RUN_OUTPUT_KB")
+    run_pool_size: int = Field(default=2, ge=1, le=32, alias="STUDYBOT_RUN_POOL_SIZE")
+    run_cpu_concurrency: int = Field(default=2, ge=1, alias="STUDYBOT_RUN_CPU_CONCURRENCY")
+    run_gpu_concurrency: int = Field(default=1, ge=1, alias="STUDYBOT_RUN_GPU_CONCURRENCY")
+    run_gpu_memory_fraction: float = Field(
+        default=0.5, gt=0, le=1, alias="STUDYBOT_RUN_GPU_MEMORY_FRACTION"
+    )
+    run_rate_per_minute: int = Field(default=5, ge=1, alias="STUDYBOT_RUN_RATE_PER_MINUTE")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        return check_timezone(v)
+
+    @field_validator("daily_time")
+    @classmethod
+    def _daily(cls, v: str) -> str:
+        parse_hhmm(v)
+        return v
+
+    @field_validator("admin_ids", "run_allow", mode="before")
+    @classmethod
+    def _ids(cls, v: object) -> object:
+        if isinstance(v, str):
+            parts = [p.strip() for p in v.split(",") if p.strip()]
+            try:
+                return frozenset(int(p) for p in parts)
+            except ValueError as e:
+                raise ValueError("expected comma-separated numeric Telegram ids") from e
+        return v
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return v
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        if v.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+        return v.upper()
+
+    @property
+    def daily_time_value(self) -> time:
+        """Return the default daily time as a time object."""
+        return parse_hhmm(self.daily_time)

@@ -1,0 +1,1 @@
+"""The question bank: typed models and the loader that validates `content/`."""

@@ -1,0 +1,1 @@
+"""Use cases of the bot; no adapter or telegram imports here."""

@@ -1,0 +1,260 @@
+"""Study use cases: who is talking, which question to show, grading, streaks and stats."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from bot.clock import Clock, local_date
+from bot.config import check_timezone, parse_hhmm
+from bot.content.loader import ContentBank
+from bot.content.models import Question
+from bot.errors import UserInputError
+from bot.services import streaks
+from bot.storage.records import Chat, Lang, Prompt, User, UserStats
+from bot.storage.repos import Repos
+
+log = logging.getLogger(__name__)
+
+
+def language_from_code(code: str | None) -> Lang:
+    """Map a platform language code to ours: zh* is Chinese, everything else English."""
+    return "zh" if code and code.lower().startswith("zh") else "en"
+
+
+@dataclass(frozen=True)
+class Context:
+    """The user and chat of one incoming event, with the language and zone to answer in."""
+
+    user: User
+    chat: Chat
+    lang: Lang
+    user_zone: str
+    chat_zone: str
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A question about to be shown: its prompt row and content."""
+
+    prompt: Prompt
+    question: Question
+    lang: Lang
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    """The outcome of pressing an option."""
+
+    status: Literal["recorded", "already", "stale"]
+    question: Question | None = None
+    lang: Lang = "en"
+    chosen: int = -1
+    correct: bool = False
+    streak: streaks.StreakView | None = None
+    streak_grew: bool = False
+
+
+class StudyService:
+    """Everything a chat does with questions; adapters call these and render the results."""
+
+    def __init__(
+        self, repos: Repos, bank: ContentBank, clock: Clock, default_zone: str,
+        default_daily_time: str,
+    ) -> None:
+        self.repos = repos
+        self.bank = bank
+        self.clock = clock
+        self.default_zone = default_zone
+        self.default_daily_time = default_daily_time
+
+    # -- who and where -------------------------------------------------------------------
+    async def enter(
+        self, *, platform: str, user_id: str, user_name: str, language_code: str | None,
+        chat_id: str, chat_type: str, chat_title: str = "",
+    ) -> Context:
+        """Register the user and chat on first sight and resolve language and zones."""
+        now = self.clock.now()
+        user = await self.repos.users.upsert(platform, user_id, user_name, now)
+        if user.language is None:
+            await self.repos.users.set_language(user.id, language_from_code(language_code))
+            user = await self.repos.users.get(user.id) or user
+        chat = await self.repos.chats.upsert(
+            platform, chat_id, chat_type, chat_title, self.default_daily_time, now
+        )
+        return self.context(user, chat)
+
+    def context(self, user: User, chat: Chat) -> Context:
+        """Build the context of a known user and chat."""
+        chat_zone = chat.timezone or self.default_zone
+        if chat.is_group:
+            lang: Lang = chat.language or user.language or "en"
+        else:
+            lang = user.language or chat.language or "en"
+        return Context(
+            user=user, chat=chat, lang=lang,
+            user_zone=user.timezone or (chat_zone if not chat.is_group else self.default_zone),
+            chat_zone=chat_zone,
+        )
+
+    # -- questions ----------------------------------------------------------------------
+    def topic_or_error(self, topic: str | None) -> str | None:
+        """Return a valid topic id (or None), raising UserInputError for an unknown one."""
+        if topic is None:
+            return None
+        topic = topic.strip().lower()
+        if self.bank.topic(topic) is None or not self.bank.in_topic(topic):
+            raise UserInputError("unknown_topic", topic=topic)
+        return topic
+
+    async def pick(self, chat: Chat, topic: str | None = None) -> Question:
+        """Pick the chat's next question: least shown first, no repeats until the pool is used up.
+
+        Deterministic for a given chat history: ties break on a hash of chat, round and id.
+        """
+        pool = self.bank.in_topic(topic)
+        if not pool:
+            pool = self.bank.questions
+        counts = await self.repos.prompts.ask_counts(chat.id)
+        round_ = min(counts.get(q.id, 0) for q in pool)
+        candidates = [q for q in pool if counts.get(q.id, 0) == round_]
+
+        def order(q: Question) -> str:
+            return hashlib.sha256(f"{chat.id}:{round_}:{q.id}".encode()).hexdigest()
+
+        return min(candidates, key=order)
+
+    async def show(self, ctx: Context, kind: str, topic: str | None = None) -> Shown:
+        """Pick a question for the chat and record that it is shown."""
+        topic = self.topic_or_error(topic) if topic is not None else ctx.chat.topic_filter
+        question = await self.pick(ctx.chat, topic)
+        prompt = await self.repos.prompts.create(
+            ctx.chat.id, question.id, kind, ctx.lang, self.clock.now()
+        )
+        return Shown(prompt=prompt, question=question, lang=ctx.lang)
+
+    async def show_question(self, chat: Chat, question: Question, kind: str, lang: Lang) -> Shown:
+        """Record that a given question is shown in a chat."""
+        prompt = await self.repos.prompts.create(chat.id, question.id, kind, lang, self.clock.now())
+        return Shown(prompt=prompt, question=question, lang=lang)
+
+    async def attach_message(self, prompt_id: int, message_ref: str) -> None:
+        """Remember which platform message shows a prompt."""
+        await self.repos.prompts.set_message_ref(prompt_id, message_ref)
+
+    async def prompt(self, prompt_id: int) -> tuple[Prompt, Question] | None:
+        """Return a prompt and its question, or None if either is gone."""
+        prompt = await self.repos.prompts.get(prompt_id)
+        if prompt is None:
+            return None
+        question = self.bank.get(prompt.question_id)
+        return (prompt, question) if question else None
+
+    async def answer(self, ctx: Context, prompt_id: int, option: int) -> AnswerResult:
+        """Grade an option of a prompt, record the attempt and advance the user's streak."""
+        found = await self.prompt(prompt_id)
+        if found is None:
+            return AnswerResult(status="stale")
+        prompt, question = found
+        quiz = question.text(prompt.language).quiz
+        if not 0 <= option < len(quiz.options):
+            return AnswerResult(status="stale")
+        previous = await self.repos.attempts.for_prompt(prompt_id, ctx.user.id)
+        if previous is not None:
+            return AnswerResult(
+                status="already", question=question, lang=prompt.language,
+                chosen=previous.chosen, correct=previous.correct,
+            )
+        now = self.clock.now()
+        today = local_date(now, ctx.user_zone)
+        correct = option == quiz.correct
+        before = await self.repos.streaks.get(ctx.user.id)
+        recorded = await self.repos.attempts.add(
+            user_id=ctx.user.id, chat_id=ctx.chat.id, prompt_id=prompt_id,
+            question_id=question.id, source=prompt.kind, chosen=option, correct=correct,
+            answered_at=now, local_date=today,
+            advance_streak=lambda s: streaks.advance(s, today),
+        )
+        if recorded is None:  # a double press raced us
+            return await self.answer(ctx, prompt_id, option)
+        _, after = recorded
+        return AnswerResult(
+            status="recorded", question=question, lang=prompt.language, chosen=option,
+            correct=correct, streak=streaks.view(after, today),
+            streak_grew=after.current != before.current or before.last_date is None,
+        )
+
+    # -- progress -----------------------------------------------------------------------
+    def today(self, ctx: Context) -> date:
+        """Return the user's local date now."""
+        return local_date(self.clock.now(), ctx.user_zone)
+
+    async def streak(self, ctx: Context) -> streaks.StreakView:
+        """Return the user's streak as it stands today in their zone."""
+        return streaks.view(await self.repos.streaks.get(ctx.user.id), self.today(ctx))
+
+    async def stats(self, ctx: Context) -> UserStats:
+        """Return the user's totals, overall and per topic."""
+        by_topic: dict[str, tuple[int, int]] = {}
+        answered = correct = 0
+        for question_id, n, c in await self.repos.attempts.totals(ctx.user.id):
+            question = self.bank.get(question_id)
+            topic = question.topic if question else "?"
+            a, k = by_topic.get(topic, (0, 0))
+            by_topic[topic] = (a + n, k + c)
+            answered += n
+            correct += c
+        days = await self.repos.attempts.active_days(ctx.user.id)
+        return UserStats(answered=answered, correct=correct, days=days, by_topic=by_topic)
+
+    # -- settings -----------------------------------------------------------------------
+    async def set_language(self, ctx: Context, value: str) -> Context:
+        """Set the language of the user (private chat) or of the group."""
+        lang = value.strip().lower()
+        if lang not in ("zh", "en"):
+            raise UserInputError("usage_lang")
+        if ctx.chat.is_group:
+            chat = await self.repos.chats.update(ctx.chat.id, language=lang)
+            return self.context(ctx.user, chat)
+        await self.repos.users.set_language(ctx.user.id, lang)  # type: ignore[arg-type]
+        chat = await self.repos.chats.update(ctx.chat.id, language=lang)
+        user = await self.repos.users.get(ctx.user.id) or ctx.user
+        return self.context(user, chat)
+
+    async def set_timezone(self, ctx: Context, value: str) -> Context:
+        """Set the zone of the user and their private chat, or of the group."""
+        try:
+            zone = check_timezone(value.strip())
+        except ValueError:
+            raise UserInputError("usage_timezone") from None
+        chat = await self.repos.chats.update(ctx.chat.id, timezone=zone)
+        user = ctx.user
+        if not ctx.chat.is_group:
+            await self.repos.users.set_timezone(ctx.user.id, zone)
+            user = await self.repos.users.get(ctx.user.id) or user
+        return self.context(user, chat)
+
+    async def subscribe(self, ctx: Context, at: str | None) -> Chat:
+        """Subscribe the chat to the daily question at local HH:MM (default: its current time)."""
+        fields: dict[str, object] = {"subscribed": True}
+        if at is not None:
+            try:
+                fields["daily_time"] = parse_hhmm(at).strftime("%H:%M")
+            except ValueError:
+                raise UserInputError("usage_subscribe") from None
+        if ctx.chat.language is None:
+            fields["language"] = ctx.lang
+        return await self.repos.chats.update(ctx.chat.id, **fields)
+
+    async def unsubscribe(self, ctx: Context) -> Chat:
+        """Stop the chat's daily question."""
+        return await self.repos.chats.update(ctx.chat.id, subscribed=False)
+
+    async def set_topic_filter(self, ctx: Context, topic: str | None) -> Chat:
+        """Limit the chat's daily questions to one topic, or lift the limit with None."""
+        return await self.repos.chats.update(
+            ctx.chat.id, topic_filter=self.topic_or_error(topic)
+        )

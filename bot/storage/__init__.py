@@ -1,0 +1,1 @@
+"""SQLite storage: one connection owned by `Database`, SQL kept in repositories."""

@@ -1,0 +1,137 @@
+"""The one aiosqlite connection, its pragmas and the numbered migrations in `db/`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.errors import StudyBotError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "db"
+_MIGRATION = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+class StorageError(StudyBotError):
+    """The database cannot be opened or migrated."""
+
+
+def _migrations(folder: Path) -> list[tuple[int, Path]]:
+    found = []
+    for path in sorted(folder.glob("*.sql")):
+        match = _MIGRATION.match(path.name)
+        if not match:
+            raise StorageError(f"{path}: migration files are named NNN_description.sql")
+        found.append((int(match.group(1)), path))
+    numbers = [n for n, _ in found]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise StorageError(f"{folder}: migrations must be numbered 001, 002, … without gaps")
+    return found
+
+
+class Database:
+    """Own the connection; apply migrations at open; give repositories a transaction helper."""
+
+    def __init__(self, path: Path | str, migrations: Path = MIGRATIONS_DIR) -> None:
+        self.path = str(path)
+        self._migrations = migrations
+        self._conn: aiosqlite.Connection | None = None
+        # One connection serves every coroutine: writes take this lock so that statements of
+        # two coroutines never end up in one transaction.
+        self._write_lock = asyncio.Lock()
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        """Return the open connection."""
+        if self._conn is None:
+            raise StorageError("database is not open")
+        return self._conn
+
+    async def open(self) -> None:
+        """Open the file (creating its folder), set pragmas and migrate."""
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a migration's DDL and
+            # its user_version bump commit together.
+            self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+        except Exception as e:  # sqlite3.Error and OSError alike
+            raise StorageError(f"cannot open database {self.path}: {e}") from e
+        self._conn.row_factory = aiosqlite.Row
+        await self._conn.execute("PRAGMA journal_mode=WAL")
+        await self._conn.execute("PRAGMA foreign_keys=ON")
+        await self._conn.execute("PRAGMA busy_timeout=5000")
+        await self._conn.execute("PRAGMA synchronous=NORMAL")
+        await self.migrate()
+
+    async def close(self) -> None:
+        """Close the connection."""
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def __aenter__(self) -> Database:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def version(self) -> int:
+        """Return the schema version (PRAGMA user_version)."""
+        row = await self.fetchone("PRAGMA user_version")
+        return int(row[0]) if row else 0
+
+    async def migrate(self) -> None:
+        """Apply each migration newer than user_version, each in its own transaction."""
+        current = await self.version()
+        for number, path in _migrations(self._migrations):
+            if number <= current:
+                continue
+            sql = path.read_text(encoding="utf-8")
+            log.info("applying migration %s", path.name)
+            try:
+                await self.conn.execute("BEGIN IMMEDIATE")
+                for statement in _split_sql(sql):
+                    await self.conn.execute(statement)
+                await self.conn.execute(f"PRAGMA user_version = {number}")
+                await self.conn.execute("COMMIT")
+            except Exception as e:
+                await self.conn.execute("ROLLBACK")
+                raise StorageError(f"migration {path.name} failed: {e}") from e
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Run the block in one write transaction, rolled back on error."""
+        async with self._write_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        """Return the first row of a query, or None."""
+        async with self.conn.execute(sql, tuple(params)) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        """Return every row of a query."""
+        async with self.conn.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements (our migrations have no triggers or literals with ';')."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -1,0 +1,105 @@
+"""Frozen records the repositories return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+Lang = Literal["zh", "en"]
+
+
+@dataclass(frozen=True)
+class User:
+    """A person on one platform."""
+
+    id: int
+    platform: str
+    external_id: str
+    name: str
+    language: Lang | None
+    timezone: str | None
+
+
+@dataclass(frozen=True)
+class Chat:
+    """A conversation the bot is in: private, group or the console."""
+
+    id: int
+    platform: str
+    external_id: str
+    type: str
+    title: str
+    language: Lang | None
+    timezone: str | None
+    daily_time: str
+    subscribed: bool
+    topic_filter: str | None
+    run_enabled: bool
+
+    @property
+    def is_group(self) -> bool:
+        """Return True for group and supergroup chats."""
+        return self.type in {"group", "supergroup"}
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A question shown in a chat."""
+
+    id: int
+    chat_id: int
+    question_id: str
+    kind: str
+    language: Lang
+    message_ref: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One answer by one user."""
+
+    id: int
+    user_id: int
+    chat_id: int
+    prompt_id: int | None
+    question_id: str
+    source: str
+    chosen: int
+    correct: bool
+    answered_at: datetime
+    local_date: date
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A chat's daily question for one local date."""
+
+    chat_id: int
+    local_date: date
+    question_id: str
+    prompt_id: int | None
+    status: Literal["pending", "sent", "failed"]
+
+
+@dataclass(frozen=True)
+class Streak:
+    """A user's streak as stored (not yet judged against today)."""
+
+    user_id: int
+    current: int
+    longest: int
+    last_date: date | None
+    freezes: int
+    freezes_used: int
+
+
+@dataclass(frozen=True)
+class UserStats:
+    """Totals of a user's attempts."""
+
+    answered: int
+    correct: int
+    days: int
+    by_topic: dict[str, tuple[int, int]]  # topic -> (answered, correct)

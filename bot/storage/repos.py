@@ -1,0 +1,373 @@
+"""Repositories: all SQL of the bot, returning frozen records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, cast
+
+import aiosqlite
+
+from bot.clock import from_iso, to_iso
+from bot.storage.database import Database
+from bot.storage.records import Attempt, Chat, Delivery, Lang, Prompt, Streak, User
+
+
+def _user(row: aiosqlite.Row) -> User:
+    return User(
+        id=row["id"],
+        platform=row["platform"],
+        external_id=row["external_id"],
+        name=row["name"],
+        language=cast(Lang | None, row["language"]),
+        timezone=row["timezone"],
+    )
+
+
+def _chat(row: aiosqlite.Row) -> Chat:
+    return Chat(
+        id=row["id"],
+        platform=row["platform"],
+        external_id=row["external_id"],
+        type=row["type"],
+        title=row["title"],
+        language=cast(Lang | None, row["language"]),
+        timezone=row["timezone"],
+        daily_time=row["daily_time"],
+        subscribed=bool(row["subscribed"]),
+        topic_filter=row["topic_filter"],
+        run_enabled=bool(row["run_enabled"]),
+    )
+
+
+def _prompt(row: aiosqlite.Row) -> Prompt:
+    return Prompt(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        question_id=row["question_id"],
+        kind=row["kind"],
+        language=cast(Lang, row["language"]),
+        message_ref=row["message_ref"],
+        created_at=from_iso(row["created_at"]),
+    )
+
+
+def _streak(row: aiosqlite.Row) -> Streak:
+    return Streak(
+        user_id=row["user_id"],
+        current=row["current"],
+        longest=row["longest"],
+        last_date=date.fromisoformat(row["last_date"]) if row["last_date"] else None,
+        freezes=row["freezes"],
+        freezes_used=row["freezes_used"],
+    )
+
+
+class UserRepo:
+    """Users keyed by (platform, external id)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def upsert(self, platform: str, external_id: str, name: str, now: datetime) -> User:
+        """Create the user on first sight, refresh the name later; return it."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO users (platform, external_id, name, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (platform, external_id) DO UPDATE SET name = excluded.name",
+                (platform, external_id, name, to_iso(now)),
+            )
+        user = await self.by_external(platform, external_id)
+        assert user is not None  # noqa: S101 - just written
+        return user
+
+    async def by_external(self, platform: str, external_id: str) -> User | None:
+        """Return the user with this platform id, or None."""
+        row = await self.db.fetchone(
+            "SELECT * FROM users WHERE platform = ? AND external_id = ?", (platform, external_id)
+        )
+        return _user(row) if row else None
+
+    async def get(self, user_id: int) -> User | None:
+        """Return the user with this id, or None."""
+        row = await self.db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
+        return _user(row) if row else None
+
+    async def set_language(self, user_id: int, language: Lang) -> None:
+        """Store the user's language."""
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))
+
+    async def set_timezone(self, user_id: int, timezone: str) -> None:
+        """Store the user's IANA time zone."""
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE users SET timezone = ? WHERE id = ?", (timezone, user_id))
+
+
+class ChatRepo:
+    """Chats keyed by (platform, external id), with their schedule."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def upsert(
+        self, platform: str, external_id: str, type_: str, title: str, daily_time: str,
+        now: datetime,
+    ) -> Chat:
+        """Create the chat on first sight (with the default daily time), refresh type and title."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO chats (platform, external_id, type, title, daily_time, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (platform, external_id)"
+                " DO UPDATE SET type = excluded.type, title = excluded.title",
+                (platform, external_id, type_, title, daily_time, to_iso(now)),
+            )
+        chat = await self.by_external(platform, external_id)
+        assert chat is not None  # noqa: S101 - just written
+        return chat
+
+    async def by_external(self, platform: str, external_id: str) -> Chat | None:
+        """Return the chat with this platform id, or None."""
+        row = await self.db.fetchone(
+            "SELECT * FROM chats WHERE platform = ? AND external_id = ?", (platform, external_id)
+        )
+        return _chat(row) if row else None
+
+    async def get(self, chat_id: int) -> Chat | None:
+        """Return the chat with this id, or None."""
+        row = await self.db.fetchone("SELECT * FROM chats WHERE id = ?", (chat_id,))
+        return _chat(row) if row else None
+
+    async def subscribed(self, platform: str) -> list[Chat]:
+        """Return every subscribed chat of a platform."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM chats WHERE platform = ? AND subscribed = 1 ORDER BY id", (platform,)
+        )
+        return [_chat(r) for r in rows]
+
+    async def update(self, chat_id: int, **fields: Any) -> Chat:
+        """Set some of: language, timezone, daily_time, subscribed, topic_filter, run_enabled."""
+        allowed = {"language", "timezone", "daily_time", "subscribed", "topic_filter", "run_enabled"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"cannot update chat fields {sorted(unknown)}")
+        if fields:
+            assignments = ", ".join(f"{name} = ?" for name in fields)
+            values = [int(v) if isinstance(v, bool) else v for v in fields.values()]
+            async with self.db.transaction() as conn:
+                await conn.execute(
+                    f"UPDATE chats SET {assignments} WHERE id = ?",  # noqa: S608 - names whitelisted
+                    (*values, chat_id),
+                )
+        chat = await self.get(chat_id)
+        if chat is None:
+            raise LookupError(f"no chat {chat_id}")
+        return chat
+
+
+class PromptRepo:
+    """Questions shown in chats, and each chat's history for picking the next one."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self, chat_id: int, question_id: str, kind: str, language: Lang, now: datetime
+    ) -> Prompt:
+        """Record that a question is being shown in a chat."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO prompts (chat_id, question_id, kind, language, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (chat_id, question_id, kind, language, to_iso(now)),
+            )
+            prompt_id = cursor.lastrowid
+        prompt = await self.get(cast(int, prompt_id))
+        assert prompt is not None  # noqa: S101 - just written
+        return prompt
+
+    async def get(self, prompt_id: int) -> Prompt | None:
+        """Return the prompt with this id, or None."""
+        row = await self.db.fetchone("SELECT * FROM prompts WHERE id = ?", (prompt_id,))
+        return _prompt(row) if row else None
+
+    async def set_message_ref(self, prompt_id: int, message_ref: str) -> None:
+        """Remember the platform's message id of a prompt."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE prompts SET message_ref = ? WHERE id = ?", (message_ref, prompt_id)
+            )
+
+    async def ask_counts(self, chat_id: int) -> dict[str, int]:
+        """Return how many times each question was shown in a chat."""
+        rows = await self.db.fetchall(
+            "SELECT question_id, COUNT(*) AS n FROM prompts WHERE chat_id = ? GROUP BY question_id",
+            (chat_id,),
+        )
+        return {r["question_id"]: r["n"] for r in rows}
+
+
+class AttemptRepo:
+    """Answers."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(
+        self, *, user_id: int, chat_id: int, prompt_id: int | None, question_id: str, source: str,
+        chosen: int, correct: bool, answered_at: datetime, local_date: date,
+        advance_streak: Callable[[Streak], Streak],
+    ) -> tuple[Attempt, Streak] | None:
+        """Record an answer and advance the streak in one transaction.
+
+        Return None, changing nothing, if this user already answered this prompt.
+        """
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT OR IGNORE INTO attempts (user_id, chat_id, prompt_id, question_id, source,"
+                " chosen, correct, answered_at, local_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    user_id, chat_id, prompt_id, question_id, source, chosen, int(correct),
+                    to_iso(answered_at), local_date.isoformat(),
+                ),
+            )
+            if cursor.rowcount == 0:
+                return None
+            attempt_id = cast(int, cursor.lastrowid)
+            streak = advance_streak(await _load_streak(conn, user_id))
+            await _store_streak(conn, streak, answered_at)
+        attempt = Attempt(
+            id=attempt_id, user_id=user_id, chat_id=chat_id, prompt_id=prompt_id,
+            question_id=question_id, source=source, chosen=chosen, correct=correct,
+            answered_at=answered_at, local_date=local_date,
+        )
+        return attempt, streak
+
+    async def for_prompt(self, prompt_id: int, user_id: int) -> Attempt | None:
+        """Return the user's answer to a prompt, if any."""
+        row = await self.db.fetchone(
+            "SELECT * FROM attempts WHERE prompt_id = ? AND user_id = ?", (prompt_id, user_id)
+        )
+        if row is None:
+            return None
+        return Attempt(
+            id=row["id"], user_id=row["user_id"], chat_id=row["chat_id"],
+            prompt_id=row["prompt_id"], question_id=row["question_id"], source=row["source"],
+            chosen=row["chosen"], correct=bool(row["correct"]),
+            answered_at=from_iso(row["answered_at"]),
+            local_date=date.fromisoformat(row["local_date"]),
+        )
+
+    async def totals(self, user_id: int) -> list[tuple[str, int, int]]:
+        """Return (question_id, answered, correct) for each question the user answered."""
+        rows = await self.db.fetchall(
+            "SELECT question_id, COUNT(*) AS n, SUM(correct) AS c FROM attempts"
+            " WHERE user_id = ? GROUP BY question_id",
+            (user_id,),
+        )
+        return [(r["question_id"], r["n"], r["c"] or 0) for r in rows]
+
+    async def active_days(self, user_id: int) -> int:
+        """Return the number of distinct local dates the user answered on."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(DISTINCT local_date) FROM attempts WHERE user_id = ?", (user_id,)
+        )
+        return int(row[0]) if row else 0
+
+
+class DeliveryRepo:
+    """Daily deliveries: at most one per chat and local date."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def claim(self, chat_id: int, local_date: date, question_id: str, now: datetime) -> bool:
+        """Claim the chat's delivery for a date; False if it was already claimed and sent."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO daily_deliveries (chat_id, local_date, question_id, status, claimed_at)"
+                " VALUES (?, ?, ?, 'pending', ?)"
+                " ON CONFLICT (chat_id, local_date) DO UPDATE SET claimed_at = excluded.claimed_at"
+                " WHERE daily_deliveries.status = 'pending'",
+                (chat_id, local_date.isoformat(), question_id, to_iso(now)),
+            )
+            return cursor.rowcount > 0
+
+    async def get(self, chat_id: int, local_date: date) -> Delivery | None:
+        """Return the delivery of a chat on a date, or None."""
+        row = await self.db.fetchone(
+            "SELECT * FROM daily_deliveries WHERE chat_id = ? AND local_date = ?",
+            (chat_id, local_date.isoformat()),
+        )
+        if row is None:
+            return None
+        return Delivery(
+            chat_id=row["chat_id"], local_date=date.fromisoformat(row["local_date"]),
+            question_id=row["question_id"], prompt_id=row["prompt_id"], status=row["status"],
+        )
+
+    async def finish(
+        self, chat_id: int, local_date: date, status: str, prompt_id: int | None, now: datetime
+    ) -> None:
+        """Mark a claimed delivery as sent or failed."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE daily_deliveries SET status = ?, prompt_id = ?, sent_at = ?"
+                " WHERE chat_id = ? AND local_date = ?",
+                (status, prompt_id, to_iso(now), chat_id, local_date.isoformat()),
+            )
+
+
+_STREAK_UPSERT = (
+    "INSERT INTO streaks (user_id, current, longest, last_date, freezes, freezes_used, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
+    " current = excluded.current, longest = excluded.longest, last_date = excluded.last_date,"
+    " freezes = excluded.freezes, freezes_used = excluded.freezes_used,"
+    " updated_at = excluded.updated_at"
+)
+
+
+async def _load_streak(conn: aiosqlite.Connection, user_id: int) -> Streak:
+    async with conn.execute("SELECT * FROM streaks WHERE user_id = ?", (user_id,)) as cursor:
+        row = await cursor.fetchone()
+    return _streak(row) if row else Streak(user_id, 0, 0, None, 0, 0)
+
+
+async def _store_streak(conn: aiosqlite.Connection, streak: Streak, now: datetime) -> None:
+    await conn.execute(
+        _STREAK_UPSERT,
+        (
+            streak.user_id, streak.current, streak.longest,
+            streak.last_date.isoformat() if streak.last_date else None,
+            streak.freezes, streak.freezes_used, to_iso(now),
+        ),
+    )
+
+
+class StreakRepo:
+    """Per-user streak state."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, user_id: int) -> Streak:
+        """Return the user's streak (zeros if none yet)."""
+        return await _load_streak(self.db.conn, user_id)
+
+    async def save(self, streak: Streak, now: datetime) -> None:
+        """Store the user's streak."""
+        async with self.db.transaction() as conn:
+            await _store_streak(conn, streak, now)
+
+
+class Repos:
+    """All repositories over one database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.users = UserRepo(db)
+        self.chats = ChatRepo(db)
+        self.prompts = PromptRepo(db)
+        self.attempts = AttemptRepo(db)
+        self.deliveries = DeliveryRepo(db)
+        self.streaks = StreakRepo(db)

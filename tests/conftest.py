@@ -1,0 +1,55 @@
+"""Shared fixtures: an injected clock, settings on a temp database, and the core."""
+
+from __future__ import annotations
+
+import os
+
+# Build RetryAfter without deprecation warnings; must be set before telegram is imported.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.app import Core, open_core
+from bot.clock import FixedClock
+from bot.config import Settings
+
+FIXTURE_BANK = Path(__file__).parent / "fixtures" / "bank"
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """Return a clock fixed at 2026-03-10 12:00 UTC, moved by the test."""
+    return FixedClock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Return a factory of settings on a temp database and the fixture bank."""
+
+    def make(**overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "STUDYBOT_DATABASE": str(tmp_path / "data" / "bot.db"),
+            "STUDYBOT_CONTENT_DIR": str(FIXTURE_BANK),
+            "STUDYBOT_RUNNER_SOCKET": str(tmp_path / "runner.sock"),
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    """Return default settings on a temp database and the fixture bank."""
+    return make_settings()
+
+
+@pytest.fixture
+async def core(settings: Settings, clock: FixedClock) -> AsyncIterator[Core]:
+    """Return the core on a fresh database with the injected clock."""
+    async with open_core(settings, clock=clock) as c:
+        yield c

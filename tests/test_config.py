@@ -1,0 +1,63 @@
+"""Settings: defaults, validation, and the one-line error of the command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from bot.config import Settings
+
+
+def test_defaults(make_settings: Callable[..., Settings]) -> None:
+    s = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert s.telegram_api_base_url == "https://api.telegram.org/bot"
+    assert s.database == Path("data/studybot.db")
+    assert (s.timezone, s.daily_time, s.admin_ids) == ("UTC", "09:00", frozenset())
+    assert s.run_wall_time_s == 10.0
+
+
+def test_admin_ids_parse(make_settings: Callable[..., Settings]) -> None:
+    assert make_settings(STUDYBOT_ADMIN_IDS="1, 2,3").admin_ids == frozenset({1, 2, 3})
+    with pytest.raises(ValidationError):
+        make_settings(STUDYBOT_ADMIN_IDS="1,abc")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("STUDYBOT_TIMEZONE", "Mars/Olympus"),
+        ("STUDYBOT_DAILY_TIME", "25:99"),
+        ("STUDYBOT_ADMIN_IDS", "me"),
+        ("TELEGRAM_API_BASE_URL", "ftp://x"),
+    ],
+)
+def test_invalid_config_names_variable_and_exits_nonzero(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STUDYBOT_", "TELEGRAM_"))}
+    env[name] = value
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "content", "check"], env=env, cwd=tmp_path,
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert proc.returncode == 2
+    assert name in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_serve_without_token_is_one_clear_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STUDYBOT_", "TELEGRAM_"))}
+    env["STUDYBOT_DATABASE"] = str(tmp_path / "db.sqlite")
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"], env=env, cwd=tmp_path, capture_output=True,
+        text=True, timeout=60, check=False,
+    )
+    assert proc.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN" in proc.stderr and "Traceback" not in proc.stderr
