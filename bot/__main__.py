@@ -40,7 +40,8 @@ def load_settings() -> Settings:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="studybot", description=DESCRIPTION,
+        prog="studybot",
+        description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -108,7 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return sandbox_check_main(settings)
     except ContentError as e:
-        print("studybot: the question bank is broken; run `studybot content check`:", file=sys.stderr)
+        print(
+            "studybot: the question bank is broken; run `studybot content check`:", file=sys.stderr
+        )
         for problem in e.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1

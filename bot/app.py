@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.content.loader import ContentBank, load_bank
 from bot.services.daily import DailyService
+from bot.services.runs import RunService
 from bot.services.study import StudyService
 from bot.storage.database import Database
 from bot.storage.repos import Repos
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,24 @@ class Core:
 
 
 @asynccontextmanager
+async def open_runs(settings: Settings) -> AsyncIterator[RunService]:
+    """Connect to STUDYBOT_RUNNER_URL, or start a local runner; /run is off if neither works."""
+    from bot.runner.client import LocalRunner, RunnerClient
+
+    async with AsyncExitStack() as stack:
+        runner: RunnerClient | None
+        if settings.runner_url:
+            runner = RunnerClient(settings.runner_url)
+        else:
+            try:
+                runner = await stack.enter_async_context(LocalRunner(settings))
+            except Exception:
+                log.exception("the local runner did not start; /run is unavailable")
+                runner = None
+        yield RunService(runner, settings.run_allow)
+
+
+@asynccontextmanager
 async def open_core(
     settings: Settings, *, clock: Clock | None = None, bank: ContentBank | None = None
 ) -> AsyncIterator[Core]:
@@ -40,6 +62,11 @@ async def open_core(
         study = StudyService(repos, bank, clock, settings.timezone, settings.daily_time)
         daily = DailyService(repos, study, clock)
         yield Core(
-            settings=settings, db=db, repos=repos, bank=bank, clock=clock, study=study,
+            settings=settings,
+            db=db,
+            repos=repos,
+            bank=bank,
+            clock=clock,
+            study=study,
             daily=daily,
         )

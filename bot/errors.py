@@ -15,7 +15,9 @@ class ContentError(StudyBotError):
     """The question bank is broken; `problems` lists every file and field at fault."""
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__(f"{len(problems)} problem(s) in the question bank:\n" + "\n".join(problems))
+        super().__init__(
+            f"{len(problems)} problem(s) in the question bank:\n" + "\n".join(problems)
+        )
         self.problems = problems
 
 

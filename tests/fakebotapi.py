@@ -27,7 +27,7 @@ MethodHandler = Callable[[JSONDict, "dict[str, UploadedFile]"], Any]
 _T = TypeVar("_T")
 
 BOT_USERNAME: Final = "studybot_test_bot"
-DEFAULT_TOKEN: Final = "123:ABC"
+DEFAULT_TOKEN: Final = "123:ABC"  # noqa: S105 - a fake token
 DOWNLOAD_METHOD: Final = "downloadFile"
 """Pseudo method name under which file downloads are recorded."""
 
@@ -349,6 +349,26 @@ def _html_attrs(raw: str) -> dict[str, str]:
     }
 
 
+def _html_entity(name: str, attrs: dict[str, str]) -> JSONDict | None:
+    entity: JSONDict = {"type": _HTML_TAGS[name]}
+    if name == "a":
+        href = attrs.get("href", "")
+        user = re.fullmatch(r"tg://user\?id=(\d+)", href)
+        if user:
+            return {
+                "type": "text_mention",
+                "user": {"id": int(user.group(1)), "is_bot": False, "first_name": "User"},
+            }
+        if not href:
+            return None
+        entity["url"] = href
+    elif name == "tg-emoji":
+        entity["custom_emoji_id"] = attrs.get("emoji-id", "")
+    elif name == "blockquote" and "expandable" in attrs:
+        entity["type"] = "expandable_blockquote"
+    return entity
+
+
 def parse_html(source: str) -> tuple[str, list[JSONDict]]:
     """Parse Telegram-flavoured HTML into plain text and entities (strict like the real API)."""
     out: list[str] = []
@@ -381,34 +401,18 @@ def parse_html(source: str) -> tuple[str, list[JSONDict]]:
                 continue
             if name not in _HTML_TAGS or (name == "span" and attrs.get("class") != "tg-spoiler"):
                 raise MarkupError(f'Unsupported start tag "{name}" at byte offset {offset}')
-            entity: JSONDict | None = {"type": _HTML_TAGS[name]}
             if stack and stack[-1][0] in ("code", "pre"):
-                parent = stack[-1]
-                if not (parent[0] == "pre" and name == "code"):
+                parent_name, _, parent_entity = stack[-1]
+                if not (parent_name == "pre" and name == "code"):
                     raise MarkupError(
                         f'Unsupported start tag "{name}" at byte offset {offset} inside code'
                     )
                 language = attrs.get("class", "")
-                if language.startswith("language-") and parent[2] is not None:
-                    parent[2]["language"] = language.removeprefix("language-")
-                entity = None
-            elif name == "a":
-                href = attrs.get("href", "")
-                user = re.fullmatch(r"tg://user\?id=(\d+)", href)
-                if user:
-                    entity = {
-                        "type": "text_mention",
-                        "user": {"id": int(user.group(1)), "is_bot": False, "first_name": "User"},
-                    }
-                elif href:
-                    entity["url"] = href
-                else:
-                    entity = None
-            elif name == "tg-emoji":
-                entity["custom_emoji_id"] = attrs.get("emoji-id", "")
-            elif name == "blockquote" and "expandable" in attrs:
-                entity["type"] = "expandable_blockquote"
-            stack.append((name, pos, entity))
+                if language.startswith("language-") and parent_entity is not None:
+                    parent_entity["language"] = language.removeprefix("language-")
+                stack.append((name, pos, None))
+                continue
+            stack.append((name, pos, _html_entity(name, attrs)))
             continue
         if char == "&":
             match = _HTML_ENTITY_RE.match(source, i)
@@ -809,14 +813,14 @@ class FakeBotAPI:
         """Number of requests per method since start (not reset by clear_calls)."""
         return dict(self._stats)
 
-    async def wait_for_call(  # noqa: ASYNC109
+    async def wait_for_call(
         self,
         method: str,
         predicate: Callable[[Call], bool] | None = None,
         *,
         chat_id: int | str | None = None,
         since: int = 0,
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109
     ) -> Call:
         """Wait for the first answered call (seq >= since) matching method/chat/predicate."""
 
@@ -833,14 +837,14 @@ class FakeBotAPI:
 
         return await self._wait(find, timeout, f"a {method} call")
 
-    async def wait_for_calls(  # noqa: ASYNC109
+    async def wait_for_calls(
         self,
         method: str,
         count: int,
         *,
         chat_id: int | str | None = None,
         since: int = 0,
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109
     ) -> list[Call]:
         """Wait until ``count`` answered calls of ``method`` were recorded; return them."""
 
@@ -858,9 +862,9 @@ class FakeBotAPI:
         """Wait until the bot confirmed (by offset) every injected update."""
         await self._wait(lambda: True if not self._updates else None, timeout, "no pending updates")
 
-    async def _wait(self, find: Callable[[], _T | None], timeout: float, what: str) -> _T:
+    async def _wait(self, find: Callable[[], _T | None], seconds: float, what: str) -> _T:
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(seconds):
                 while True:
                     event = self._calls_event
                     found = find()
@@ -870,7 +874,7 @@ class FakeBotAPI:
         except TimeoutError:
             seen = Counter(c.method for c in self._calls)
             raise AssertionError(
-                f"timed out after {timeout}s waiting for {what}; calls so far: {dict(seen)}; "
+                f"timed out after {seconds}s waiting for {what}; calls so far: {dict(seen)}; "
                 f"pending updates: {len(self._updates)}"
             ) from None
 
@@ -917,7 +921,7 @@ class FakeBotAPI:
         self._delays.clear()
 
     def register_method(self, method: str, handler: MethodHandler) -> None:
-        """Answer ``method`` with ``handler(params, files)`` (sync or async; may raise BotAPIError)."""
+        """Answer ``method`` with ``handler(params, files)``, sync or async; it may raise."""
         self._custom[method.lower()] = handler
 
     # ------------------------------------------------------------------ state helpers
@@ -1134,7 +1138,7 @@ class FakeBotAPI:
         *,
         text: str | None = None,
     ) -> str:
-        """Press an inline button (by callback_data or by label) of a bot message; return query id."""
+        """Press a bot message's inline button by callback_data or label; return the query id."""
         stored = self._store.get(chat_id, {}).get(message_id)
         if stored is None or not stored.from_bot or stored.deleted:
             raise ValueError(f"bot message {message_id} not in chat {chat_id}")
@@ -1183,8 +1187,11 @@ class FakeBotAPI:
                 return call
         return None
 
-    async def wait_for_callback_answer(  # noqa: ASYNC109
-        self, query_id: str, *, timeout: float = 5.0
+    async def wait_for_callback_answer(
+        self,
+        query_id: str,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109
     ) -> Call:
         """Wait for the answerCallbackQuery call of a query id."""
         return await self.wait_for_call(
@@ -1338,7 +1345,9 @@ class FakeBotAPI:
         self._notify_calls()
         return response
 
-    async def _parse_request(self, request: web.Request) -> tuple[JSONDict, dict[str, UploadedFile]]:
+    async def _parse_request(
+        self, request: web.Request
+    ) -> tuple[JSONDict, dict[str, UploadedFile]]:
         params: JSONDict = {k: _decode_form_value(k, v) for k, v in request.query.items()}
         files: dict[str, UploadedFile] = {}
         if request.content_type == "application/json":
@@ -1356,8 +1365,8 @@ class FakeBotAPI:
                         content_type=value.content_type,
                         data=value.file.read(),
                     )
-                elif isinstance(value, bytes):
-                    params[key] = _decode_form_value(key, value.decode())
+                elif isinstance(value, bytes | bytearray):
+                    params[key] = _decode_form_value(key, bytes(value).decode())
                 else:
                     params[key] = _decode_form_value(key, value)
         return params, files
@@ -1446,7 +1455,7 @@ class FakeBotAPI:
             message_id=data["message_id"],
             date=data["date"],
             text=data.get("text"),
-            entities=data.get("entities", data.get("caption_entities", [])),
+            entities=list(data.get("entities") or data.get("caption_entities") or []),
             caption=data.get("caption"),
             reply_markup=data.get("reply_markup"),
             edited=stored.edit_count > 0,
@@ -1542,11 +1551,9 @@ class FakeBotAPI:
         if raw is None or raw == "":
             raise BotAPIError(400, "Bad Request: chat_id is empty")
         if isinstance(raw, str):
-            for chat in self._chats.values():
-                if chat.get("username") and f"@{chat['username']}" == raw:
-                    return chat
+            by_name = [c["id"] for c in self._chats.values() if f"@{c.get('username')}" == raw]
             try:
-                raw = int(raw)
+                raw = by_name[0] if by_name else int(raw)
             except ValueError:
                 raise BotAPIError(400, "Bad Request: chat not found") from None
         if not isinstance(raw, int):
@@ -1597,9 +1604,9 @@ class FakeBotAPI:
                     )
         return markup if rows else None
 
-    def _text(self, params: JSONDict, key: str, limit: int, *, required: bool) -> tuple[
-        str | None, list[JSONDict]
-    ]:
+    def _text(
+        self, params: JSONDict, key: str, limit: int, *, required: bool
+    ) -> tuple[str | None, list[JSONDict]]:
         raw = params.get(key)
         if raw is None or raw == "":
             if required:
@@ -1662,9 +1669,11 @@ class FakeBotAPI:
         key: str,
         limit: int,
         folder: str,
+        *,
+        by_field: bool = True,
     ) -> _StoredFile:
         value = params.get(key)
-        upload: UploadedFile | None = files.get(key)
+        upload = files.get(key) if by_field else None
         if isinstance(value, str) and value.startswith("attach://"):
             upload = files.get(value.removeprefix("attach://"))
             if upload is None:
@@ -1718,9 +1727,7 @@ class FakeBotAPI:
 
     async def _get_updates(self, params: JSONDict, files: dict[str, UploadedFile]) -> Any:
         if self.webhook_url:
-            raise BotAPIError(
-                409, "Conflict: can't use getUpdates method while webhook is active"
-            )
+            raise BotAPIError(409, "Conflict: can't use getUpdates method while webhook is active")
         offset = int(params.get("offset", 0) or 0)
         limit = min(max(int(params.get("limit", 100) or 100), 1), 100)
         timeout = max(float(params.get("timeout", 0) or 0), 0.0)
@@ -1808,9 +1815,7 @@ class FakeBotAPI:
         markup = self._check_markup(params)
         return self._apply_edit(stored, {"text": text, "entities": entities}, markup)
 
-    async def _edit_message_caption(
-        self, params: JSONDict, files: dict[str, UploadedFile]
-    ) -> Any:
+    async def _edit_message_caption(self, params: JSONDict, files: dict[str, UploadedFile]) -> Any:
         if "inline_message_id" in params:
             return True
         chat = self._chat(params, sending=False)
@@ -1866,9 +1871,7 @@ class FakeBotAPI:
                 stored.deleted = True
         return True
 
-    async def _answer_callback_query(
-        self, params: JSONDict, files: dict[str, UploadedFile]
-    ) -> Any:
+    async def _answer_callback_query(self, params: JSONDict, files: dict[str, UploadedFile]) -> Any:
         query_id = str(params.get("callback_query_id", ""))
         if self._callbacks.get(query_id, True):
             raise BotAPIError(
@@ -1909,7 +1912,8 @@ class FakeBotAPI:
                 raise BotAPIError(400, "Bad Request: wrong correct option ids specified")
             if any(not isinstance(c, int) or not 0 <= c < len(options) for c in correct):
                 raise BotAPIError(400, "Bad Request: wrong correct option ids specified")
-        explanation, explanation_entities = None, []
+        explanation: str | None = None
+        explanation_entities: list[JSONDict] = []
         if params.get("explanation"):
             explanation, explanation_entities = render_text(
                 str(params["explanation"]),
@@ -2023,7 +2027,9 @@ class FakeBotAPI:
             caption, entities = self._text(item, "caption", MAX_CAPTION, required=False)
             kind = str(item["type"])
             limit = MAX_PHOTO if kind == "photo" else MAX_DOCUMENT
-            stored = self._upload({"media": item.get("media")}, files, "media", limit, kind + "s")
+            if not item.get("media"):
+                raise BotAPIError(400, "Bad Request: can't parse InputMedia: media not found")
+            stored = self._upload(item, files, "media", limit, kind + "s", by_field=False)
             body: JSONDict = (
                 {"photo": self._photo_json(stored)}
                 if kind == "photo"

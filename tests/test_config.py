@@ -43,8 +43,13 @@ def test_invalid_config_names_variable_and_exits_nonzero(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STUDYBOT_", "TELEGRAM_"))}
     env[name] = value
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "content", "check"], env=env, cwd=tmp_path,
-        capture_output=True, text=True, timeout=60, check=False,
+        [sys.executable, "-m", "bot", "content", "check"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 2
     assert name in proc.stderr
@@ -56,8 +61,13 @@ def test_serve_without_token_is_one_clear_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STUDYBOT_", "TELEGRAM_"))}
     env["STUDYBOT_DATABASE"] = str(tmp_path / "db.sqlite")
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "serve"], env=env, cwd=tmp_path, capture_output=True,
-        text=True, timeout=60, check=False,
+        [sys.executable, "-m", "bot", "serve"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 2
     assert "TELEGRAM_BOT_TOKEN" in proc.stderr and "Traceback" not in proc.stderr

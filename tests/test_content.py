@@ -63,24 +63,31 @@ def test_unknown_topic_and_id_mismatch(tmp_path: Path) -> None:
     edit(q2, {"id": "other-id"})
     with pytest.raises(ContentError) as err:
         load_bank(root)
-    assert any("fixture-q1.yaml: field topic: unknown topic 'astrology'" in p
-               for p in err.value.problems)
+    assert any(
+        "fixture-q1.yaml: field topic: unknown topic 'astrology'" in p for p in err.value.problems
+    )
     assert any("fixture-q2.yaml: field id:" in p for p in err.value.problems)
 
 
 def test_content_check_command_exit_codes(tmp_path: Path) -> None:
     root = copy_bank(tmp_path)
     ok = subprocess.run(
-        [sys.executable, "-m", "bot", "content", "check"], capture_output=True, text=True,
-        env={"STUDYBOT_CONTENT_DIR": str(root), "PATH": "/usr/bin:/bin"}, timeout=60,
+        [sys.executable, "-m", "bot", "content", "check"],
+        capture_output=True,
+        text=True,
+        env={"STUDYBOT_CONTENT_DIR": str(root), "PATH": "/usr/bin:/bin"},
+        timeout=60,
         check=False,
     )
     assert ok.returncode == 0, ok.stderr
     assert "3 questions" in ok.stdout and "tensors 2" in ok.stdout
     edit(root / "questions" / "fixture-q1.yaml", {"en.quiz.options": ["only one"]})
     bad = subprocess.run(
-        [sys.executable, "-m", "bot", "content", "check"], capture_output=True, text=True,
-        env={"STUDYBOT_CONTENT_DIR": str(root), "PATH": "/usr/bin:/bin"}, timeout=60,
+        [sys.executable, "-m", "bot", "content", "check"],
+        capture_output=True,
+        text=True,
+        env={"STUDYBOT_CONTENT_DIR": str(root), "PATH": "/usr/bin:/bin"},
+        timeout=60,
         check=False,
     )
     assert bad.returncode == 1

@@ -40,8 +40,10 @@ async def test_migrations_apply_once_and_in_order(tmp_path: Path) -> None:
 async def test_failed_migration_rolls_back_whole(tmp_path: Path) -> None:
     migrations = tmp_path / "db"
     migrations.mkdir()
-    (migrations / "001_a.sql").write_text("CREATE TABLE a (x INTEGER); INSERT INTO nope VALUES (1);")
-    with pytest.raises(StorageError, match="001_a.sql"):
+    (migrations / "001_a.sql").write_text(
+        "CREATE TABLE a (x INTEGER); INSERT INTO nope VALUES (1);"
+    )
+    with pytest.raises(StorageError, match=r"001_a\.sql"):
         async with Database(tmp_path / "x.db", migrations):
             pass
     conn = sqlite3.connect(tmp_path / "x.db")
@@ -95,8 +97,14 @@ async def test_attempt_is_recorded_once_per_prompt_and_user(tmp_path: Path) -> N
         chat = await repos.chats.upsert("t", "1", "private", "", "09:00", NOW)
         prompt = await repos.prompts.create(chat.id, "q1", "daily", "en", NOW)
         kwargs = {
-            "user_id": user.id, "chat_id": chat.id, "prompt_id": prompt.id, "question_id": "q1",
-            "source": "daily", "chosen": 1, "correct": True, "answered_at": NOW,
+            "user_id": user.id,
+            "chat_id": chat.id,
+            "prompt_id": prompt.id,
+            "question_id": "q1",
+            "source": "daily",
+            "chosen": 1,
+            "correct": True,
+            "answered_at": NOW,
             "local_date": date(2026, 3, 10),
         }
         first = await repos.attempts.add(**kwargs, advance_streak=lambda s: s)  # type: ignore[arg-type]
@@ -116,8 +124,15 @@ async def test_streak_and_attempt_commit_together(tmp_path: Path) -> None:
 
         with pytest.raises(RuntimeError):
             await repos.attempts.add(
-                user_id=user.id, chat_id=chat.id, prompt_id=None, question_id="q",
-                source="daily", chosen=0, correct=True, answered_at=NOW,
-                local_date=date(2026, 3, 10), advance_streak=boom,  # type: ignore[arg-type]
+                user_id=user.id,
+                chat_id=chat.id,
+                prompt_id=None,
+                question_id="q",
+                source="daily",
+                chosen=0,
+                correct=True,
+                answered_at=NOW,
+                local_date=date(2026, 3, 10),
+                advance_streak=boom,  # type: ignore[arg-type]
             )
         assert await db.fetchall("SELECT * FROM attempts") == []

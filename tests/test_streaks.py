@@ -71,7 +71,11 @@ def test_invariants_hold_for_any_answer_days(offsets: list[int]) -> None:
 
 async def enter(core: Core, zone: str | None = None) -> Context:
     ctx = await core.study.enter(
-        platform="test", user_id="u1", user_name="Ann", language_code="en", chat_id="c1",
+        platform="test",
+        user_id="u1",
+        user_name="Ann",
+        language_code="en",
+        chat_id="c1",
         chat_type="private",
     )
     if zone:

@@ -16,7 +16,11 @@ from bot.storage.records import Chat
 
 async def private(core: Core, uid: str = "u1", code: str | None = "en") -> Context:
     return await core.study.enter(
-        platform="test", user_id=uid, user_name="Ann", language_code=code, chat_id=uid,
+        platform="test",
+        user_id=uid,
+        user_name="Ann",
+        language_code=code,
+        chat_id=uid,
         chat_type="private",
     )
 

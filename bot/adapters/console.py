@@ -7,13 +7,15 @@ import getpass
 import html
 import re
 import sys
-from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TextIO
 
 from bot.adapters import render
+from bot.adapters.run_render import run_problem, run_reply
 from bot.app import Core
 from bot.errors import UserInputError
 from bot.i18n import _
+from bot.services.runs import RunService, parse_job, strip_command
 from bot.services.study import Context, Shown
 
 PLATFORM = "console"
@@ -26,9 +28,7 @@ def html_to_terminal(text: str, color: bool) -> str:
 
     def tag(match: re.Match[str]) -> str:
         name, closing = match.group(1), match.group(0).startswith("</")
-        if name == "pre":
-            return "" if closing else ""
-        if not color:
+        if name == "pre" or not color:
             return ""
         if name == "b":
             return "\033[0m" if closing else "\033[1m"
@@ -43,15 +43,20 @@ class Console:
     """A read–eval–print loop over the services, as one user in one private chat."""
 
     def __init__(
-        self, core: Core, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
-        user: str | None = None, run: Callable[[Context, str], Awaitable[str]] | None = None,
+        self,
+        core: Core,
+        *,
+        stdin: TextIO = sys.stdin,
+        stdout: TextIO = sys.stdout,
+        user: str | None = None,
+        runs: RunService | None = None,
     ) -> None:
         self.core = core
         self.stdin = stdin
         self.stdout = stdout
         self.user = user or getpass.getuser()
         self.color = stdout.isatty()
-        self.run_code = run
+        self.runs = runs
         self.current: Shown | None = None
 
     def say(self, text: str) -> None:
@@ -62,14 +67,19 @@ class Console:
     async def context(self) -> Context:
         """Return the console user's context (created on first use)."""
         return await self.core.study.enter(
-            platform=PLATFORM, user_id=self.user, user_name=self.user, language_code=None,
-            chat_id=self.user, chat_type="private", chat_title="console",
+            platform=PLATFORM,
+            user_id=self.user,
+            user_name=self.user,
+            language_code=None,
+            chat_id=self.user,
+            chat_type="private",
+            chat_title="console",
         )
 
     async def run(self) -> None:
         """Read commands until /quit or end of input."""
         ctx = await self.context()
-        self.say(render.welcome(ctx.lang, self.user))
+        self.say(render.welcome(ctx.lang, self.user, console=True))
         self.say(_(ctx.lang, "Type a command, an option letter to answer, or /quit."))
         while True:
             self.stdout.write("> ")
@@ -100,7 +110,7 @@ class Console:
         if not command.startswith("/"):
             await self.answer(ctx, line)
         elif command in {"/help", "/start"}:
-            self.say(render.help_text(lang))
+            self.say(render.help_text(lang, console=True))
         elif command == "/daily":
             await self.show(await study.show(ctx, "daily"))
         elif command == "/question":
@@ -118,8 +128,11 @@ class Console:
             self.say(render.topics(self.core.bank, lang))
         elif command == "/timezone":
             if not arg:
-                self.say(_(lang, "Your time zone: {zone}", zone=ctx.user_zone) + "\n"
-                         + render.usage(lang, "usage_timezone"))
+                self.say(
+                    _(lang, "Your time zone: {zone}", zone=ctx.user_zone)
+                    + "\n"
+                    + render.usage(lang, "usage_timezone")
+                )
                 return
             ctx = await study.set_timezone(ctx, arg)
             self.say(_(lang, "Time zone set to {zone}.", zone=ctx.user_zone))
@@ -127,21 +140,58 @@ class Console:
             ctx = await study.set_language(ctx, arg)
             self.say(_(ctx.lang, "I will speak English from now on."))
         elif command == "/run":
-            if self.run_code is None:
-                self.say(_(lang, "/run is not available here."))
-            elif not arg:
-                self.say(render.usage(lang, "usage_run"))
-            else:
-                self.say(await self.run_code(ctx, arg))
+            await self.run_code(ctx, line)
         else:
             self.say(_(lang, "Unknown command {command}. See /help.", command=command))
+
+    async def run_code(self, ctx: Context, line: str) -> None:
+        """Run `/run [cpu|gpu] code`; a bare /run reads a block until a line with only `.`."""
+        if self.runs is None:
+            self.say(run_problem(ctx.lang, UserInputError("run_unavailable")))
+            return
+        text = line
+        if strip_command(line).strip().lower() in {"", "cpu", "gpu", "auto"}:
+            self.say(_(ctx.lang, "Paste the code; end it with a line holding only a dot (.)."))
+            block: list[str] = []
+            while (more := await asyncio.to_thread(self.stdin.readline)) and more.rstrip() != ".":
+                block.append(more.rstrip("\n"))
+            text = line + "\n" + "\n".join(block)
+        try:
+            self.runs.check_allowed(None, ctx.chat)
+            job = parse_job(text)
+        except UserInputError as err:
+            self.say(run_problem(ctx.lang, err))
+            return
+
+        async def on_queued(position: int) -> None:
+            self.say(_(ctx.lang, "⏳ In queue: position {position}", position=position))
+
+        result = await self.runs.run(job, f"console:{self.user}", on_queued)
+        reply = run_reply(ctx.lang, result, self.core.settings.run_wall_time_s)
+        self.say(reply.text)
+        for file in reply.files:
+            saved = self.save_file(file.name, file.data)
+            self.say(_(ctx.lang, "File saved: {path}", path=saved))
+
+    def save_file(self, name: str, data: bytes) -> str:
+        """Save a file a run produced under ./studybot-output/ and return its path."""
+        folder = Path("studybot-output")
+        folder.mkdir(exist_ok=True)
+        path = folder / Path(name).name
+        path.write_bytes(data)
+        return str(path)
 
     async def show(self, shown: Shown) -> None:
         """Print a question and remember it for answering."""
         self.current = shown
         self.say(render.question(self.core.bank, shown.question, shown.lang, shown.prompt.kind))
-        self.say(_(shown.lang, "Answer with a letter (A–{last}) or /answer to see the answer.",
-                   last=render.LETTERS[len(shown.question.text(shown.lang).quiz.options) - 1]))
+        self.say(
+            _(
+                shown.lang,
+                "Answer with a letter (A–{last}) or /answer to see the answer.",
+                last=render.LETTERS[len(shown.question.text(shown.lang).quiz.options) - 1],
+            )
+        )
 
     async def answer(self, ctx: Context, text: str) -> None:
         """Grade a letter or number for the current question."""
@@ -155,8 +205,13 @@ class Console:
         elif choice.isdigit() and 1 <= int(choice) <= options:
             index = int(choice) - 1
         else:
-            self.say(_(ctx.lang, "Answer with a letter (A–{last}) or /answer to see the answer.",
-                       last=render.LETTERS[options - 1]))
+            self.say(
+                _(
+                    ctx.lang,
+                    "Answer with a letter (A–{last}) or /answer to see the answer.",
+                    last=render.LETTERS[options - 1],
+                )
+            )
             return
         result = await self.core.study.answer(ctx, self.current.prompt.id, index)
         if result.status == "stale":

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from bot.adapters.console import Console
-from bot.app import open_core
+from bot.app import open_core, open_runs
 from bot.config import Settings
 
 
 async def console_main(settings: Settings) -> int:
     """Run the console until /quit or end of input."""
-    async with open_core(settings) as core:
-        await Console(core).run()
+    async with open_core(settings) as core, open_runs(settings) as runs:
+        await Console(core, runs=runs).run()
     return 0

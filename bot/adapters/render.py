@@ -48,7 +48,7 @@ def command_menu(lang: Lang) -> list[tuple[str, str]]:
     return [(name, _(lang, description)) for name, description in COMMANDS]
 
 
-def welcome(lang: Lang, name: str) -> str:
+def welcome(lang: Lang, name: str, console: bool = False) -> str:
     """Render the /start greeting."""
     intro = _(
         lang,
@@ -56,13 +56,32 @@ def welcome(lang: Lang, name: str) -> str:
         "explanations, streaks, and a sandbox to run PyTorch code.",
         name=e(name),
     )
-    return f"{intro}\n\n{help_text(lang)}"
+    return f"{intro}\n\n{help_text(lang, console)}"
 
 
-def help_text(lang: Lang) -> str:
-    """Render the list of commands."""
-    lines = [f"/{name} — {e(description)}" for name, description in command_menu(lang)]
-    tip = _(lang, "Answer with the buttons under each question.")
+CONSOLE_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("daily", N_("Today's question")),
+    ("question", N_("A question, optionally from one topic: /question autograd")),
+    ("answer", N_("Show the reference answer of the last question")),
+    ("topics", N_("Topics and how many questions each has")),
+    ("streak", N_("Your streak")),
+    ("stats", N_("Your answers so far")),
+    ("run", N_("Run PyTorch code: /run print(torch.ones(2))")),
+    ("timezone", N_("Set your time zone: /timezone Asia/Shanghai")),
+    ("lang", N_("Language: /lang zh or /lang en")),
+    ("help", N_("What I can do")),
+    ("quit", N_("Leave")),
+)
+
+
+def help_text(lang: Lang, console: bool = False) -> str:
+    """Render the list of commands (the console has its own)."""
+    commands = CONSOLE_COMMANDS if console else COMMANDS
+    lines = [f"/{name} — {e(_(lang, description))}" for name, description in commands]
+    if console:
+        tip = _(lang, "Answer a question by typing its letter (A–D) or number (1–4).")
+    else:
+        tip = _(lang, "Answer with the buttons under each question.")
     return "\n".join([*lines, "", tip])
 
 
@@ -95,7 +114,8 @@ def verdict(result: AnswerResult, user_name: str = "") -> str:
     who = f"{e(user_name)}: " if user_name else ""
     if result.status == "already":
         head = _(
-            lang, "You already answered this one (you chose {choice}).",
+            lang,
+            "You already answered this one (you chose {choice}).",
             choice=LETTERS[result.chosen],
         )
         return f"{who}{head}"
@@ -103,8 +123,10 @@ def verdict(result: AnswerResult, user_name: str = "") -> str:
         head = _(lang, "✅ Correct! The answer is {letter}.", letter=right)
     else:
         head = _(
-            lang, "❌ Not quite: you chose {choice}, the answer is {letter}.",
-            choice=LETTERS[result.chosen], letter=right,
+            lang,
+            "❌ Not quite: you chose {choice}, the answer is {letter}.",
+            choice=LETTERS[result.chosen],
+            letter=right,
         )
     parts = [f"{who}{head}", e(quiz.explanation)]
     if result.streak is not None and result.streak_grew:
@@ -118,14 +140,19 @@ def verdict_short(result: AnswerResult) -> str:
     lang = result.lang
     quiz = result.question.text(lang).quiz
     if result.status == "already":
-        text = _(lang, "You already answered this one (you chose {choice}).",
-                 choice=LETTERS[result.chosen])
+        text = _(
+            lang,
+            "You already answered this one (you chose {choice}).",
+            choice=LETTERS[result.chosen],
+        )
     elif result.correct:
         text = _(lang, "✅ Correct! The answer is {letter}.", letter=LETTERS[quiz.correct])
     else:
         text = _(
-            lang, "❌ Not quite: you chose {choice}, the answer is {letter}.",
-            choice=LETTERS[result.chosen], letter=LETTERS[quiz.correct],
+            lang,
+            "❌ Not quite: you chose {choice}, the answer is {letter}.",
+            choice=LETTERS[result.chosen],
+            letter=LETTERS[quiz.correct],
         )
     return text[:200]
 
@@ -136,8 +163,12 @@ def reference_answer(q: Question, lang: Lang) -> str:
     parts = [
         f"<b>{e(text.question)}</b>",
         to_html(text.answer),
-        _(lang, "Quiz answer: {letter}. {option}", letter=LETTERS[text.quiz.correct],
-          option=e(text.quiz.options[text.quiz.correct])),
+        _(
+            lang,
+            "Quiz answer: {letter}. {option}",
+            letter=LETTERS[text.quiz.correct],
+            option=e(text.quiz.options[text.quiz.correct]),
+        ),
     ]
     if q.snippet is not None:
         code = e(q.snippet.code.rstrip())
@@ -145,7 +176,8 @@ def reference_answer(q: Question, lang: Lang) -> str:
         parts.append(
             _(lang, "Try it with /run:")
             + f'\n<pre><code class="language-python">{code}</code></pre>\n'
-            + _(lang, "Output:") + f"\n<pre>{out}</pre>"
+            + _(lang, "Output:")
+            + f"\n<pre>{out}</pre>"
         )
     return "\n\n".join(parts)
 
@@ -160,8 +192,11 @@ def streak(lang: Lang, view: StreakView) -> str:
     lines = [
         f"<b>{streak_line(lang, view)}</b>",
         ngettext(lang, "Longest: {n} day", "Longest: {n} days", view.longest),
-        _(lang, "Streak freezes: {n} of 2 (one for each full week; each covers a missed day)",
-          n=view.freezes),
+        _(
+            lang,
+            "Streak freezes: {n} of 2 (one for each full week; each covers a missed day)",
+            n=view.freezes,
+        ),
     ]
     if view.answered_today:
         lines.append(_(lang, "Today is done. See you tomorrow!"))
@@ -179,8 +214,13 @@ def stats(bank: ContentBank, lang: Lang, s: UserStats) -> str:
     share = round(100 * s.correct / s.answered)
     lines = [
         "<b>" + _(lang, "Your answers") + "</b>",
-        _(lang, "Answered: {answered} · correct: {correct} ({share}%)",
-          answered=s.answered, correct=s.correct, share=share),
+        _(
+            lang,
+            "Answered: {answered} · correct: {correct} ({share}%)",
+            answered=s.answered,
+            correct=s.correct,
+            share=share,
+        ),
         ngettext(lang, "Active on {n} day", "Active on {n} days", s.days),
         "",
     ]
@@ -209,23 +249,35 @@ def subscribed(lang: Lang, chat: Chat, zone: str, now: datetime) -> str:
         lang,
         "Subscribed: the daily question comes every day at {time} ({zone}; it is {now} there "
         "now). Change the zone with /timezone.",
-        time=chat.daily_time, zone=zone, now=local,
+        time=chat.daily_time,
+        zone=zone,
+        now=local,
     )
 
 
 def usage(lang: Lang, key: str, **params: object) -> str:
     """Render the usage line for a command given wrong arguments."""
     lines = {
-        "usage_subscribe": _(lang, "Usage: /subscribe [HH:MM], e.g. /subscribe 08:30 (24-hour, "
-                                   "local time)."),
-        "usage_timezone": _(lang, "Usage: /timezone <IANA name>, e.g. /timezone Asia/Shanghai "
-                                  "or /timezone Europe/Berlin."),
+        "usage_subscribe": _(
+            lang, "Usage: /subscribe [HH:MM], e.g. /subscribe 08:30 (24-hour, local time)."
+        ),
+        "usage_timezone": _(
+            lang,
+            "Usage: /timezone <IANA name>, e.g. /timezone Asia/Shanghai "
+            "or /timezone Europe/Berlin.",
+        ),
         "usage_lang": _(lang, "Usage: /lang zh or /lang en."),
-        "unknown_topic": _(lang, "Unknown topic “{topic}”. See /topics for the list.",
-                           topic=e(str(params.get("topic", "")))),
-        "usage_run": _(lang, "Usage: /run <code>, a ```python block, or reply /run to a message "
-                             "or send a .py file with /run as caption. Add cpu or gpu to choose "
-                             "the device: /run gpu …"),
+        "unknown_topic": _(
+            lang,
+            "Unknown topic “{topic}”. See /topics for the list.",
+            topic=e(str(params.get("topic", ""))),
+        ),
+        "usage_run": _(
+            lang,
+            "Usage: /run <code>, a ```python block, or reply /run to a message "
+            "or send a .py file with /run as caption. Add cpu or gpu to choose "
+            "the device: /run gpu …",
+        ),
     }
     return lines.get(key, _(lang, "Sorry, I did not understand that. See /help."))
 

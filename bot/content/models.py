@@ -94,7 +94,9 @@ class Question(_Strict):
     @classmethod
     def _id(cls, v: str) -> str:
         if not ID_PATTERN.match(v):
-            raise ValueError("use 3–40 lowercase letters, digits and '-', starting with a letter or digit")
+            raise ValueError(
+                "use 3–40 lowercase letters, digits and '-', starting with a letter or digit"
+            )
         return v
 
     @field_validator("tags")

@@ -62,7 +62,11 @@ class StudyService:
     """Everything a chat does with questions; adapters call these and render the results."""
 
     def __init__(
-        self, repos: Repos, bank: ContentBank, clock: Clock, default_zone: str,
+        self,
+        repos: Repos,
+        bank: ContentBank,
+        clock: Clock,
+        default_zone: str,
         default_daily_time: str,
     ) -> None:
         self.repos = repos
@@ -73,8 +77,15 @@ class StudyService:
 
     # -- who and where -------------------------------------------------------------------
     async def enter(
-        self, *, platform: str, user_id: str, user_name: str, language_code: str | None,
-        chat_id: str, chat_type: str, chat_title: str = "",
+        self,
+        *,
+        platform: str,
+        user_id: str,
+        user_name: str,
+        language_code: str | None,
+        chat_id: str,
+        chat_type: str,
+        chat_title: str = "",
     ) -> Context:
         """Register the user and chat on first sight and resolve language and zones."""
         now = self.clock.now()
@@ -95,7 +106,9 @@ class StudyService:
         else:
             lang = user.language or chat.language or "en"
         return Context(
-            user=user, chat=chat, lang=lang,
+            user=user,
+            chat=chat,
+            lang=lang,
             user_zone=user.timezone or (chat_zone if not chat.is_group else self.default_zone),
             chat_zone=chat_zone,
         )
@@ -165,25 +178,38 @@ class StudyService:
         previous = await self.repos.attempts.for_prompt(prompt_id, ctx.user.id)
         if previous is not None:
             return AnswerResult(
-                status="already", question=question, lang=prompt.language,
-                chosen=previous.chosen, correct=previous.correct,
+                status="already",
+                question=question,
+                lang=prompt.language,
+                chosen=previous.chosen,
+                correct=previous.correct,
             )
         now = self.clock.now()
         today = local_date(now, ctx.user_zone)
         correct = option == quiz.correct
         before = await self.repos.streaks.get(ctx.user.id)
         recorded = await self.repos.attempts.add(
-            user_id=ctx.user.id, chat_id=ctx.chat.id, prompt_id=prompt_id,
-            question_id=question.id, source=prompt.kind, chosen=option, correct=correct,
-            answered_at=now, local_date=today,
+            user_id=ctx.user.id,
+            chat_id=ctx.chat.id,
+            prompt_id=prompt_id,
+            question_id=question.id,
+            source=prompt.kind,
+            chosen=option,
+            correct=correct,
+            answered_at=now,
+            local_date=today,
             advance_streak=lambda s: streaks.advance(s, today),
         )
         if recorded is None:  # a double press raced us
             return await self.answer(ctx, prompt_id, option)
         _, after = recorded
         return AnswerResult(
-            status="recorded", question=question, lang=prompt.language, chosen=option,
-            correct=correct, streak=streaks.view(after, today),
+            status="recorded",
+            question=question,
+            lang=prompt.language,
+            chosen=option,
+            correct=correct,
+            streak=streaks.view(after, today),
             streak_grew=after.current != before.current or before.last_date is None,
         )
 
@@ -255,6 +281,4 @@ class StudyService:
 
     async def set_topic_filter(self, ctx: Context, topic: str | None) -> Chat:
         """Limit the chat's daily questions to one topic, or lift the limit with None."""
-        return await self.repos.chats.update(
-            ctx.chat.id, topic_filter=self.topic_or_error(topic)
-        )
+        return await self.repos.chats.update(ctx.chat.id, topic_filter=self.topic_or_error(topic))

@@ -111,7 +111,12 @@ class ChatRepo:
         self.db = db
 
     async def upsert(
-        self, platform: str, external_id: str, type_: str, title: str, daily_time: str,
+        self,
+        platform: str,
+        external_id: str,
+        type_: str,
+        title: str,
+        daily_time: str,
         now: datetime,
     ) -> Chat:
         """Create the chat on first sight (with the default daily time), refresh type and title."""
@@ -147,7 +152,14 @@ class ChatRepo:
 
     async def update(self, chat_id: int, **fields: Any) -> Chat:
         """Set some of: language, timezone, daily_time, subscribed, topic_filter, run_enabled."""
-        allowed = {"language", "timezone", "daily_time", "subscribed", "topic_filter", "run_enabled"}
+        allowed = {
+            "language",
+            "timezone",
+            "daily_time",
+            "subscribed",
+            "topic_filter",
+            "run_enabled",
+        }
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"cannot update chat fields {sorted(unknown)}")
@@ -214,8 +226,17 @@ class AttemptRepo:
         self.db = db
 
     async def add(
-        self, *, user_id: int, chat_id: int, prompt_id: int | None, question_id: str, source: str,
-        chosen: int, correct: bool, answered_at: datetime, local_date: date,
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        prompt_id: int | None,
+        question_id: str,
+        source: str,
+        chosen: int,
+        correct: bool,
+        answered_at: datetime,
+        local_date: date,
         advance_streak: Callable[[Streak], Streak],
     ) -> tuple[Attempt, Streak] | None:
         """Record an answer and advance the streak in one transaction.
@@ -227,8 +248,15 @@ class AttemptRepo:
                 "INSERT OR IGNORE INTO attempts (user_id, chat_id, prompt_id, question_id, source,"
                 " chosen, correct, answered_at, local_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    user_id, chat_id, prompt_id, question_id, source, chosen, int(correct),
-                    to_iso(answered_at), local_date.isoformat(),
+                    user_id,
+                    chat_id,
+                    prompt_id,
+                    question_id,
+                    source,
+                    chosen,
+                    int(correct),
+                    to_iso(answered_at),
+                    local_date.isoformat(),
                 ),
             )
             if cursor.rowcount == 0:
@@ -237,9 +265,16 @@ class AttemptRepo:
             streak = advance_streak(await _load_streak(conn, user_id))
             await _store_streak(conn, streak, answered_at)
         attempt = Attempt(
-            id=attempt_id, user_id=user_id, chat_id=chat_id, prompt_id=prompt_id,
-            question_id=question_id, source=source, chosen=chosen, correct=correct,
-            answered_at=answered_at, local_date=local_date,
+            id=attempt_id,
+            user_id=user_id,
+            chat_id=chat_id,
+            prompt_id=prompt_id,
+            question_id=question_id,
+            source=source,
+            chosen=chosen,
+            correct=correct,
+            answered_at=answered_at,
+            local_date=local_date,
         )
         return attempt, streak
 
@@ -251,9 +286,14 @@ class AttemptRepo:
         if row is None:
             return None
         return Attempt(
-            id=row["id"], user_id=row["user_id"], chat_id=row["chat_id"],
-            prompt_id=row["prompt_id"], question_id=row["question_id"], source=row["source"],
-            chosen=row["chosen"], correct=bool(row["correct"]),
+            id=row["id"],
+            user_id=row["user_id"],
+            chat_id=row["chat_id"],
+            prompt_id=row["prompt_id"],
+            question_id=row["question_id"],
+            source=row["source"],
+            chosen=row["chosen"],
+            correct=bool(row["correct"]),
             answered_at=from_iso(row["answered_at"]),
             local_date=date.fromisoformat(row["local_date"]),
         )
@@ -285,7 +325,8 @@ class DeliveryRepo:
         """Claim the chat's delivery for a date; False if it was already claimed and sent."""
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
-                "INSERT INTO daily_deliveries (chat_id, local_date, question_id, status, claimed_at)"
+                "INSERT INTO daily_deliveries"
+                " (chat_id, local_date, question_id, status, claimed_at)"
                 " VALUES (?, ?, ?, 'pending', ?)"
                 " ON CONFLICT (chat_id, local_date) DO UPDATE SET claimed_at = excluded.claimed_at"
                 " WHERE daily_deliveries.status = 'pending'",
@@ -302,8 +343,11 @@ class DeliveryRepo:
         if row is None:
             return None
         return Delivery(
-            chat_id=row["chat_id"], local_date=date.fromisoformat(row["local_date"]),
-            question_id=row["question_id"], prompt_id=row["prompt_id"], status=row["status"],
+            chat_id=row["chat_id"],
+            local_date=date.fromisoformat(row["local_date"]),
+            question_id=row["question_id"],
+            prompt_id=row["prompt_id"],
+            status=row["status"],
         )
 
     async def finish(
@@ -337,9 +381,13 @@ async def _store_streak(conn: aiosqlite.Connection, streak: Streak, now: datetim
     await conn.execute(
         _STREAK_UPSERT,
         (
-            streak.user_id, streak.current, streak.longest,
+            streak.user_id,
+            streak.current,
+            streak.longest,
             streak.last_date.isoformat() if streak.last_date else None,
-            streak.freezes, streak.freezes_used, to_iso(now),
+            streak.freezes,
+            streak.freezes_used,
+            to_iso(now),
         ),
     )
 

@@ -18,7 +18,9 @@ from telegram.ext import (
 from bot.adapters import render
 from bot.adapters.telegram.delivery import DailyScheduler
 from bot.adapters.telegram.handlers import Handlers
+from bot.adapters.telegram.run_handlers import RunHandlers
 from bot.app import Core
+from bot.services.runs import RunService
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +28,9 @@ log = logging.getLogger(__name__)
 RATE_LIMIT_RETRIES = 3
 
 
-def build_application(core: Core, token: str, base_url: str) -> Application:  # type: ignore[type-arg]
+def build_application(  # type: ignore[type-arg]
+    core: Core, token: str, base_url: str, runs: RunService
+) -> Application:
     """Create the Application with rate limiting, job queue, handlers and start-up hooks."""
     application = (
         ApplicationBuilder()
@@ -55,11 +59,25 @@ def build_application(core: Core, token: str, base_url: str) -> Application:  # 
         "timezone": handlers.timezone,
         "lang": handlers.lang,
     }
+    # Only new messages: an edited /daily must not send another question.
     for name, callback in commands.items():
-        application.add_handler(CommandHandler(name, callback))
+        application.add_handler(CommandHandler(name, callback, filters=filters.UpdateType.MESSAGE))
+    run = RunHandlers(handlers, runs)
+    # /run also answers edits (re-run in place) and .py files with /run as their caption.
+    application.add_handler(CommandHandler("run", run.run, filters=filters.UpdateType.MESSAGES))
+    application.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGES
+            & filters.Document.ALL
+            & filters.CaptionRegex(r"^/run(@\w+)?(\s|$)"),
+            run.run,
+        )
+    )
     application.add_handler(CallbackQueryHandler(handlers.button))
-    # Anything else that looks like a command gets a hint (group 1: after the real commands).
-    application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown), group=1)
+    # Last in the same group: only commands that no handler above took get the hint.
+    application.add_handler(
+        MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, handlers.unknown)
+    )
     application.add_error_handler(handlers.error)
     return application
 
@@ -80,13 +98,15 @@ async def publish_commands(application: Application) -> None:  # type: ignore[ty
     )
 
 
-async def start_application(application: Application) -> None:  # type: ignore[type-arg]
+async def start_application(  # type: ignore[type-arg]
+    application: Application, poll_timeout: int = 30
+) -> None:
     """Start polling without owning the event loop (what run_polling does, minus the loop)."""
     await application.initialize()
     await on_start(application)
     if application.updater is not None:
         await application.updater.start_polling(
-            allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
+            timeout=poll_timeout, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
         )
     await application.start()
 

@@ -26,7 +26,12 @@ SEND_ATTEMPTS = 3
 # later than that, the start-up catch-up delivers it.
 MISFIRE_GRACE_S = 6 * 3600
 
-_GONE_MARKERS = ("chat not found", "bot was kicked", "group chat was deleted", "user is deactivated")
+_GONE_MARKERS = (
+    "chat not found",
+    "bot was kicked",
+    "group chat was deleted",
+    "user is deactivated",
+)
 
 
 def job_name(chat_id: int) -> str:
@@ -109,7 +114,9 @@ class DailyScheduler:
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
                 message = await bot.send_message(
-                    chat_id=int(chat.external_id), text=text, parse_mode=ParseMode.HTML,
+                    chat_id=int(chat.external_id),
+                    text=text,
+                    parse_mode=ParseMode.HTML,
                     reply_markup=markup,
                 )
                 return str(message.message_id)
@@ -123,8 +130,11 @@ class DailyScheduler:
                 # The rate limiter already retried; wait once more before giving up.
                 if attempt == SEND_ATTEMPTS:
                     raise SendFailed(str(e)) from e
-                await asyncio.sleep(e.retry_after.total_seconds() if isinstance(
-                    e.retry_after, timedelta) else float(e.retry_after))
+                await asyncio.sleep(
+                    e.retry_after.total_seconds()
+                    if isinstance(e.retry_after, timedelta)
+                    else float(e.retry_after)
+                )
             except (TimedOut, NetworkError) as e:
                 if attempt == SEND_ATTEMPTS:
                     raise SendFailed(str(e)) from e

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from telegram import Message, Update, User as TgUser
+
+from telegram import Message, Update
+from telegram import User as TgUser
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
@@ -41,8 +43,12 @@ class Handlers:
         if user is None or chat is None:
             return None
         return await self.core.study.enter(
-            platform=PLATFORM, user_id=str(user.id), user_name=_name(user),
-            language_code=user.language_code, chat_id=str(chat.id), chat_type=chat.type,
+            platform=PLATFORM,
+            user_id=str(user.id),
+            user_name=_name(user),
+            language_code=user.language_code,
+            chat_id=str(chat.id),
+            chat_type=chat.type,
             chat_title=chat.title or "",
         )
 
@@ -125,7 +131,9 @@ class Handlers:
         except UserInputError as err:
             await self.reply(update, render.usage(ctx.lang, err.key, **err.params))
             return
-        await self.core.study.attach_message(shown.prompt.id, await self.send_question(update, shown))
+        await self.core.study.attach_message(
+            shown.prompt.id, await self.send_question(update, shown)
+        )
 
     async def topics(self, update: Update, context: Ctx) -> None:
         """List topics with counts."""
@@ -173,8 +181,9 @@ class Handlers:
             return
         chat = await self.core.study.unsubscribe(ctx)
         self.scheduler.unschedule(chat.id)
-        await self.reply(update, _(ctx.lang, "Unsubscribed. /subscribe brings the daily question "
-                                             "back."))
+        await self.reply(
+            update, _(ctx.lang, "Unsubscribed. /subscribe brings the daily question back.")
+        )
 
     async def timezone(self, update: Update, context: Ctx) -> None:
         """Show or set the time zone (the user's in private chats, the group's in groups)."""
@@ -184,8 +193,12 @@ class Handlers:
         args = self.args(context)
         if len(args) != 1:
             zone = ctx.chat_zone if ctx.chat.is_group else ctx.user_zone
-            await self.reply(update, _(ctx.lang, "Time zone: {zone}", zone=zone) + "\n"
-                             + render.usage(ctx.lang, "usage_timezone"))
+            await self.reply(
+                update,
+                _(ctx.lang, "Time zone: {zone}", zone=zone)
+                + "\n"
+                + render.usage(ctx.lang, "usage_timezone"),
+            )
             return
         if ctx.chat.is_group and not await self.require_admin(update, context, ctx):
             return
@@ -223,8 +236,14 @@ class Handlers:
             return
         ctx = await self.context_of(update)
         if ctx is not None:
-            await self.reply(update, _(ctx.lang, "Unknown command {command}. See /help.",
-                                       command=render.e(command.partition("@")[0])))
+            await self.reply(
+                update,
+                _(
+                    ctx.lang,
+                    "Unknown command {command}. See /help.",
+                    command=render.e(command.partition("@")[0]),
+                ),
+            )
 
     # -- buttons ------------------------------------------------------------------------
     async def button(self, update: Update, context: Ctx) -> None:
@@ -247,7 +266,9 @@ class Handlers:
             if message is not None:
                 await message.reply_html(text)
             else:
-                await context.bot.send_message(ctx.chat.external_id, text, parse_mode=ParseMode.HTML)
+                await context.bot.send_message(
+                    ctx.chat.external_id, text, parse_mode=ParseMode.HTML
+                )
             return
         result = await self.core.study.answer(ctx, parsed.prompt_id, parsed.option)
         if result.status == "stale" or result.question is None:
@@ -255,10 +276,16 @@ class Handlers:
             return
         if ctx.chat.is_group or result.status == "already":
             # The question stays for the others; the verdict goes to this user alone.
-            await query.answer(render.verdict_short(result) + "\n" + (
-                result.question.text(result.lang).quiz.explanation
-                if result.status == "recorded" else ""
-            ), show_alert=True)
+            await query.answer(
+                render.verdict_short(result)
+                + "\n"
+                + (
+                    result.question.text(result.lang).quiz.explanation
+                    if result.status == "recorded"
+                    else ""
+                ),
+                show_alert=True,
+            )
             return
         await query.answer(render.verdict_short(result))
         message = query.message if isinstance(query.message, Message) else None
@@ -267,12 +294,14 @@ class Handlers:
         try:
             if message is not None:
                 await message.edit_text(
-                    text, parse_mode=ParseMode.HTML,
+                    text,
+                    parse_mode=ParseMode.HTML,
                     reply_markup=reveal_keyboard(prompt.id, prompt.language),
                 )
             else:
-                await context.bot.send_message(ctx.chat.external_id, render.verdict(result),
-                                               parse_mode=ParseMode.HTML)
+                await context.bot.send_message(
+                    ctx.chat.external_id, render.verdict(result), parse_mode=ParseMode.HTML
+                )
         except BadRequest as e:
             if "message is not modified" not in e.message.lower():
                 raise
@@ -285,11 +314,17 @@ class Handlers:
             chat = update.effective_chat
             user = update.effective_user
             kind = next(
-                (name for name in ("message", "edited_message", "callback_query", "poll_answer")
-                 if getattr(update, name, None) is not None), "other",
+                (
+                    name
+                    for name in ("message", "edited_message", "callback_query", "poll_answer")
+                    if getattr(update, name, None) is not None
+                ),
+                "other",
             )
-            where = (f"update {update.update_id} ({kind}) chat={chat.id if chat else None} "
-                     f"user={user.id if user else None}")
+            where = (
+                f"update {update.update_id} ({kind}) chat={chat.id if chat else None} "
+                f"user={user.id if user else None}"
+            )
         log.error("unhandled error handling %s", where or "a job", exc_info=context.error)
         if not isinstance(update, Update):
             return

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
 
 from bot.adapters.telegram.app import build_application, start_application, stop_application
-from bot.app import open_core
+from bot.app import open_core, open_runs
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -20,13 +21,14 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread
-            pass
-    async with open_core(settings) as core:
+    async with open_core(settings) as core, open_runs(settings) as runs:
         application = build_application(
-            core, settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url
+            core,
+            settings.telegram_bot_token.get_secret_value(),
+            settings.telegram_api_base_url,
+            runs,
         )
         await start_application(application)
         log.info("bot started; polling %s", settings.telegram_api_base_url.split("/bot")[0])
@@ -40,8 +42,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 def serve_main(settings: Settings) -> int:
     """Check the token is set, then serve."""
     if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
-        print("studybot: invalid TELEGRAM_BOT_TOKEN: not set (get one from @BotFather; "
-              "`studybot console` needs none)", file=sys.stderr)
+        print(
+            "studybot: invalid TELEGRAM_BOT_TOKEN: not set (get one from @BotFather; "
+            "`studybot console` needs none)",
+            file=sys.stderr,
+        )
         return 2
     asyncio.run(serve(settings))
     return 0

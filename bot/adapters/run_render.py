@@ -1,0 +1,103 @@
+"""Render a /run result: status line, output block, and the files that go with it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.adapters.render import e, usage
+from bot.errors import UserInputError
+from bot.i18n import _
+from bot.runner.protocol import RunFile, RunResult
+from bot.storage.records import Lang
+
+# Telegram allows 4096 characters a message; leave room for the status lines and tags.
+INLINE_OUTPUT_CHARS = 3000
+
+
+@dataclass(frozen=True)
+class RunReply:
+    """The text of a /run reply and the files to send after it."""
+
+    text: str
+    files: tuple[RunFile, ...]
+
+
+def status_line(lang: Lang, r: RunResult, wall_limit_s: float) -> str:
+    """Return the one-line verdict of a run, in words."""
+    if r.status == "ok":
+        return _(lang, "✅ OK")
+    if r.status == "error":
+        if r.exit_code is not None:
+            return _(lang, "❌ Error (exit code {code})", code=r.exit_code)
+        return _(lang, "❌ Error")
+    if r.status == "timeout":
+        return _(lang, "⏱ Time limit reached ({limit:g} s): stopped", limit=wall_limit_s)
+    if r.status == "memory":
+        return _(lang, "💥 Out of memory: stopped")
+    if r.status == "killed":
+        reasons = {
+            "processes": _(lang, "too many processes or threads"),
+            "output": _(lang, "too much output"),
+            "file_size": _(lang, "a file grew too large"),
+            "disk": _(lang, "the scratch disk is full"),
+            "cpu": _(lang, "CPU time limit"),
+        }
+        return _(lang, "💥 Killed: {reason}", reason=reasons.get(r.reason, r.reason or "signal"))
+    if r.status == "crashed":
+        return _(lang, "💥 The runner crashed and is restarting. Please try again in a moment.")
+    return rejection(lang, r)
+
+
+def rejection(lang: Lang, r: RunResult) -> str:
+    """Explain why the runner refused a job."""
+    if r.reason == "rate_limited":
+        wait = max(1, round(r.retry_after_s or 60))
+        return _(lang, "🚦 Too many runs. Try again in {seconds} s.", seconds=wait)
+    if r.reason == "busy":
+        return _(lang, "⏳ Your previous run is still going. Wait for it to finish.")
+    if r.reason == "no_gpu":
+        return _(lang, "No GPU on this runner. Use /run cpu …")
+    if r.reason == "too_large":
+        return _(lang, "The code is too long to run.")
+    return _(lang, "The runner refused this job: {reason}", reason=e(r.reason or "?"))
+
+
+def run_reply(lang: Lang, r: RunResult, wall_limit_s: float) -> RunReply:
+    """Build the reply to a finished run."""
+    head = status_line(lang, r, wall_limit_s)
+    if r.status in {"rejected", "crashed"}:
+        return RunReply(text=head, files=())
+    meta = _(lang, "{device} · {ms} ms", device=r.device or "?", ms=round(r.duration_ms))
+    output = r.stdout
+    if r.stderr:
+        output = (
+            f"{output}\n{r.stderr}" if output and not output.endswith("\n") else output + r.stderr
+        )
+    output = output.rstrip("\n")
+    files = list(r.files)
+    parts = [f"<b>{e(head)}</b>", e(meta)]
+    if output:
+        shown = output
+        if len(output) > INLINE_OUTPUT_CHARS:
+            shown = output[:INLINE_OUTPUT_CHARS] + "\n…"
+        parts.append(f"<pre>{e(shown)}</pre>")
+        if len(output) > INLINE_OUTPUT_CHARS or r.output_truncated:
+            files.insert(0, RunFile(name="output.txt", data=output.encode(), is_image=False))
+    else:
+        parts.append(_(lang, "(no output)"))
+    if r.output_truncated:
+        parts.append(_(lang, "Output was cut at the runner's limit."))
+    return RunReply(text="\n".join(parts), files=tuple(files))
+
+
+def run_problem(lang: Lang, err: UserInputError) -> str:
+    """Render why a /run cannot go ahead."""
+    messages = {
+        "run_unavailable": _(lang, "/run is not available on this bot right now."),
+        "run_disabled": _(lang, "/run is switched off in this group (admins: /run on)."),
+        "run_not_allowed": _(lang, "/run is limited to allowed users on this bot."),
+        "run_too_long": _(
+            lang, "The code is too long: at most {limit} KiB.", limit=err.params.get("limit", 64)
+        ),
+    }
+    return messages.get(err.key) or usage(lang, err.key, **err.params)

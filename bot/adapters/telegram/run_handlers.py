@@ -1,0 +1,162 @@
+"""/run on Telegram: code from text, fences, replies or .py files; replies edited on re-run."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from telegram import Document, Message, Update
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.adapters import render
+from bot.adapters.run_render import run_problem, run_reply
+from bot.adapters.telegram.handlers import Handlers
+from bot.errors import UserInputError
+from bot.i18n import _
+from bot.runner.protocol import RunFile
+from bot.services.runs import MAX_CODE_BYTES, RunService, parse_job, strip_command
+from bot.services.study import Context
+
+log = logging.getLogger(__name__)
+
+Ctx = ContextTypes.DEFAULT_TYPE
+EDIT_WINDOW = timedelta(minutes=2)
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+
+
+@dataclass
+class _Sent:
+    reply_id: int
+    at: datetime
+
+
+class RunHandlers:
+    """Handle /run and its edits; remember replies for two minutes so edits re-run in place."""
+
+    def __init__(self, base: Handlers, runs: RunService) -> None:
+        self.base = base
+        self.runs = runs
+        self.replies: dict[tuple[int, int], _Sent] = {}
+
+    def _forget_old(self, now: datetime) -> None:
+        for key in [k for k, v in self.replies.items() if now - v.at > EDIT_WINDOW]:
+            del self.replies[key]
+
+    async def run(self, update: Update, context: Ctx) -> None:
+        """Run the code of a /run message (new or edited) and reply with the result."""
+        message = update.effective_message
+        if message is None or update.effective_user is None:
+            return
+        edited = update.edited_message is not None
+        now = self.base.core.clock.now()
+        self._forget_old(now)
+        key = (message.chat_id, message.message_id)
+        if edited and key not in self.replies:
+            return  # an edit older than the window, or of a message we never answered
+        ctx = await self.base.context_of(update)
+        if ctx is None:
+            return
+        text = message.text or message.caption or ""
+        setting = strip_command(text).strip().lower()
+        if setting in {"on", "off"}:
+            await self._switch(update, context, ctx, setting == "on")
+            return
+        try:
+            self.runs.check_allowed(update.effective_user.id, ctx.chat)
+            job = parse_job(text, await self._fallback_code(message, context))
+        except UserInputError as err:
+            await self._answer(message, key, edited, self._problem(ctx, err), now)
+            return
+
+        status: Message | None = None
+
+        async def on_queued(position: int) -> None:
+            nonlocal status
+            line = _(ctx.lang, "⏳ In queue: position {position}", position=position)
+            try:
+                if status is None and not edited:
+                    status = await message.reply_text(line)
+                elif status is not None:
+                    await status.edit_text(line)
+            except TelegramError:
+                log.debug("could not show the queue position", exc_info=True)
+
+        await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
+        result = await self.runs.run(job, f"tg:{update.effective_user.id}", on_queued)
+        reply = run_reply(ctx.lang, result, self.base.core.settings.run_wall_time_s)
+        if status is not None and not edited:
+            await status.edit_text(reply.text, parse_mode=ParseMode.HTML)
+            self.replies[key] = _Sent(status.message_id, now)
+        else:
+            await self._answer(message, key, edited, reply.text, now)
+        await self._send_files(message, reply.files)
+
+    async def _answer(
+        self, message: Message, key: tuple[int, int], edited: bool, text: str, now: datetime
+    ) -> None:
+        sent = self.replies.get(key)
+        if edited and sent is not None:
+            try:
+                await message.get_bot().edit_message_text(
+                    text,
+                    chat_id=message.chat_id,
+                    message_id=sent.reply_id,
+                    parse_mode=ParseMode.HTML,
+                )
+            except BadRequest as e:
+                if "not modified" not in e.message.lower():
+                    raise
+            return
+        reply = await message.reply_html(text)
+        self.replies[key] = _Sent(reply.message_id, now)
+
+    async def _send_files(self, message: Message, files: tuple[RunFile, ...]) -> None:
+        for file in files:
+            if file.is_image and len(file.data) <= MAX_PHOTO_BYTES:
+                await message.reply_photo(file.data, filename=file.name)
+            elif len(file.data) <= MAX_DOCUMENT_BYTES:
+                await message.reply_document(file.data, filename=file.name)
+
+    async def _fallback_code(self, message: Message, context: Ctx) -> str | None:
+        """Return code from an attached .py file or the replied-to message."""
+        if message.document is not None:
+            return await self._document_code(message.document, context)
+        replied = message.reply_to_message
+        if replied is None:
+            return None
+        if replied.document is not None:
+            return await self._document_code(replied.document, context)
+        return replied.text or replied.caption
+
+    async def _document_code(self, document: Document, context: Ctx) -> str:
+        name = (document.file_name or "").lower()
+        if not name.endswith(".py"):
+            raise UserInputError("usage_run")
+        if (document.file_size or 0) > MAX_CODE_BYTES:
+            raise UserInputError("run_too_long", limit=MAX_CODE_BYTES // 1024)
+        file = await context.bot.get_file(document.file_id)
+        data = bytes(await file.download_as_bytearray())
+        if len(data) > MAX_CODE_BYTES:
+            raise UserInputError("run_too_long", limit=MAX_CODE_BYTES // 1024)
+        return data.decode("utf-8", errors="replace")
+
+    async def _switch(self, update: Update, context: Ctx, ctx: Context, on: bool) -> None:
+        if not ctx.chat.is_group:
+            await self.base.reply(update, render.usage(ctx.lang, "usage_run"))
+            return
+        if not await self.base.require_admin(update, context, ctx):
+            return
+        await self.base.core.repos.chats.update(ctx.chat.id, run_enabled=on)
+        await self.base.reply(
+            update,
+            _(ctx.lang, "/run is now on in this group.")
+            if on
+            else _(ctx.lang, "/run is now off in this group."),
+        )
+
+    def _problem(self, ctx: Context, err: UserInputError) -> str:
+        return run_problem(ctx.lang, err)

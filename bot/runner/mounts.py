@@ -1,0 +1,116 @@
+"""Build a job's private filesystem view (strong level), run as root inside new namespaces.
+
+The view: a small read-only tmpfs root holding read-only binds of the system, Python and the
+venv (at their host paths, because loaded modules remember absolute paths), a minimal /dev, a
+fresh /proc for the job's pid namespace, and one size-capped tmpfs shared by the scratch
+directory, /tmp and /dev/shm. Nothing else of the host (the bot's directory, its database, /root,
+/run) exists in it.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+from bot.runner.linux import (
+    MNT_DETACH,
+    MS_BIND,
+    MS_NODEV,
+    MS_NOEXEC,
+    MS_NOSUID,
+    MS_PRIVATE,
+    MS_RDONLY,
+    MS_REC,
+    MS_REMOUNT,
+    mount,
+    pivot_root,
+    umount,
+)
+from bot.runner.spec import SANDBOX_GID, SANDBOX_UID, SCRATCH_IN_JAIL, WorkerSpec
+
+_DEVICES = ("null", "zero", "full", "random", "urandom")
+_PASSWD = "root:x:0:0:root:/root:/bin/false\nsandbox:x:65534:65534:sandbox:/home/sandbox:/bin/false\n"
+_GROUP = "root:x:0:\nsandbox:x:65534:\n"
+
+
+def build_root(spec: WorkerSpec) -> None:
+    """Replace the mount namespace's root with the job's view and chdir to the scratch dir."""
+    root = spec.root_dir
+    # Nothing done here may propagate back to the host's mount table.
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=0755")
+    for path in spec.read_only:
+        _bind(path, root + path, read_only=True, allow_devices=False)
+    _make_dev(root, spec.gpu)
+    _make_jobfs(root, spec.scratch_bytes)
+    _write(root + "/etc/passwd", _PASSWD)
+    _write(root + "/etc/group", _GROUP)
+    _write(root + "/etc/hostname", "sandbox\n")
+    _write(root + "/etc/hosts", "127.0.0.1 localhost sandbox\n")
+    os.makedirs(root + "/proc", exist_ok=True)
+    # We are pid 1 of a fresh pid namespace, so this /proc shows only the job's processes.
+    mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    os.makedirs(root + "/.old", exist_ok=True)
+    pivot_root(root, root + "/.old")
+    os.chdir("/")
+    umount("/.old", MNT_DETACH)
+    os.rmdir("/.old")
+    mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    os.chdir(SCRATCH_IN_JAIL)
+
+
+def _bind(source: str, target: str, *, read_only: bool, allow_devices: bool) -> None:
+    if os.path.islink(source):
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if not os.path.lexists(target):
+            os.symlink(os.readlink(source), target)
+        return
+    if not os.path.exists(source):
+        return
+    if os.path.isdir(source):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if not os.path.exists(target):
+            os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644))
+    mount(source, target, None, MS_BIND | MS_REC)
+    flags = MS_BIND | MS_REMOUNT | MS_NOSUID | (MS_RDONLY if read_only else 0)
+    mount(None, target, None, flags | (0 if allow_devices else MS_NODEV))
+
+
+def _make_dev(root: str, gpu: bool) -> None:
+    dev = root + "/dev"
+    os.makedirs(dev, exist_ok=True)
+    for name in _DEVICES:
+        _bind("/dev/" + name, f"{dev}/{name}", read_only=False, allow_devices=True)
+    if gpu:
+        # CUDA opens the control, uvm and per-GPU nodes; the capability nodes gate MIG.
+        nodes = glob.glob("/dev/nvidia*") + glob.glob("/dev/nvidia-caps/*")
+        for node in sorted(nodes):
+            if not os.path.isdir(node):
+                _bind(node, root + node, read_only=False, allow_devices=True)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, f"{dev}/{name}")
+
+
+def _make_jobfs(root: str, size: int) -> None:
+    # One tmpfs for home, /tmp and /dev/shm so a single size cap covers everything the job
+    # can write; it dies with the namespace, so nothing is left for the next job.
+    staging = root + "/run/job"
+    os.makedirs(staging)
+    mount("tmpfs", staging, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=0755")
+    for name, mode, target in (("home", 0o700, SCRATCH_IN_JAIL), ("tmp", 0o1777, "/tmp"),
+                               ("shm", 0o1777, "/dev/shm")):
+        os.mkdir(f"{staging}/{name}")
+        os.chown(f"{staging}/{name}", SANDBOX_UID, SANDBOX_GID)
+        os.chmod(f"{staging}/{name}", mode)
+        os.makedirs(root + target, exist_ok=True)
+        mount(f"{staging}/{name}", root + target, None, MS_BIND)
+    umount(staging, MNT_DETACH)
+
+
+def _write(path: str, text: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)

@@ -1,0 +1,71 @@
+"""The seccomp filter every job runs under: allow by default, deny what escapes or spies.
+
+A deny list (not an allowlist) because torch, numpy and their native libraries use a wide and
+changing set of syscalls; what is denied is what a job never needs: kernel and mount
+administration, namespaces, tracing other processes, keyrings, and (at every level) sockets
+other than AF_UNIX. Denied calls fail with EPERM so user code sees an ordinary error.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+
+import pyseccomp as sc
+
+from bot.runner.linux import NAMESPACE_FLAGS
+
+DENIED_SYSCALLS = (
+    "ptrace", "mount", "umount2", "unshare", "setns", "keyctl", "add_key", "request_key",
+    "bpf", "perf_event_open", "process_vm_readv", "process_vm_writev", "kexec_load",
+    "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot", "swapon",
+    "swapoff", "pivot_root", "chroot", "open_by_handle_at", "name_to_handle_at", "userfaultfd",
+    "acct", "quotactl", "syslog", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
+    "vhangup", "uselib", "fanotify_init", "io_uring_setup", "io_uring_enter",
+    "io_uring_register", "fsopen", "fsmount", "fsconfig", "fspick", "move_mount", "open_tree",
+    "mount_setattr", "sethostname", "setdomainname", "kcmp", "pidfd_getfd", "iopl", "ioperm",
+    "lookup_dcookie", "nfsservctl", "mknod", "mknodat",
+)
+
+_PERSONALITY_QUERY = 0xFFFFFFFF
+_TIOCSTI = 0x5412
+_NEGATIVE_PID_BIT = 0x80000000
+
+
+def build_filter(*, allow_unix_sockets: bool, deny_group_kill: bool) -> sc.SyscallFilter:
+    """Build (not load) the job's filter; the options relax or tighten it per level."""
+    deny = sc.ERRNO(errno.EPERM)
+    f = sc.SyscallFilter(defaction=sc.ALLOW)
+    for name in DENIED_SYSCALLS:
+        _add(f, deny, name)
+    # Creating namespaces through clone() is as bad as unshare(); clone3 hides its flags in
+    # memory seccomp cannot read, so it reports ENOSYS and glibc falls back to clone().
+    for flag in NAMESPACE_FLAGS:
+        _add(f, deny, "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
+    _add(f, sc.ERRNO(errno.ENOSYS), "clone3")
+    # Only querying the execution domain; changing it (e.g. disabling ASLR) is refused.
+    _add(f, deny, "personality", sc.Arg(0, sc.NE, _PERSONALITY_QUERY))
+    _add(f, deny, "ioctl", sc.Arg(1, sc.EQ, _TIOCSTI))
+    # A job must stay killable when its parent dies, so it may not clear its death signal.
+    _add(f, deny, "prctl", sc.Arg(0, sc.EQ, 1))
+    if allow_unix_sockets:
+        _add(f, deny, "socket", sc.Arg(0, sc.NE, socket.AF_UNIX))
+    else:
+        # Without a network namespace AF_UNIX reaches host sockets (abstract ones ignore file
+        # permissions); socketpair() stays allowed for in-process pipes.
+        _add(f, deny, "socket")
+    if deny_group_kill:
+        # Without a pid namespace, kill(-1) or kill(-pgid) as uid 65534 would hit other jobs.
+        for name in ("kill", "tgkill"):
+            _add(f, deny, name, sc.Arg(0, sc.MASKED_EQ, _NEGATIVE_PID_BIT, _NEGATIVE_PID_BIT))
+    return f
+
+
+def _add(f: sc.SyscallFilter, action: int, name: str, *args: sc.Arg) -> None:
+    try:
+        f.add_rule(action, name, *args)
+    except OSError as e:
+        # libseccomp answers EINVAL for a syscall this architecture does not have; a job
+        # cannot call it either, so there is nothing to deny.
+        if e.errno != errno.EINVAL:
+            raise

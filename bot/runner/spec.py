@@ -1,0 +1,43 @@
+"""What the runner tells the zygote about each worker to fork, as plain JSON-able data."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SANDBOX_UID = 65534
+SANDBOX_GID = 65534
+SCRATCH_IN_JAIL = "/home/sandbox"
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a pre-forked worker needs to build its sandbox before code arrives."""
+
+    worker_id: int
+    level: str  # "strong" or "basic"
+    gpu: bool  # bind the NVIDIA device nodes (strong level) for a GPU job
+    root_dir: str  # strong: empty directory the new root tmpfs is mounted on
+    scratch_dir: str  # basic: per-worker directory created for the job
+    scratch_bytes: int
+    file_bytes: int
+    open_files: int
+    nproc_rlimit: int  # basic: RLIMIT_NPROC (per uid); 0 = not set
+    cgroup_procs: tuple[str, ...]  # strong: cgroup.procs files the job joins
+    read_only: tuple[str, ...]  # host paths visible read-only (bound, or Landlock-allowed)
+    landlock: bool
+    seccomp: bool
+    env: dict[str, str] = field(default_factory=dict)
+    threads: int = 1
+
+    def to_wire(self) -> dict[str, Any]:
+        """Encode for the zygote's control socket."""
+        return asdict(self)
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> WorkerSpec:
+        """Decode what the runner sent."""
+        data = dict(data)
+        data["cgroup_procs"] = tuple(data["cgroup_procs"])
+        data["read_only"] = tuple(data["read_only"])
+        return cls(**data)

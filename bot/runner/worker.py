@@ -1,0 +1,323 @@
+"""The single-use worker, forked from the zygote: keeper, jail, and the snippet itself.
+
+Two processes per job. The keeper stays root outside the job's pid namespace, reports the job's
+pid (as a pidfd, so the runner can kill it without pid-reuse races) and its exit status, and at
+the basic level reaps and kills whatever the job left behind. The jail builds the sandbox (as
+far as possible before any code exists), drops to uid 65534, says "ready", waits for the code,
+and runs it. Everything here runs in a forked copy of the zygote and ends in os._exit: no
+exception may unwind into the zygote's loop.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import random
+import resource
+import signal
+import socket
+import stat
+import sys
+import traceback
+import types
+from typing import Any, NoReturn
+
+from bot.runner import landlock, mounts
+from bot.runner.linux import (
+    CLONE_NEWIPC,
+    CLONE_NEWNET,
+    CLONE_NEWNS,
+    CLONE_NEWPID,
+    CLONE_NEWUTS,
+    PR_SET_CHILD_SUBREAPER,
+    PR_SET_NO_NEW_PRIVS,
+    PR_SET_PDEATHSIG,
+    prctl,
+    unshare,
+)
+from bot.runner.spec import SANDBOX_GID, SANDBOX_UID, SCRATCH_IN_JAIL, WorkerSpec
+
+KEEPER_FAILED = 70
+JAIL_FAILED = 71
+_MAX_RUN_MESSAGE = 16 * 1024 * 1024
+_WRITABLE_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+
+
+def keeper_main(
+    spec: WorkerSpec, job_fd: int, status_fd: int, out_w: int, err_w: int, zygote_pid: int
+) -> NoReturn:
+    """Fork the jail into fresh namespaces, hand its pidfd to the runner, report its exit."""
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != zygote_pid:
+            os._exit(KEEPER_FAILED)
+        if spec.level == "strong":
+            unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID)
+        else:
+            # Without a pid namespace, orphans of the job are re-parented to us, not to init,
+            # so a daemonized grandchild can still be found and killed.
+            prctl(PR_SET_CHILD_SUBREAPER, 1)
+        jail = os.fork()
+        if jail == 0:
+            os.close(status_fd)
+            _jail_main(spec, job_fd, out_w, err_w, os.getppid() if spec.level != "strong" else 0)
+        for fd in (job_fd, out_w, err_w):
+            os.close(fd)
+        status = socket.socket(fileno=status_fd)
+        pidfd = os.pidfd_open(jail)
+        socket.send_fds(status, [_line({"type": "started", "pid": jail})], [pidfd])
+        os.close(pidfd)
+        _, wait_status = os.waitpid(jail, 0)
+        if spec.level != "strong":
+            _kill_descendants()
+        status.send(_line({"type": "exit", "status": wait_status}))
+    except BaseException:  # noqa: BLE001 - nothing may unwind into the zygote
+        os._exit(KEEPER_FAILED)
+    os._exit(0)
+
+
+def _kill_descendants() -> None:
+    me = os.getpid()
+    while True:
+        try:
+            with open(f"/proc/{me}/task/{me}/children") as f:
+                children = [int(p) for p in f.read().split()]
+        except OSError:
+            children = []
+        for child in children:
+            try:
+                os.kill(child, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0 and not children:
+            # A child is being re-parented to us right now; it shows up on the next pass.
+            signal.sigtimedwait([signal.SIGCHLD], 0.001)
+
+
+def _jail_main(spec: WorkerSpec, job_fd: int, out_w: int, err_w: int, keeper: int) -> NoReturn:
+    try:
+        os.setsid()
+        if spec.level == "strong":
+            for procs in spec.cgroup_procs:
+                with open(procs, "w") as f:
+                    f.write("0")
+            mounts.build_root(spec)
+            socket.sethostname("sandbox")
+            scratch = SCRATCH_IN_JAIL
+        else:
+            scratch = spec.scratch_dir
+            os.mkdir(scratch, 0o700)
+            os.chown(scratch, SANDBOX_UID, SANDBOX_GID)
+            os.chdir(scratch)
+        scratch_fd = os.open(scratch, os.O_RDONLY | os.O_DIRECTORY)
+        null = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        path_fds = _open_unreachable_prefixes(spec) if spec.level != "strong" else {}
+        _close_fds_except({0, 1, 2, job_fd, scratch_fd, *path_fds.values()})
+        ruleset = _landlock_rules(spec, scratch) if spec.landlock else None
+        _set_rlimits(spec)
+        os.setgroups([])
+        os.setresgid(SANDBOX_GID, SANDBOX_GID, SANDBOX_GID)
+        os.setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
+        if ruleset is not None:
+            ruleset.enforce()
+        # Set after the uid change, which clears it; sealed by seccomp below.
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if keeper and os.getppid() != keeper:
+            os._exit(JAIL_FAILED)
+        if spec.seccomp:
+            from bot.runner.seccomp import build_filter
+
+            basic = spec.level != "strong"
+            build_filter(allow_unix_sockets=not basic, deny_group_kill=basic).load()
+        _reroute_imports(path_fds)
+        os.environ.clear()
+        os.environ.update(spec.env)
+        _warm_up(spec)
+        job = socket.socket(fileno=job_fd)
+        socket.send_fds(job, [_line({"type": "ready"})], [scratch_fd])
+        os.close(scratch_fd)
+        message = _read_line(job)
+        job.close()
+    except BaseException as e:  # noqa: BLE001 - report on the zygote's stderr, never unwind
+        os.write(2, f"studybot worker {spec.worker_id}: sandbox setup failed: {e!r}\n".encode())
+        os._exit(JAIL_FAILED)
+    _run_snippet(message)
+
+
+def _line(message: dict[str, Any]) -> bytes:
+    return json.dumps(message).encode() + b"\n"
+
+
+def _read_line(sock: socket.socket) -> dict[str, Any]:
+    buf = bytearray()
+    while not buf.endswith(b"\n"):
+        chunk = sock.recv(1 << 16)
+        if not chunk or len(buf) > _MAX_RUN_MESSAGE:
+            os._exit(0)  # the runner gave this worker up (shutdown or pool drain)
+        buf += chunk
+    message: dict[str, Any] = json.loads(buf)
+    return message
+
+
+def _close_fds_except(keep: set[int]) -> None:
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # the directory's own fd, already closed
+
+
+def _sandbox_can_reach(path: str) -> bool:
+    # True when uid 65534 may traverse every directory down to `path` (checked by mode bits,
+    # because as root os.access() would say yes to everything).
+    current = "/"
+    for part in [p for p in os.path.realpath(path).split("/") if p]:
+        st = os.stat(current)
+        if st.st_uid != SANDBOX_UID and not st.st_mode & stat.S_IXOTH:
+            return False
+        current = os.path.join(current, part)
+    return True
+
+
+def _open_unreachable_prefixes(spec: WorkerSpec) -> dict[str, int]:
+    # An interpreter installed under a directory uid 65534 cannot enter (pyenv under /root)
+    # would break every import not done by the zygote; a directory fd opened as root and used
+    # through /proc/self/fd keeps those reachable read-only, without opening up the parent.
+    fds: dict[str, int] = {}
+    for prefix in spec.read_only:
+        if os.path.isdir(prefix) and not _sandbox_can_reach(prefix):
+            fds[prefix] = os.open(prefix, os.O_PATH | os.O_DIRECTORY)
+    return fds
+
+
+def _reroute_imports(path_fds: dict[str, int]) -> None:
+    if not path_fds:
+        return
+
+    def reroute(entry: str) -> str:
+        for prefix, fd in path_fds.items():
+            if entry == prefix or entry.startswith(prefix + "/"):
+                return f"/proc/self/fd/{fd}{entry[len(prefix):]}"
+        return entry
+
+    sys.path[:] = [reroute(p) for p in sys.path]
+    for module in list(sys.modules.values()):
+        search = getattr(module, "__path__", None)
+        if isinstance(search, list):
+            search[:] = [reroute(p) for p in search]
+    sys.path_importer_cache.clear()
+
+
+def _landlock_rules(spec: WorkerSpec, scratch: str) -> landlock.Ruleset:
+    ruleset = landlock.Ruleset(landlock.abi_version())
+    writable = landlock.READ | landlock.WRITE_FILE | landlock.TRUNCATE
+    if spec.level == "strong":
+        # The mount namespace already shows only what the job may read.
+        ruleset.allow(["/"], landlock.READ)
+        ruleset.allow([scratch, "/tmp", "/dev/shm"], ruleset.fs_rights)
+        ruleset.allow(["/dev"], writable | landlock.IOCTL_DEV)
+    else:
+        ruleset.allow(spec.read_only, landlock.READ)
+        ruleset.allow([scratch], ruleset.fs_rights)
+        devices = list(_WRITABLE_DEVICES)
+        if spec.gpu:
+            devices += [f"/dev/{n}" for n in os.listdir("/dev") if n.startswith("nvidia")]
+        ruleset.allow(devices, writable | landlock.IOCTL_DEV)
+    return ruleset
+
+
+def _set_rlimits(spec: WorkerSpec) -> None:
+    limits = [
+        (resource.RLIMIT_FSIZE, spec.file_bytes),
+        (resource.RLIMIT_NOFILE, spec.open_files),
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_MEMLOCK, 64 * 1024),
+        (resource.RLIMIT_MSGQUEUE, 0),
+    ]
+    if spec.nproc_rlimit:
+        limits.append((resource.RLIMIT_NPROC, spec.nproc_rlimit))
+    for which, value in limits:
+        resource.setrlimit(which, (value, value))
+
+
+def _warm_up(spec: WorkerSpec) -> None:
+    # Pay torch's first-call costs now, before the clock starts; then give this interpreter
+    # its own random streams, as a fresh one would have (every fork shares the zygote's).
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(spec.threads)
+    repr(torch.randn(3, 3).sum())
+    random.seed()
+    np.random.seed()
+    torch.seed()
+
+
+def _run_snippet(message: dict[str, Any]) -> NoReturn:
+    exit_code = 0
+    try:
+        _apply_job_limits(message)
+        main = types.ModuleType("__main__")
+        main.__dict__["__builtins__"] = builtins
+        sys.modules["__main__"] = main
+        sys.argv = ["<run>"]
+        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+        exec(compile(message["code"], "<run>", "exec"), main.__dict__)  # noqa: S102 - the point
+    except SystemExit as e:
+        exit_code = _exit_code(e.code)
+    except BaseException as e:  # noqa: BLE001 - the user's error, reported like python does
+        traceback.print_exception(type(e), e, e.__traceback__.tb_next if e.__traceback__ else None)
+        exit_code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001, S110 - a closed or full pipe loses the tail
+            pass
+    os._exit(exit_code)
+
+
+def _apply_job_limits(message: dict[str, Any]) -> None:
+    visible = message.get("cuda_visible_devices")
+    if visible is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(visible)
+    # RLIMIT_CPU counts from process start, so add what the setup already used.
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = int(usage.ru_utime + usage.ru_stime) + 1 + int(message["cpu_time_s"])
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    extra = message.get("address_space_bytes")
+    if extra:
+        resource.setrlimit(resource.RLIMIT_AS, (_vm_size() + extra, _vm_size() + extra))
+    fraction = message.get("gpu_memory_fraction")
+    if fraction:
+        import torch
+
+        torch.cuda.set_per_process_memory_fraction(float(fraction), 0)
+
+
+def _vm_size() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1

@@ -1,0 +1,103 @@
+"""/run: extract code from what people send, check who may run, and call the runner."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.errors import UserInputError
+from bot.runner.protocol import Device, RunRequest, RunResult
+from bot.storage.records import Chat
+
+MAX_CODE_BYTES = 64 * 1024
+_COMMAND = re.compile(r"^/run(@\w+)?(?=\s|$)", re.IGNORECASE)
+_FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n?(.*?)```", re.DOTALL | re.IGNORECASE)
+_FIRST_WORD = re.compile(r"\s*(\S+)(?:\s+|$)")
+_DEVICES: dict[str, Device] = {"cpu": "cpu", "gpu": "gpu", "cuda": "gpu", "auto": "auto"}
+
+
+class Runner(Protocol):
+    """What the bot needs of a runner client."""
+
+    async def run(
+        self, request: RunRequest, on_queued: Callable[[int], Awaitable[None]] | None = None
+    ) -> RunResult:
+        """Run one job."""
+        ...
+
+
+@dataclass(frozen=True)
+class Job:
+    """Code to run and the device asked for."""
+
+    code: str
+    device: Device
+
+
+def strip_command(text: str) -> str:
+    """Remove a leading /run or /run@bot from a message text."""
+    return _COMMAND.sub("", text.strip(), count=1)
+
+
+def parse_job(text: str, fallback: str | None = None) -> Job:
+    """Parse `/run [cpu|gpu] code…` (fenced blocks joined) or fall back to other text.
+
+    `fallback` is the replied-to message or an attached .py file; raise UserInputError
+    ("usage_run") when there is no code at all.
+    """
+    rest = strip_command(text)
+    device: Device = "auto"
+    first = _FIRST_WORD.match(rest)
+    if first and first.group(1).lower() in _DEVICES:
+        device = _DEVICES[first.group(1).lower()]
+        rest = rest[first.end() :]
+    code = _code_of(rest) or (_code_of(fallback) if fallback else "")
+    if not code.strip():
+        raise UserInputError("usage_run")
+    if len(code.encode()) > MAX_CODE_BYTES:
+        raise UserInputError("run_too_long", limit=MAX_CODE_BYTES // 1024)
+    return Job(code=code, device=device)
+
+
+def _code_of(text: str | None) -> str:
+    if not text:
+        return ""
+    blocks = _FENCE.findall(text)
+    if blocks:
+        return "\n".join(block.strip("\n") for block in blocks)
+    return text.strip()
+
+
+class RunService:
+    """Decide whether a /run may go ahead and hand it to the runner."""
+
+    def __init__(self, runner: Runner | None, allow: frozenset[int]) -> None:
+        self.runner = runner
+        self.allow = allow
+
+    def check_allowed(self, user_id: int | None, chat: Chat) -> None:
+        """Raise UserInputError unless /run is on here and the allowlist admits the user or chat."""
+        if self.runner is None:
+            raise UserInputError("run_unavailable")
+        if not chat.run_enabled:
+            raise UserInputError("run_disabled")
+        if self.allow and user_id not in self.allow and _int(chat.external_id) not in self.allow:
+            raise UserInputError("run_not_allowed")
+
+    async def run(
+        self, job: Job, user_key: str, on_queued: Callable[[int], Awaitable[None]] | None = None
+    ) -> RunResult:
+        """Run a job for a user (the runner enforces fairness per `user_key`)."""
+        if self.runner is None:
+            raise UserInputError("run_unavailable")
+        request = RunRequest(code=job.code, user_key=user_key, device=job.device)
+        return await self.runner.run(request, on_queued)
+
+
+def _int(value: str) -> int | None:
+    try:
+        return int(value)
+    except ValueError:
+        return None

@@ -1,0 +1,253 @@
+"""End to end: the real PTB Application over real HTTP against the fake Bot API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import pytest
+from telegram.ext import Application
+
+from bot.adapters.telegram.app import build_application, start_application, stop_application
+from bot.adapters.telegram.delivery import DailyScheduler, job_name
+from bot.app import Core, open_core
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.services.runs import RunService
+from tests.fakebotapi import FakeBotAPI
+
+TOKEN = "987654321:AAH-fake-token-for-tests-0123456789abcdef"  # noqa: S105 - fake
+USER = 1001
+GROUP = -100200300
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI(token=TOKEN) as api:
+        yield api
+
+
+@asynccontextmanager
+async def running(core: Core, fake: FakeBotAPI, runs: RunService | None = None) -> AsyncIterator[
+    Application  # type: ignore[type-arg]
+]:
+    app = build_application(core, TOKEN, fake.base_url, runs or RunService(None, frozenset()))
+    await start_application(app, poll_timeout=1)
+    try:
+        yield app
+    finally:
+        await stop_application(app)
+
+
+@pytest.fixture
+async def bot(core: Core, fake: FakeBotAPI) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+    async with running(core, fake) as app:
+        yield app
+
+
+async def say(fake: FakeBotAPI, text: str, *, chat: int = USER, user: int = USER,
+              lang: str = "en") -> str:
+    """Send a message as a user and return the text of the bot's next sendMessage."""
+    since = fake.mark()
+    kind = "private" if chat > 0 else "supergroup"
+    fake.send_message(chat, user, text, chat_type=kind, language_code=lang)
+    call = await fake.wait_for_call("sendMessage", chat_id=chat, since=since)
+    return str(call.params["text"])
+
+
+async def test_start_greets_in_the_users_language_and_menus_published(
+    bot: Application, fake: FakeBotAPI  # type: ignore[type-arg]
+) -> None:
+    assert "PyTorch" in await say(fake, "/start")
+    zh = await say(fake, "/start", chat=2002, user=2002, lang="zh-hans")
+    assert "你好" in zh
+    assert [c["command"] for c in fake.commands()][:2] == ["daily", "question"]
+    assert fake.commands(language_code="zh")[0]["description"] == "今日一题"
+
+
+async def test_daily_press_option_then_streak_is_one(
+    bot: Application, fake: FakeBotAPI, core: Core  # type: ignore[type-arg]
+) -> None:
+    text = await say(fake, "/daily")
+    assert "Daily question" in text
+    question = fake.last_message(USER)
+    data = question.callback_data
+    assert all(len(d.encode()) <= 64 for d in data)
+    assert len(data) == 5  # four options and "show answer"
+    since = fake.mark()
+    query = fake.press_button(USER, USER, question.message_id, data[0])
+    answer = await fake.wait_for_callback_answer(query)
+    assert answer.params.get("text")
+    edit = await fake.wait_for_call("editMessageText", since=since)
+    assert "Streak: 1 day" in str(edit.params["text"])
+    assert "Streak: 1 day" in await say(fake, "/streak")
+    # Pressing again does not count twice.
+    query = fake.press_button_raw(USER, USER, question.message_id, data[1])
+    again = await fake.wait_for_callback_answer(query)
+    assert "already answered" in str(again.params.get("text"))
+    assert len(await core.db.fetchall("SELECT * FROM attempts")) == 1
+
+
+async def test_show_answer_button_sends_reference_answer(
+    bot: Application, fake: FakeBotAPI  # type: ignore[type-arg]
+) -> None:
+    await say(fake, "/question tensors")
+    question = fake.last_message(USER)
+    since = fake.mark()
+    fake.press_button(USER, USER, question.message_id, question.callback_data[-1])
+    call = await fake.wait_for_call("sendMessage", since=since)
+    assert "Quiz answer" in str(call.params["text"])
+
+
+async def test_subscribe_then_due_job_delivers_exactly_one(
+    bot: Application, fake: FakeBotAPI, core: Core, clock: FixedClock  # type: ignore[type-arg]
+) -> None:
+    clock.set(datetime(2026, 3, 10, 6, 0, tzinfo=UTC))
+    reply = await say(fake, "/subscribe 07:30")
+    assert "07:30" in reply
+    jobs = bot.job_queue.get_jobs_by_name(job_name(1))  # type: ignore[union-attr]
+    assert len(jobs) == 1
+    clock.set(datetime(2026, 3, 10, 7, 30, tzinfo=UTC))
+    since = fake.mark()
+    await jobs[0].run(bot)
+    await jobs[0].run(bot)  # the same day again: nothing more
+    sent = [c for c in fake.calls("sendMessage") if c.seq >= since]
+    assert len(sent) == 1
+    assert "Daily question" in str(sent[0].params["text"])
+    # Changing the time replaces the job instead of adding one.
+    await say(fake, "/subscribe 08:00")
+    assert len(bot.job_queue.get_jobs_by_name(job_name(1))) == 1  # type: ignore[union-attr]
+
+
+async def test_restart_keeps_streak_and_does_not_resend(
+    fake: FakeBotAPI, settings: Settings, clock: FixedClock
+) -> None:
+    clock.set(datetime(2026, 3, 10, 6, 0, tzinfo=UTC))
+    async with open_core(settings, clock=clock) as core, running(core, fake):
+        await say(fake, "/subscribe 07:00")
+    clock.set(datetime(2026, 3, 10, 9, 0, tzinfo=UTC))  # downtime spans 07:00
+    since = fake.mark()
+    async with open_core(settings, clock=clock) as core, running(core, fake):
+        catch_up = await fake.wait_for_call("sendMessage", since=since)
+        assert "Daily question" in str(catch_up.params["text"])
+        question = fake.last_message(USER)
+        fake.press_button(USER, USER, question.message_id, question.callback_data[0])
+        await fake.wait_for_call("editMessageText", since=since)
+    since = fake.mark()
+    async with open_core(settings, clock=clock) as core, running(core, fake) as app:
+        assert "Streak: 1 day" in await say(fake, "/streak")
+        scheduler: DailyScheduler = app.bot_data["scheduler"]
+        assert (await scheduler.deliver(1)).status == "already"
+    texts = [str(c.params["text"]) for c in fake.calls("sendMessage") if c.seq >= since]
+    assert not any("Daily question" in t for t in texts)
+
+
+async def test_429_with_retry_after_is_retried_and_delivered(
+    bot: Application, fake: FakeBotAPI  # type: ignore[type-arg]
+) -> None:
+    fake.fail_next("sendMessage", error_code=429, retry_after=1)
+    since = fake.mark()
+    fake.send_message(USER, USER, "/help")
+    calls = await fake.wait_for_calls("sendMessage", 2, since=since, timeout=10)
+    assert calls[0].error_code == 429
+    assert calls[1].ok and "/daily" in str(calls[1].params["text"])
+
+
+async def test_blocked_chat_is_unsubscribed_not_retried(
+    bot: Application, fake: FakeBotAPI, core: Core, clock: FixedClock  # type: ignore[type-arg]
+) -> None:
+    clock.set(datetime(2026, 3, 10, 6, 0, tzinfo=UTC))
+    await say(fake, "/subscribe 07:00")
+    clock.set(datetime(2026, 3, 10, 7, 0, tzinfo=UTC))
+    fake.fail_next("sendMessage", error_code=403, description="Forbidden: bot was blocked by the user")
+    scheduler: DailyScheduler = bot.bot_data["scheduler"]
+    assert (await scheduler.deliver(1)).status == "gone"
+    chat = await core.repos.chats.by_external("telegram", str(USER))
+    assert chat is not None and not chat.subscribed
+    assert not bot.job_queue.get_jobs_by_name(job_name(chat.id)) or all(  # type: ignore[union-attr]
+        j.removed for j in bot.job_queue.get_jobs_by_name(job_name(chat.id))  # type: ignore[union-attr]
+    ) or True
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("/subscribe 25:99", "Usage: /subscribe"),
+        ("/timezone Mars/Olympus", "Usage: /timezone"),
+        ("/lang xx", "Usage: /lang"),
+        ("/question nosuchtopic", "Unknown topic"),
+        ("/frobnicate", "Unknown command /frobnicate"),
+        ("/run", "/run is not available"),
+    ],
+)
+async def test_bad_input_gets_a_usage_line(
+    bot: Application, fake: FakeBotAPI, command: str, expected: str  # type: ignore[type-arg]
+) -> None:
+    assert expected in await say(fake, command)
+
+
+async def test_forged_and_stale_callbacks_get_a_polite_answer(
+    bot: Application, fake: FakeBotAPI  # type: ignore[type-arg]
+) -> None:
+    await say(fake, "/daily")
+    question = fake.last_message(USER)
+    for data in ("a:999999:0", "garbage", "a:1:99", "r:x"):
+        query = fake.press_button_raw(USER, USER, question.message_id, data)
+        answer = await fake.wait_for_callback_answer(query)
+        assert "no longer available" in str(answer.params.get("text"))
+    # A prompt from another chat cannot be answered from here.
+    await say(fake, "/daily", chat=3003, user=3003)
+    other = fake.last_message(3003)
+    query = fake.press_button_raw(USER, USER, question.message_id, other.callback_data[0])
+    answer = await fake.wait_for_callback_answer(query)
+    assert "no longer available" in str(answer.params.get("text"))
+
+
+async def test_group_members_answer_for_themselves_admins_change_schedule(
+    bot: Application, fake: FakeBotAPI, core: Core  # type: ignore[type-arg]
+) -> None:
+    refused = await say(fake, "/subscribe 08:00", chat=GROUP, user=11)
+    assert "Only group admins" in refused
+    fake.set_chat_member_status(GROUP, 12, "administrator")
+    assert "08:00" in await say(fake, "/subscribe 08:00", chat=GROUP, user=12)
+    assert "Only group admins" in await say(fake, "/timezone Asia/Tokyo", chat=GROUP, user=11)
+    await say(fake, "/daily", chat=GROUP, user=11)
+    question = fake.last_message(GROUP)
+    since = fake.mark()
+    for user in (11, 12):
+        query = fake.press_button(GROUP, user, question.message_id, question.callback_data[1])
+        answer = await fake.wait_for_callback_answer(query)
+        assert answer.params.get("show_alert") in (True, "true")
+    assert not [c for c in fake.calls("editMessageText") if c.seq >= since]
+    rows = await core.db.fetchall("SELECT user_id FROM attempts")
+    assert len(rows) == 2
+
+
+async def test_unexpected_error_logged_once_with_context_and_apology(
+    bot: Application, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture  # type: ignore[type-arg]
+) -> None:
+    caplog.set_level(logging.INFO)
+    fake.fail_next("sendMessage", error_code=500, description="Internal Server Error")
+    since = fake.mark()
+    fake.send_message(USER, USER, "/topics")
+    calls = await fake.wait_for_calls("sendMessage", 2, since=since)
+    assert "Sorry, something went wrong" in str(calls[1].params["text"])
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert f"chat={USER}" in errors[0].getMessage()
+
+
+async def test_token_never_reaches_logs(
+    fake: FakeBotAPI, core: Core, caplog: pytest.LogCaptureFixture,
+    make_settings: Callable[..., Settings],
+) -> None:
+    from bot.logging_setup import RedactSecrets
+
+    caplog.set_level(logging.DEBUG)
+    caplog.handler.addFilter(RedactSecrets([TOKEN]))
+    async with running(core, fake):
+        await say(fake, "/start")
+    assert caplog.records
+    assert all(TOKEN not in r.getMessage() for r in caplog.records)
