@@ -103,11 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "runner":
             from bot.runner.cli import runner_main
 
-            return runner_main(settings)
+            return int(runner_main(settings))
         if args.command == "sandbox":
             from bot.runner.cli import sandbox_check_main
 
-            return sandbox_check_main(settings)
+            return int(sandbox_check_main(settings))
     except ContentError as e:
         print(
             "studybot: the question bank is broken; run `studybot content check`:", file=sys.stderr

@@ -37,7 +37,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "STUDYBOT_RUNNER_SOCKET": str(tmp_path / "runner.sock"),
         }
         values.update(overrides)
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return Settings.model_validate(values)
 
     return make
 

@@ -12,6 +12,7 @@ import yaml
 
 from bot.config import CONTENT_DIR
 from bot.content.loader import load_bank
+from bot.content.models import LANGS
 from bot.errors import ContentError
 
 FIXTURE_BANK = Path(__file__).parent / "fixtures" / "bank"
@@ -100,8 +101,8 @@ def test_real_bank_loads_and_is_complete() -> None:
     assert bank.with_snippet / len(bank.questions) >= 0.8
     assert sorted(n for q in bank.questions if (n := q.seed_number)) == list(range(1, 9))
     for q in bank.questions:
-        for lang in ("zh", "en"):
-            quiz = q.text(lang).quiz  # type: ignore[arg-type]
+        for lang in LANGS:
+            quiz = q.text(lang).quiz
             assert len(quiz.options) == 4, q.id
     # Every topic has questions, and every difficulty is used.
     assert all(bank.counts_by_topic().values())

@@ -11,6 +11,7 @@ from babel.messages.pofile import read_po
 
 from bot.adapters import render
 from bot.i18n import LOCALES, _
+from bot.services.streaks import StreakView
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,6 +50,6 @@ def test_translations_keep_placeholders() -> None:
 def test_rendering_in_both_languages() -> None:
     assert _("zh", "Topics") == "主题"
     assert _("en", "Topics") == "Topics"
-    assert render.streak_line("zh", render.StreakView(3, 3, 0, True, False)) == "🔥 已连续打卡 3 天"
-    assert render.streak_line("en", render.StreakView(1, 1, 0, True, False)) == "🔥 Streak: 1 day"
+    assert render.streak_line("zh", StreakView(3, 3, 0, True, False)) == "🔥 已连续打卡 3 天"
+    assert render.streak_line("en", StreakView(1, 1, 0, True, False)) == "🔥 Streak: 1 day"
     assert re.search(r"/daily — 今日一题", render.help_text("zh"))

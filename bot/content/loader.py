@@ -55,7 +55,7 @@ class ContentBank:
 
     def counts_by_language(self) -> dict[Lang, int]:
         """Return the number of questions available in each language."""
-        return {lang: sum(1 for q in self.questions if q.text(lang)) for lang in LANGS}
+        return {lang: sum(1 for q in self.questions if q.text(lang).question) for lang in LANGS}
 
     @property
     def with_snippet(self) -> int:

@@ -28,9 +28,9 @@ log = logging.getLogger(__name__)
 RATE_LIMIT_RETRIES = 3
 
 
-def build_application(  # type: ignore[type-arg]
+def build_application(
     core: Core, token: str, base_url: str, runs: RunService
-) -> Application:
+) -> Application:  # type: ignore[type-arg]
     """Create the Application with rate limiting, job queue, handlers and start-up hooks."""
     application = (
         ApplicationBuilder()
@@ -98,8 +98,9 @@ async def publish_commands(application: Application) -> None:  # type: ignore[ty
     )
 
 
-async def start_application(  # type: ignore[type-arg]
-    application: Application, poll_timeout: int = 30
+async def start_application(
+    application: Application,  # type: ignore[type-arg]
+    poll_timeout: int = 30,
 ) -> None:
     """Start polling without owning the event loop (what run_polling does, minus the loop)."""
     await application.initialize()
