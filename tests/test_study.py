@@ -134,3 +134,17 @@ async def test_gone_chat_is_unsubscribed_and_failed_send_retried(
     clock.set(datetime(2026, 3, 11, 10, 0, tzinfo=UTC))
     assert (await core.daily.deliver(chat.id, Recorder(ChatGone("blocked")))).status == "gone"
     assert not (await core.repos.chats.get(chat.id)).subscribed  # type: ignore[union-attr]
+
+
+async def test_subscribe_with_topic_filter_limits_daily(core: Core, clock: FixedClock) -> None:
+    ctx = await private(core)
+    chat = await core.study.subscribe_args(ctx, ["08:00", "nn"])
+    assert (chat.daily_time, chat.topic_filter) == ("08:00", "nn")
+    clock.set(datetime(2026, 3, 10, 8, 0, tzinfo=UTC))
+    send = Recorder()
+    await core.daily.deliver(chat.id, send)
+    assert send.sent[0].question.topic == "nn"
+    chat = await core.study.subscribe_args(ctx, ["all"])
+    assert chat.topic_filter is None
+    with pytest.raises(UserInputError, match="unknown_topic"):
+        await core.study.subscribe_args(ctx, ["nosuchtopic"])

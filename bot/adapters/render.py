@@ -24,7 +24,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("streak", N_("Your streak")),
     ("stats", N_("Your answers so far")),
     ("run", N_("Run PyTorch code: /run print(torch.ones(2))")),
-    ("subscribe", N_("Get the daily question at a local time: /subscribe 08:30")),
+    ("subscribe", N_("Get the daily question at a local time: /subscribe 08:30 [topic]")),
     ("unsubscribe", N_("Stop the daily question")),
     ("timezone", N_("Set your time zone: /timezone Asia/Shanghai")),
     ("lang", N_("Language: /lang zh or /lang en")),
@@ -242,16 +242,27 @@ def topics(bank: ContentBank, lang: Lang) -> str:
     return "\n".join(lines)
 
 
-def subscribed(lang: Lang, chat: Chat, zone: str, now: datetime) -> str:
+def subscribed(bank: ContentBank, lang: Lang, chat: Chat, zone: str, now: datetime) -> str:
     """Render the confirmation of /subscribe."""
     local = now.astimezone(ZoneInfo(zone)).strftime("%H:%M")
-    return _(
-        lang,
-        "Subscribed: the daily question comes every day at {time} ({zone}; it is {now} there "
-        "now). Change the zone with /timezone.",
-        time=chat.daily_time,
-        zone=zone,
-        now=local,
+    topic = bank.topic(chat.topic_filter) if chat.topic_filter else None
+    only = ""
+    if topic is not None:
+        only = "\n" + _(
+            lang,
+            "Only questions on {topic} (/subscribe all for every topic).",
+            topic=e(topic.name(lang)),
+        )
+    return (
+        _(
+            lang,
+            "Subscribed: the daily question comes every day at {time} ({zone}; it is {now} there "
+            "now). Change the zone with /timezone.",
+            time=chat.daily_time,
+            zone=zone,
+            now=local,
+        )
+        + only
     )
 
 
@@ -259,7 +270,9 @@ def usage(lang: Lang, key: str, **params: object) -> str:
     """Render the usage line for a command given wrong arguments."""
     lines = {
         "usage_subscribe": _(
-            lang, "Usage: /subscribe [HH:MM], e.g. /subscribe 08:30 (24-hour, local time)."
+            lang,
+            "Usage: /subscribe [HH:MM] [topic], e.g. /subscribe 08:30 or "
+            "/subscribe 08:30 autograd (24-hour, local time).",
         ),
         "usage_timezone": _(
             lang,

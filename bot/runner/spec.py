@@ -27,6 +27,7 @@ class WorkerSpec:
     read_only: tuple[str, ...]  # host paths visible read-only (bound, or Landlock-allowed)
     landlock: bool
     seccomp: bool
+    drop_uid: bool = True  # False only when the runner is not root (level none)
     env: dict[str, str] = field(default_factory=dict)
     threads: int = 1
 

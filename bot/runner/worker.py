@@ -113,7 +113,8 @@ def _jail_main(spec: WorkerSpec, job_fd: int, out_w: int, err_w: int, keeper: in
         else:
             scratch = spec.scratch_dir
             os.mkdir(scratch, 0o700)
-            os.chown(scratch, SANDBOX_UID, SANDBOX_GID)
+            if spec.drop_uid:
+                os.chown(scratch, SANDBOX_UID, SANDBOX_GID)
             os.chdir(scratch)
         scratch_fd = os.open(scratch, os.O_RDONLY | os.O_DIRECTORY)
         null = os.open("/dev/null", os.O_RDONLY)
@@ -124,9 +125,10 @@ def _jail_main(spec: WorkerSpec, job_fd: int, out_w: int, err_w: int, keeper: in
         _close_fds_except({0, 1, 2, job_fd, scratch_fd, *path_fds.values()})
         ruleset = _landlock_rules(spec, scratch) if spec.landlock else None
         _set_rlimits(spec)
-        os.setgroups([])
-        os.setresgid(SANDBOX_GID, SANDBOX_GID, SANDBOX_GID)
-        os.setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
+        if spec.drop_uid:
+            os.setgroups([])
+            os.setresgid(SANDBOX_GID, SANDBOX_GID, SANDBOX_GID)
+            os.setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
         prctl(PR_SET_NO_NEW_PRIVS, 1)
         if ruleset is not None:
             ruleset.enforce()

@@ -275,6 +275,22 @@ class StudyService:
             fields["language"] = ctx.lang
         return await self.repos.chats.update(ctx.chat.id, **fields)
 
+    async def subscribe_args(self, ctx: Context, args: list[str]) -> Chat:
+        """Subscribe from command words: an optional HH:MM and an optional topic (or "all")."""
+        at: str | None = None
+        topic: str | None = None
+        for word in args:
+            if ":" in word:
+                at = word
+            elif word.lower() == "all":
+                topic = "all"
+            else:
+                topic = self.topic_or_error(word)
+        chat = await self.subscribe(ctx, at)
+        if topic is not None:
+            chat = await self.set_topic_filter(ctx, None if topic == "all" else topic)
+        return chat
+
     async def unsubscribe(self, ctx: Context) -> Chat:
         """Stop the chat's daily question."""
         return await self.repos.chats.update(ctx.chat.id, subscribed=False)

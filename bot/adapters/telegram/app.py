@@ -28,9 +28,7 @@ log = logging.getLogger(__name__)
 RATE_LIMIT_RETRIES = 3
 
 
-def build_application(
-    core: Core, token: str, base_url: str, runs: RunService
-) -> Application:  # type: ignore[type-arg]
+def build_application(core: Core, token: str, base_url: str, runs: RunService) -> Application:  # type: ignore[type-arg]
     """Create the Application with rate limiting, job queue, handlers and start-up hooks."""
     application = (
         ApplicationBuilder()

@@ -155,24 +155,26 @@ class Handlers:
             await self.reply(update, render.stats(self.core.bank, ctx.lang, stats))
 
     async def subscribe(self, update: Update, context: Ctx) -> None:
-        """Subscribe the chat to the daily question, optionally at HH:MM."""
+        """Subscribe the chat to the daily question, optionally at HH:MM and on one topic."""
         ctx = await self.context_of(update)
         if ctx is None:
             return
         args = self.args(context)
-        if len(args) > 1:
+        if len(args) > 2:
             await self.reply(update, render.usage(ctx.lang, "usage_subscribe"))
             return
         if not await self.require_admin(update, context, ctx):
             return
         try:
-            chat = await self.core.study.subscribe(ctx, args[0] if args else None)
+            chat = await self.core.study.subscribe_args(ctx, args)
         except UserInputError as err:
             await self.reply(update, render.usage(ctx.lang, err.key))
             return
         self.scheduler.schedule(chat)
         zone = self.core.daily.zone(chat)
-        await self.reply(update, render.subscribed(ctx.lang, chat, zone, self.core.clock.now()))
+        await self.reply(
+            update, render.subscribed(self.core.bank, ctx.lang, chat, zone, self.core.clock.now())
+        )
 
     async def unsubscribe(self, update: Update, context: Ctx) -> None:
         """Stop the chat's daily question."""

@@ -1,0 +1,124 @@
+"""Find out which protections this host allows, once, before the runner starts serving.
+
+Namespaces are tried in a forked child (so the runner itself is never moved into them), cgroups
+by creating and removing a directory, Landlock by asking the kernel for its ABI version. The
+result says, for each protection, whether it is on and why not when it is off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+
+from bot.runner import landlock
+from bot.runner.cgroups import CgroupError, CgroupManager
+from bot.runner.linux import (
+    CLONE_NEWIPC,
+    CLONE_NEWNET,
+    CLONE_NEWNS,
+    CLONE_NEWPID,
+    CLONE_NEWUTS,
+    MS_PRIVATE,
+    MS_REC,
+    mount,
+    unshare,
+)
+
+NAMESPACES = {
+    "namespace_net": CLONE_NEWNET,
+    "namespace_mount": CLONE_NEWNS,
+    "namespace_pid": CLONE_NEWPID,
+    "namespace_ipc": CLONE_NEWIPC,
+    "namespace_uts": CLONE_NEWUTS,
+}
+LEVELS = ("none", "basic", "strong")
+
+
+@dataclass
+class HostCapabilities:
+    """What the host allows: each protection's availability and, when missing, why."""
+
+    root: bool
+    namespaces: str = ""  # empty when all namespaces and a private tmpfs work, else the error
+    cgroups: str = ""  # empty when v1 memory and pids cgroups can be created, else the error
+    landlock_abi: int = 0
+    seccomp: str = ""  # empty when a filter can be built
+    gpus: int = 0
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def strong_possible(self) -> bool:
+        """Tell whether everything the strong level needs is here."""
+        return self.root and not self.namespaces and not self.cgroups and not self.seccomp
+
+    def best_level(self) -> str:
+        """Return the strongest level the host allows."""
+        if self.strong_possible:
+            return "strong"
+        return "basic" if self.root and not self.seccomp else "none"
+
+
+def detect(cgroup_name: str) -> HostCapabilities:
+    """Probe the host; call it before any thread or event loop is started."""
+    caps = HostCapabilities(root=os.geteuid() == 0)
+    if not caps.root:
+        caps.notes["uid_drop"] = "the runner is not root, so it cannot switch to uid 65534"
+    caps.namespaces = _probe_namespaces()
+    try:
+        manager = CgroupManager.create(cgroup_name + "-probe")
+        manager.job(0, 64 << 20, 8).remove()
+        manager.close()
+    except CgroupError as e:
+        caps.cgroups = str(e)
+    caps.landlock_abi = landlock.abi_version()
+    try:
+        from bot.runner.seccomp import build_filter
+
+        build_filter(allow_unix_sockets=True, deny_group_kill=False)
+    except (ImportError, OSError, RuntimeError) as e:
+        caps.seccomp = f"libseccomp unusable: {e}"
+    caps.gpus = count_gpus()
+    return caps
+
+
+def _probe_namespaces() -> str:
+    with tempfile.TemporaryDirectory() as target:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the forked child
+            os.close(read)
+            error = ""
+            try:
+                unshare(sum(NAMESPACES.values()))
+                mount(None, "/", None, MS_REC | MS_PRIVATE)
+                mount("tmpfs", target, "tmpfs", 0, "size=1m")
+            except OSError as e:
+                error = f"{e.strerror} ({e.errno})"
+            os.write(write, error.encode() or b"ok")
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read, "rb") as f:
+            answer = f.read().decode()
+        os.waitpid(pid, 0)
+    return "" if answer == "ok" else f"unshare/mount failed: {answer or 'no answer'}"
+
+
+def count_gpus() -> int:
+    """Count CUDA devices without initialising CUDA here (a one-off subprocess asks torch)."""
+    if not glob.glob("/dev/nvidia[0-9]*"):
+        return 0
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTORCH_NVML_BASED_CUDA_CHECK": "1"}
+    if "PYTHONPATH" in os.environ:
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    with contextlib.suppress(OSError, subprocess.SubprocessError, ValueError):
+        out = subprocess.run(
+            [sys.executable, "-c", "import torch; print(torch.cuda.device_count())"],
+            capture_output=True, env=env, timeout=120, check=True,
+        )
+        return int(out.stdout.split()[-1])
+    return 0

@@ -1,0 +1,281 @@
+"""The sandbox: runs one snippet in a fresh, isolated, pre-warmed interpreter and returns a result.
+
+It knows nothing of sockets or users (that is the server's and the scheduler's business): it
+turns settings and the host's capabilities into a level, a worker specification and job limits,
+keeps the worker pool, and maps every low-level failure to a RunResult.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.runner.cgroups import CgroupError, CgroupManager, JobCgroup
+from bot.runner.job import JobLimits, run_on_worker
+from bot.runner.pool import Worker, WorkerError, WorkerPool, Zygote
+from bot.runner.probe import HostCapabilities
+from bot.runner.protocol import RunnerInfo, RunResult
+from bot.runner.spec import SANDBOX_UID, SCRATCH_IN_JAIL, WorkerSpec
+
+log = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+SYSTEM_READ_ONLY = (
+    "/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/sys", "/etc/ld.so.cache",
+    "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/fonts",
+)
+# At the basic level these are the host's own; Landlock allows reading them.
+BASIC_EXTRA_READ_ONLY = ("/proc", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf")
+SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def _cover(paths: list[str]) -> tuple[str, ...]:
+    """Drop paths already inside another listed path."""
+    kept: list[str] = []
+    for path in sorted(set(paths)):
+        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(path)
+    return tuple(kept)
+
+
+class Sandbox:
+    """Runs snippets in single-use sandboxed workers at one isolation level."""
+
+    def __init__(self, settings: Settings, caps: HostCapabilities, level: str) -> None:
+        self.settings = settings
+        self.caps = caps
+        self.level = level
+        self.devices = ("cpu", *(f"cuda:{i}" for i in range(caps.gpus)))
+        self._state = Path(tempfile.mkdtemp(prefix="studybot-runner-"))
+        self._cgroups: CgroupManager | None = None
+        self._next_id = 0
+        self._cleanups: set[asyncio.Task[None]] = set()
+        sizes = {"cpu": settings.run_pool_size} | {d: 1 for d in self.devices[1:]}
+        self._pool = WorkerPool(self._new_zygote, self._new_worker, sizes)
+
+    @property
+    def protections(self) -> dict[str, bool]:
+        """Return each protection's status at this level."""
+        strong = self.level == "strong"
+        basic_or_better = self.level in ("basic", "strong")
+        return {
+            "namespace_net": strong,
+            "namespace_mount": strong,
+            "namespace_pid": strong,
+            "namespace_ipc": strong,
+            "namespace_uts": strong,
+            "namespace_user": False,
+            "private_tmpfs": strong,
+            "cgroup_memory": strong,
+            "cgroup_pids": strong,
+            "seccomp": not self.caps.seccomp,
+            "landlock": self.caps.landlock_abi > 0,
+            "uid_drop": basic_or_better and self.caps.root,
+            "no_new_privs": True,
+            "rlimits": True,
+            "fresh_process": True,
+        }
+
+    def why_off(self) -> dict[str, str]:
+        """Explain each protection that is off."""
+        notes: dict[str, str] = {}
+        strong_missing = (
+            f"level is {self.level}"
+            + (f": {self.caps.namespaces}" if self.caps.namespaces else "")
+            + (f"; {self.caps.cgroups}" if self.caps.cgroups else "")
+        )
+        for name, on in self.protections.items():
+            if on:
+                continue
+            if name == "namespace_user":
+                notes[name] = "not needed: the runner is root and jobs run as uid 65534"
+            elif name == "landlock":
+                notes[name] = "the kernel has no Landlock"
+            elif name == "seccomp":
+                notes[name] = self.caps.seccomp
+            elif name == "uid_drop":
+                notes[name] = self.caps.notes.get("uid_drop", f"level is {self.level}")
+            else:
+                notes[name] = strong_missing
+        return notes
+
+    def info(self) -> RunnerInfo:
+        """Describe this sandbox for clients."""
+        return RunnerInfo(level=self.level, devices=self.devices, protections=self.protections)
+
+    async def start(self) -> None:
+        """Prepare directories and cgroups, start the zygote and pre-fork the pool."""
+        os.chmod(self._state, 0o711)  # workers (uid 65534) traverse it to their scratch dirs
+        for name, mode in (("root", 0o755), ("jobs", 0o711), ("mpl", 0o755)):
+            (self._state / name).mkdir(mode=mode)
+            os.chmod(self._state / name, mode)
+        if self.level == "strong":
+            try:
+                self._cgroups = CgroupManager.create(f"studybot-runner-{os.getpid()}")
+            except CgroupError as e:
+                raise WorkerError(f"cannot create the runner's cgroups: {e}") from e
+        await self._pool.start()
+
+    async def run(self, code: str, device: str) -> RunResult:
+        """Run `code` on `device` ("cpu" or "cuda:N") and return what happened."""
+        try:
+            worker = await self._pool.acquire(device)
+        except WorkerError as e:
+            log.error("no worker for a %s job: %s", device, e)
+            return RunResult.crashed(f"sandbox unavailable: {e}")
+        try:
+            return await run_on_worker(worker, code, device, self._limits(device),
+                                       self._job_extra(device))
+        finally:
+            task = asyncio.create_task(asyncio.to_thread(self._cleanup, worker))
+            self._cleanups.add(task)
+            task.add_done_callback(self._cleanups.discard)
+
+    async def close(self) -> None:
+        """Stop the pool, wait for cleanups, remove cgroups and the state directory."""
+        await self._pool.close()
+        await asyncio.gather(*list(self._cleanups), return_exceptions=True)
+        if self._cgroups is not None:
+            with contextlib.suppress(OSError):
+                self._cgroups.close()
+        shutil.rmtree(self._state, ignore_errors=True)
+
+    # -- workers ------------------------------------------------------------------------------
+
+    def _new_zygote(self) -> Zygote:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": str(self._state / "mpl"),
+            "PYTORCH_NVML_BASED_CUDA_CHECK": "1",
+            # One BLAS thread: a pool started at import would be forked into every worker.
+            "OPENBLAS_NUM_THREADS": "1",
+        }
+        if "PYTHONPATH" in os.environ:
+            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+        return Zygote(env, str(self._state))
+
+    async def _new_worker(self, zygote: Zygote, kind: str) -> Worker:
+        self._next_id += 1
+        worker_id = self._next_id
+        cgroup: JobCgroup | None = None
+        if self._cgroups is not None:
+            try:
+                cgroup = self._cgroups.job(worker_id, self.settings.run_memory_mb * MIB,
+                                           self.settings.run_max_processes)
+            except CgroupError as e:
+                raise WorkerError(str(e)) from e
+        spec = self._spec(worker_id, kind, zygote.paths, cgroup)
+        try:
+            return await zygote.spawn(spec, kind, cgroup)
+        except WorkerError:
+            if cgroup is not None:
+                await asyncio.to_thread(cgroup.remove)
+            raise
+
+    def _spec(self, worker_id: int, kind: str, python_paths: list[str],
+              cgroup: JobCgroup | None) -> WorkerSpec:
+        s = self.settings
+        strong = self.level == "strong"
+        scratch = SCRATCH_IN_JAIL if strong else str(self._state / "jobs" / f"w{worker_id}")
+        read_only = [*SYSTEM_READ_ONLY, str(self._state / "mpl"), *python_paths]
+        if not strong:
+            read_only += BASIC_EXTRA_READ_ONLY
+        cpus = os.cpu_count() or 1
+        threads = max(1, cpus // s.run_cpu_concurrency)
+        slots = s.run_cpu_concurrency + s.run_gpu_concurrency * self.caps.gpus
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": scratch,
+            "TMPDIR": "/tmp" if strong else scratch,
+            "LANG": "C.UTF-8",
+            "USER": "sandbox",
+            "LOGNAME": "sandbox",
+            "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": str(self._state / "mpl"),
+            "OMP_NUM_THREADS": str(threads),
+            "OPENBLAS_NUM_THREADS": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "CUDA_VISIBLE_DEVICES": "",
+        }
+        return WorkerSpec(
+            worker_id=worker_id,
+            level=self.level,
+            gpu=kind != "cpu",
+            root_dir=str(self._state / "root"),
+            scratch_dir=scratch,
+            scratch_bytes=s.run_scratch_mb * MIB,
+            file_bytes=min(s.run_max_file_mb, s.run_scratch_mb) * MIB,
+            open_files=s.run_max_open_files,
+            # RLIMIT_NPROC counts every task of uid 65534: all concurrent jobs and idle workers.
+            nproc_rlimit=0 if strong else s.run_max_processes * slots + 8 * (s.run_pool_size + 2),
+            cgroup_procs=cgroup.procs_files if cgroup else (),
+            read_only=_cover(read_only),
+            landlock=self.caps.landlock_abi > 0,
+            seccomp=not self.caps.seccomp,
+            drop_uid=self.caps.root,
+            env=env,
+            threads=threads,
+        )
+
+    def _limits(self, device: str) -> JobLimits:
+        s = self.settings
+        basic = self.level != "strong"
+        memory = s.run_memory_mb * MIB
+        return JobLimits(
+            wall_time_s=s.run_wall_time_s,
+            cpu_time_s=s.run_cpu_time_s,
+            output_bytes=s.run_output_kb * 1024,
+            scratch_bytes=s.run_scratch_mb * MIB,
+            watch_disk=basic,
+            # CUDA reserves far more address space than it uses, so GPU jobs without a memory
+            # cgroup are watched by resident size instead of RLIMIT_AS.
+            rss_bytes=memory if basic and device != "cpu" else 0,
+            address_space_bytes=memory if basic and device == "cpu" else 0,
+        )
+
+    def _job_extra(self, device: str) -> dict[str, Any]:
+        if device == "cpu":
+            return {"cuda_visible_devices": ""}
+        return {
+            "cuda_visible_devices": device.split(":", 1)[1],
+            "gpu_memory_fraction": self.settings.run_gpu_memory_fraction,
+        }
+
+    def _cleanup(self, worker: Worker) -> None:
+        worker.close()
+        if worker.cgroup is not None:
+            try:
+                worker.cgroup.remove()
+            except OSError as e:
+                log.warning("could not remove cgroup of worker %d: %s", worker.spec.worker_id, e)
+        if self.level != "strong":
+            shutil.rmtree(worker.spec.scratch_dir, ignore_errors=True)
+            if not self.caps.landlock_abi:
+                _sweep_shared_tmp()
+
+
+def _sweep_shared_tmp() -> None:
+    # Without Landlock a basic-level job can write to the world-writable /tmp and /dev/shm;
+    # what uid 65534 left there is removed so the next job cannot see it.
+    for directory in SHARED_TMP_DIRS:
+        with contextlib.suppress(OSError), os.scandir(directory) as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    st = entry.stat(follow_symlinks=False)
+                    if st.st_uid != SANDBOX_UID:
+                        continue
+                    if stat.S_ISDIR(st.st_mode):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        os.unlink(entry.path)
+

@@ -1,0 +1,138 @@
+"""The runner's wire adapter: one request per connection, newline-delimited JSON.
+
+It validates the request, hands it to the scheduler, streams queue positions while the job
+waits and writes the final result. It knows nothing about sandboxes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bot.runner.protocol import (
+    ProtocolError,
+    RunnerInfo,
+    RunResult,
+    dump_line,
+    info_to_wire,
+    load_line,
+    request_from_wire,
+    result_to_wire,
+)
+from bot.runner.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def parse_address(url: str) -> tuple[str, str, int]:
+    """Split "unix:/path", a bare path, or "tcp://127.0.0.1:PORT" into (kind, where, port)."""
+    if url.startswith("tcp://"):
+        parts = urlsplit(url)
+        if parts.hostname not in LOOPBACK_HOSTS or parts.port is None:
+            raise ValueError(f"the runner listens on loopback only; got {url!r}")
+        return "tcp", parts.hostname, parts.port
+    path = url.removeprefix("unix:")
+    if not path:
+        raise ValueError(f"expected unix:/path or tcp://127.0.0.1:PORT, got {url!r}")
+    return "unix", path, 0
+
+
+class RunnerServer:
+    """Serves the runner API for a scheduler."""
+
+    def __init__(self, scheduler: Scheduler, info: Callable[[], RunnerInfo]) -> None:
+        self._scheduler = scheduler
+        self._info = info
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+
+    async def start(self, url: str) -> None:
+        """Listen on `url`; a Unix socket is made reachable by its owner (root) only."""
+        kind, where, port = parse_address(url)
+        if kind == "tcp":
+            self._server = await asyncio.start_server(
+                self._handle, where, port, limit=MAX_REQUEST_BYTES
+            )
+            return
+        path = Path(where)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_ISSOCK(path.lstat().st_mode):
+                path.unlink()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old_umask = os.umask(0o177)  # born 0600: no window in which a job could connect
+        try:
+            sock.bind(str(path))
+        finally:
+            os.umask(old_umask)
+        self._server = await asyncio.start_unix_server(
+            self._handle, sock=sock, limit=MAX_REQUEST_BYTES
+        )
+
+    async def close(self) -> None:
+        """Stop accepting, and end open connections."""
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._connections):
+            task.cancel()
+        await asyncio.gather(*list(self._connections), return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._connections.add(task)
+        try:
+            await self._serve_one(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the client went away; its job (if any) was cancelled with it
+        finally:
+            if task is not None:
+                self._connections.discard(task)
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+    async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await reader.readline()
+        except ValueError:  # longer than the stream limit
+            writer.write(dump_line(result_to_wire(RunResult.rejected("too_large"))))
+            await writer.drain()
+            return
+        if not line:
+            return
+        try:
+            message = load_line(line)
+            if message["type"] == "info":
+                writer.write(dump_line(info_to_wire(self._info())))
+                await writer.drain()
+                return
+            if message["type"] != "run":
+                raise ProtocolError(f"unknown request type {message['type']!r}")
+            request = request_from_wire(message)
+        except ProtocolError as e:
+            writer.write(dump_line({"type": "error", "message": str(e)}))
+            await writer.drain()
+            return
+
+        async def on_queued(position: int) -> None:
+            writer.write(dump_line({"type": "queued", "position": position}))
+            await writer.drain()
+
+        result = await self._scheduler.submit(request, on_queued)
+        log.info("run for %s: %s %s in %.0f ms", request.user_key, result.status, result.reason,
+                 result.duration_ms)
+        writer.write(dump_line(result_to_wire(result)))
+        await writer.drain()
