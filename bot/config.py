@@ -67,6 +67,9 @@ class Settings(BaseSettings):
 
     # Runner and sandbox limits
     runner_socket: Path = Field(default=Path("data/runner.sock"), alias="STUDYBOT_RUNNER_SOCKET")
+    # Where `studybot runner` listens instead of runner_socket: "tcp://127.0.0.1:PORT" (loopback
+    # only) or "unix:/path".
+    runner_listen: str | None = Field(default=None, alias="STUDYBOT_RUNNER_LISTEN")
     sandbox_level: Literal["auto", "strong", "basic"] = Field(
         default="auto", alias="STUDYBOT_SANDBOX_LEVEL"
     )
@@ -86,6 +89,7 @@ class Settings(BaseSettings):
         default=0.5, gt=0, le=1, alias="STUDYBOT_RUN_GPU_MEMORY_FRACTION"
     )
     run_rate_per_minute: int = Field(default=5, ge=1, alias="STUDYBOT_RUN_RATE_PER_MINUTE")
+    run_max_code_kb: int = Field(default=64, ge=1, le=1024, alias="STUDYBOT_RUN_MAX_CODE_KB")
 
     @field_validator("timezone")
     @classmethod

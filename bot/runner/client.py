@@ -1,0 +1,211 @@
+"""The bot's side of the runner: a typed client, and a supervisor for a local runner process.
+
+Import-light on purpose (no torch, no sandbox code): the bot process loads this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from bot.config import Settings
+from bot.runner.protocol import (
+    MAX_LINE_BYTES,
+    ProtocolError,
+    RunnerInfo,
+    RunRequest,
+    RunResult,
+    dump_line,
+    info_from_wire,
+    load_line,
+    request_to_wire,
+    result_from_wire,
+)
+
+log = logging.getLogger(__name__)
+
+# Settings passed on to a local runner; nothing else of the bot's environment goes with it.
+RUNNER_ENV_PREFIXES = ("STUDYBOT_RUN_", "STUDYBOT_SANDBOX_", "STUDYBOT_RUNNER_SOCKET",
+                       "STUDYBOT_RUNNER_LISTEN", "STUDYBOT_LOG_LEVEL")
+_NOT_PASSED = ("STUDYBOT_RUN_ALLOW",)  # the bot decides who may run; the runner need not know
+
+
+class RunnerUnavailable(ConnectionError):
+    """The runner could not be reached or did not answer sensibly."""
+
+
+class RunnerClient:
+    """Talks to a runner at "unix:/path" or "tcp://127.0.0.1:PORT"."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self.url.startswith("tcp://"):
+            host, _, port = self.url.removeprefix("tcp://").rpartition(":")
+            return await asyncio.open_connection(host.strip("[]"), int(port), limit=MAX_LINE_BYTES)
+        return await asyncio.open_unix_connection(self.url.removeprefix("unix:"),
+                                                  limit=MAX_LINE_BYTES)
+
+    async def run(
+        self, request: RunRequest, on_queued: Callable[[int], Awaitable[None]] | None = None
+    ) -> RunResult:
+        """Run a snippet; a runner that is down or dies mid-job gives status "crashed"."""
+        try:
+            reader, writer = await self._connect()
+        except (OSError, ValueError) as e:
+            return RunResult.crashed(f"runner unreachable: {e}")
+        try:
+            writer.write(dump_line(request_to_wire(request)))
+            await writer.drain()
+            while True:
+                line = await reader.readline()
+                if not line:
+                    return RunResult.crashed("the runner closed the connection")
+                message = load_line(line)
+                if message["type"] == "queued":
+                    if on_queued is not None:
+                        await on_queued(int(message["position"]))
+                elif message["type"] == "result":
+                    return result_from_wire(message)
+                else:
+                    return RunResult.crashed(f"runner answered {message}")
+        except (OSError, ValueError, ProtocolError, asyncio.IncompleteReadError) as e:
+            return RunResult.crashed(f"lost the runner: {e}")
+        finally:
+            await _close(writer)
+
+    async def info(self) -> RunnerInfo:
+        """Ask the runner for its level, devices and protections."""
+        try:
+            reader, writer = await self._connect()
+        except (OSError, ValueError) as e:
+            raise RunnerUnavailable(f"runner unreachable: {e}") from e
+        try:
+            writer.write(dump_line({"type": "info"}))
+            await writer.drain()
+            return info_from_wire(load_line(await reader.readline()))
+        except (OSError, ValueError, ProtocolError) as e:
+            raise RunnerUnavailable(f"bad answer from the runner: {e}") from e
+        finally:
+            await _close(writer)
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+
+
+def runner_environment(settings: Settings, socket_path: Path) -> dict[str, str]:
+    """Build the local runner's whole environment from the settings (never os.environ)."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+    package_root = Path(__file__).resolve().parents[2]
+    env["PYTHONPATH"] = str(package_root)  # works without `pip install -e .` too
+    for name, info in Settings.model_fields.items():
+        alias = info.alias or name
+        if alias.startswith(RUNNER_ENV_PREFIXES) and alias not in _NOT_PASSED:
+            env[alias] = _env_value(getattr(settings, name))
+    env["STUDYBOT_RUNNER_SOCKET"] = str(socket_path)
+    env.pop("STUDYBOT_RUNNER_LISTEN", None)
+    return env
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, frozenset | set | tuple | list):
+        return ",".join(str(v) for v in sorted(value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+class LocalRunner:
+    """Start `python -m bot.runner` as a child, keep it alive, and give a client for it."""
+
+    def __init__(self, settings: Settings, *, start_timeout_s: float = 180.0) -> None:
+        self._settings = settings
+        self._start_timeout_s = start_timeout_s
+        self._socket = Path(settings.runner_socket).resolve()
+        self._proc: asyncio.subprocess.Process | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._cwd: str | None = None
+        self._closing = False
+
+    async def __aenter__(self) -> RunnerClient:
+        """Start the runner and wait until it answers."""
+        self._cwd = tempfile.mkdtemp(prefix="studybot-local-runner-")
+        await self._start()
+        self._supervisor = asyncio.create_task(self._supervise())
+        return RunnerClient(f"unix:{self._socket}")
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the runner (SIGTERM, then SIGKILL after 10 s)."""
+        self._closing = True
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        await self._stop()
+        if self._cwd is not None:
+            shutil.rmtree(self._cwd, ignore_errors=True)
+
+    async def _start(self) -> None:
+        assert self._cwd is not None
+        self._proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.runner",
+            env=runner_environment(self._settings, self._socket),
+            cwd=self._cwd, stdin=asyncio.subprocess.DEVNULL,
+        )
+        client = RunnerClient(f"unix:{self._socket}")
+        deadline = asyncio.get_running_loop().time() + self._start_timeout_s
+        while True:
+            if self._proc.returncode is not None:
+                raise RunnerUnavailable(f"the runner exited with code {self._proc.returncode}")
+            with contextlib.suppress(RunnerUnavailable):
+                info = await client.info()
+                log.info("runner started: level %s, devices %s", info.level, ", ".join(info.devices))
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                await self._stop()
+                raise RunnerUnavailable("the runner did not answer in time")
+            await asyncio.sleep(0.2)
+
+    async def _supervise(self) -> None:
+        backoff = 1.0
+        while not self._closing:
+            assert self._proc is not None
+            code = await self._proc.wait()
+            if self._closing:
+                return
+            # In-flight requests see their connection close and return "crashed".
+            log.error("the runner exited with code %s; restarting in %.0f s", code, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 60.0)
+            try:
+                await self._start()
+                backoff = 1.0
+            except RunnerUnavailable as e:
+                log.error("could not restart the runner: %s", e)
+
+    async def _stop(self) -> None:
+        proc = self._proc
+        if proc is None or proc.returncode is not None:
+            return
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()

@@ -1,0 +1,47 @@
+"""Every snippet of the bank runs in the /run runner and prints exactly its expected output."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.config import CONTENT_DIR, Settings
+from bot.content.loader import load_bank
+from bot.content.models import Question
+from bot.runner.client import LocalRunner, RunnerClient
+from bot.runner.protocol import RunRequest
+
+BANK = load_bank(CONTENT_DIR)
+WITH_SNIPPETS = [q for q in BANK.questions if q.snippet is not None]
+
+
+def normalise(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def runner(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunnerClient]:
+    folder: Path = tmp_path_factory.mktemp("snippet-runner")
+    settings = Settings.model_validate(
+        {
+            "STUDYBOT_RUNNER_SOCKET": str(folder / "runner.sock"),
+            # One user key per snippet below; the rate limit is not what this test is about.
+            "STUDYBOT_RUN_RATE_PER_MINUTE": 1000,
+        }
+    )
+    async with LocalRunner(settings) as client:
+        yield client
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize("question", WITH_SNIPPETS, ids=[q.id for q in WITH_SNIPPETS])
+async def test_snippet_prints_expected_output(runner: RunnerClient, question: Question) -> None:
+    assert question.snippet is not None
+    result = await runner.run(
+        RunRequest(code=question.snippet.code, user_key=f"content:{question.id}", device="cpu")
+    )
+    assert result.status == "ok", f"{question.id}: {result.status} {result.reason}\n{result.stderr}"
+    assert normalise(result.stdout) == normalise(question.snippet.expected), question.id
