@@ -101,7 +101,7 @@ def question(bank: ContentBank, q: Question, lang: Lang, kind: str) -> str:
     body = e(text.quiz.question)
     open_question = ""
     if text.question.strip() != text.quiz.question.strip():
-        open_question = f"<i>{e(text.question)}</i>\n\n"
+        open_question = f"<i>{to_html(text.question)}</i>\n\n"
     return f"{header}\n\n{open_question}{body}\n\n{options}"
 
 
@@ -161,7 +161,7 @@ def reference_answer(q: Question, lang: Lang) -> str:
     """Render the reference answer, the quiz's right option and the snippet."""
     text = q.text(lang)
     parts = [
-        f"<b>{e(text.question)}</b>",
+        f"<b>{to_html(text.question)}</b>",
         to_html(text.answer),
         _(
             lang,

@@ -98,7 +98,7 @@ async def publish_commands(application: Application) -> None:  # type: ignore[ty
 
 async def start_application(
     application: Application,  # type: ignore[type-arg]
-    poll_timeout: int = 30,
+    poll_timeout: int = 10,
 ) -> None:
     """Start polling without owning the event loop (what run_polling does, minus the loop)."""
     await application.initialize()

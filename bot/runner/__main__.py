@@ -1,0 +1,25 @@
+"""`python -m bot.runner`: the runner process (what `studybot runner` runs)."""
+
+from __future__ import annotations
+
+import sys
+
+from pydantic import ValidationError
+
+from bot.config import Settings
+from bot.runner.cli import runner_main
+
+
+def main() -> int:
+    """Load settings from the environment and serve."""
+    try:
+        settings = Settings()
+    except ValidationError as e:
+        first = e.errors()[0]
+        print(f"studybot runner: invalid setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
+        return 2
+    return runner_main(settings)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,137 @@
+"""Entry points: `studybot runner` (serve until SIGTERM/SIGINT) and `studybot sandbox check`.
+
+Exit codes of runner_main: 0 after a clean shutdown, 1 when the sandbox could not be started,
+2 when the level the host allows is below what the settings demand (one line on stderr says why).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import sys
+
+from bot.config import Settings
+from bot.runner.check import run_self_test
+from bot.runner.pool import WorkerError
+from bot.runner.probe import LEVELS, HostCapabilities, detect
+from bot.runner.sandbox import Sandbox
+from bot.runner.scheduler import Scheduler
+from bot.runner.server import RunnerServer
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_LEVEL = 2
+
+
+def choose_level(settings: Settings, caps: HostCapabilities) -> tuple[str, str]:
+    """Return (level, "") for the configured level, or ("", why) when it cannot be had."""
+    best = caps.best_level()
+    why = "; ".join(
+        x for x in (caps.namespaces, caps.cgroups, caps.seccomp, caps.notes.get("uid_drop")) if x
+    )
+    if settings.sandbox_level == "strong" and best != "strong":
+        return "", f"STUDYBOT_SANDBOX_LEVEL=strong, but this host allows only {best}: {why}"
+    level = best if settings.sandbox_level == "auto" else min(
+        settings.sandbox_level, best, key=LEVELS.index)
+    if LEVELS.index(level) < LEVELS.index(settings.sandbox_min_level):
+        return "", (f"sandbox level {level} is below STUDYBOT_SANDBOX_MIN_LEVEL="
+                    f"{settings.sandbox_min_level}: {why}")
+    return level, ""
+
+
+def _configure_logging(settings: Settings) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=settings.log_level,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _describe(sandbox: Sandbox) -> list[str]:
+    notes = sandbox.why_off()
+    return [f"{name:15} {'on ' if on else 'off'} {notes.get(name, '')}".rstrip()
+            for name, on in sandbox.protections.items()]
+
+
+def runner_main(settings: Settings) -> int:
+    """Serve the runner API until SIGTERM or SIGINT."""
+    _configure_logging(settings)
+    # Probe first: it forks, which must happen before the event loop starts threads.
+    caps = detect(f"studybot-runner-{os.getpid()}")
+    level, error = choose_level(settings, caps)
+    if error:
+        print(f"studybot runner: {error}", file=sys.stderr)
+        return EXIT_LEVEL
+    return asyncio.run(_serve(settings, Sandbox(settings, caps, level)))
+
+
+async def _serve(settings: Settings, sandbox: Sandbox) -> int:
+    log.info("sandbox level %s; devices %s", sandbox.level, ", ".join(sandbox.devices))
+    for line in _describe(sandbox):
+        log.info("  %s", line)
+    try:
+        await sandbox.start()
+    except WorkerError as e:
+        log.error("cannot start the sandbox: %s", e)
+        await sandbox.close()
+        return EXIT_FAILED
+    scheduler = Scheduler(
+        sandbox.run,
+        gpus=sandbox.devices[1:],
+        cpu_concurrency=settings.run_cpu_concurrency,
+        gpu_concurrency=settings.run_gpu_concurrency,
+        rate_per_minute=settings.run_rate_per_minute,
+        max_code_bytes=settings.run_max_code_kb * 1024,
+    )
+    server = RunnerServer(scheduler, sandbox.info)
+    url = settings.runner_listen or f"unix:{settings.runner_socket}"
+    try:
+        await server.start(url)
+    except (OSError, ValueError) as e:
+        log.error("cannot listen on %s: %s", url, e)
+        await sandbox.close()
+        return EXIT_FAILED
+    log.info("runner listening on %s", url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("runner stopping")
+    scheduler.closed = True
+    await server.close()
+    await sandbox.close()
+    if url.startswith("unix:"):
+        with contextlib.suppress(OSError):
+            os.unlink(url.removeprefix("unix:"))
+    return EXIT_OK
+
+
+def sandbox_check_main(settings: Settings) -> int:
+    """Print the level and each protection, run the containment self-test; 0 if all held."""
+    # A canary only this process has: the self-test fails if any job can read it.
+    os.environ["STUDYBOT_CHECK_CANARY"] = "canary-" + secrets.token_hex(8)
+    caps = detect(f"studybot-check-{os.getpid()}")
+    level, error = choose_level(settings, caps)
+    shown = level or caps.best_level()
+    sandbox = Sandbox(settings, caps, shown)
+    print(f"sandbox level: {shown} (best this host allows: {caps.best_level()})")
+    print(f"devices: {', '.join(sandbox.devices)}")
+    for line in _describe(sandbox):
+        print(f"  {line}")
+    if error:
+        print(f"REFUSED: {error}")
+    if shown == "none":
+        print("FAIL: no sandbox to test (the runner must run as root)")
+        return EXIT_LEVEL
+    print("containment self-test:")
+    try:
+        contained = asyncio.run(run_self_test(sandbox))
+    except WorkerError as e:
+        print(f"FAIL: the sandbox did not start: {e}")
+        return EXIT_FAILED
+    return EXIT_OK if contained and not error else EXIT_FAILED
