@@ -44,8 +44,9 @@ def test_code_too_long() -> None:
 
 
 def chat(run_enabled: bool = True, external_id: str = "-5") -> Chat:
-    return Chat(1, "telegram", external_id, "group", "", None, None, "09:00", False, None,
-                run_enabled)
+    return Chat(
+        1, "telegram", external_id, "group", "", None, None, "09:00", False, None, run_enabled
+    )
 
 
 def test_allowlist_and_group_switch() -> None:
@@ -62,8 +63,15 @@ def test_allowlist_and_group_switch() -> None:
 
 def result(**kw: object) -> RunResult:
     base: dict[str, object] = {
-        "status": "ok", "exit_code": 0, "signal": None, "device": "cpu", "duration_ms": 12.4,
-        "stdout": "", "stderr": "", "output_truncated": False, "files": (),
+        "status": "ok",
+        "exit_code": 0,
+        "signal": None,
+        "device": "cpu",
+        "duration_ms": 12.4,
+        "stdout": "",
+        "stderr": "",
+        "output_truncated": False,
+        "files": (),
     }
     base.update(kw)
     return RunResult(**base)  # type: ignore[arg-type]

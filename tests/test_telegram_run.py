@@ -63,7 +63,8 @@ async def bot(
 
 
 async def test_run_text_replies_with_status_device_and_output(
-    bot: Application, fake: FakeBotAPI  # type: ignore[type-arg]
+    bot: Application,
+    fake: FakeBotAPI,  # type: ignore[type-arg]
 ) -> None:
     text = await say(fake, "/run import torch\nprint(torch.ones(2, 2).sum().item())")
     assert text.startswith("<b>✅ OK</b>")
@@ -72,7 +73,8 @@ async def test_run_text_replies_with_status_device_and_output(
 
 
 async def test_run_fenced_blocks_and_errors_escaped(
-    bot: Application, fake: FakeBotAPI  # type: ignore[type-arg]
+    bot: Application,
+    fake: FakeBotAPI,  # type: ignore[type-arg]
 ) -> None:
     text = await say(fake, "/run\n```python\nx = '<tag>'\n```\n```\nprint(x); 1/0\n```")
     assert "exit code 1" in text
@@ -81,7 +83,8 @@ async def test_run_fenced_blocks_and_errors_escaped(
 
 
 async def test_run_code_from_replied_message_and_py_file(
-    bot: Application, fake: FakeBotAPI  # type: ignore[type-arg]
+    bot: Application,
+    fake: FakeBotAPI,  # type: ignore[type-arg]
 ) -> None:
     code_msg = fake.send_message(USER, USER, "print(6 * 7)")
     since = fake.mark()
@@ -89,21 +92,24 @@ async def test_run_code_from_replied_message_and_py_file(
     call = await fake.wait_for_call("sendMessage", since=since, timeout=30)
     assert "<pre>42</pre>" in str(call.params["text"])
     since = fake.mark()
-    fake.send_document(USER, USER, b"print('from a file')\n", file_name="snippet.py",
-                       caption="/run")
+    fake.send_document(
+        USER, USER, b"print('from a file')\n", file_name="snippet.py", caption="/run"
+    )
     call = await fake.wait_for_call("sendMessage", since=since, timeout=30)
     assert "<pre>from a file</pre>" in str(call.params["text"])
 
 
 async def test_run_without_code_gets_usage(
-    bot: Application, fake: FakeBotAPI  # type: ignore[type-arg]
+    bot: Application,
+    fake: FakeBotAPI,  # type: ignore[type-arg]
 ) -> None:
     assert "Usage: /run" in await say(fake, "/run")
     assert "Usage: /run" in await say(fake, "/run gpu")
 
 
 async def test_files_and_plots_come_back(
-    bot: Application, fake: FakeBotAPI  # type: ignore[type-arg]
+    bot: Application,
+    fake: FakeBotAPI,  # type: ignore[type-arg]
 ) -> None:
     code = (
         "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
@@ -120,7 +126,8 @@ async def test_files_and_plots_come_back(
 
 
 async def test_long_output_is_cut_and_attached(
-    bot: Application, fake: FakeBotAPI  # type: ignore[type-arg]
+    bot: Application,
+    fake: FakeBotAPI,  # type: ignore[type-arg]
 ) -> None:
     since = fake.mark()
     fake.send_message(USER, USER, "/run for i in range(2000): print(i)")
@@ -132,7 +139,8 @@ async def test_long_output_is_cut_and_attached(
 
 
 async def test_editing_run_message_reruns_and_edits_the_same_reply(
-    bot: Application, fake: FakeBotAPI  # type: ignore[type-arg]
+    bot: Application,
+    fake: FakeBotAPI,  # type: ignore[type-arg]
 ) -> None:
     since = fake.mark()
     message_id = fake.send_message(USER, USER, "/run print('first')")
@@ -147,7 +155,8 @@ async def test_editing_run_message_reruns_and_edits_the_same_reply(
 
 
 async def test_group_admin_switches_run_off_and_on(
-    bot: Application, fake: FakeBotAPI  # type: ignore[type-arg]
+    bot: Application,
+    fake: FakeBotAPI,  # type: ignore[type-arg]
 ) -> None:
     assert "Only group admins" in await say(fake, "/run off", chat=GROUP, user=21)
     fake.set_chat_member_status(GROUP, 22, "creator")
@@ -166,7 +175,8 @@ async def test_allowlist_restricts_run(
 
 
 async def test_other_commands_answered_while_a_job_runs_and_queue_shown(
-    bot: Application, fake: FakeBotAPI  # type: ignore[type-arg]
+    bot: Application,
+    fake: FakeBotAPI,  # type: ignore[type-arg]
 ) -> None:
     since = fake.mark()
     fake.send_message(USER, USER, "/run import time; time.sleep(2); print('slow')")
@@ -176,14 +186,12 @@ async def test_other_commands_answered_while_a_job_runs_and_queue_shown(
     fake.send_message(USER + 2, USER + 2, "/run print('next')")
     help_text = await say(fake, "/help", chat=USER + 3, user=USER + 3)
     assert "/daily" in help_text
-    assert not [
-        c for c in fake.calls("sendMessage", chat_id=USER) if c.seq >= since
-    ], "/help should be answered before the slow job ends"
+    assert not [c for c in fake.calls("sendMessage", chat_id=USER) if c.seq >= since], (
+        "/help should be answered before the slow job ends"
+    )
     queued = await fake.wait_for_call("sendMessage", chat_id=USER + 2, since=since, timeout=30)
     assert "In queue: position 1" in str(queued.params["text"])
-    done = await fake.wait_for_call(
-        "editMessageText", chat_id=USER + 2, since=since, timeout=30
-    )
+    done = await fake.wait_for_call("editMessageText", chat_id=USER + 2, since=since, timeout=30)
     assert "<pre>next</pre>" in str(done.params["text"])
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -267,7 +266,7 @@ def subscribed(bank: ContentBank, lang: Lang, chat: Chat, zone: str, now: dateti
 
 
 def usage(lang: Lang, key: str, **params: object) -> str:
-    """Render the usage line for a command given wrong arguments."""
+    """Render the usage line for a command given wrong arguments (escaped for HTML)."""
     lines = {
         "usage_subscribe": _(
             lang,
@@ -283,7 +282,7 @@ def usage(lang: Lang, key: str, **params: object) -> str:
         "unknown_topic": _(
             lang,
             "Unknown topic “{topic}”. See /topics for the list.",
-            topic=e(str(params.get("topic", ""))),
+            topic=str(params.get("topic", "")),
         ),
         "usage_run": _(
             lang,
@@ -292,9 +291,4 @@ def usage(lang: Lang, key: str, **params: object) -> str:
             "the device: /run gpu …",
         ),
     }
-    return lines.get(key, _(lang, "Sorry, I did not understand that. See /help."))
-
-
-def list_lines(items: Iterable[str]) -> str:
-    """Join lines with newlines."""
-    return "\n".join(items)
+    return e(lines.get(key, _(lang, "Sorry, I did not understand that. See /help.")))

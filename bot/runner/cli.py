@@ -34,7 +34,7 @@ def choose_level(settings: Settings, caps: HostCapabilities) -> tuple[str, str]:
     best = caps.best_level()
     why = "; ".join(
         x for x in (caps.namespaces, caps.cgroups, caps.seccomp, caps.notes.get("uid_drop")) if x
-    )
+    ) or f"STUDYBOT_SANDBOX_LEVEL={settings.sandbox_level}"
     if settings.sandbox_level == "strong" and best != "strong":
         return "", f"STUDYBOT_SANDBOX_LEVEL=strong, but this host allows only {best}: {why}"
     level = best if settings.sandbox_level == "auto" else min(

@@ -140,6 +140,13 @@ class LocalRunner:
         self._cwd: str | None = None
         self._closing = False
 
+    @property
+    def pid(self) -> int | None:
+        """Return the pid of the runner process now running, if any."""
+        if self._proc is None or self._proc.returncode is not None:
+            return None
+        return self._proc.pid
+
     async def __aenter__(self) -> RunnerClient:
         """Start the runner and wait until it answers."""
         self._cwd = tempfile.mkdtemp(prefix="studybot-local-runner-")

@@ -45,31 +45,38 @@ class JobLimits:
     address_space_bytes: int  # 0 = no RLIMIT_AS (gpu jobs, strong level)
 
 
-class _Output:
+class OutputCapture:
     """stdout and stderr of one job, capped in total while they are read."""
 
-    def __init__(self, worker: Worker, cap: int) -> None:
+    def __init__(self, out_fd: int, err_fd: int, cap: int) -> None:
         self._loop = asyncio.get_running_loop()
         self._cap = cap
         self._used = 0
         self.truncated = False
         self.exceeded = asyncio.Event()
         self.closed = asyncio.Event()
-        self.data = {worker.out_fd: bytearray(), worker.err_fd: bytearray()}
-        self._open = len(self.data)
+        self.out_fd, self.err_fd = out_fd, err_fd
+        self.data = {out_fd: bytearray(), err_fd: bytearray()}
+        self._open = set(self.data)
         for fd in self.data:
             self._loop.add_reader(fd, self._read, fd)
 
-    def _read(self, fd: int) -> None:
+    def _read(self, fd: int) -> bool:
+        """Read one chunk; return whether there may be more right now."""
+        if fd not in self._open:
+            return False
         try:
             chunk = os.read(fd, 1 << 16)
         except BlockingIOError:
-            return
+            return False
         except OSError:
             chunk = b""
         if not chunk:
-            self._stop(fd)
-            return
+            self._open.discard(fd)
+            self._loop.remove_reader(fd)
+            if not self._open:
+                self.closed.set()
+            return False
         room = self._cap - self._used
         if room > 0:
             self.data[fd] += chunk[:room]
@@ -78,18 +85,22 @@ class _Output:
             # Keep reading (and discarding) so the writer never blocks on a full pipe.
             self.truncated = True
             self.exceeded.set()
+        return True
 
-    def _stop(self, fd: int) -> None:
-        self._loop.remove_reader(fd)
-        self._open -= 1
-        if self._open == 0:
-            self.closed.set()
+    def drain(self) -> None:
+        """Read what is already in the pipes, without waiting for the writers to close."""
+        for fd in self.data:
+            for _ in range(1024):  # at most 64 MiB more, discarded past the cap
+                if not self._read(fd):
+                    break
 
     def close(self) -> None:
+        """Stop watching the pipes (the fds stay open; the worker owns them)."""
         for fd in self.data:
             self._loop.remove_reader(fd)
 
     def text(self, fd: int) -> str:
+        """Decode what was kept of one stream, replacing invalid UTF-8."""
         return self.data[fd].decode("utf-8", errors="replace")
 
 
@@ -97,47 +108,95 @@ async def run_on_worker(
     worker: Worker, code: str, device: str, limits: JobLimits, extra: dict[str, Any]
 ) -> RunResult:
     """Hand `code` to the worker and return its result; always consumes the worker."""
-    output = _Output(worker, limits.output_bytes)
+    output = OutputCapture(worker.out_fd, worker.err_fd, limits.output_bytes)
     message = {"type": "run", "code": code, "cpu_time_s": limits.cpu_time_s,
                "address_space_bytes": limits.address_space_bytes or None, **extra}
     loop = asyncio.get_running_loop()
+    for pid in (worker.jail_pid, worker.keeper_pid):
+        # Undo the zygote's low set-up priority (root may raise it; a job cannot).
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, pid, 0)
     started = time.perf_counter()
+    tasks: dict[asyncio.Future[Any], str] = {}
     try:
         await loop.sock_sendall(worker.job, dump_line(message))
         worker.job.close()
-        exit_wait = asyncio.ensure_future(recv_message(worker.status))
-        reasons = {
+        tasks = {
+            asyncio.ensure_future(recv_message(worker.status)): "exit",
+            asyncio.ensure_future(_read_done(worker.done_fd)): "done",
             asyncio.ensure_future(output.exceeded.wait()): "output",
-            asyncio.ensure_future(_watch(worker, limits)): "",
+            asyncio.ensure_future(_watch(worker, limits)): "watch",
         }
-        done, _ = await asyncio.wait(
-            {exit_wait, *reasons}, timeout=limits.wall_time_s, return_when=asyncio.FIRST_COMPLETED
-        )
-        killed_for = ""
-        if exit_wait not in done:
-            killed_for = "wall_time"
-            for task in done:
-                killed_for = reasons[task] or task.result()
-            worker.kill()
-        for task in reasons:
-            task.cancel()
-        try:
-            exit_message, _ = await asyncio.wait_for(exit_wait, KILL_GRACE_S)
-        except (TimeoutError, WorkerError, ValueError) as e:
-            return RunResult.crashed(f"the worker's keeper vanished: {e!r}")
-        duration_ms = (time.perf_counter() - started) * 1000
-        if killed_for == "wall_time":
-            duration_ms = min(duration_ms, limits.wall_time_s * 1000)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(output.closed.wait(), DRAIN_S)
-        files = await asyncio.to_thread(collect_files, worker.scratch_fd)
-        return _classify(worker, int(exit_message["status"]), killed_for, output, device,
-                         duration_ms, files)
-    except OSError as e:
-        return RunResult.crashed(f"lost the worker: {e}")
+        deadline = started + limits.wall_time_s
+        while True:
+            pending = [t for t in tasks if not t.done()]
+            done, _ = await asyncio.wait(pending, timeout=max(0.0, deadline - time.perf_counter()),
+                                         return_when=asyncio.FIRST_COMPLETED)
+            finished = {tasks[t]: t for t in done}
+            if "done" in finished and finished["done"].result() is not None:
+                # The snippet finished and said so: answer now, reap in the background.
+                duration_ms = (time.perf_counter() - started) * 1000
+                worker.kill()
+                output.drain()
+                files = await asyncio.to_thread(collect_files, worker.scratch_fd)
+                return _classify(worker, None, finished["done"].result(), "", output, device,
+                                 duration_ms, files)
+            if "exit" in finished:
+                exit_message, _ = finished["exit"].result()
+                return await _finish(worker, int(exit_message["status"]), "", output, device,
+                                     started, limits)
+            killed_for = ""
+            if "output" in finished:
+                killed_for = "output"
+            elif "watch" in finished:
+                killed_for = finished["watch"].result()
+            elif not done:
+                killed_for = "wall_time"
+            if killed_for:
+                worker.kill()
+                exit_task = next(t for t, name in tasks.items() if name == "exit")
+                exit_message, _ = await asyncio.wait_for(exit_task, KILL_GRACE_S)
+                return await _finish(worker, int(exit_message["status"]), killed_for, output,
+                                     device, started, limits)
+    except (OSError, WorkerError, TimeoutError, ValueError, KeyError) as e:
+        return RunResult.crashed(f"lost the worker: {e!r}")
     finally:
+        for task in tasks:
+            task.cancel()
         output.close()
         worker.kill()
+
+
+async def _finish(
+    worker: Worker, wait_status: int, killed_for: str, output: OutputCapture, device: str,
+    started: float, limits: JobLimits,
+) -> RunResult:
+    duration_ms = (time.perf_counter() - started) * 1000
+    if killed_for == "wall_time":
+        duration_ms = min(duration_ms, limits.wall_time_s * 1000)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(output.closed.wait(), DRAIN_S)
+    files = await asyncio.to_thread(collect_files, worker.scratch_fd)
+    return _classify(worker, wait_status, None, killed_for, output, device, duration_ms, files)
+
+
+async def _read_done(fd: int) -> int | None:
+    # The jail's own "finished with exit code N" line; None when it died without one.
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+    loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+    try:
+        data = os.read(fd, 64)
+    except OSError:
+        return None
+    try:
+        return int(data.split(b"\n", 1)[0]) & 0xFF if data.endswith(b"\n") else None
+    except ValueError:
+        return None
 
 
 async def _watch(worker: Worker, limits: JobLimits) -> str:
@@ -182,12 +241,15 @@ def _tree_rss(pid: int) -> int:
 
 
 def _classify(
-    worker: Worker, wait_status: int, killed_for: str, output: _Output, device: str,
-    duration_ms: float, files: tuple[Any, ...],
+    worker: Worker, wait_status: int | None, reported_exit: int | None, killed_for: str,
+    output: OutputCapture, device: str, duration_ms: float, files: tuple[Any, ...],
 ) -> RunResult:
-    sig = os.WTERMSIG(wait_status) if os.WIFSIGNALED(wait_status) else None
-    exit_code = os.WEXITSTATUS(wait_status) if os.WIFEXITED(wait_status) else None
-    stdout, stderr = output.text(worker.out_fd), output.text(worker.err_fd)
+    if wait_status is None:
+        sig, exit_code = None, reported_exit
+    else:
+        sig = os.WTERMSIG(wait_status) if os.WIFSIGNALED(wait_status) else None
+        exit_code = os.WEXITSTATUS(wait_status) if os.WIFEXITED(wait_status) else None
+    stdout, stderr = output.text(output.out_fd), output.text(output.err_fd)
     cgroup = worker.cgroup
     status: Status
     reason = ""

@@ -68,6 +68,7 @@ class Worker:
     status: socket.socket
     out_fd: int
     err_fd: int
+    done_fd: int
     cgroup: JobCgroup | None
     jail_pid: int = 0
     jail_pidfd: int = -1
@@ -87,6 +88,11 @@ class Worker:
         if self.cgroup is not None:
             self.cgroup.kill_all()
 
+    def wait_keeper(self, timeout_s: float) -> None:
+        """Block until the keeper reported the jail's end (or went away), at most timeout_s."""
+        with contextlib.suppress(OSError, ValueError):
+            select.select([self.status], [], [], timeout_s)
+
     def close(self) -> None:
         """Kill what is left and release every fd; idempotent."""
         if self.closed:
@@ -95,7 +101,7 @@ class Worker:
         self.closed = True
         for sock in (self.job, self.status):
             sock.close()
-        for fd in (self.out_fd, self.err_fd, self.jail_pidfd, self.scratch_fd):
+        for fd in (self.out_fd, self.err_fd, self.done_fd, self.jail_pidfd, self.scratch_fd):
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
@@ -151,10 +157,10 @@ class Zygote:
             try:
                 request = json.dumps({"type": "spawn", "spec": spec.to_wire()}).encode()
                 await asyncio.get_running_loop().sock_sendall(self._ctl, request)
-                reply, fds = await recv_message(self._ctl, max_fds=4)
+                reply, fds = await recv_message(self._ctl, max_fds=5)
             except (OSError, WorkerError) as e:
                 raise WorkerError(f"the zygote failed: {e}") from e
-        if len(fds) != 4:
+        if len(fds) != 5:
             for fd in fds:
                 os.close(fd)
             raise WorkerError("the zygote sent a malformed reply")
@@ -164,7 +170,7 @@ class Zygote:
             sock.setblocking(False)
         for fd in fds[2:]:
             os.set_blocking(fd, False)
-        worker = Worker(spec, kind, int(reply["pid"]), job, status, fds[2], fds[3], cgroup)
+        worker = Worker(spec, kind, int(reply["pid"]), job, status, *fds[2:], cgroup)
         try:
             await asyncio.wait_for(self._wait_ready(worker), READY_TIMEOUT_S)
         except (WorkerError, TimeoutError, OSError, KeyError, ValueError) as e:

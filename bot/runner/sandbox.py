@@ -252,6 +252,10 @@ class Sandbox:
         }
 
     def _cleanup(self, worker: Worker) -> None:
+        # The job may have been answered before its processes were gone; let the keeper
+        # finish (it reaps the tree) before the cgroup and scratch directory are removed.
+        worker.kill()
+        worker.wait_keeper(10.0)
         worker.close()
         if worker.cgroup is not None:
             try:

@@ -45,7 +45,7 @@ _WRITABLE_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev
 
 
 def keeper_main(
-    spec: WorkerSpec, job_fd: int, status_fd: int, out_w: int, err_w: int, zygote_pid: int
+    spec: WorkerSpec, job_fd: int, status_fd: int, pipes: tuple[int, int, int], zygote_pid: int
 ) -> NoReturn:
     """Fork the jail into fresh namespaces, hand its pidfd to the runner, report its exit."""
     try:
@@ -62,8 +62,8 @@ def keeper_main(
         jail = os.fork()
         if jail == 0:
             os.close(status_fd)
-            _jail_main(spec, job_fd, out_w, err_w, os.getppid() if spec.level != "strong" else 0)
-        for fd in (job_fd, out_w, err_w):
+            _jail_main(spec, job_fd, pipes, os.getppid() if spec.level != "strong" else 0)
+        for fd in (job_fd, *pipes):
             os.close(fd)
         status = socket.socket(fileno=status_fd)
         pidfd = os.pidfd_open(jail)
@@ -100,7 +100,8 @@ def _kill_descendants() -> None:
             signal.sigtimedwait([signal.SIGCHLD], 0.001)
 
 
-def _jail_main(spec: WorkerSpec, job_fd: int, out_w: int, err_w: int, keeper: int) -> NoReturn:
+def _jail_main(spec: WorkerSpec, job_fd: int, pipes: tuple[int, int, int], keeper: int) -> NoReturn:
+    out_w, err_w, done_w = pipes
     try:
         os.setsid()
         if spec.level == "strong":
@@ -122,7 +123,7 @@ def _jail_main(spec: WorkerSpec, job_fd: int, out_w: int, err_w: int, keeper: in
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
         path_fds = _open_unreachable_prefixes(spec) if spec.level != "strong" else {}
-        _close_fds_except({0, 1, 2, job_fd, scratch_fd, *path_fds.values()})
+        _close_fds_except({0, 1, 2, job_fd, scratch_fd, done_w, *path_fds.values()})
         ruleset = _landlock_rules(spec, scratch) if spec.landlock else None
         _set_rlimits(spec)
         if spec.drop_uid:
@@ -153,7 +154,7 @@ def _jail_main(spec: WorkerSpec, job_fd: int, out_w: int, err_w: int, keeper: in
     except BaseException as e:  # noqa: BLE001 - report on the zygote's stderr, never unwind
         os.write(2, f"studybot worker {spec.worker_id}: sandbox setup failed: {e!r}\n".encode())
         os._exit(JAIL_FAILED)
-    _run_snippet(message)
+    _run_snippet(message, done_w)
 
 
 def _line(message: dict[str, Any]) -> bytes:
@@ -267,7 +268,7 @@ def _warm_up(spec: WorkerSpec) -> None:
     torch.seed()
 
 
-def _run_snippet(message: dict[str, Any]) -> NoReturn:
+def _run_snippet(message: dict[str, Any], done_fd: int) -> NoReturn:
     exit_code = 0
     try:
         _apply_job_limits(message)
@@ -282,12 +283,32 @@ def _run_snippet(message: dict[str, Any]) -> NoReturn:
     except BaseException as e:  # noqa: BLE001 - the user's error, reported like python does
         traceback.print_exception(type(e), e, e.__traceback__.tb_next if e.__traceback__ else None)
         exit_code = 1
+    _finish_like_python()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except BaseException:  # noqa: BLE001, S110 - a closed or full pipe loses the tail
             pass
+    # Tell the runner now rather than after the kernel tore down this big address space
+    # (about 10 ms). The job could write this itself, but could only lie about its own result.
+    try:
+        os.write(done_fd, f"{exit_code}\n".encode())
+    except OSError:
+        pass
     os._exit(exit_code)
+
+
+def _finish_like_python() -> None:
+    # What interpreter shutdown would do that matters to a snippet: wait for its non-daemon
+    # threads, and drop its globals so files it left open are flushed and closed.
+    import threading
+
+    try:
+        threading._shutdown()  # type: ignore[attr-defined]  # what Py_Finalize calls
+        main = sys.modules["__main__"]
+        main.__dict__.clear()
+    except BaseException:  # noqa: BLE001, S110 - a broken snippet must still report
+        pass
 
 
 def _apply_job_limits(message: dict[str, Any]) -> None:

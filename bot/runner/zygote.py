@@ -18,6 +18,8 @@ from typing import Any
 
 from bot.runner.linux import PR_SET_PDEATHSIG, prctl
 
+WORKER_SETUP_NICE = 10
+
 # Standard modules a snippet is likely to import, loaded here so the import is free and
 # works even where the sandbox user cannot read the standard library.
 PRELOAD = (
@@ -74,23 +76,28 @@ def _spawn(ctl: socket.socket, request: dict[str, Any]) -> None:
     status_runner, status_worker = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
+    done_r, done_w = os.pipe()
     me = os.getpid()
     pid = os.fork()
     if pid == 0:
-        for fd in (ctl.fileno(), job_runner.fileno(), status_runner.fileno(), out_r, err_r):
+        for fd in (ctl.fileno(), job_runner.fileno(), status_runner.fileno(), out_r, err_r,
+                   done_r):
             os.close(fd)
-        keeper_main(spec, job_worker.detach(), status_worker.detach(), out_w, err_w, me)
+        pipes = (out_w, err_w, done_w)
+        keeper_main(spec, job_worker.detach(), status_worker.detach(), pipes, me)
     job_worker.close()
     status_worker.close()
-    os.close(out_w)
-    os.close(err_w)
+    for fd in (out_w, err_w, done_w):
+        os.close(fd)
     reply = json.dumps({"type": "spawned", "worker_id": spec.worker_id, "pid": pid}).encode()
-    fds = [job_runner.fileno(), status_runner.fileno(), out_r, err_r]
-    socket.send_fds(ctl, [reply], fds)
-    job_runner.close()
-    status_runner.close()
-    os.close(out_r)
-    os.close(err_r)
+    fds = [job_runner.fileno(), status_runner.fileno(), out_r, err_r, done_r]
+    try:
+        socket.send_fds(ctl, [reply], fds)
+    finally:
+        job_runner.close()
+        status_runner.close()
+        for fd in (out_r, err_r, done_r):
+            os.close(fd)
 
 
 def main() -> int:
@@ -102,16 +109,22 @@ def main() -> int:
         return 1  # the runner is already gone
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     preload()
+    # Forks and sandbox set-up run at low priority, so refilling the pool does not slow the
+    # jobs running meanwhile; the runner raises a worker back to normal when code arrives.
+    os.nice(WORKER_SETUP_NICE)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     hello = {"type": "hello", "pid": os.getpid(), "paths": python_paths()}
     ctl.send(json.dumps(hello).encode())
-    while True:
-        data = ctl.recv(1 << 20)
-        if not data:
-            return 0
-        request = json.loads(data)
-        if request.get("type") == "spawn":
-            _spawn(ctl, request)
+    try:
+        while True:
+            data = ctl.recv(1 << 20)
+            if not data:
+                return 0
+            request = json.loads(data)
+            if request.get("type") == "spawn":
+                _spawn(ctl, request)
+    except ConnectionError:
+        return 0  # the runner is shutting down
 
 
 if __name__ == "__main__":

@@ -1,0 +1,173 @@
+"""Fixtures for the runner tests: a real runner, fenced in so a sandbox bug cannot hurt the host.
+
+The runner under test runs as pid 1 of its own pid namespace (`unshare --pid --fork
+--mount-proc`), so a kill(-1) escaping the sandbox can only end that namespace, and inside a
+cgroup v1 memory+pids cgroup, so an escaped memory or fork bomb hits that cgroup's limits, not
+the machine. Tests that need this skip with the reason when it cannot be arranged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.runner.cgroups import own_cgroup
+from bot.runner.client import RunnerClient
+
+REPO = Path(__file__).resolve().parents[2]
+FENCE_MEMORY_BYTES = 6 * 1024**3
+FENCE_PIDS = 2048
+START_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class RunnerUnderTest:
+    """A running runner and what a test needs to attack it."""
+
+    level: str
+    url: str
+    socket_path: Path
+    workdir: Path  # the runner's cwd, world-readable, holding a fake .env and database
+    secret: str  # in the runner's environment, its .env and its database file
+    env_file: Path
+    database: Path
+    proc: subprocess.Popen[bytes]
+
+    def client(self) -> RunnerClient:
+        """Return a client for this runner."""
+        return RunnerClient(self.url)
+
+    def alive(self) -> bool:
+        """Tell whether the runner process is still running."""
+        return self.proc.poll() is None
+
+
+class Fence:
+    """A cgroup v1 memory+pids cgroup the runner under test is started in."""
+
+    def __init__(self) -> None:
+        name = f"studybot-test-{os.getpid()}-{secrets.token_hex(3)}"
+        memory, pids = own_cgroup("memory"), own_cgroup("pids")
+        if memory is None or pids is None:
+            pytest.skip("needs cgroup v1 memory and pids controllers to fence the runner")
+        self.dirs = (memory / name, pids / name)
+        try:
+            for d in self.dirs:
+                d.mkdir()
+            (self.dirs[0] / "memory.limit_in_bytes").write_text(str(FENCE_MEMORY_BYTES))
+            (self.dirs[1] / "pids.max").write_text(str(FENCE_PIDS))
+        except OSError as e:
+            self.remove()
+            pytest.skip(f"cannot create a fence cgroup (needs root): {e}")
+
+    def prefix(self) -> list[str]:
+        """Return a command prefix that joins the fence and then execs the rest."""
+        joins = " && ".join(f"echo $$ > {d}/cgroup.procs" for d in self.dirs)
+        return ["sh", "-c", f'{joins} && exec "$@"', "fence"]
+
+    def remove(self) -> None:
+        """Kill whatever is left inside and remove the cgroups."""
+        for d in self.dirs:
+            for _ in range(100):
+                if not d.exists():
+                    break
+                with contextlib.suppress(OSError):
+                    for pid in (d / "cgroup.procs").read_text().split():
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(int(pid), signal.SIGKILL)
+                    for child in d.iterdir():
+                        if child.is_dir():
+                            with contextlib.suppress(OSError):
+                                child.rmdir()
+                    d.rmdir()
+                    break
+                time.sleep(0.05)
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    client = RunnerClient(url)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"runner exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        with contextlib.suppress(ConnectionError):
+            asyncio.run(client.info())
+            return
+        time.sleep(0.2)
+    pytest.fail(f"runner did not come up:\n{log.read_text()[-3000:]}")
+
+
+@contextlib.contextmanager
+def fenced_runner(level: str, **settings: str) -> Iterator[RunnerUnderTest]:
+    """Start `python -m bot.runner` at `level` inside the fence; stop it afterwards."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("the runner tests need root and util-linux unshare")
+    fence = Fence()
+    # World-traversable on purpose: at the basic level only the sandbox, not permissions,
+    # may stand between a job and these files.
+    workdir = Path(tempfile.mkdtemp(prefix="studybot-runner-test-"))
+    workdir.chmod(0o755)
+    secret = "test-secret-" + secrets.token_hex(12)
+    env_file, database = workdir / ".env", workdir / "studybot.db"
+    env_file.write_text(f"TELEGRAM_BOT_TOKEN={secret}\n")
+    database.write_text(f"SQLite format 3 {secret}\n")
+    for f in (env_file, database):
+        f.chmod(0o644)
+    socket_path = workdir / "runner.sock"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(REPO),
+        "TELEGRAM_BOT_TOKEN": secret,
+        "STUDYBOT_DATABASE": str(database),
+        "STUDYBOT_SANDBOX_LEVEL": level,
+        "STUDYBOT_RUNNER_SOCKET": str(socket_path),
+        "STUDYBOT_RUN_WALL_TIME": "3",
+        "STUDYBOT_RUN_CPU_TIME": "3",
+        "STUDYBOT_RUN_MEMORY_MB": "512",
+        "STUDYBOT_RUN_MAX_PROCESSES": "32",
+        "STUDYBOT_RUN_SCRATCH_MB": "16",
+        "STUDYBOT_RUN_MAX_FILE_MB": "4",
+        "STUDYBOT_RUN_OUTPUT_KB": "16",
+        "STUDYBOT_RUN_RATE_PER_MINUTE": "100000",
+        "STUDYBOT_LOG_LEVEL": "INFO",
+        **settings,
+    }
+    log = workdir / "runner.log"
+    command = [*fence.prefix(), "unshare", "--pid", "--fork", "--mount-proc",
+               "--kill-child=SIGTERM", sys.executable, "-m", "bot.runner"]
+    with open(log, "wb") as log_file:
+        proc = subprocess.Popen(command, env=env, cwd=workdir, stdin=subprocess.DEVNULL,
+                                stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        url = f"unix:{socket_path}"
+        _wait_until_up(url, proc, log)
+        yield RunnerUnderTest(level, url, socket_path, workdir, secret, env_file, database, proc)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        fence.remove()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", params=["strong", "basic"])
+def runner(request: pytest.FixtureRequest) -> Iterator[RunnerUnderTest]:
+    """A fenced runner at each isolation level (the attack battery runs against both)."""
+    with fenced_runner(request.param) as r:
+        yield r
