@@ -107,3 +107,13 @@ def test_real_bank_loads_and_is_complete() -> None:
     # Every topic has questions, and every difficulty is used.
     assert all(bank.counts_by_topic().values())
     assert all(bank.counts_by_difficulty().values())
+
+
+def test_every_question_renders_within_telegram_limits() -> None:
+    from bot.adapters import render
+
+    bank = load_bank(CONTENT_DIR)
+    for q in bank.questions:
+        for lang in LANGS:
+            assert len(render.question(bank, q, lang, "daily")) <= 4096, q.id
+            assert len(render.reference_answer(q, lang)) <= 4096, q.id

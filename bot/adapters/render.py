@@ -156,6 +156,15 @@ def verdict_short(result: AnswerResult) -> str:
     return text[:200]
 
 
+def verdict_alert(result: AnswerResult) -> str:
+    """Render the verdict with the explanation for a pop-up (at most 200 characters)."""
+    assert result.question is not None  # noqa: S101
+    text = verdict_short(result)
+    if result.status == "recorded":
+        text += "\n" + result.question.text(result.lang).quiz.explanation
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
 def reference_answer(q: Question, lang: Lang) -> str:
     """Render the reference answer, the quiz's right option and the snippet."""
     text = q.text(lang)
@@ -178,7 +187,9 @@ def reference_answer(q: Question, lang: Lang) -> str:
             + _(lang, "Output:")
             + f"\n<pre>{out}</pre>"
         )
-    return "\n\n".join(parts)
+    text = "\n\n".join(parts)
+    # Telegram's limit is 4096 characters; a very long answer loses its snippet first.
+    return text if len(text) <= 4096 or q.snippet is None else "\n\n".join(parts[:-1])
 
 
 def streak_line(lang: Lang, view: StreakView) -> str:

@@ -279,13 +279,7 @@ class Handlers:
         if ctx.chat.is_group or result.status == "already":
             # The question stays for the others; the verdict goes to this user alone.
             await query.answer(
-                render.verdict_short(result)
-                + "\n"
-                + (
-                    result.question.text(result.lang).quiz.explanation
-                    if result.status == "recorded"
-                    else ""
-                ),
+                render.verdict_alert(result),
                 show_alert=True,
             )
             return
