@@ -34,11 +34,15 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def tree_rss_kib(pid: int) -> tuple[int, int]:
-    """Return (RSS of pid, summed RSS of pid and all its descendants) in KiB."""
-    def rss(p: int) -> int:
+    """Return (RSS of pid, summed PSS of pid and all its descendants) in KiB.
+
+    PSS splits pages shared by the forked workers among them, so the sum is real memory.
+    """
+
+    def field(p: int, path: str, name: str) -> int:
         try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{p}/{path}").read_text().splitlines():
+                if line.startswith(name):
                     return int(line.split()[1])
         except OSError:
             pass
@@ -56,12 +60,14 @@ def tree_rss_kib(pid: int) -> tuple[int, int]:
     total, stack = 0, [pid]
     while stack:
         p = stack.pop()
-        total += rss(p)
+        total += field(p, "smaps_rollup", "Pss:")
         stack += children(p)
-    return rss(pid), total
+    return field(pid, "status", "VmRSS:"), total
 
 
-async def measure(url: str, runs: int, proc: subprocess.Popen[bytes]) -> tuple[list[float], int, int]:
+async def measure(
+    url: str, runs: int, proc: subprocess.Popen[bytes]
+) -> tuple[list[float], int, int]:
     client = RunnerClient(url)
     for _ in range(60 * 10):
         try:
@@ -115,7 +121,8 @@ def main() -> int:
         proc = subprocess.Popen([sys.executable, "-m", "bot.runner"], env=env, cwd=tmp)
         try:
             times, peak_runner, peak_total = asyncio.run(
-                measure(f"unix:{socket_path}", args.runs, proc))
+                measure(f"unix:{socket_path}", args.runs, proc)
+            )
             info = asyncio.run(RunnerClient(f"unix:{socket_path}").info())
         finally:
             proc.terminate()
@@ -123,14 +130,19 @@ def main() -> int:
     cold = cold_imports(args.cold)
     p50, cold_p50 = statistics.median(times), statistics.median(cold)
     print(f"runner level {info.level}, devices {', '.join(info.devices)}")
-    print(f"runner API, {args.runs} runs of print(torch.randn(3, 3).sum()): "
-          f"p50 {p50:.1f} ms, p90 {percentile(times, 90):.1f} ms")
-    print(f"cold `python -c 'import torch'`, {args.cold} runs: "
-          f"p50 {cold_p50:.0f} ms, p90 {percentile(cold, 90):.0f} ms")
+    print(
+        f"runner API, {args.runs} runs of print(torch.randn(3, 3).sum()): "
+        f"p50 {p50:.1f} ms, p90 {percentile(times, 90):.1f} ms"
+    )
+    print(
+        f"cold `python -c 'import torch'`, {args.cold} runs: "
+        f"p50 {cold_p50:.0f} ms, p90 {percentile(cold, 90):.0f} ms"
+    )
     print(f"ratio cold/warm p50: {cold_p50 / p50:.0f}x")
-    print(f"peak RSS: runner {peak_runner / 1024:.0f} MiB, "
-          f"runner + zygote + pool (sum of RSS, shared pages counted per process) "
-          f"{peak_total / 1024:.0f} MiB")
+    print(
+        f"peak memory: runner RSS {peak_runner / 1024:.0f} MiB; runner + zygote + pool "
+        f"(sum of PSS, shared pages split) {peak_total / 1024:.0f} MiB"
+    )
     return 0
 
 

@@ -16,7 +16,9 @@ def main() -> int:
         settings = Settings()
     except ValidationError as e:
         first = e.errors()[0]
-        print(f"studybot runner: invalid setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
+        print(
+            f"studybot runner: invalid setting {first['loc'][0]}: {first['msg']}", file=sys.stderr
+        )
         return 2
     return runner_main(settings)
 

@@ -127,13 +127,55 @@ class CgroupManager:
         return cgroup
 
     def close(self) -> None:
-        """Remove the base directories (after every job cgroup is gone)."""
+        """Remove the base directories and any job cgroup still in them."""
         for base in (self.memory_base, self.pids_base):
-            for child in base.iterdir() if base.is_dir() else ():
-                if child.is_dir():
-                    JobCgroup(self.memory_base / child.name, self.pids_base / child.name).remove()
-            with contextlib.suppress(OSError):
-                base.rmdir()
+            remove_tree(base)
+
+
+def remove_tree(directory: Path) -> None:
+    """Kill every process in a cgroup subtree and remove it, deepest first."""
+    if not directory.is_dir():
+        return
+    for child in directory.iterdir():
+        if child.is_dir():
+            remove_tree(child)
+    for _ in range(100):
+        for pid in _read(directory / "cgroup.procs").split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+        try:
+            directory.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.02)
+
+
+def runner_tag() -> str:
+    """Name this process uniquely on the host: "<pid namespace inode>-<pid>"."""
+    return f"{os.stat('/proc/self/ns/pid').st_ino}-{os.getpid()}"
+
+
+def is_stale(tag: str) -> bool:
+    """Tell whether a runner_tag() names a dead process of our own pid namespace.
+
+    Tags from other pid namespaces are never stale here: their pids mean nothing to us.
+    """
+    namespace, _, pid = tag.partition("-")
+    own = str(os.stat("/proc/self/ns/pid").st_ino)
+    return namespace == own and pid.isdigit() and not Path(f"/proc/{pid}").exists()
+
+
+def remove_stale(prefix: str) -> None:
+    """Remove cgroups "<prefix><tag>" left by runners that died without cleaning up."""
+    for controller in CONTROLLERS:
+        parent = own_cgroup(controller)
+        if parent is None:
+            continue
+        for child in parent.glob(prefix + "*"):
+            if is_stale(child.name.removeprefix(prefix)):
+                remove_tree(child)
 
 
 def _read(path: Path) -> str:

@@ -80,13 +80,17 @@ async def _env_secret(run: Run) -> Verdict:
                 pass
     """)
     leaked = bool(canary) and canary in result.stdout + result.stderr
-    return Verdict("secrets in the runner's environment", not leaked,
-                   f"{len(result.stdout)} bytes of environment seen, canary absent={not leaked}")
+    return Verdict(
+        "secrets in the runner's environment",
+        not leaked,
+        f"{len(result.stdout)} bytes of environment seen, canary absent={not leaked}",
+    )
 
 
 async def _write_outside(run: Run) -> Verdict:
     name = f"studybot-check-{secrets.token_hex(4)}"
-    targets = [f"/tmp/{name}", f"{sys.prefix}/{name}", f"{Path.cwd()}/{name}", f"/etc/{name}"]
+    # The host's /tmp on purpose: a job writing there must not create this file.
+    targets = [f"/tmp/{name}", f"{sys.prefix}/{name}", f"{Path.cwd()}/{name}", f"/etc/{name}"]  # noqa: S108
     result = await run(f"""
         for path in {targets!r}:
             try:
@@ -95,11 +99,19 @@ async def _write_outside(run: Run) -> Verdict:
             except OSError as e:
                 print("refused", path, e.strerror)
     """)
-    escaped = [t for t in targets if os.path.exists(t)]
-    for path in escaped:
+    escaped = _remove_existing(targets)
+    return Verdict(
+        "write outside the scratch directory",
+        not escaped,
+        f"host files created: {escaped or 'none'}; job: {' / '.join(result.stdout.splitlines())}",
+    )
+
+
+def _remove_existing(paths: list[str]) -> list[str]:
+    found = [p for p in paths if os.path.exists(p)]
+    for path in found:
         os.unlink(path)
-    return Verdict("write outside the scratch directory", not escaped,
-                   f"host files created: {escaped or 'none'}")
+    return found
 
 
 async def _fork_limit(run: Run) -> Verdict:
@@ -133,15 +145,19 @@ async def _leftovers(run: Run) -> Verdict:
         import os
         print([p for p in ("leftover", "/tmp/leftover", "/dev/shm/leftover") if os.path.exists(p)])
     """)
-    return Verdict("files left for the next job", result.stdout.strip() == "[]",
-                   f"seen by the next job: {result.stdout.strip()}")
+    return Verdict(
+        "files left for the next job",
+        result.stdout.strip() == "[]",
+        f"seen by the next job: {result.stdout.strip()}",
+    )
 
 
 async def _kill_all(run: Run) -> Verdict:
     await run("import os\ntry:\n    os.kill(-1, 9)\nexcept OSError:\n    pass")
     after = await run("print('alive')")
-    return Verdict("kill(-1, SIGKILL)", after.stdout.strip() == "alive",
-                   f"next job: {after.status}")
+    return Verdict(
+        "kill(-1, SIGKILL)", after.stdout.strip() == "alive", f"next job: {after.status}"
+    )
 
 
 def print_verdicts(verdicts: list[Verdict]) -> bool:
@@ -158,4 +174,3 @@ async def run_self_test(sandbox: Sandbox) -> bool:
         return print_verdicts(await self_test(sandbox))
     finally:
         await sandbox.close()
-

@@ -15,6 +15,7 @@ import signal
 import sys
 
 from bot.config import Settings
+from bot.runner.cgroups import runner_tag
 from bot.runner.check import run_self_test
 from bot.runner.pool import WorkerError
 from bot.runner.probe import LEVELS, HostCapabilities, detect
@@ -32,36 +33,49 @@ EXIT_LEVEL = 2
 def choose_level(settings: Settings, caps: HostCapabilities) -> tuple[str, str]:
     """Return (level, "") for the configured level, or ("", why) when it cannot be had."""
     best = caps.best_level()
-    why = "; ".join(
-        x for x in (caps.namespaces, caps.cgroups, caps.seccomp, caps.notes.get("uid_drop")) if x
-    ) or f"STUDYBOT_SANDBOX_LEVEL={settings.sandbox_level}"
+    why = (
+        "; ".join(
+            x
+            for x in (caps.namespaces, caps.cgroups, caps.seccomp, caps.notes.get("uid_drop"))
+            if x
+        )
+        or f"STUDYBOT_SANDBOX_LEVEL={settings.sandbox_level}"
+    )
     if settings.sandbox_level == "strong" and best != "strong":
         return "", f"STUDYBOT_SANDBOX_LEVEL=strong, but this host allows only {best}: {why}"
-    level = best if settings.sandbox_level == "auto" else min(
-        settings.sandbox_level, best, key=LEVELS.index)
+    level = (
+        best
+        if settings.sandbox_level == "auto"
+        else min(settings.sandbox_level, best, key=LEVELS.index)
+    )
     if LEVELS.index(level) < LEVELS.index(settings.sandbox_min_level):
-        return "", (f"sandbox level {level} is below STUDYBOT_SANDBOX_MIN_LEVEL="
-                    f"{settings.sandbox_min_level}: {why}")
+        return "", (
+            f"sandbox level {level} is below STUDYBOT_SANDBOX_MIN_LEVEL="
+            f"{settings.sandbox_min_level}: {why}"
+        )
     return level, ""
 
 
 def _configure_logging(settings: Settings) -> None:
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=settings.log_level,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
 
 
 def _describe(sandbox: Sandbox) -> list[str]:
     notes = sandbox.why_off()
-    return [f"{name:15} {'on ' if on else 'off'} {notes.get(name, '')}".rstrip()
-            for name, on in sandbox.protections.items()]
+    return [
+        f"{name:15} {'on ' if on else 'off'} {notes.get(name, '')}".rstrip()
+        for name, on in sandbox.protections.items()
+    ]
 
 
 def runner_main(settings: Settings) -> int:
     """Serve the runner API until SIGTERM or SIGINT."""
     _configure_logging(settings)
     # Probe first: it forks, which must happen before the event loop starts threads.
-    caps = detect(f"studybot-runner-{os.getpid()}")
+    caps = detect(f"studybot-probe-{runner_tag()}")
     level, error = choose_level(settings, caps)
     if error:
         print(f"studybot runner: {error}", file=sys.stderr)
@@ -115,7 +129,7 @@ def sandbox_check_main(settings: Settings) -> int:
     """Print the level and each protection, run the containment self-test; 0 if all held."""
     # A canary only this process has: the self-test fails if any job can read it.
     os.environ["STUDYBOT_CHECK_CANARY"] = "canary-" + secrets.token_hex(8)
-    caps = detect(f"studybot-check-{os.getpid()}")
+    caps = detect(f"studybot-probe-{runner_tag()}")
     level, error = choose_level(settings, caps)
     shown = level or caps.best_level()
     sandbox = Sandbox(settings, caps, shown)

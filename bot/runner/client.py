@@ -34,8 +34,13 @@ from bot.runner.protocol import (
 log = logging.getLogger(__name__)
 
 # Settings passed on to a local runner; nothing else of the bot's environment goes with it.
-RUNNER_ENV_PREFIXES = ("STUDYBOT_RUN_", "STUDYBOT_SANDBOX_", "STUDYBOT_RUNNER_SOCKET",
-                       "STUDYBOT_RUNNER_LISTEN", "STUDYBOT_LOG_LEVEL")
+RUNNER_ENV_PREFIXES = (
+    "STUDYBOT_RUN_",
+    "STUDYBOT_SANDBOX_",
+    "STUDYBOT_RUNNER_SOCKET",
+    "STUDYBOT_RUNNER_LISTEN",
+    "STUDYBOT_LOG_LEVEL",
+)
 _NOT_PASSED = ("STUDYBOT_RUN_ALLOW",)  # the bot decides who may run; the runner need not know
 
 
@@ -53,8 +58,9 @@ class RunnerClient:
         if self.url.startswith("tcp://"):
             host, _, port = self.url.removeprefix("tcp://").rpartition(":")
             return await asyncio.open_connection(host.strip("[]"), int(port), limit=MAX_LINE_BYTES)
-        return await asyncio.open_unix_connection(self.url.removeprefix("unix:"),
-                                                  limit=MAX_LINE_BYTES)
+        return await asyncio.open_unix_connection(
+            self.url.removeprefix("unix:"), limit=MAX_LINE_BYTES
+        )
 
     async def run(
         self, request: RunRequest, on_queued: Callable[[int], Awaitable[None]] | None = None
@@ -155,7 +161,9 @@ class LocalRunner:
         return RunnerClient(f"unix:{self._socket}")
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         """Stop the runner (SIGTERM, then SIGKILL after 10 s)."""
@@ -169,11 +177,15 @@ class LocalRunner:
             shutil.rmtree(self._cwd, ignore_errors=True)
 
     async def _start(self) -> None:
-        assert self._cwd is not None
+        if self._cwd is None:
+            raise RunnerUnavailable("LocalRunner used outside `async with`")
         self._proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.runner",
+            sys.executable,
+            "-m",
+            "bot.runner",
             env=runner_environment(self._settings, self._socket),
-            cwd=self._cwd, stdin=asyncio.subprocess.DEVNULL,
+            cwd=self._cwd,
+            stdin=asyncio.subprocess.DEVNULL,
         )
         client = RunnerClient(f"unix:{self._socket}")
         deadline = asyncio.get_running_loop().time() + self._start_timeout_s
@@ -182,7 +194,9 @@ class LocalRunner:
                 raise RunnerUnavailable(f"the runner exited with code {self._proc.returncode}")
             with contextlib.suppress(RunnerUnavailable):
                 info = await client.info()
-                log.info("runner started: level %s, devices %s", info.level, ", ".join(info.devices))
+                log.info(
+                    "runner started: level %s, devices %s", info.level, ", ".join(info.devices)
+                )
                 return
             if asyncio.get_running_loop().time() > deadline:
                 await self._stop()
@@ -191,8 +205,7 @@ class LocalRunner:
 
     async def _supervise(self) -> None:
         backoff = 1.0
-        while not self._closing:
-            assert self._proc is not None
+        while not self._closing and self._proc is not None:
             code = await self._proc.wait()
             if self._closing:
                 return

@@ -74,8 +74,9 @@ def _read_regular(dir_fd: int, name: str, limit: int) -> bytes | None:
     if limit <= 0:
         return None
     try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
-                     dir_fd=dir_fd)
+        fd = os.open(
+            name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd
+        )
     except OSError:
         return None  # a symlink (ELOOP), vanished, or unreadable
     try:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.runner.files import collect_files
-from bot.runner.pool import Worker, WorkerError, recv_message
+from bot.runner.pool import Worker, WorkerError, recv_message, wake
 from bot.runner.protocol import RunResult, Status, dump_line
 
 KILL_GRACE_S = 5.0
@@ -109,8 +109,13 @@ async def run_on_worker(
 ) -> RunResult:
     """Hand `code` to the worker and return its result; always consumes the worker."""
     output = OutputCapture(worker.out_fd, worker.err_fd, limits.output_bytes)
-    message = {"type": "run", "code": code, "cpu_time_s": limits.cpu_time_s,
-               "address_space_bytes": limits.address_space_bytes or None, **extra}
+    message = {
+        "type": "run",
+        "code": code,
+        "cpu_time_s": limits.cpu_time_s,
+        "address_space_bytes": limits.address_space_bytes or None,
+        **extra,
+    }
     loop = asyncio.get_running_loop()
     for pid in (worker.jail_pid, worker.keeper_pid):
         # Undo the zygote's low set-up priority (root may raise it; a job cannot).
@@ -130,8 +135,11 @@ async def run_on_worker(
         deadline = started + limits.wall_time_s
         while True:
             pending = [t for t in tasks if not t.done()]
-            done, _ = await asyncio.wait(pending, timeout=max(0.0, deadline - time.perf_counter()),
-                                         return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                pending,
+                timeout=max(0.0, deadline - time.perf_counter()),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
             finished = {tasks[t]: t for t in done}
             if "done" in finished and finished["done"].result() is not None:
                 # The snippet finished and said so: answer now, reap in the background.
@@ -139,12 +147,14 @@ async def run_on_worker(
                 worker.kill()
                 output.drain()
                 files = await asyncio.to_thread(collect_files, worker.scratch_fd)
-                return _classify(worker, None, finished["done"].result(), "", output, device,
-                                 duration_ms, files)
+                return _classify(
+                    worker, None, finished["done"].result(), "", output, device, duration_ms, files
+                )
             if "exit" in finished:
                 exit_message, _ = finished["exit"].result()
-                return await _finish(worker, int(exit_message["status"]), "", output, device,
-                                     started, limits)
+                return await _finish(
+                    worker, int(exit_message["status"]), "", output, device, started, limits
+                )
             killed_for = ""
             if "output" in finished:
                 killed_for = "output"
@@ -156,8 +166,9 @@ async def run_on_worker(
                 worker.kill()
                 exit_task = next(t for t, name in tasks.items() if name == "exit")
                 exit_message, _ = await asyncio.wait_for(exit_task, KILL_GRACE_S)
-                return await _finish(worker, int(exit_message["status"]), killed_for, output,
-                                     device, started, limits)
+                return await _finish(
+                    worker, int(exit_message["status"]), killed_for, output, device, started, limits
+                )
     except (OSError, WorkerError, TimeoutError, ValueError, KeyError) as e:
         return RunResult.crashed(f"lost the worker: {e!r}")
     finally:
@@ -168,8 +179,13 @@ async def run_on_worker(
 
 
 async def _finish(
-    worker: Worker, wait_status: int, killed_for: str, output: OutputCapture, device: str,
-    started: float, limits: JobLimits,
+    worker: Worker,
+    wait_status: int,
+    killed_for: str,
+    output: OutputCapture,
+    device: str,
+    started: float,
+    limits: JobLimits,
 ) -> RunResult:
     duration_ms = (time.perf_counter() - started) * 1000
     if killed_for == "wall_time":
@@ -183,8 +199,8 @@ async def _finish(
 async def _read_done(fd: int) -> int | None:
     # The jail's own "finished with exit code N" line; None when it died without one.
     loop = asyncio.get_running_loop()
-    ready = loop.create_future()
-    loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+    ready: asyncio.Future[None] = loop.create_future()
+    loop.add_reader(fd, wake, ready)
     try:
         await ready
     finally:
@@ -241,8 +257,14 @@ def _tree_rss(pid: int) -> int:
 
 
 def _classify(
-    worker: Worker, wait_status: int | None, reported_exit: int | None, killed_for: str,
-    output: OutputCapture, device: str, duration_ms: float, files: tuple[Any, ...],
+    worker: Worker,
+    wait_status: int | None,
+    reported_exit: int | None,
+    killed_for: str,
+    output: OutputCapture,
+    device: str,
+    duration_ms: float,
+    files: tuple[Any, ...],
 ) -> RunResult:
     if wait_status is None:
         sig, exit_code = None, reported_exit
@@ -255,9 +277,7 @@ def _classify(
     reason = ""
     if killed_for == "wall_time":
         status, reason = "timeout", "wall_time"
-    elif killed_for == "memory" or (
-        cgroup is not None and cgroup.oom_killed() and exit_code != 0
-    ):
+    elif killed_for == "memory" or (cgroup is not None and cgroup.oom_killed() and exit_code != 0):
         status, reason = "memory", "memory"
     elif killed_for:
         status, reason = "killed", killed_for
@@ -280,7 +300,14 @@ def _classify(
         elif cgroup is not None and cgroup.hit_pids_limit():
             reason = "processes"
     return RunResult(
-        status=status, exit_code=exit_code, signal=sig, device=device, duration_ms=duration_ms,
-        stdout=stdout, stderr=stderr, output_truncated=output.truncated, files=files,
+        status=status,
+        exit_code=exit_code,
+        signal=sig,
+        device=device,
+        duration_ms=duration_ms,
+        stdout=stdout,
+        stderr=stderr,
+        output_truncated=output.truncated,
+        files=files,
         reason=reason,
     )

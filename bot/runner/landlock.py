@@ -57,8 +57,12 @@ class _PathBeneath(ctypes.Structure):
 def abi_version() -> int:
     """Return the kernel's Landlock ABI version, 0 when Landlock is unavailable."""
     try:
-        return syscall("landlock_create_ruleset", None, ctypes.c_size_t(0),
-                       ctypes.c_uint32(_CREATE_RULESET_VERSION))
+        return syscall(
+            "landlock_create_ruleset",
+            None,
+            ctypes.c_size_t(0),
+            ctypes.c_uint32(_CREATE_RULESET_VERSION),
+        )
     except OSError:
         return 0
 
@@ -102,8 +106,13 @@ class Ruleset:
                 if not os.path.isdir(path):
                     granted &= _FILE_ONLY
                 rule = _PathBeneath(granted, fd)
-                syscall("landlock_add_rule", ctypes.c_int(self._fd),
-                        ctypes.c_int(_RULE_PATH_BENEATH), ctypes.byref(rule), ctypes.c_uint32(0))
+                syscall(
+                    "landlock_add_rule",
+                    ctypes.c_int(self._fd),
+                    ctypes.c_int(_RULE_PATH_BENEATH),
+                    ctypes.byref(rule),
+                    ctypes.c_uint32(0),
+                )
             finally:
                 os.close(fd)
 

@@ -45,10 +45,18 @@ PR_SET_CHILD_SUBREAPER = 36
 
 # Syscall numbers for calls glibc has no wrapper for; x86_64 and the generic table (aarch64).
 _SYSCALLS = {
-    "x86_64": {"pivot_root": 155, "landlock_create_ruleset": 444, "landlock_add_rule": 445,
-               "landlock_restrict_self": 446},
-    "aarch64": {"pivot_root": 41, "landlock_create_ruleset": 444, "landlock_add_rule": 445,
-                "landlock_restrict_self": 446},
+    "x86_64": {
+        "pivot_root": 155,
+        "landlock_create_ruleset": 444,
+        "landlock_add_rule": 445,
+        "landlock_restrict_self": 446,
+    },
+    "aarch64": {
+        "pivot_root": 41,
+        "landlock_create_ruleset": 444,
+        "landlock_add_rule": 445,
+        "landlock_restrict_self": 446,
+    },
 }
 
 

@@ -29,8 +29,10 @@ from bot.runner.linux import (
 from bot.runner.spec import SANDBOX_GID, SANDBOX_UID, SCRATCH_IN_JAIL, WorkerSpec
 
 _DEVICES = ("null", "zero", "full", "random", "urandom")
-_PASSWD = "root:x:0:0:root:/root:/bin/false\nsandbox:x:65534:65534:sandbox:/home/sandbox:/bin/false\n"
-_GROUP = "root:x:0:\nsandbox:x:65534:\n"
+_USERS = (
+    "root:x:0:0:root:/root:/bin/false\nsandbox:x:65534:65534:sandbox:/home/sandbox:/bin/false\n"
+)
+_GROUPS = "root:x:0:\nsandbox:x:65534:\n"
 
 
 def build_root(spec: WorkerSpec) -> None:
@@ -43,8 +45,8 @@ def build_root(spec: WorkerSpec) -> None:
         _bind(path, root + path, read_only=True, allow_devices=False)
     _make_dev(root, spec.gpu)
     _make_jobfs(root, spec.scratch_bytes)
-    _write(root + "/etc/passwd", _PASSWD)
-    _write(root + "/etc/group", _GROUP)
+    _write(root + "/etc/passwd", _USERS)
+    _write(root + "/etc/group", _GROUPS)
     _write(root + "/etc/hostname", "sandbox\n")
     _write(root + "/etc/hosts", "127.0.0.1 localhost sandbox\n")
     os.makedirs(root + "/proc", exist_ok=True)
@@ -89,8 +91,12 @@ def _make_dev(root: str, gpu: bool) -> None:
         for node in sorted(nodes):
             if not os.path.isdir(node):
                 _bind(node, root + node, read_only=False, allow_devices=True)
-    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
-                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+    for name, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ):
         os.symlink(target, f"{dev}/{name}")
 
 
@@ -100,8 +106,13 @@ def _make_jobfs(root: str, size: int) -> None:
     staging = root + "/run/job"
     os.makedirs(staging)
     mount("tmpfs", staging, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=0755")
-    for name, mode, target in (("home", 0o700, SCRATCH_IN_JAIL), ("tmp", 0o1777, "/tmp"),
-                               ("shm", 0o1777, "/dev/shm")):
+    # The job's own /tmp and /dev/shm (paths inside the jail, not the host's).
+    jail_dirs = (
+        ("home", 0o700, SCRATCH_IN_JAIL),
+        ("tmp", 0o1777, "/tmp"),  # noqa: S108
+        ("shm", 0o1777, "/dev/shm"),  # noqa: S108
+    )
+    for name, mode, target in jail_dirs:
         os.mkdir(f"{staging}/{name}")
         os.chown(f"{staging}/{name}", SANDBOX_UID, SANDBOX_GID)
         os.chmod(f"{staging}/{name}", mode)

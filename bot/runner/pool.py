@@ -43,8 +43,8 @@ async def recv_message(sock: socket.socket, max_fds: int = 0) -> tuple[dict[str,
             data, fds, _, _ = socket.recv_fds(sock, 1 << 20, max(max_fds, 1))
             break
         except BlockingIOError:
-            ready = loop.create_future()
-            loop.add_reader(sock.fileno(), lambda: ready.done() or ready.set_result(None))
+            ready: asyncio.Future[None] = loop.create_future()
+            loop.add_reader(sock.fileno(), wake, ready)
             try:
                 await ready
             finally:
@@ -55,6 +55,12 @@ async def recv_message(sock: socket.socket, max_fds: int = 0) -> tuple[dict[str,
         raise WorkerError("peer closed the socket")
     message: dict[str, Any] = json.loads(data)
     return message, fds
+
+
+def wake(future: asyncio.Future[None]) -> None:
+    """Resolve a readiness future once (an add_reader callback)."""
+    if not future.done():
+        future.set_result(None)
 
 
 @dataclass
@@ -122,7 +128,7 @@ class Zygote:
     async def start(self) -> None:
         """Start the zygote and wait until it has imported everything."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self._proc = subprocess.Popen(  # noqa: ASYNC220 - fork+exec, returns at once
+        self._proc = subprocess.Popen(  # noqa: ASYNC220, S603 - our own module, fixed argv
             [sys.executable, "-m", "bot.runner.zygote", str(theirs.fileno()), str(os.getpid())],
             pass_fds=[theirs.fileno()],
             env=self._env,
@@ -170,7 +176,8 @@ class Zygote:
             sock.setblocking(False)
         for fd in fds[2:]:
             os.set_blocking(fd, False)
-        worker = Worker(spec, kind, int(reply["pid"]), job, status, *fds[2:], cgroup)
+        out_fd, err_fd, done_fd = fds[2:]
+        worker = Worker(spec, kind, int(reply["pid"]), job, status, out_fd, err_fd, done_fd, cgroup)
         try:
             await asyncio.wait_for(self._wait_ready(worker), READY_TIMEOUT_S)
         except (WorkerError, TimeoutError, OSError, KeyError, ValueError) as e:

@@ -70,7 +70,7 @@ def detect(cgroup_name: str) -> HostCapabilities:
         caps.notes["uid_drop"] = "the runner is not root, so it cannot switch to uid 65534"
     caps.namespaces = _probe_namespaces()
     try:
-        manager = CgroupManager.create(cgroup_name + "-probe")
+        manager = CgroupManager.create(cgroup_name)
         manager.job(0, 64 << 20, 8).remove()
         manager.close()
     except CgroupError as e:
@@ -118,7 +118,10 @@ def count_gpus() -> int:
     with contextlib.suppress(OSError, subprocess.SubprocessError, ValueError):
         out = subprocess.run(
             [sys.executable, "-c", "import torch; print(torch.cuda.device_count())"],
-            capture_output=True, env=env, timeout=120, check=True,
+            capture_output=True,
+            env=env,
+            timeout=120,
+            check=True,
         )
         return int(out.stdout.split()[-1])
     return 0

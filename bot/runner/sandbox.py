@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
-from bot.runner.cgroups import CgroupError, CgroupManager, JobCgroup
+from bot.runner.cgroups import (
+    CgroupError,
+    CgroupManager,
+    JobCgroup,
+    is_stale,
+    remove_stale,
+    runner_tag,
+)
 from bot.runner.job import JobLimits, run_on_worker
 from bot.runner.pool import Worker, WorkerError, WorkerPool, Zygote
 from bot.runner.probe import HostCapabilities
@@ -28,13 +35,25 @@ from bot.runner.spec import SANDBOX_UID, SCRATCH_IN_JAIL, WorkerSpec
 log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
+STATE_PREFIX = "studybot-runner-"  # + runner_tag(): a directory under /tmp per runner
+CGROUP_PREFIX = "studybot-runner-"  # + runner_tag(): a cgroup under the runner's own
 SYSTEM_READ_ONLY = (
-    "/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/sys", "/etc/ld.so.cache",
-    "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/fonts",
+    "/usr",
+    "/lib",
+    "/lib64",
+    "/lib32",
+    "/bin",
+    "/sbin",
+    "/sys",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+    "/etc/fonts",
 )
 # At the basic level these are the host's own; Landlock allows reading them.
 BASIC_EXTRA_READ_ONLY = ("/proc", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf")
-SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")  # noqa: S108 - swept, never used for our files
 
 
 def _cover(paths: list[str]) -> tuple[str, ...]:
@@ -54,11 +73,12 @@ class Sandbox:
         self.caps = caps
         self.level = level
         self.devices = ("cpu", *(f"cuda:{i}" for i in range(caps.gpus)))
-        self._state = Path(tempfile.mkdtemp(prefix="studybot-runner-"))
+        _remove_stale_state()
+        self._state = Path(tempfile.mkdtemp(prefix=f"{STATE_PREFIX}{runner_tag()}-"))
         self._cgroups: CgroupManager | None = None
         self._next_id = 0
         self._cleanups: set[asyncio.Task[None]] = set()
-        sizes = {"cpu": settings.run_pool_size} | {d: 1 for d in self.devices[1:]}
+        sizes = {"cpu": settings.run_pool_size} | dict.fromkeys(self.devices[1:], 1)
         self._pool = WorkerPool(self._new_zygote, self._new_worker, sizes)
 
     @property
@@ -113,13 +133,15 @@ class Sandbox:
 
     async def start(self) -> None:
         """Prepare directories and cgroups, start the zygote and pre-fork the pool."""
-        os.chmod(self._state, 0o711)  # workers (uid 65534) traverse it to their scratch dirs
+        # Traversable, not listable: basic-level workers (uid 65534) reach their scratch dirs.
+        os.chmod(self._state, 0o711)  # noqa: S103
         for name, mode in (("root", 0o755), ("jobs", 0o711), ("mpl", 0o755)):
             (self._state / name).mkdir(mode=mode)
             os.chmod(self._state / name, mode)
         if self.level == "strong":
+            remove_stale(CGROUP_PREFIX)
             try:
-                self._cgroups = CgroupManager.create(f"studybot-runner-{os.getpid()}")
+                self._cgroups = CgroupManager.create(CGROUP_PREFIX + runner_tag())
             except CgroupError as e:
                 raise WorkerError(f"cannot create the runner's cgroups: {e}") from e
         await self._pool.start()
@@ -132,8 +154,9 @@ class Sandbox:
             log.error("no worker for a %s job: %s", device, e)
             return RunResult.crashed(f"sandbox unavailable: {e}")
         try:
-            return await run_on_worker(worker, code, device, self._limits(device),
-                                       self._job_extra(device))
+            return await run_on_worker(
+                worker, code, device, self._limits(device), self._job_extra(device)
+            )
         finally:
             task = asyncio.create_task(asyncio.to_thread(self._cleanup, worker))
             self._cleanups.add(task)
@@ -170,8 +193,9 @@ class Sandbox:
         cgroup: JobCgroup | None = None
         if self._cgroups is not None:
             try:
-                cgroup = self._cgroups.job(worker_id, self.settings.run_memory_mb * MIB,
-                                           self.settings.run_max_processes)
+                cgroup = self._cgroups.job(
+                    worker_id, self.settings.run_memory_mb * MIB, self.settings.run_max_processes
+                )
             except CgroupError as e:
                 raise WorkerError(str(e)) from e
         spec = self._spec(worker_id, kind, zygote.paths, cgroup)
@@ -182,8 +206,9 @@ class Sandbox:
                 await asyncio.to_thread(cgroup.remove)
             raise
 
-    def _spec(self, worker_id: int, kind: str, python_paths: list[str],
-              cgroup: JobCgroup | None) -> WorkerSpec:
+    def _spec(
+        self, worker_id: int, kind: str, python_paths: list[str], cgroup: JobCgroup | None
+    ) -> WorkerSpec:
         s = self.settings
         strong = self.level == "strong"
         scratch = SCRATCH_IN_JAIL if strong else str(self._state / "jobs" / f"w{worker_id}")
@@ -196,7 +221,7 @@ class Sandbox:
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": scratch,
-            "TMPDIR": "/tmp" if strong else scratch,
+            "TMPDIR": "/tmp" if strong else scratch,  # noqa: S108 - the jail's private /tmp
             "LANG": "C.UTF-8",
             "USER": "sandbox",
             "LOGNAME": "sandbox",
@@ -268,6 +293,14 @@ class Sandbox:
                 _sweep_shared_tmp()
 
 
+def _remove_stale_state() -> None:
+    # State directories of runners that were killed are removed (see is_stale).
+    for path in Path(tempfile.gettempdir()).glob(STATE_PREFIX + "*-*-*"):
+        namespace, pid, _ = path.name.removeprefix(STATE_PREFIX).split("-", 2)
+        if is_stale(f"{namespace}-{pid}"):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def _sweep_shared_tmp() -> None:
     # Without Landlock a basic-level job can write to the world-writable /tmp and /dev/shm;
     # what uid 65534 left there is removed so the next job cannot see it.
@@ -282,4 +315,3 @@ def _sweep_shared_tmp() -> None:
                         shutil.rmtree(entry.path, ignore_errors=True)
                     else:
                         os.unlink(entry.path)
-

@@ -110,8 +110,9 @@ class Scheduler:
             return RunResult.rejected("disabled")
         if len(request.code.encode("utf-8", errors="surrogatepass")) > self._max_code_bytes:
             return RunResult.rejected("too_large")
-        lane_name = "gpu" if request.device == "gpu" or (
-            request.device == "auto" and self._gpus) else "cpu"
+        lane_name = (
+            "gpu" if request.device == "gpu" or (request.device == "auto" and self._gpus) else "cpu"
+        )
         if lane_name == "gpu" and not self._gpus:
             return RunResult.rejected("no_gpu")
         user = request.user_key

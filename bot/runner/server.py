@@ -47,6 +47,21 @@ def parse_address(url: str) -> tuple[str, str, int]:
     return "unix", path, 0
 
 
+def bind_unix_socket(path: Path) -> socket.socket:
+    """Bind a Unix socket only its owner (root) can connect to, replacing a stale one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_ISSOCK(path.lstat().st_mode):
+            path.unlink()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)  # born 0600: no window in which a job could connect
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(old_umask)
+    return sock
+
+
 class RunnerServer:
     """Serves the runner API for a scheduler."""
 
@@ -64,17 +79,7 @@ class RunnerServer:
                 self._handle, where, port, limit=MAX_REQUEST_BYTES
             )
             return
-        path = Path(where)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileNotFoundError):
-            if stat.S_ISSOCK(path.lstat().st_mode):
-                path.unlink()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old_umask = os.umask(0o177)  # born 0600: no window in which a job could connect
-        try:
-            sock.bind(str(path))
-        finally:
-            os.umask(old_umask)
+        sock = bind_unix_socket(Path(where))
         self._server = await asyncio.start_unix_server(
             self._handle, sock=sock, limit=MAX_REQUEST_BYTES
         )
@@ -132,7 +137,12 @@ class RunnerServer:
             await writer.drain()
 
         result = await self._scheduler.submit(request, on_queued)
-        log.info("run for %s: %s %s in %.0f ms", request.user_key, result.status, result.reason,
-                 result.duration_ms)
+        log.info(
+            "run for %s: %s %s in %.0f ms",
+            request.user_key,
+            result.status,
+            result.reason,
+            result.duration_ms,
+        )
         writer.write(dump_line(result_to_wire(result)))
         await writer.drain()

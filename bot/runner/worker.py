@@ -11,6 +11,7 @@ exception may unwind into the zygote's loop.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import json
 import os
 import random
@@ -73,31 +74,48 @@ def keeper_main(
         if spec.level != "strong":
             _kill_descendants()
         status.send(_line({"type": "exit", "status": wait_status}))
-    except BaseException:  # noqa: BLE001 - nothing may unwind into the zygote
+    except BaseException:
         os._exit(KEEPER_FAILED)
     os._exit(0)
 
 
 def _kill_descendants() -> None:
+    # Each pass SIGKILLs every descendant found in one /proc scan (a process with a pending
+    # SIGKILL can no longer fork), so even a fork bomb converges in a few passes; orphans of
+    # killed processes are re-parented to us and show up in the next pass.
     me = os.getpid()
     while True:
+        found = _descendants(me)
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         try:
-            with open(f"/proc/{me}/task/{me}/children") as f:
-                children = [int(p) for p in f.read().split()]
-        except OSError:
-            children = []
-        for child in children:
-            try:
-                os.kill(child, signal.SIGKILL)
-            except ProcessLookupError:
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
                 pass
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
-        if pid == 0 and not children:
-            # A child is being re-parented to us right now; it shows up on the next pass.
+            if not found:
+                return
+        if not found:
             signal.sigtimedwait([signal.SIGCHLD], 0.001)
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, stack = [], [root]
+    while stack:
+        for child in children.get(stack.pop(), ()):
+            found.append(child)
+            stack.append(child)
+    return found
 
 
 def _jail_main(spec: WorkerSpec, job_fd: int, pipes: tuple[int, int, int], keeper: int) -> NoReturn:
@@ -151,7 +169,7 @@ def _jail_main(spec: WorkerSpec, job_fd: int, pipes: tuple[int, int, int], keepe
         os.close(scratch_fd)
         message = _read_line(job)
         job.close()
-    except BaseException as e:  # noqa: BLE001 - report on the zygote's stderr, never unwind
+    except BaseException as e:
         os.write(2, f"studybot worker {spec.worker_id}: sandbox setup failed: {e!r}\n".encode())
         os._exit(JAIL_FAILED)
     _run_snippet(message, done_w)
@@ -176,10 +194,8 @@ def _close_fds_except(keep: set[int]) -> None:
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
         if fd not in keep:
-            try:
+            with contextlib.suppress(OSError):  # the listing's own fd, already closed
                 os.close(fd)
-            except OSError:
-                pass  # the directory's own fd, already closed
 
 
 def _sandbox_can_reach(path: str) -> bool:
@@ -212,7 +228,7 @@ def _reroute_imports(path_fds: dict[str, int]) -> None:
     def reroute(entry: str) -> str:
         for prefix, fd in path_fds.items():
             if entry == prefix or entry.startswith(prefix + "/"):
-                return f"/proc/self/fd/{fd}{entry[len(prefix):]}"
+                return f"/proc/self/fd/{fd}{entry[len(prefix) :]}"
         return entry
 
     sys.path[:] = [reroute(p) for p in sys.path]
@@ -229,7 +245,7 @@ def _landlock_rules(spec: WorkerSpec, scratch: str) -> landlock.Ruleset:
     if spec.level == "strong":
         # The mount namespace already shows only what the job may read.
         ruleset.allow(["/"], landlock.READ)
-        ruleset.allow([scratch, "/tmp", "/dev/shm"], ruleset.fs_rights)
+        ruleset.allow([scratch, "/tmp", "/dev/shm"], ruleset.fs_rights)  # noqa: S108 - the jail's
         ruleset.allow(["/dev"], writable | landlock.IOCTL_DEV)
     else:
         ruleset.allow(spec.read_only, landlock.READ)
@@ -280,21 +296,18 @@ def _run_snippet(message: dict[str, Any], done_fd: int) -> NoReturn:
         exec(compile(message["code"], "<run>", "exec"), main.__dict__)  # noqa: S102 - the point
     except SystemExit as e:
         exit_code = _exit_code(e.code)
-    except BaseException as e:  # noqa: BLE001 - the user's error, reported like python does
+    except BaseException as e:  # the snippet's own error, reported like python does
         traceback.print_exception(type(e), e, e.__traceback__.tb_next if e.__traceback__ else None)
         exit_code = 1
     _finish_like_python()
     for stream in (sys.stdout, sys.stderr):
-        try:
+        # The snippet may have closed or replaced them; the tail is lost, the report is not.
+        with contextlib.suppress(BaseException):
             stream.flush()
-        except BaseException:  # noqa: BLE001, S110 - a closed or full pipe loses the tail
-            pass
     # Tell the runner now rather than after the kernel tore down this big address space
     # (about 10 ms). The job could write this itself, but could only lie about its own result.
-    try:
+    with contextlib.suppress(OSError):
         os.write(done_fd, f"{exit_code}\n".encode())
-    except OSError:
-        pass
     os._exit(exit_code)
 
 
@@ -307,7 +320,7 @@ def _finish_like_python() -> None:
         threading._shutdown()  # type: ignore[attr-defined]  # what Py_Finalize calls
         main = sys.modules["__main__"]
         main.__dict__.clear()
-    except BaseException:  # noqa: BLE001, S110 - a broken snippet must still report
+    except BaseException:  # noqa: S110 - a broken snippet must still report
         pass
 
 

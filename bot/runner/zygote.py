@@ -43,12 +43,12 @@ def preload() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401 - builds the font cache once, here
+    import matplotlib.pyplot
     import numpy  # noqa: F401
     import pyseccomp  # noqa: F401 - loads libseccomp before the sandbox hides it
     import torch  # noqa: F401
 
-    import bot.runner.seccomp  # noqa: F401
+    import bot.runner.seccomp
     import bot.runner.worker  # noqa: F401
 
 
@@ -80,8 +80,7 @@ def _spawn(ctl: socket.socket, request: dict[str, Any]) -> None:
     me = os.getpid()
     pid = os.fork()
     if pid == 0:
-        for fd in (ctl.fileno(), job_runner.fileno(), status_runner.fileno(), out_r, err_r,
-                   done_r):
+        for fd in (ctl.fileno(), job_runner.fileno(), status_runner.fileno(), out_r, err_r, done_r):
             os.close(fd)
         pipes = (out_w, err_w, done_w)
         keeper_main(spec, job_worker.detach(), status_worker.detach(), pipes, me)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.runner.cgroups import own_cgroup
+from bot.runner.cgroups import own_cgroup, remove_tree
 from bot.runner.client import RunnerClient
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,22 +79,9 @@ class Fence:
         return ["sh", "-c", f'{joins} && exec "$@"', "fence"]
 
     def remove(self) -> None:
-        """Kill whatever is left inside and remove the cgroups."""
+        """Kill whatever is left inside and remove the cgroups (with the runner's below)."""
         for d in self.dirs:
-            for _ in range(100):
-                if not d.exists():
-                    break
-                with contextlib.suppress(OSError):
-                    for pid in (d / "cgroup.procs").read_text().split():
-                        with contextlib.suppress(ProcessLookupError):
-                            os.kill(int(pid), signal.SIGKILL)
-                    for child in d.iterdir():
-                        if child.is_dir():
-                            with contextlib.suppress(OSError):
-                                child.rmdir()
-                    d.rmdir()
-                    break
-                time.sleep(0.05)
+            remove_tree(d)
 
 
 def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -108,6 +95,17 @@ def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
             return
         time.sleep(0.2)
     pytest.fail(f"runner did not come up:\n{log.read_text()[-3000:]}")
+
+
+def stop_runner(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the runner itself: `unshare --fork` ignores SIGTERM while it waits."""
+    with contextlib.suppress(OSError, ValueError):
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        for child in children:
+            os.kill(int(child), signal.SIGTERM)
+        if children:
+            return
+    proc.terminate()
 
 
 @contextlib.contextmanager
@@ -146,17 +144,32 @@ def fenced_runner(level: str, **settings: str) -> Iterator[RunnerUnderTest]:
         **settings,
     }
     log = workdir / "runner.log"
-    command = [*fence.prefix(), "unshare", "--pid", "--fork", "--mount-proc",
-               "--kill-child=SIGTERM", sys.executable, "-m", "bot.runner"]
+    command = [
+        *fence.prefix(),
+        "unshare",
+        "--pid",
+        "--fork",
+        "--mount-proc",
+        "--kill-child=SIGTERM",
+        sys.executable,
+        "-m",
+        "bot.runner",
+    ]
     with open(log, "wb") as log_file:
-        proc = subprocess.Popen(command, env=env, cwd=workdir, stdin=subprocess.DEVNULL,
-                                stdout=log_file, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            command,
+            env=env,
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     try:
         url = f"unix:{socket_path}"
         _wait_until_up(url, proc, log)
         yield RunnerUnderTest(level, url, socket_path, workdir, secret, env_file, database, proc)
     finally:
-        proc.terminate()
+        stop_runner(proc)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:

@@ -1,0 +1,92 @@
+"""Output capping while reading, and the untrusting file collector."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from bot.runner.files import collect_files, is_image
+from bot.runner.job import OutputCapture
+
+
+async def test_output_capped_while_reading() -> None:
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    for fd in (out_r, err_r):
+        os.set_blocking(fd, False)
+    capture = OutputCapture(out_r, err_r, cap=1000)
+    try:
+        os.write(err_w, b"e" * 300)
+        for _ in range(50):  # 50 x 10 KiB: far over the cap, and more than a pipe holds
+            os.write(out_w, b"o" * 10_240)
+            await asyncio.sleep(0)
+        await asyncio.wait_for(capture.exceeded.wait(), 5)
+        os.close(out_w)
+        os.close(err_w)
+        await asyncio.wait_for(capture.closed.wait(), 5)
+    finally:
+        capture.close()
+        os.close(out_r)
+        os.close(err_r)
+    kept = len(capture.text(out_r)) + len(capture.text(err_r))
+    assert kept == 1000
+    assert capture.truncated
+
+
+async def test_output_under_cap_kept_and_decoded_with_replacement() -> None:
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    for fd in (out_r, err_r):
+        os.set_blocking(fd, False)
+    capture = OutputCapture(out_r, err_r, cap=1000)
+    os.write(out_w, "héllo \xff".encode() + b"\xff\n")
+    os.close(out_w)
+    os.close(err_w)
+    await asyncio.wait_for(capture.closed.wait(), 5)
+    capture.close()
+    assert capture.text(out_r) == "héllo ÿ\ufffd\n"
+    assert not capture.truncated
+    os.close(out_r)
+    os.close(err_r)
+
+
+def _collect(directory: Path, **caps: int) -> dict[str, bytes]:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        return {f.name: f.data for f in collect_files(fd, **caps)}
+    finally:
+        os.close(fd)
+
+
+def test_collector_takes_regular_files_only(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("secret")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.txt").write_text("a")
+    (out / "link").symlink_to(secret)
+    (out / "dirlink").symlink_to(tmp_path)
+    os.link(secret, out / "hard")  # a hard link to a file elsewhere: nlink 2
+    (out / "sub").mkdir()
+    (out / "sub" / "nested.txt").write_text("nested")
+    os.mkfifo(out / "fifo")
+    assert _collect(out) == {"a.txt": b"a"}
+
+
+def test_collector_caps_count_and_sizes(tmp_path: Path) -> None:
+    for i in range(8):
+        (tmp_path / f"f{i}").write_bytes(b"x" * 10)
+    (tmp_path / "big").write_bytes(b"y" * 100)
+    assert len(_collect(tmp_path)) == 5
+    assert "big" not in _collect(tmp_path, max_file_bytes=50)
+    assert sum(map(len, _collect(tmp_path, max_total_bytes=35).values())) <= 35
+
+
+def test_image_detection() -> None:
+    assert is_image(b"\x89PNG\r\n\x1a\n...")
+    assert is_image(b"\xff\xd8\xff\xe0")
+    assert is_image(b"GIF89a")
+    assert is_image(b"RIFF\x00\x00\x00\x00WEBPVP8 ")
+    assert not is_image(b"hello")
+    assert not is_image(b"RIFF\x00\x00\x00\x00WAVE")

@@ -1,0 +1,138 @@
+"""What a snippet can do through a real runner, at both levels."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import textwrap
+from collections.abc import Awaitable, Callable
+
+from bot.runner.protocol import RunRequest, RunResult
+from tests.runner.conftest import RunnerUnderTest
+
+
+async def run(runner: RunnerUnderTest, code: str, device: str = "cpu") -> RunResult:
+    request = RunRequest(textwrap.dedent(code), f"test:{secrets.token_hex(6)}", device)  # type: ignore[arg-type]
+    return await runner.client().run(request)
+
+
+async def test_info(runner: RunnerUnderTest) -> None:
+    info = await runner.client().info()
+    assert info.level == runner.level
+    assert info.devices[0] == "cpu"
+    assert info.protections["seccomp"] and info.protections["uid_drop"]
+    assert info.protections["namespace_net"] == (runner.level == "strong")
+    assert info.protections["cgroup_memory"] == (runner.level == "strong")
+
+
+async def test_print_and_exit_codes(runner: RunnerUnderTest) -> None:
+    ok = await run(runner, "import torch\nprint(torch.tensor([1.0, 2.0]).sum())")
+    assert (ok.status, ok.exit_code, ok.stdout, ok.device) == ("ok", 0, "tensor(3.)\n", "cpu")
+    assert 0 < ok.duration_ms < 3000
+    failed = await run(runner, "import sys\nprint('out')\nsys.exit(3)")
+    assert (failed.status, failed.exit_code, failed.stdout) == ("error", 3, "out\n")
+
+
+async def test_exception_traceback_shows_only_user_frames(runner: RunnerUnderTest) -> None:
+    result = await run(runner, "def f():\n    1 / 0\nf()")
+    assert (result.status, result.exit_code) == ("error", 1)
+    assert result.stderr.startswith('Traceback (most recent call last):\n  File "<run>"')
+    assert result.stderr.rstrip().endswith("ZeroDivisionError: division by zero")
+    assert "bot/runner" not in result.stderr
+
+
+async def test_syntax_error(runner: RunnerUnderTest) -> None:
+    result = await run(runner, "print(")
+    assert result.status == "error" and "SyntaxError" in result.stderr
+
+
+async def test_plot_comes_back_as_image(runner: RunnerUnderTest) -> None:
+    result = await run(
+        runner,
+        """
+        import matplotlib.pyplot as plt
+        import numpy as np
+        plt.plot(np.arange(10) ** 2)
+        plt.savefig("plot.png")
+        open("notes.txt", "w").write("done")
+        f = open("unclosed.txt", "w")
+        f.write("flushed at exit")
+    """,
+    )
+    assert result.status == "ok", result
+    files = {f.name: f for f in result.files}
+    assert set(files) == {"notes.txt", "plot.png", "unclosed.txt"}
+    assert files["plot.png"].is_image and files["plot.png"].data.startswith(b"\x89PNG")
+    assert not files["notes.txt"].is_image
+    assert files["unclosed.txt"].data == b"flushed at exit"
+
+
+async def test_standard_library_imports_work(runner: RunnerUnderTest) -> None:
+    # Modules the zygote did not preload must still import (the interpreter may live where
+    # uid 65534 cannot read, e.g. pyenv under /root).
+    result = await run(
+        runner,
+        """
+        import sqlite3, xml.dom.minidom, email.mime.text, wave, colorsys
+        print(sqlite3.connect(":memory:").execute("select 6 * 7").fetchone()[0])
+    """,
+    )
+    assert (result.status, result.stdout) == ("ok", "42\n"), result
+
+
+async def test_each_run_has_its_own_randomness(runner: RunnerUnderTest) -> None:
+    code = "import random, numpy, torch\n"
+    code += "print(random.random(), numpy.random.rand(), torch.rand(1).item())"
+    first, second = await run(runner, code), await run(runner, code)
+    assert first.status == second.status == "ok"
+    a, b = first.stdout.split(), second.stdout.split()
+    assert all(x != y for x, y in zip(a, b, strict=True)), (a, b)
+
+
+async def test_threads_finish_before_the_job_ends(runner: RunnerUnderTest) -> None:
+    result = await run(
+        runner,
+        """
+        import threading, time
+        threading.Thread(target=lambda: (time.sleep(0.2), print("from thread"))).start()
+    """,
+    )
+    assert (result.status, result.stdout) == ("ok", "from thread\n")
+
+
+async def test_gpu_request_without_gpu_is_rejected(runner: RunnerUnderTest) -> None:
+    info = await runner.client().info()
+    if len(info.devices) > 1:
+        return  # covered by the GPU tests
+    result = await run(runner, "print(1)", device="gpu")
+    assert (result.status, result.reason) == ("rejected", "no_gpu")
+
+
+async def test_cpu_job_cannot_see_gpus(runner: RunnerUnderTest) -> None:
+    result = await run(
+        runner,
+        "import os, torch\n"
+        "print(repr(os.environ['CUDA_VISIBLE_DEVICES']), torch.cuda.is_available())",
+    )
+    assert result.stdout == "'' False\n", result
+
+
+async def test_queue_positions_streamed(runner: RunnerUnderTest) -> None:
+    client = runner.client()
+    positions: dict[int, list[int]] = {i: [] for i in range(4)}
+
+    def recorder(i: int) -> Callable[[int], Awaitable[None]]:
+        async def on_queued(position: int) -> None:
+            positions[i].append(position)
+
+        return on_queued
+
+    code = "import time\ntime.sleep(0.7)"
+    jobs = [
+        client.run(RunRequest(code, f"queue:{i}:{secrets.token_hex(3)}", "cpu"), recorder(i))
+        for i in range(4)
+    ]
+    results = await asyncio.gather(*jobs)
+    assert [r.status for r in results] == ["ok"] * 4
+    queued = sorted(p for p in positions.values() if p)
+    assert queued == [[1], [2, 1]], positions
