@@ -22,8 +22,14 @@ def console(tmp_path: Path, lines: list[str]) -> subprocess.CompletedProcess[str
         STUDYBOT_RUNNER_URL="unix:" + str(tmp_path / "no-runner.sock"),
     )
     return subprocess.run(
-        [sys.executable, "-m", "bot", "console"], input="\n".join(lines) + "\n",
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=False,
+        [sys.executable, "-m", "bot", "console"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
     )
 
 
@@ -43,10 +49,20 @@ def test_console_session_daily_answer_streak(tmp_path: Path) -> None:
 
 
 def test_console_bad_input_and_language(tmp_path: Path) -> None:
-    proc = console(tmp_path, [
-        "/question nosuchtopic", "/lang xx", "/timezone Mars/Olympus", "Z", "/what",
-        "/lang zh", "/topics", "/daily", "9",
-    ])
+    proc = console(
+        tmp_path,
+        [
+            "/question nosuchtopic",
+            "/lang xx",
+            "/timezone Mars/Olympus",
+            "Z",
+            "/what",
+            "/lang zh",
+            "/topics",
+            "/daily",
+            "9",
+        ],
+    )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "Unknown topic" in out

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from telegram.ext import Application
@@ -17,6 +18,8 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.services.runs import RunService
 from tests.fakebotapi import FakeBotAPI
+
+App = Application[Any, Any, Any, Any, Any, Any]
 
 TOKEN = "987654321:AAH-fake-token-for-tests-0123456789abcdef"  # noqa: S105 - fake
 USER = 1001
@@ -30,9 +33,9 @@ async def fake() -> AsyncIterator[FakeBotAPI]:
 
 
 @asynccontextmanager
-async def running(core: Core, fake: FakeBotAPI, runs: RunService | None = None) -> AsyncIterator[
-    Application  # type: ignore[type-arg]
-]:
+async def running(
+    core: Core, fake: FakeBotAPI, runs: RunService | None = None
+) -> AsyncIterator[App]:
     app = build_application(core, TOKEN, fake.base_url, runs or RunService(None, frozenset()))
     await start_application(app, poll_timeout=1)
     try:
@@ -42,13 +45,14 @@ async def running(core: Core, fake: FakeBotAPI, runs: RunService | None = None) 
 
 
 @pytest.fixture
-async def bot(core: Core, fake: FakeBotAPI) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+async def bot(core: Core, fake: FakeBotAPI) -> AsyncIterator[App]:
     async with running(core, fake) as app:
         yield app
 
 
-async def say(fake: FakeBotAPI, text: str, *, chat: int = USER, user: int = USER,
-              lang: str = "en") -> str:
+async def say(
+    fake: FakeBotAPI, text: str, *, chat: int = USER, user: int = USER, lang: str = "en"
+) -> str:
     """Send a message as a user and return the text of the bot's next sendMessage."""
     since = fake.mark()
     kind = "private" if chat > 0 else "supergroup"
@@ -58,7 +62,7 @@ async def say(fake: FakeBotAPI, text: str, *, chat: int = USER, user: int = USER
 
 
 async def test_start_greets_in_the_users_language_and_menus_published(
-    bot: Application, fake: FakeBotAPI  # type: ignore[type-arg]
+    bot: App, fake: FakeBotAPI
 ) -> None:
     assert "PyTorch" in await say(fake, "/start")
     zh = await say(fake, "/start", chat=2002, user=2002, lang="zh-hans")
@@ -68,7 +72,7 @@ async def test_start_greets_in_the_users_language_and_menus_published(
 
 
 async def test_daily_press_option_then_streak_is_one(
-    bot: Application, fake: FakeBotAPI, core: Core  # type: ignore[type-arg]
+    bot: App, fake: FakeBotAPI, core: Core
 ) -> None:
     text = await say(fake, "/daily")
     assert "Daily question" in text
@@ -90,9 +94,7 @@ async def test_daily_press_option_then_streak_is_one(
     assert len(await core.db.fetchall("SELECT * FROM attempts")) == 1
 
 
-async def test_show_answer_button_sends_reference_answer(
-    bot: Application, fake: FakeBotAPI  # type: ignore[type-arg]
-) -> None:
+async def test_show_answer_button_sends_reference_answer(bot: App, fake: FakeBotAPI) -> None:
     await say(fake, "/question tensors")
     question = fake.last_message(USER)
     since = fake.mark()
@@ -102,12 +104,12 @@ async def test_show_answer_button_sends_reference_answer(
 
 
 async def test_subscribe_then_due_job_delivers_exactly_one(
-    bot: Application, fake: FakeBotAPI, core: Core, clock: FixedClock  # type: ignore[type-arg]
+    bot: App, fake: FakeBotAPI, core: Core, clock: FixedClock
 ) -> None:
     clock.set(datetime(2026, 3, 10, 6, 0, tzinfo=UTC))
     reply = await say(fake, "/subscribe 07:30")
     assert "07:30" in reply
-    jobs = bot.job_queue.get_jobs_by_name(job_name(1))  # type: ignore[union-attr]
+    jobs = bot.bot_data["scheduler"].jobs.get_jobs_by_name(job_name(1))
     assert len(jobs) == 1
     clock.set(datetime(2026, 3, 10, 7, 30, tzinfo=UTC))
     since = fake.mark()
@@ -144,9 +146,7 @@ async def test_restart_keeps_streak_and_does_not_resend(
     assert not any("Daily question" in t for t in texts)
 
 
-async def test_429_with_retry_after_is_retried_and_delivered(
-    bot: Application, fake: FakeBotAPI  # type: ignore[type-arg]
-) -> None:
+async def test_429_with_retry_after_is_retried_and_delivered(bot: App, fake: FakeBotAPI) -> None:
     fake.fail_next("sendMessage", error_code=429, retry_after=1)
     since = fake.mark()
     fake.send_message(USER, USER, "/help")
@@ -156,19 +156,20 @@ async def test_429_with_retry_after_is_retried_and_delivered(
 
 
 async def test_blocked_chat_is_unsubscribed_not_retried(
-    bot: Application, fake: FakeBotAPI, core: Core, clock: FixedClock  # type: ignore[type-arg]
+    bot: App, fake: FakeBotAPI, core: Core, clock: FixedClock
 ) -> None:
     clock.set(datetime(2026, 3, 10, 6, 0, tzinfo=UTC))
     await say(fake, "/subscribe 07:00")
     clock.set(datetime(2026, 3, 10, 7, 0, tzinfo=UTC))
-    fake.fail_next("sendMessage", error_code=403, description="Forbidden: bot was blocked by the user")
+    fake.fail_next(
+        "sendMessage", error_code=403, description="Forbidden: bot was blocked by the user"
+    )
     scheduler: DailyScheduler = bot.bot_data["scheduler"]
     assert (await scheduler.deliver(1)).status == "gone"
     chat = await core.repos.chats.by_external("telegram", str(USER))
-    assert chat is not None and not chat.subscribed
-    assert not bot.job_queue.get_jobs_by_name(job_name(chat.id)) or all(  # type: ignore[union-attr]
-        j.removed for j in bot.job_queue.get_jobs_by_name(job_name(chat.id))  # type: ignore[union-attr]
-    ) or True
+    assert chat is not None
+    assert not chat.subscribed
+    assert all(j.removed for j in scheduler.jobs.get_jobs_by_name(job_name(chat.id)))
 
 
 @pytest.mark.parametrize(
@@ -183,14 +184,12 @@ async def test_blocked_chat_is_unsubscribed_not_retried(
     ],
 )
 async def test_bad_input_gets_a_usage_line(
-    bot: Application, fake: FakeBotAPI, command: str, expected: str  # type: ignore[type-arg]
+    bot: App, fake: FakeBotAPI, command: str, expected: str
 ) -> None:
     assert expected in await say(fake, command)
 
 
-async def test_forged_and_stale_callbacks_get_a_polite_answer(
-    bot: Application, fake: FakeBotAPI  # type: ignore[type-arg]
-) -> None:
+async def test_forged_and_stale_callbacks_get_a_polite_answer(bot: App, fake: FakeBotAPI) -> None:
     await say(fake, "/daily")
     question = fake.last_message(USER)
     for data in ("a:999999:0", "garbage", "a:1:99", "r:x"):
@@ -206,7 +205,7 @@ async def test_forged_and_stale_callbacks_get_a_polite_answer(
 
 
 async def test_group_members_answer_for_themselves_admins_change_schedule(
-    bot: Application, fake: FakeBotAPI, core: Core  # type: ignore[type-arg]
+    bot: App, fake: FakeBotAPI, core: Core
 ) -> None:
     refused = await say(fake, "/subscribe 08:00", chat=GROUP, user=11)
     assert "Only group admins" in refused
@@ -226,7 +225,7 @@ async def test_group_members_answer_for_themselves_admins_change_schedule(
 
 
 async def test_unexpected_error_logged_once_with_context_and_apology(
-    bot: Application, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture  # type: ignore[type-arg]
+    bot: App, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     fake.fail_next("sendMessage", error_code=500, description="Internal Server Error")
@@ -240,7 +239,9 @@ async def test_unexpected_error_logged_once_with_context_and_apology(
 
 
 async def test_token_never_reaches_logs(
-    fake: FakeBotAPI, core: Core, caplog: pytest.LogCaptureFixture,
+    fake: FakeBotAPI,
+    core: Core,
+    caplog: pytest.LogCaptureFixture,
     make_settings: Callable[..., Settings],
 ) -> None:
     from bot.logging_setup import RedactSecrets

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from telegram.ext import Application
 
 from bot.app import Core, open_core
 from bot.clock import FixedClock
@@ -18,7 +17,7 @@ from bot.config import Settings
 from bot.runner.client import LocalRunner, RunnerClient
 from bot.services.runs import RunService
 from tests.fakebotapi import FakeBotAPI
-from tests.test_telegram import GROUP, TOKEN, USER, running, say
+from tests.test_telegram import GROUP, TOKEN, USER, App, running, say
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -57,14 +56,14 @@ async def fake() -> AsyncIterator[FakeBotAPI]:
 @pytest_asyncio.fixture(loop_scope="module")
 async def bot(
     core: Core, fake: FakeBotAPI, local_runner: tuple[LocalRunner, RunnerClient]
-) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+) -> AsyncIterator[App]:
     async with running(core, fake, RunService(local_runner[1], frozenset())) as app:
         yield app
 
 
 async def test_run_text_replies_with_status_device_and_output(
-    bot: Application,
-    fake: FakeBotAPI,  # type: ignore[type-arg]
+    bot: App,
+    fake: FakeBotAPI,
 ) -> None:
     text = await say(fake, "/run import torch\nprint(torch.ones(2, 2).sum().item())")
     assert text.startswith("<b>✅ OK</b>")
@@ -73,8 +72,8 @@ async def test_run_text_replies_with_status_device_and_output(
 
 
 async def test_run_fenced_blocks_and_errors_escaped(
-    bot: Application,
-    fake: FakeBotAPI,  # type: ignore[type-arg]
+    bot: App,
+    fake: FakeBotAPI,
 ) -> None:
     text = await say(fake, "/run\n```python\nx = '<tag>'\n```\n```\nprint(x); 1/0\n```")
     assert "exit code 1" in text
@@ -83,8 +82,8 @@ async def test_run_fenced_blocks_and_errors_escaped(
 
 
 async def test_run_code_from_replied_message_and_py_file(
-    bot: Application,
-    fake: FakeBotAPI,  # type: ignore[type-arg]
+    bot: App,
+    fake: FakeBotAPI,
 ) -> None:
     code_msg = fake.send_message(USER, USER, "print(6 * 7)")
     since = fake.mark()
@@ -100,16 +99,16 @@ async def test_run_code_from_replied_message_and_py_file(
 
 
 async def test_run_without_code_gets_usage(
-    bot: Application,
-    fake: FakeBotAPI,  # type: ignore[type-arg]
+    bot: App,
+    fake: FakeBotAPI,
 ) -> None:
     assert "Usage: /run" in await say(fake, "/run")
     assert "Usage: /run" in await say(fake, "/run gpu")
 
 
 async def test_files_and_plots_come_back(
-    bot: Application,
-    fake: FakeBotAPI,  # type: ignore[type-arg]
+    bot: App,
+    fake: FakeBotAPI,
 ) -> None:
     code = (
         "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
@@ -126,8 +125,8 @@ async def test_files_and_plots_come_back(
 
 
 async def test_long_output_is_cut_and_attached(
-    bot: Application,
-    fake: FakeBotAPI,  # type: ignore[type-arg]
+    bot: App,
+    fake: FakeBotAPI,
 ) -> None:
     since = fake.mark()
     fake.send_message(USER, USER, "/run for i in range(2000): print(i)")
@@ -139,8 +138,8 @@ async def test_long_output_is_cut_and_attached(
 
 
 async def test_editing_run_message_reruns_and_edits_the_same_reply(
-    bot: Application,
-    fake: FakeBotAPI,  # type: ignore[type-arg]
+    bot: App,
+    fake: FakeBotAPI,
 ) -> None:
     since = fake.mark()
     message_id = fake.send_message(USER, USER, "/run print('first')")
@@ -155,8 +154,8 @@ async def test_editing_run_message_reruns_and_edits_the_same_reply(
 
 
 async def test_group_admin_switches_run_off_and_on(
-    bot: Application,
-    fake: FakeBotAPI,  # type: ignore[type-arg]
+    bot: App,
+    fake: FakeBotAPI,
 ) -> None:
     assert "Only group admins" in await say(fake, "/run off", chat=GROUP, user=21)
     fake.set_chat_member_status(GROUP, 22, "creator")
@@ -175,8 +174,8 @@ async def test_allowlist_restricts_run(
 
 
 async def test_other_commands_answered_while_a_job_runs_and_queue_shown(
-    bot: Application,
-    fake: FakeBotAPI,  # type: ignore[type-arg]
+    bot: App,
+    fake: FakeBotAPI,
 ) -> None:
     since = fake.mark()
     fake.send_message(USER, USER, "/run import time; time.sleep(2); print('slow')")
@@ -196,7 +195,7 @@ async def test_other_commands_answered_while_a_job_runs_and_queue_shown(
 
 
 async def test_runner_crash_is_reported_and_runner_restarts(
-    bot: Application, fake: FakeBotAPI, local_runner: tuple[LocalRunner, RunnerClient]
+    bot: App, fake: FakeBotAPI, local_runner: tuple[LocalRunner, RunnerClient]
 ) -> None:
     local, _ = local_runner
     pid = local.pid

@@ -187,9 +187,9 @@ def reference_answer(q: Question, lang: Lang) -> str:
             + _(lang, "Output:")
             + f"\n<pre>{out}</pre>"
         )
-    text = "\n\n".join(parts)
+    whole = "\n\n".join(parts)
     # Telegram's limit is 4096 characters; a very long answer loses its snippet first.
-    return text if len(text) <= 4096 or q.snippet is None else "\n\n".join(parts[:-1])
+    return whole if len(whole) <= 4096 or q.snippet is None else "\n\n".join(parts[:-1])
 
 
 def streak_line(lang: Lang, view: StreakView) -> str:

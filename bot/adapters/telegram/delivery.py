@@ -102,6 +102,8 @@ class DailyScheduler:
         """Deliver a chat's daily question now, if it has not had today's."""
         outcome = await self.core.daily.deliver(chat_id, self.send)
         log.info("daily delivery chat=%s: %s", chat_id, outcome.status)
+        if outcome.status == "gone":
+            self.unschedule(chat_id)
         return outcome
 
     async def send(self, chat: Chat, shown: Shown) -> str:
