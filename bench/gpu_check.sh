@@ -2,8 +2,7 @@
 # GPU end-to-end check of the /run sandbox. Run as root from the repository root on a machine
 # with an NVIDIA GPU, after `pip install -e .` into a venv whose torch is a CUDA build:
 #
-#   python3 -m venv .venv && .venv/bin/pip install -e . \
-#       --extra-index-url https://download.pytorch.org/whl/cu128   # any CUDA torch wheel
+#   python3 -m venv .venv && .venv/bin/pip install -e .   # PyPI's Linux torch wheel is a CUDA build
 #   PYTHON=.venv/bin/python bench/gpu_check.sh
 #
 # It starts a runner on a private socket, then checks: torch.cuda.is_available() inside a job,

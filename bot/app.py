@@ -44,8 +44,9 @@ async def open_runs(settings: Settings) -> AsyncIterator[RunService]:
         else:
             try:
                 runner = await stack.enter_async_context(LocalRunner(settings))
-            except Exception:
-                log.exception("the local runner did not start; /run is unavailable")
+            except Exception as e:
+                # Expected where the sandbox cannot be built (not root, say): one line, no trace.
+                log.warning("the local runner did not start (%s); /run is unavailable", e)
                 runner = None
         yield RunService(runner, settings.run_allow)
 

@@ -9,6 +9,8 @@ from bot.config import Settings
 
 async def console_main(settings: Settings) -> int:
     """Run the console until /quit or end of input."""
-    async with open_core(settings) as core, open_runs(settings) as runs:
+    # The terminal is the conversation: the local runner logs only warnings there.
+    quiet = settings.model_copy(update={"log_level": "WARNING"})
+    async with open_core(settings) as core, open_runs(quiet) as runs:
         await Console(core, runs=runs).run()
     return 0

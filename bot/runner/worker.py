@@ -284,12 +284,30 @@ def _warm_up(spec: WorkerSpec) -> None:
     torch.seed()
 
 
+def _prelude() -> dict[str, Any]:
+    """Return the names every snippet starts with: torch, nn, F, np and numpy."""
+    import numpy
+    import torch
+    import torch.nn.functional
+
+    return {
+        "torch": torch,
+        "nn": torch.nn,
+        "F": torch.nn.functional,
+        "np": numpy,
+        "numpy": numpy,
+    }
+
+
 def _run_snippet(message: dict[str, Any], done_fd: int) -> NoReturn:
     exit_code = 0
     try:
         _apply_job_limits(message)
         main = types.ModuleType("__main__")
         main.__dict__["__builtins__"] = builtins
+        # Snippets in chat are short: torch, nn, F and numpy are there without imports, as in
+        # a notebook (all already imported by the zygote, so this costs nothing).
+        main.__dict__.update(_prelude())
         sys.modules["__main__"] = main
         sys.argv = ["<run>"]
         sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]

@@ -33,6 +33,11 @@ async def test_print_and_exit_codes(runner: RunnerUnderTest) -> None:
     assert (failed.status, failed.exit_code, failed.stdout) == ("error", 3, "out\n")
 
 
+async def test_torch_nn_f_and_numpy_need_no_import(runner: RunnerUnderTest) -> None:
+    result = await run(runner, "print(F.relu(torch.tensor([-1.0, 2.0])), np.arange(2), nn.ReLU())")
+    assert (result.status, result.stdout) == ("ok", "tensor([0., 2.]) [0 1] ReLU()\n")
+
+
 async def test_exception_traceback_shows_only_user_frames(runner: RunnerUnderTest) -> None:
     result = await run(runner, "def f():\n    1 / 0\nf()")
     assert (result.status, result.exit_code) == ("error", 1)
