@@ -82,3 +82,15 @@ async def test_console_in_process_answers_by_number(core: Core) -> None:
     text = out.getvalue()
     assert "Building models" in text
     assert "you chose D" in text or "The answer is D" in text
+
+
+async def test_console_daily_is_the_same_question_all_day(core: Core) -> None:
+    out = io.StringIO()
+    c = Console(core, stdin=io.StringIO(""), stdout=out, user="tester")
+    await c.handle("/daily")
+    first = c.current
+    await c.handle("/daily")
+    assert first is not None
+    assert c.current is not None
+    assert c.current.question.id == first.question.id
+    assert c.current.prompt.id != first.prompt.id

@@ -17,6 +17,7 @@ from bot.errors import UserInputError
 from bot.i18n import _
 from bot.services.runs import RunService, parse_job, strip_command
 from bot.services.study import Context, Shown
+from bot.storage.records import Chat
 
 PLATFORM = "console"
 
@@ -112,7 +113,7 @@ class Console:
         elif command in {"/help", "/start"}:
             self.say(render.help_text(lang, console=True))
         elif command == "/daily":
-            await self.show(await study.show(ctx, "daily"))
+            await self.core.daily.today(ctx, self._send_question)
         elif command == "/question":
             await self.show(await study.show(ctx, "question", arg or None))
         elif command == "/answer":
@@ -180,6 +181,10 @@ class Console:
         path = folder / Path(name).name
         path.write_bytes(data)
         return str(path)
+
+    async def _send_question(self, _chat: Chat, shown: Shown) -> str:
+        await self.show(shown)
+        return "console"
 
     async def show(self, shown: Shown) -> None:
         """Print a question and remember it for answering."""
