@@ -41,10 +41,12 @@ def build_root(spec: WorkerSpec) -> None:
     # Nothing done here may propagate back to the host's mount table.
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=0755")
+    # The job's tmpfs first: Python or the venv may live under /tmp (a checkout there, say),
+    # and binds made before it would be hidden beneath the job's own /tmp.
+    _make_jobfs(root, spec.scratch_bytes)
     for path in spec.read_only:
         _bind(path, root + path, read_only=True, allow_devices=False)
     _make_dev(root, spec.gpu)
-    _make_jobfs(root, spec.scratch_bytes)
     _write(root + "/etc/passwd", _USERS)
     _write(root + "/etc/group", _GROUPS)
     _write(root + "/etc/hostname", "sandbox\n")
