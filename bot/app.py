@@ -48,7 +48,7 @@ async def open_runs(settings: Settings) -> AsyncIterator[RunService]:
                 # Expected where the sandbox cannot be built (not root, say): one line, no trace.
                 log.warning("the local runner did not start (%s); /run is unavailable", e)
                 runner = None
-        yield RunService(runner, settings.run_allow)
+        yield RunService(runner, settings.run_allow, settings.run_max_code_kb * 1024)
 
 
 @asynccontextmanager

@@ -41,6 +41,10 @@ def test_no_code_is_a_usage_error(text: str) -> None:
 def test_code_too_long() -> None:
     with pytest.raises(UserInputError, match="run_too_long"):
         parse_job("/run " + "x" * (65 * 1024))
+    service = RunService(None, frozenset(), max_code_bytes=1024)
+    with pytest.raises(UserInputError, match="run_too_long"):
+        service.parse("/run " + "x" * 1025)
+    assert service.parse("/run " + "x" * 1000).code == "x" * 1000
 
 
 def chat(run_enabled: bool = True, external_id: str = "-5") -> Chat:

@@ -15,7 +15,7 @@ from bot.adapters.run_render import run_problem, run_reply
 from bot.app import Core
 from bot.errors import UserInputError
 from bot.i18n import _
-from bot.services.runs import RunService, parse_job, strip_command
+from bot.services.runs import RunService, strip_command
 from bot.services.study import Context, Shown
 from bot.storage.records import Chat
 
@@ -159,7 +159,7 @@ class Console:
             text = line + "\n" + "\n".join(block)
         try:
             self.runs.check_allowed(None, ctx.chat)
-            job = parse_job(text)
+            job = self.runs.parse(text)
         except UserInputError as err:
             self.say(run_problem(ctx.lang, err))
             return

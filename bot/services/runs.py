@@ -11,7 +11,7 @@ from bot.errors import UserInputError
 from bot.runner.protocol import Device, RunRequest, RunResult
 from bot.storage.records import Chat
 
-MAX_CODE_BYTES = 64 * 1024
+DEFAULT_MAX_CODE_BYTES = 64 * 1024
 _COMMAND = re.compile(r"^/run(@\w+)?(?=\s|$)", re.IGNORECASE)
 _FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n?(.*?)```", re.DOTALL | re.IGNORECASE)
 _FIRST_WORD = re.compile(r"\s*(\S+)(?:\s+|$)")
@@ -41,7 +41,9 @@ def strip_command(text: str) -> str:
     return _COMMAND.sub("", text.strip(), count=1)
 
 
-def parse_job(text: str, fallback: str | None = None) -> Job:
+def parse_job(
+    text: str, fallback: str | None = None, max_bytes: int = DEFAULT_MAX_CODE_BYTES
+) -> Job:
     """Parse `/run [cpu|gpu] code…` (fenced blocks joined) or fall back to other text.
 
     `fallback` is the replied-to message or an attached .py file; raise UserInputError
@@ -56,8 +58,8 @@ def parse_job(text: str, fallback: str | None = None) -> Job:
     code = _code_of(rest) or (_code_of(fallback) if fallback else "")
     if not code.strip():
         raise UserInputError("usage_run")
-    if len(code.encode()) > MAX_CODE_BYTES:
-        raise UserInputError("run_too_long", limit=MAX_CODE_BYTES // 1024)
+    if len(code.encode()) > max_bytes:
+        raise UserInputError("run_too_long", limit=max_bytes // 1024)
     return Job(code=code, device=device)
 
 
@@ -73,9 +75,19 @@ def _code_of(text: str | None) -> str:
 class RunService:
     """Decide whether a /run may go ahead and hand it to the runner."""
 
-    def __init__(self, runner: Runner | None, allow: frozenset[int]) -> None:
+    def __init__(
+        self,
+        runner: Runner | None,
+        allow: frozenset[int],
+        max_code_bytes: int = DEFAULT_MAX_CODE_BYTES,
+    ) -> None:
         self.runner = runner
         self.allow = allow
+        self.max_code_bytes = max_code_bytes
+
+    def parse(self, text: str, fallback: str | None = None) -> Job:
+        """Parse a /run message with this bot's code size limit."""
+        return parse_job(text, fallback, self.max_code_bytes)
 
     def check_allowed(self, user_id: int | None, chat: Chat) -> None:
         """Raise UserInputError unless /run is on here and the allowlist admits the user or chat."""

@@ -17,7 +17,7 @@ from bot.adapters.telegram.handlers import Handlers
 from bot.errors import UserInputError
 from bot.i18n import _
 from bot.runner.protocol import RunFile
-from bot.services.runs import MAX_CODE_BYTES, RunService, parse_job, strip_command
+from bot.services.runs import RunService, strip_command
 from bot.services.study import Context
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class RunHandlers:
             return
         try:
             self.runs.check_allowed(update.effective_user.id, ctx.chat)
-            job = parse_job(text, await self._fallback_code(message, context))
+            job = self.runs.parse(text, await self._fallback_code(message, context))
         except UserInputError as err:
             await self._answer(message, key, edited, self._problem(ctx, err), now)
             return
@@ -136,12 +136,13 @@ class RunHandlers:
         name = (document.file_name or "").lower()
         if not name.endswith(".py"):
             raise UserInputError("usage_run")
-        if (document.file_size or 0) > MAX_CODE_BYTES:
-            raise UserInputError("run_too_long", limit=MAX_CODE_BYTES // 1024)
+        limit = self.runs.max_code_bytes
+        if (document.file_size or 0) > limit:
+            raise UserInputError("run_too_long", limit=limit // 1024)
         file = await context.bot.get_file(document.file_id)
         data = bytes(await file.download_as_bytearray())
-        if len(data) > MAX_CODE_BYTES:
-            raise UserInputError("run_too_long", limit=MAX_CODE_BYTES // 1024)
+        if len(data) > limit:
+            raise UserInputError("run_too_long", limit=limit // 1024)
         return data.decode("utf-8", errors="replace")
 
     async def _switch(self, update: Update, context: Ctx, ctx: Context, on: bool) -> None:
