@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+import os
+import sys
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -238,17 +242,37 @@ async def test_unexpected_error_logged_once_with_context_and_apology(
     assert f"chat={USER}" in errors[0].getMessage()
 
 
-async def test_token_never_reaches_logs(
-    fake: FakeBotAPI,
-    core: Core,
-    caplog: pytest.LogCaptureFixture,
-    make_settings: Callable[..., Settings],
+async def test_serve_command_end_to_end_and_token_never_logged(
+    fake: FakeBotAPI, tmp_path: Path
 ) -> None:
-    from bot.logging_setup import RedactSecrets
-
-    caplog.set_level(logging.DEBUG)
-    caplog.handler.addFilter(RedactSecrets([TOKEN]))
-    async with running(core, fake):
-        await say(fake, "/start")
-    assert caplog.records
-    assert all(TOKEN not in r.getMessage() for r in caplog.records)
+    """Run `studybot serve` as an operator would, at DEBUG, and read everything it logs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STUDYBOT_", "TELEGRAM_"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=fake.base_url,
+        STUDYBOT_DATABASE=str(tmp_path / "data" / "bot.db"),
+        STUDYBOT_RUNNER_URL="unix:" + str(tmp_path / "no-runner.sock"),
+        STUDYBOT_LOG_LEVEL="DEBUG",
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await fake.wait_for_call("getUpdates", timeout=60)
+        assert "PyTorch" in await say(fake, "/start")
+        assert "Daily question" in await say(fake, "/daily")
+    finally:
+        proc.terminate()
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+    logs = (out + err).decode()
+    assert proc.returncode == 0, logs
+    assert "bot started" in logs
+    assert TOKEN not in logs
+    assert TOKEN.split(":")[1] not in logs
