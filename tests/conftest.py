@@ -7,6 +7,8 @@ import os
 # Build RetryAfter without deprecation warnings; must be set before telegram is imported.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,3 +55,26 @@ async def core(settings: Settings, clock: FixedClock) -> AsyncIterator[Core]:
     """Return the core on a fresh database with the injected clock."""
     async with open_core(settings, clock=clock) as c:
         yield c
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """Return this environment without any STUDYBOT_ or TELEGRAM_ variable, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STUDYBOT_", "TELEGRAM_"))}
+    env.update(extra)
+    return env
+
+
+def studybot(
+    *args: str, env: dict[str, str], cwd: Path, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the `studybot` command line as a user would and capture what it prints."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

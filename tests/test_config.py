@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config import Settings
+from tests.conftest import clean_env, studybot
 
 
 def test_defaults(make_settings: Callable[..., Settings]) -> None:
@@ -40,17 +38,7 @@ def test_admin_ids_parse(make_settings: Callable[..., Settings]) -> None:
 def test_invalid_config_names_variable_and_exits_nonzero(
     tmp_path: Path, name: str, value: str
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STUDYBOT_", "TELEGRAM_"))}
-    env[name] = value
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot", "content", "check"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = studybot("content", "check", env=clean_env(**{name: value}), cwd=tmp_path)
     assert proc.returncode == 2
     assert name in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -58,16 +46,7 @@ def test_invalid_config_names_variable_and_exits_nonzero(
 
 
 def test_serve_without_token_is_one_clear_line(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STUDYBOT_", "TELEGRAM_"))}
-    env["STUDYBOT_DATABASE"] = str(tmp_path / "db.sqlite")
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot", "serve"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    env = clean_env(STUDYBOT_DATABASE=str(tmp_path / "db.sqlite"))
+    proc = studybot("serve", env=env, cwd=tmp_path)
     assert proc.returncode == 2
     assert "TELEGRAM_BOT_TOKEN" in proc.stderr and "Traceback" not in proc.stderr

@@ -3,34 +3,23 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from bot.adapters.console import Console
 from bot.app import Core
+from tests.conftest import clean_env, studybot
 
 FIXTURE_BANK = Path(__file__).parent / "fixtures" / "bank"
 
 
 def console(tmp_path: Path, lines: list[str]) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STUDYBOT_", "TELEGRAM_"))}
-    env.update(
+    env = clean_env(
         STUDYBOT_DATABASE=str(tmp_path / "db" / "bot.db"),
         STUDYBOT_CONTENT_DIR=str(FIXTURE_BANK),
         STUDYBOT_RUNNER_URL="unix:" + str(tmp_path / "no-runner.sock"),
     )
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "console"],
-        input="\n".join(lines) + "\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
+    return studybot("console", env=env, cwd=tmp_path, stdin="\n".join(lines) + "\n")
 
 
 def test_console_session_daily_answer_streak(tmp_path: Path) -> None:

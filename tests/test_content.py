@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from bot.config import CONTENT_DIR
 from bot.content.loader import load_bank
 from bot.content.models import LANGS
 from bot.errors import ContentError
+from tests.conftest import clean_env, studybot
 
 FIXTURE_BANK = Path(__file__).parent / "fixtures" / "bank"
 
@@ -72,25 +71,11 @@ def test_unknown_topic_and_id_mismatch(tmp_path: Path) -> None:
 
 def test_content_check_command_exit_codes(tmp_path: Path) -> None:
     root = copy_bank(tmp_path)
-    ok = subprocess.run(
-        [sys.executable, "-m", "bot", "content", "check"],
-        capture_output=True,
-        text=True,
-        env={"STUDYBOT_CONTENT_DIR": str(root), "PATH": "/usr/bin:/bin"},
-        timeout=60,
-        check=False,
-    )
+    ok = studybot("content", "check", env=clean_env(STUDYBOT_CONTENT_DIR=str(root)), cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert "3 questions" in ok.stdout and "tensors 2" in ok.stdout
     edit(root / "questions" / "fixture-q1.yaml", {"en.quiz.options": ["only one"]})
-    bad = subprocess.run(
-        [sys.executable, "-m", "bot", "content", "check"],
-        capture_output=True,
-        text=True,
-        env={"STUDYBOT_CONTENT_DIR": str(root), "PATH": "/usr/bin:/bin"},
-        timeout=60,
-        check=False,
-    )
+    bad = studybot("content", "check", env=clean_env(STUDYBOT_CONTENT_DIR=str(root)), cwd=tmp_path)
     assert bad.returncode == 1
     assert "fixture-q1.yaml: field en.quiz.options" in bad.stdout
 
