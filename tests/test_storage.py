@@ -18,6 +18,8 @@ async def test_open_creates_folder_sets_wal_and_foreign_keys(tmp_path: Path) -> 
     path = tmp_path / "new" / "folder" / "bot.db"
     async with Database(path) as db:
         assert path.exists()
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert path.parent.stat().st_mode & 0o777 == 0o700
         assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"  # type: ignore[index]
         assert (await db.fetchone("PRAGMA foreign_keys"))[0] == 1  # type: ignore[index]
         assert await db.version() == 1

@@ -13,12 +13,11 @@ import contextlib
 import os
 import re
 import signal
-import stat
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from bot.runner.files import collect_files
+from bot.runner.files import collect_files, disk_usage
 from bot.runner.pool import Worker, WorkerError, recv_message, wake
 from bot.runner.protocol import RunResult, Status, dump_line
 
@@ -219,37 +218,31 @@ async def _watch(worker: Worker, limits: JobLimits) -> str:
     # Limits the kernel does not enforce at this level, polled; returns what was exceeded.
     while True:
         await asyncio.sleep(WATCH_INTERVAL_S)
-        if limits.watch_disk and _disk_usage(worker.scratch_fd) > limits.scratch_bytes:
+        # In a thread: a job with a huge tree must not stall the runner's event loop.
+        if limits.watch_disk and (
+            await asyncio.to_thread(disk_usage, worker.scratch_fd) > limits.scratch_bytes
+        ):
             return "disk"
-        if limits.rss_bytes and _tree_rss(worker.jail_pid) > limits.rss_bytes:
+        if limits.rss_bytes and (
+            await asyncio.to_thread(_tree_pss, worker.jail_pid) > limits.rss_bytes
+        ):
             return "memory"
 
 
-def _disk_usage(dir_fd: int, max_entries: int = 10_000) -> int:
-    total, seen = 0, 0
-    with contextlib.suppress(OSError):
-        for _, _, files, root_fd in os.fwalk(".", dir_fd=dir_fd):
-            for name in files:
-                seen += 1
-                if seen > max_entries:
-                    return total
-                with contextlib.suppress(OSError):
-                    st = os.stat(name, dir_fd=root_fd, follow_symlinks=False)
-                    if stat.S_ISREG(st.st_mode):
-                        total += st.st_blocks * 512
-    return total
-
-
-def _tree_rss(pid: int) -> int:
+def _tree_pss(pid: int) -> int:
+    # Proportional set size, not RSS: forked children share the warm interpreter's pages
+    # (and each other's), and RSS would count those once per process, so a job that merely
+    # forks a few times would look like gigabytes. PSS splits shared pages among sharers.
     total, stack, seen = 0, [pid], 0
     while stack and seen < 1000:
         current = stack.pop()
         seen += 1
         with contextlib.suppress(OSError, ValueError):
-            with open(f"/proc/{current}/status") as f:
+            with open(f"/proc/{current}/smaps_rollup") as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
+                    if line.startswith("Pss:"):
                         total += int(line.split()[1]) * 1024
+                        break
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as f:
                     stack.extend(int(p) for p in f.read().split())
@@ -275,10 +268,11 @@ def _classify(
     cgroup = worker.cgroup
     status: Status
     reason = ""
-    if killed_for == "wall_time":
-        status, reason = "timeout", "wall_time"
-    elif killed_for == "memory" or (cgroup is not None and cgroup.oom_killed() and exit_code != 0):
+    # Memory first: a job whose child the OOM killer took may then run out its wall time.
+    if killed_for == "memory" or (cgroup is not None and cgroup.oom_killed() and exit_code != 0):
         status, reason = "memory", "memory"
+    elif killed_for == "wall_time":
+        status, reason = "timeout", "wall_time"
     elif killed_for:
         status, reason = "killed", killed_for
     elif sig == signal.SIGXCPU:

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -26,6 +25,7 @@ from bot.runner.cgroups import (
     remove_stale,
     runner_tag,
 )
+from bot.runner.files import remove_tree
 from bot.runner.job import JobLimits, run_on_worker
 from bot.runner.pool import Worker, WorkerError, WorkerPool, Zygote
 from bot.runner.probe import HostCapabilities
@@ -169,7 +169,7 @@ class Sandbox:
         if self._cgroups is not None:
             with contextlib.suppress(OSError):
                 self._cgroups.close()
-        shutil.rmtree(self._state, ignore_errors=True)
+        remove_tree(self._state)
 
     # -- workers ------------------------------------------------------------------------------
 
@@ -262,9 +262,10 @@ class Sandbox:
             output_bytes=s.run_output_kb * 1024,
             scratch_bytes=s.run_scratch_mb * MIB,
             watch_disk=basic,
-            # CUDA reserves far more address space than it uses, so GPU jobs without a memory
-            # cgroup are watched by resident size instead of RLIMIT_AS.
-            rss_bytes=memory if basic and device != "cpu" else 0,
+            # Without a memory cgroup RLIMIT_AS bounds each process of a CPU job, and the whole
+            # tree's resident size is watched as well (children each get their own RLIMIT_AS).
+            # CUDA reserves far more address space than it uses, so GPU jobs get the watch only.
+            rss_bytes=memory if basic else 0,
             address_space_bytes=memory if basic and device == "cpu" else 0,
         )
 
@@ -288,7 +289,7 @@ class Sandbox:
             except OSError as e:
                 log.warning("could not remove cgroup of worker %d: %s", worker.spec.worker_id, e)
         if self.level != "strong":
-            shutil.rmtree(worker.spec.scratch_dir, ignore_errors=True)
+            remove_tree(worker.spec.scratch_dir)
             if not self.caps.landlock_abi:
                 _sweep_shared_tmp()
 
@@ -298,7 +299,7 @@ def _remove_stale_state() -> None:
     for path in Path(tempfile.gettempdir()).glob(STATE_PREFIX + "*-*-*"):
         namespace, pid, _ = path.name.removeprefix(STATE_PREFIX).split("-", 2)
         if is_stale(f"{namespace}-{pid}"):
-            shutil.rmtree(path, ignore_errors=True)
+            remove_tree(path)
 
 
 def _sweep_shared_tmp() -> None:
@@ -312,6 +313,6 @@ def _sweep_shared_tmp() -> None:
                     if st.st_uid != SANDBOX_UID:
                         continue
                     if stat.S_ISDIR(st.st_mode):
-                        shutil.rmtree(entry.path, ignore_errors=True)
+                        remove_tree(entry.path)
                     else:
                         os.unlink(entry.path)

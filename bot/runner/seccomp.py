@@ -73,6 +73,34 @@ DENIED_SYSCALLS = (
     "mknodat",
 )
 
+SYSV_IPC_SYSCALLS = (
+    "shmget",
+    "shmat",
+    "shmctl",
+    "shmdt",
+    "msgget",
+    "msgsnd",
+    "msgrcv",
+    "msgctl",
+    "semget",
+    "semop",
+    "semtimedop",
+    "semctl",
+)
+# (syscall, index of its pid/who argument)
+OTHER_PROCESS_SYSCALLS = (
+    ("prlimit64", 0),
+    ("sched_setscheduler", 0),
+    ("sched_setparam", 0),
+    ("sched_setattr", 0),
+    ("sched_setaffinity", 0),
+    ("migrate_pages", 0),
+    ("move_pages", 0),
+    ("setpriority", 1),
+    ("ioprio_set", 1),
+)
+
+_LOW32 = 0xFFFFFFFF
 _PERSONALITY_QUERY = 0xFFFFFFFF
 _TIOCSTI = 0x5412
 _NEGATIVE_PID_BIT = 0x80000000
@@ -91,9 +119,11 @@ def build_filter(*, allow_unix_sockets: bool, deny_group_kill: bool) -> sc.Sysca
     _add(f, sc.ERRNO(errno.ENOSYS), "clone3")
     # Only querying the execution domain; changing it (e.g. disabling ASLR) is refused.
     _add(f, deny, "personality", sc.Arg(0, sc.NE, _PERSONALITY_QUERY))
-    _add(f, deny, "ioctl", sc.Arg(1, sc.EQ, _TIOCSTI))
+    # The kernel reads these arguments as 32-bit ints: compare only the low 32 bits, or a
+    # value with high bits set would slip past the rule and still reach the call.
+    _add(f, deny, "ioctl", sc.Arg(1, sc.MASKED_EQ, _LOW32, _TIOCSTI))
     # A job must stay killable when its parent dies, so it may not clear its death signal.
-    _add(f, deny, "prctl", sc.Arg(0, sc.EQ, 1))
+    _add(f, deny, "prctl", sc.Arg(0, sc.MASKED_EQ, _LOW32, 1))
     if allow_unix_sockets:
         _add(f, deny, "socket", sc.Arg(0, sc.NE, socket.AF_UNIX))
     else:
@@ -104,6 +134,14 @@ def build_filter(*, allow_unix_sockets: bool, deny_group_kill: bool) -> sc.Sysca
         # Without a pid namespace, kill(-1) or kill(-pgid) as uid 65534 would hit other jobs.
         for name in ("kill", "tgkill"):
             _add(f, deny, name, sc.Arg(0, sc.MASKED_EQ, _NEGATIVE_PID_BIT, _NEGATIVE_PID_BIT))
+        # Without an IPC namespace, System V objects outlive the job (and escape its memory
+        # limit), and the next job could read them.
+        for name in SYSV_IPC_SYSCALLS:
+            _add(f, deny, name)
+        # All jobs share uid 65534, so these calls could throttle or pin another user's job;
+        # on itself (pid or who 0) a job may still use them.
+        for name, arg in OTHER_PROCESS_SYSCALLS:
+            _add(f, deny, name, sc.Arg(arg, sc.NE, 0))
     return f
 
 

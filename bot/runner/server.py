@@ -102,6 +102,12 @@ class RunnerServer:
             await self._serve_one(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the client went away; its job (if any) was cancelled with it
+        except Exception:
+            # A bug must cost one answer, never the runner: log it, tell the client.
+            log.exception("request failed")
+            with contextlib.suppress(Exception):
+                writer.write(dump_line(result_to_wire(RunResult.crashed("runner error"))))
+                await writer.drain()
         finally:
             if task is not None:
                 self._connections.discard(task)

@@ -58,7 +58,7 @@ class Database:
     async def open(self) -> None:
         """Open the file (creating its folder), set pragmas and migrate."""
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _prepare_file(Path(self.path))
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a migration's DDL and
             # its user_version bump commit together.
@@ -133,6 +133,12 @@ class Database:
         """Return every row of a query."""
         async with self.conn.execute(sql, tuple(params)) as cursor:
             return list(await cursor.fetchall())
+
+
+def _prepare_file(path: Path) -> None:
+    """Create the database's folder and file readable by the bot's own user only."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
 
 
 def _split_sql(script: str) -> list[str]:

@@ -176,7 +176,8 @@ def fenced_runner(level: str, **settings: str) -> Iterator[RunnerUnderTest]:
             proc.kill()
             proc.wait()
         fence.remove()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not os.environ.get("STUDYBOT_KEEP_TEST_RUNNER"):
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", params=["strong", "basic"])

@@ -574,3 +574,117 @@ async def test_setuid_mount_unshare_denied(runner: RunnerUnderTest) -> None:
     for name in ("mount", "unshare_user", "unshare_net", "unshare_mnt", "chroot"):
         assert f"'{name}': -1" in result.stdout, result
     await assert_next_job_runs(runner)
+
+
+# -- found in review -------------------------------------------------------------------------
+
+
+async def test_deep_directory_tree_is_cleaned_up(runner: RunnerUnderTest) -> None:
+    # Deeper than Python's recursion limit: the runner's cleanup must not recurse.
+    result = await run(
+        runner,
+        """
+        import os
+        for _ in range(1500):
+            os.mkdir("d")
+            os.chdir("d")
+        print("deep")
+        """,
+    )
+    assert (result.status, result.stdout) == ("ok", "deep\n"), result
+    listing = await run(runner, "import os\nprint(sorted(os.listdir('.')))")
+    assert listing.stdout == "[]\n"
+    await assert_next_job_runs(runner)
+
+
+async def test_sysv_shared_memory_does_not_outlive_the_job(runner: RunnerUnderTest) -> None:
+    code = """
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        shm = libc.shmget(0x5AB0C0DE, 1 << 20, 0o1666)
+        print("shmget", "refused" if shm < 0 else "allowed")
+    """
+    first = await run(runner, code)
+    assert first.status == "ok", first
+    second = await run(
+        runner,
+        """
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        print("found" if libc.shmget(0x5AB0C0DE, 0, 0) >= 0 else "none")
+        """,
+    )
+    assert second.stdout == "none\n"
+    if runner.level == "basic":  # no IPC namespace: System V IPC is refused outright
+        assert first.stdout == "shmget refused\n"
+    await assert_next_job_runs(runner)
+
+
+async def test_memory_spread_over_child_processes_is_limited(runner: RunnerUnderTest) -> None:
+    # Each child stays under a per-process limit; together they exceed the job's 512 MiB.
+    result = await run(
+        runner,
+        """
+        import os, time
+        for _ in range(3):
+            if os.fork() == 0:
+                block = bytearray(300 * 1024 * 1024)
+                time.sleep(30)
+                os._exit(0)
+        time.sleep(30)
+        """,
+    )
+    assert result.status in {"memory", "killed"}, result
+    await assert_next_job_runs(runner)
+
+
+async def test_file_with_invalid_utf8_name_comes_back_renamed(runner: RunnerUnderTest) -> None:
+    result = await run(runner, "open(b'\\xff\\nx.txt', 'wb').write(b'data')\nprint('ok')")
+    assert result.status == "ok", result
+    assert [f.name for f in result.files] == ["\ufffd_x.txt"]
+    await assert_next_job_runs(runner)
+
+
+async def test_cannot_change_limits_or_scheduling_of_other_processes(
+    runner: RunnerUnderTest,
+) -> None:
+    result = await run(
+        runner,
+        """
+        import os, resource
+        target = os.getppid()  # at strong: 0, the parent lies outside the job's pid namespace
+        print("parent visible", target != 0)
+        for name, call in [
+            ("prlimit", lambda: resource.prlimit(target, resource.RLIMIT_FSIZE, (0, 0))),
+            ("affinity", lambda: os.sched_setaffinity(target, {0})),
+            ("priority", lambda: os.setpriority(os.PRIO_PROCESS, target, 19)),
+        ]:
+            try:
+                call()
+                print(name, "allowed")
+            except OSError:
+                print(name, "refused")
+        """,
+    )
+    if runner.level == "basic":  # all jobs share uid 65534 and the host's pid space
+        expected = "parent visible True\nprlimit refused\naffinity refused\npriority refused\n"
+    else:  # nothing outside the job can be named (pid 0 means the job itself)
+        expected = "parent visible False\nprlimit allowed\naffinity allowed\npriority allowed\n"
+    assert result.stdout == expected, result
+    await assert_next_job_runs(runner)
+
+
+async def test_seccomp_arguments_are_compared_on_32_bits(runner: RunnerUnderTest) -> None:
+    result = await run(
+        runner,
+        """
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        # prctl(PR_SET_PDEATHSIG, 0) with a high bit set in the option
+        r = libc.syscall(157, ctypes.c_ulong(0x100000001), ctypes.c_ulong(0), 0, 0, 0)
+        print("refused" if r < 0 and ctypes.get_errno() == 1 else "allowed")
+        """,
+    )
+    assert result.stdout == "refused\n", result
+    await assert_next_job_runs(runner)

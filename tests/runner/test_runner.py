@@ -38,6 +38,19 @@ async def test_torch_nn_f_and_numpy_need_no_import(runner: RunnerUnderTest) -> N
     assert (result.status, result.stdout) == ("ok", "tensor([0., 2.]) [0 1] ReLU()\n")
 
 
+async def test_a_few_forked_children_are_not_mistaken_for_a_memory_hog(
+    runner: RunnerUnderTest,
+) -> None:
+    # Each child shares the warm interpreter's pages; only what they add may count.
+    code = (
+        "import os\nkids = []\nfor i in range(6):\n    pid = os.fork()\n"
+        "    if pid == 0:\n        import time; time.sleep(0.5); os._exit(0)\n"
+        "    kids.append(pid)\nfor pid in kids:\n    os.waitpid(pid, 0)\nprint('done')"
+    )
+    result = await run(runner, code)
+    assert (result.status, result.stdout) == ("ok", "done\n"), result
+
+
 async def test_exception_traceback_shows_only_user_frames(runner: RunnerUnderTest) -> None:
     result = await run(runner, "def f():\n    1 / 0\nf()")
     assert (result.status, result.exit_code) == ("error", 1)
