@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 # The bank shipped with the project (next to the package in a checkout and in the image).
 CONTENT_DIR = Path(__file__).resolve().parents[1] / "content"
 
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 SandboxLevel = Literal["none", "basic", "strong"]
 
@@ -29,9 +29,10 @@ def parse_hhmm(value: str) -> time:
 
 def check_timezone(value: str) -> str:
     """Return the IANA zone name if it exists, else raise ValueError."""
+    # ZoneInfo("Europe") finds a folder, not a zone, and raises IsADirectoryError (an OSError).
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as e:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as e:
         raise ValueError(f"unknown IANA time zone {value!r}") from e
     return value
 

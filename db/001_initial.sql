@@ -61,7 +61,10 @@ CREATE TABLE daily_deliveries (
     local_date  TEXT NOT NULL,               -- the chat's local date of the delivery
     question_id TEXT NOT NULL,
     prompt_id   INTEGER REFERENCES prompts (id) ON DELETE SET NULL,
-    status      TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    -- sending: claimed, being sent (a crash here never resends: at most one a day);
+    -- retry: the send surely failed, the next attempt may claim it again;
+    -- sent, failed: done for the day.
+    status      TEXT NOT NULL CHECK (status IN ('sending', 'retry', 'sent', 'failed')),
     claimed_at  TEXT NOT NULL,
     sent_at     TEXT,
     PRIMARY KEY (chat_id, local_date)

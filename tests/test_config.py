@@ -30,6 +30,7 @@ def test_admin_ids_parse(make_settings: Callable[..., Settings]) -> None:
     ("name", "value"),
     [
         ("STUDYBOT_TIMEZONE", "Mars/Olympus"),
+        ("STUDYBOT_TIMEZONE", "Europe"),
         ("STUDYBOT_DAILY_TIME", "25:99"),
         ("STUDYBOT_ADMIN_IDS", "me"),
         ("TELEGRAM_API_BASE_URL", "ftp://x"),
@@ -50,3 +51,11 @@ def test_serve_without_token_is_one_clear_line(tmp_path: Path) -> None:
     proc = studybot("serve", env=env, cwd=tmp_path)
     assert proc.returncode == 2
     assert "TELEGRAM_BOT_TOKEN" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unusable_database_path_is_one_clear_line(tmp_path: Path) -> None:
+    env = clean_env(STUDYBOT_DATABASE="/proc/no/such/bot.db")
+    proc = studybot("console", env=env, cwd=tmp_path, stdin="/quit\n")
+    assert proc.returncode == 1
+    assert "cannot open database /proc/no/such/bot.db" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -12,6 +12,7 @@ from bot.config import CONTENT_DIR
 from bot.content.loader import load_bank
 from bot.content.models import LANGS
 from bot.errors import ContentError
+from bot.services.study import AnswerResult
 from tests.conftest import clean_env, studybot
 
 FIXTURE_BANK = Path(__file__).parent / "fixtures" / "bank"
@@ -58,7 +59,8 @@ def test_every_problem_is_reported_with_file_and_field(tmp_path: Path) -> None:
 def test_unknown_topic_and_id_mismatch(tmp_path: Path) -> None:
     root = copy_bank(tmp_path)
     q1 = root / "questions" / "fixture-q1.yaml"
-    edit(q1, {"topic": "astrology"})
+    edit(q1, {"topic": "astrology", "difficulty": "trivial"})
+    shutil.copy(q1, root / "questions" / "fixture-q1.yml")
     q2 = root / "questions" / "fixture-q2.yaml"
     edit(q2, {"id": "other-id"})
     with pytest.raises(ContentError) as err:
@@ -67,6 +69,10 @@ def test_unknown_topic_and_id_mismatch(tmp_path: Path) -> None:
         "fixture-q1.yaml: field topic: unknown topic 'astrology'" in p for p in err.value.problems
     )
     assert any("fixture-q2.yaml: field id:" in p for p in err.value.problems)
+    assert any("fixture-q1.yaml: field difficulty:" in p for p in err.value.problems)
+    assert any(
+        "fixture-q1.yml: field id: 'fixture-q1' is also used by" in p for p in err.value.problems
+    )
 
 
 def test_content_check_command_exit_codes(tmp_path: Path) -> None:
@@ -102,3 +108,14 @@ def test_every_question_renders_within_telegram_limits() -> None:
         for lang in LANGS:
             assert len(render.question(bank, q, lang, "daily")) <= 4096, q.id
             assert len(render.reference_answer(q, lang)) <= 4096, q.id
+            for chosen in range(len(q.text(lang).quiz.options)):
+                result = AnswerResult(
+                    status="recorded",
+                    question=q,
+                    lang=lang,
+                    chosen=chosen,
+                    correct=chosen == q.text(lang).quiz.correct,
+                )
+                alert = render.verdict_alert(result)
+                assert len(alert) <= 200, q.id
+                assert alert.endswith(q.text(lang).quiz.explanation), (q.id, "explanation cut")

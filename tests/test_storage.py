@@ -84,7 +84,10 @@ async def test_one_delivery_per_chat_and_local_date(tmp_path: Path) -> None:
         chat = await repos.chats.upsert("telegram", "1", "private", "", "09:00", NOW)
         day = date(2026, 3, 10)
         assert await repos.deliveries.claim(chat.id, day, "q1", NOW)
-        # A pending claim (crash before sending) may be claimed again, keeping its question.
+        # Being sent (or the process died while sending): never claimed twice.
+        assert not await repos.deliveries.claim(chat.id, day, "q2", NOW)
+        # A send that surely failed may be retried, keeping its question.
+        await repos.deliveries.finish(chat.id, day, "retry", None, NOW)
         assert await repos.deliveries.claim(chat.id, day, "q2", NOW)
         assert (await repos.deliveries.get(chat.id, day)).question_id == "q1"  # type: ignore[union-attr]
         await repos.deliveries.finish(chat.id, day, "sent", None, NOW)

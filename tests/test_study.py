@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
-from bot.app import Core
+from bot.app import Core, open_core
 from bot.clock import FixedClock
+from bot.config import Settings
 from bot.errors import UserInputError
-from bot.services.daily import ChatGone, SendFailed
+from bot.services.daily import ChatGone, SendFailed, SendRefused, SendUncertain
 from bot.services.study import Context, Shown
 from bot.storage.records import Chat
 
@@ -37,10 +41,20 @@ async def test_no_repeats_until_pool_exhausted_and_deterministic(core: Core) -> 
     assert sorted(seen) == ["fixture-q1", "fixture-q2", "fixture-q3"]
     fourth = (await core.study.show(ctx, "question")).question.id
     assert fourth in seen
-    other = await private(core, "u1-copy")
-    # Same history length, different chat: order may differ, but it is reproducible.
-    first_other = await core.study.pick(other.chat)
-    assert first_other.id == (await core.study.pick(other.chat)).id
+
+
+async def test_picks_are_deterministic_given_the_history(
+    make_settings: Callable[..., Settings], clock: FixedClock, tmp_path: Path
+) -> None:
+    sequences = []
+    for name in ("a", "b"):
+        settings = make_settings(STUDYBOT_DATABASE=str(tmp_path / f"{name}.db"))
+        async with open_core(settings, clock=clock) as other:
+            ctx = await private(other)
+            sequences.append(
+                [(await other.study.show(ctx, "question")).question.id for _ in range(6)]
+            )
+    assert sequences[0] == sequences[1]
 
 
 async def test_topic_filter_and_unknown_topic(core: Core) -> None:
@@ -76,8 +90,9 @@ async def test_settings_validation(core: Core) -> None:
         await core.study.set_timezone(ctx, "Mars/Olympus")
     with pytest.raises(UserInputError, match="usage_lang"):
         await core.study.set_language(ctx, "xx")
-    chat = await core.study.subscribe(ctx, "7:05".zfill(5))
-    assert chat.subscribed and chat.daily_time == "07:05"
+    chat = await core.study.subscribe(ctx, "7:05")
+    assert chat.subscribed
+    assert chat.daily_time == "07:05"
 
 
 class Recorder:
@@ -148,3 +163,47 @@ async def test_subscribe_with_topic_filter_limits_daily(core: Core, clock: Fixed
     assert chat.topic_filter is None
     with pytest.raises(UserInputError, match="unknown_topic"):
         await core.study.subscribe_args(ctx, ["nosuchtopic"])
+
+
+async def test_concurrent_requests_send_one_daily_question(core: Core, clock: FixedClock) -> None:
+    ctx = await private(core)
+    chat = await core.study.subscribe(ctx, "09:00")
+    clock.set(datetime(2026, 3, 10, 9, 0, tzinfo=UTC))
+    send = Recorder()
+    outcomes = await asyncio.gather(
+        core.daily.deliver(chat.id, send),
+        core.daily.today(ctx, send),
+        core.daily.deliver(chat.id, send),
+    )
+    assert sorted(o.status for o in outcomes) == ["already", "already", "sent"]
+    # The job and /daily both ran: the same prompt was shown at most twice, sent once as new.
+    assert len({s.prompt.id for s in send.sent}) == 1
+
+
+async def test_crash_while_sending_never_resends(core: Core, clock: FixedClock) -> None:
+    ctx = await private(core)
+    chat = await core.study.subscribe(ctx, "09:00")
+    clock.set(datetime(2026, 3, 10, 9, 0, tzinfo=UTC))
+    # The process dies in the middle of sending: the claim stays "sending".
+    assert await core.repos.deliveries.claim(chat.id, date(2026, 3, 10), "fixture-q1", clock.now())
+    send = Recorder()
+    assert (await core.daily.deliver(chat.id, send)).status == "already"
+    assert not await core.daily.is_pending(chat)
+    assert send.sent == []
+
+
+async def test_uncertain_send_counts_as_sent_and_refused_gives_up(
+    core: Core, clock: FixedClock
+) -> None:
+    ctx = await private(core)
+    chat = await core.study.subscribe(ctx, "09:00")
+    clock.set(datetime(2026, 3, 10, 9, 0, tzinfo=UTC))
+    assert (
+        await core.daily.deliver(chat.id, Recorder(SendUncertain("timed out")))
+    ).status == "sent"
+    assert not await core.daily.is_pending(chat)
+    clock.set(datetime(2026, 3, 11, 9, 0, tzinfo=UTC))
+    refused = await core.daily.deliver(chat.id, Recorder(SendRefused("no rights")))
+    assert refused.status == "refused"
+    assert not await core.daily.is_pending(chat)
+    assert (await core.repos.chats.get(chat.id)).subscribed  # type: ignore[union-attr]

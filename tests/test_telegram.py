@@ -21,6 +21,7 @@ from bot.app import Core, open_core
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.services.runs import RunService
+from tests.conftest import clean_env, studybot
 from tests.fakebotapi import FakeBotAPI
 
 App = Application[Any, Any, Any, Any, Any, Any]
@@ -181,6 +182,7 @@ async def test_blocked_chat_is_unsubscribed_not_retried(
     [
         ("/subscribe 25:99", "Usage: /subscribe"),
         ("/timezone Mars/Olympus", "Usage: /timezone"),
+        ("/timezone Europe", "Usage: /timezone"),
         ("/lang xx", "Usage: /lang"),
         ("/question nosuchtopic", "Unknown topic"),
         ("/frobnicate", "Unknown command /frobnicate"),
@@ -276,3 +278,99 @@ async def test_serve_command_end_to_end_and_token_never_logged(
     assert "bot started" in logs
     assert TOKEN not in logs
     assert TOKEN.split(":")[1] not in logs
+
+
+async def test_catch_up_survives_a_slow_start(
+    fake: FakeBotAPI, settings: Settings, clock: FixedClock
+) -> None:
+    clock.set(datetime(2026, 3, 10, 6, 0, tzinfo=UTC))
+    async with open_core(settings, clock=clock) as core, running(core, fake):
+        await say(fake, "/subscribe 07:00")
+    clock.set(datetime(2026, 3, 10, 9, 0, tzinfo=UTC))
+    fake.delay_next("deleteWebhook", 2.0)  # start-up takes longer than APScheduler's 1 s grace
+    since = fake.mark()
+    async with open_core(settings, clock=clock) as core, running(core, fake):
+        call = await fake.wait_for_call("sendMessage", since=since, timeout=15)
+        assert "Daily question" in str(call.params["text"])
+
+
+async def test_group_upgraded_to_supergroup_is_followed(
+    bot: App, fake: FakeBotAPI, core: Core, clock: FixedClock
+) -> None:
+    clock.set(datetime(2026, 3, 10, 6, 0, tzinfo=UTC))
+    fake.set_chat_member_status(GROUP, 12, "administrator")
+    await say(fake, "/subscribe 07:00", chat=GROUP, user=12)
+    clock.set(datetime(2026, 3, 10, 7, 0, tzinfo=UTC))
+    new_id = -100999888777
+    fake.fail_next(
+        "sendMessage",
+        error_code=400,
+        chat_id=GROUP,
+        description="Bad Request: group chat was upgraded to a supergroup chat",
+        parameters={"migrate_to_chat_id": new_id},
+    )
+    scheduler: DailyScheduler = bot.bot_data["scheduler"]
+    chat = await core.repos.chats.by_external("telegram", str(GROUP))
+    assert chat is not None
+    assert (await scheduler.deliver(chat.id)).status == "sent"
+    assert fake.calls("sendMessage", chat_id=new_id)
+    moved = await core.repos.chats.get(chat.id)
+    assert moved is not None
+    assert moved.external_id == str(new_id)
+
+
+async def test_refused_send_is_not_retried_all_day(
+    bot: App, fake: FakeBotAPI, core: Core, clock: FixedClock
+) -> None:
+    clock.set(datetime(2026, 3, 10, 6, 0, tzinfo=UTC))
+    await say(fake, "/subscribe 07:00")
+    clock.set(datetime(2026, 3, 10, 7, 0, tzinfo=UTC))
+    fake.fail_next(
+        "sendMessage", error_code=400, description="Bad Request: not enough rights to send text"
+    )
+    scheduler: DailyScheduler = bot.bot_data["scheduler"]
+    assert (await scheduler.deliver(1)).status == "refused"
+    assert not scheduler.jobs.get_jobs_by_name("retry:1")
+    chat = await core.repos.chats.get(1)
+    assert chat is not None
+    assert chat.subscribed
+
+
+async def test_group_reference_answer_only_after_answering_and_once(
+    bot: App, fake: FakeBotAPI
+) -> None:
+    await say(fake, "/daily", chat=GROUP, user=11)
+    question = fake.last_message(GROUP)
+    reveal = question.callback_data[-1]
+    query = fake.press_button(GROUP, 11, question.message_id, reveal)
+    early = await fake.wait_for_callback_answer(query)
+    assert "Answer first" in str(early.params.get("text"))
+    for user in (11, 12):
+        await fake.wait_for_callback_answer(
+            fake.press_button(GROUP, user, question.message_id, question.callback_data[0])
+        )
+    since = fake.mark()
+    for user in (11, 12):
+        await fake.wait_for_callback_answer(
+            fake.press_button(GROUP, user, question.message_id, reveal)
+        )
+    posted = [c for c in fake.calls("sendMessage", chat_id=GROUP) if c.seq >= since]
+    assert len(posted) == 1
+    assert "Quiz answer" in str(posted[0].params["text"])
+
+
+async def test_rejected_token_is_one_line_without_the_token(
+    fake: FakeBotAPI, tmp_path: Path
+) -> None:
+    wrong = "111111111:AAwrong-token-that-the-server-rejects-000000"
+    env = clean_env(
+        TELEGRAM_BOT_TOKEN=wrong,
+        TELEGRAM_API_BASE_URL=fake.base_url,
+        STUDYBOT_DATABASE=str(tmp_path / "bot.db"),
+        STUDYBOT_RUNNER_URL="unix:" + str(tmp_path / "none.sock"),
+    )
+    proc = await asyncio.to_thread(studybot, "serve", env=env, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert wrong not in proc.stderr + proc.stdout

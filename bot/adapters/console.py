@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import getpass
 import html
+import logging
 import re
 import sys
+import threading
 from pathlib import Path
 from typing import TextIO
 
@@ -18,6 +20,8 @@ from bot.i18n import _
 from bot.services.runs import RunService, strip_command
 from bot.services.study import Context, Shown
 from bot.storage.records import Chat
+
+log = logging.getLogger(__name__)
 
 PLATFORM = "console"
 
@@ -59,6 +63,7 @@ class Console:
         self.color = stdout.isatty()
         self.runs = runs
         self.current: Shown | None = None
+        self._lines: asyncio.Queue[str] | None = None
 
     def say(self, text: str) -> None:
         """Print one reply."""
@@ -85,7 +90,7 @@ class Console:
         while True:
             self.stdout.write("> ")
             self.stdout.flush()
-            line = await asyncio.to_thread(self.stdin.readline)
+            line = await self.readline()
             if not line:
                 self.stdout.write("\n")
                 return
@@ -95,8 +100,29 @@ class Console:
             if line:
                 await self.handle(line)
 
+    async def readline(self) -> str:
+        """Read one line ("" at end of input) without blocking the event loop.
+
+        A daemon thread does the blocking read, so Ctrl-C ends the program at once instead of
+        waiting for an executor thread stuck in readline().
+        """
+        if self._lines is None:
+            self._lines = asyncio.Queue()
+            loop = asyncio.get_running_loop()
+            lines = self._lines
+
+            def pump() -> None:
+                while True:
+                    line = self.stdin.readline()
+                    loop.call_soon_threadsafe(lines.put_nowait, line)
+                    if not line:
+                        return
+
+            threading.Thread(target=pump, name="console-input", daemon=True).start()
+        return await self._lines.get()
+
     async def handle(self, line: str) -> None:
-        """Answer one line of input."""
+        """Answer one line of input; a failure costs this line, never the session."""
         ctx = await self.context()
         command, _sep, arg = line.partition(" ")
         arg = arg.strip()
@@ -104,6 +130,9 @@ class Console:
             await self._dispatch(ctx, command.lower(), arg, line)
         except UserInputError as err:
             self.say(render.usage(ctx.lang, err.key, **err.params))
+        except Exception:
+            log.exception("console command %r failed", command)
+            self.say(_(ctx.lang, "Sorry, something went wrong on my side. Please try again."))
 
     async def _dispatch(self, ctx: Context, command: str, arg: str, line: str) -> None:
         study = self.core.study
@@ -154,7 +183,7 @@ class Console:
         if strip_command(line).strip().lower() in {"", "cpu", "gpu", "auto"}:
             self.say(_(ctx.lang, "Paste the code; end it with a line holding only a dot (.)."))
             block: list[str] = []
-            while (more := await asyncio.to_thread(self.stdin.readline)) and more.rstrip() != ".":
+            while (more := await self.readline()) and more.rstrip() != ".":
                 block.append(more.rstrip("\n"))
             text = line + "\n" + "\n".join(block)
         try:

@@ -157,11 +157,14 @@ def verdict_short(result: AnswerResult) -> str:
 
 
 def verdict_alert(result: AnswerResult) -> str:
-    """Render the verdict with the explanation for a pop-up (at most 200 characters)."""
+    """Render the verdict and the explanation for a pop-up (Telegram allows 200 characters)."""
     assert result.question is not None  # noqa: S101
-    text = verdict_short(result)
-    if result.status == "recorded":
-        text += "\n" + result.question.text(result.lang).quiz.explanation
+    quiz = result.question.text(result.lang).quiz
+    if result.status != "recorded":
+        return verdict_short(result)
+    right = LETTERS[quiz.correct]
+    head = f"✅ {right}" if result.correct else f"❌ {LETTERS[result.chosen]} → {right}"
+    text = f"{head}\n{quiz.explanation}"
     return text if len(text) <= 200 else text[:199] + "…"
 
 

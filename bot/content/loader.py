@@ -108,20 +108,29 @@ def _load_topics(root: Path, problems: list[str]) -> tuple[Topic, ...]:
     return tuple(topics)
 
 
-def _validate_question(path: Path, data: Any, problems: list[str]) -> Question | None:
+def _validate_question(
+    path: Path, data: Any, topic_ids: set[str], problems: list[str]
+) -> Question | None:
     if not isinstance(data, Mapping):
         problems.append(f"{path}: expected a mapping with the question's fields")
         return None
+    found = len(problems)
+    # Checked on the raw data, so they are reported even when other fields are invalid too.
+    raw_id, raw_topic = data.get("id"), data.get("topic")
+    if isinstance(raw_id, str) and raw_id != path.stem:
+        problems.append(f"{path}: field id: {raw_id!r} must equal the file name {path.stem!r}")
+    if topic_ids and isinstance(raw_topic, str) and raw_topic not in topic_ids:
+        problems.append(
+            f"{path}: field topic: unknown topic {raw_topic!r} "
+            f"(known: {', '.join(sorted(topic_ids))})"
+        )
     try:
         question = Question.model_validate(data)
     except ValidationError as e:
         for err in e.errors():
             problems.append(f"{path}: field {_field_path(err['loc'])}: {err['msg']}")
         return None
-    if question.id != path.stem:
-        problems.append(f"{path}: field id: {question.id!r} must equal the file name {path.stem!r}")
-        return None
-    return question
+    return question if len(problems) == found else None
 
 
 def load_bank(root: Path) -> ContentBank:
@@ -134,23 +143,21 @@ def load_bank(root: Path) -> ContentBank:
         problems.append(f"{qdir}: missing folder of question files")
         raise ContentError(problems)
     questions: list[Question] = []
+    seen: dict[str, Path] = {}
     for path in sorted(qdir.iterdir()):
         if path.name.startswith("."):
             continue
         if path.suffix not in {".yaml", ".yml"}:
             problems.append(f"{path}: not a .yaml file")
             continue
+        if path.stem in seen:
+            problems.append(f"{path}: field id: {path.stem!r} is also used by {seen[path.stem]}")
+            continue
+        seen[path.stem] = path
         data = _read_yaml(path, problems)
-        question = _validate_question(path, data, problems)
-        if question is None:
-            continue
-        if topics and question.topic not in topic_ids:
-            problems.append(
-                f"{path}: field topic: unknown topic {question.topic!r} "
-                f"(known: {', '.join(sorted(topic_ids))})"
-            )
-            continue
-        questions.append(question)
+        question = _validate_question(path, data, topic_ids, problems)
+        if question is not None:
+            questions.append(question)
     if not questions and not problems:
         problems.append(f"{qdir}: no questions")
     if problems:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,7 +25,15 @@ class ChatGone(StudyBotError):
 
 
 class SendFailed(StudyBotError):
-    """Sending failed after the adapter's own retries; try again at the next opportunity."""
+    """The message surely did not go out (after the adapter's retries); try again later."""
+
+
+class SendUncertain(StudyBotError):
+    """The message may or may not have gone out (a timeout): count it as sent."""
+
+
+class SendRefused(StudyBotError):
+    """The platform refused the message for good (rights, format): give up for today."""
 
 
 # The adapter sends a shown question to a chat and returns the platform's message id.
@@ -35,7 +44,7 @@ Sender = Callable[[Chat, Shown], Awaitable[str]]
 class DeliveryOutcome:
     """What happened to one chat's daily question."""
 
-    status: Literal["sent", "already", "not_due", "gone", "failed"]
+    status: Literal["sent", "already", "not_due", "gone", "failed", "refused"]
     local_date: date | None = None
 
 
@@ -46,6 +55,9 @@ class DailyService:
         self.repos = repos
         self.study = study
         self.clock = clock
+        # One delivery at a time per chat: the scheduled job, a catch-up and two members'
+        # /daily may all arrive together, and only one of them may send.
+        self._locks: dict[int, asyncio.Lock] = {}
 
     def zone(self, chat: Chat) -> str:
         """Return the zone a chat's schedule runs in."""
@@ -67,49 +79,69 @@ class DailyService:
         if local.time().replace(tzinfo=None) < parse_hhmm(chat.daily_time):
             return False
         delivery = await self.repos.deliveries.get(chat.id, local.date())
-        return delivery is None or delivery.status == "pending"
+        return delivery is None or delivery.status == "retry"
 
     async def deliver(self, chat_id: int, send: Sender) -> DeliveryOutcome:
         """Send today's question to a subscribed chat unless it already got one today."""
-        chat = await self.repos.chats.get(chat_id)
-        if chat is None or not chat.subscribed:
-            return DeliveryOutcome("not_due")
-        local = self.clock.now().astimezone(ZoneInfo(self.zone(chat)))
-        if local.time().replace(tzinfo=None) < parse_hhmm(chat.daily_time):
-            return DeliveryOutcome("not_due")
-        return await self._deliver(chat, local.date(), chat.language or "en", send)
+        async with self._lock(chat_id):
+            chat = await self.repos.chats.get(chat_id)
+            if chat is None or not chat.subscribed:
+                return DeliveryOutcome("not_due")
+            local = self.clock.now().astimezone(ZoneInfo(self.zone(chat)))
+            if local.time().replace(tzinfo=None) < parse_hhmm(chat.daily_time):
+                return DeliveryOutcome("not_due")
+            return await self._deliver(chat, local.date(), chat.language or "en", send)
 
     async def today(self, ctx: Context, send: Sender) -> DeliveryOutcome:
-        """Show the chat's question of today on request; it counts as today's delivery."""
+        """Show the chat's question of today on request; it counts as today's delivery.
+
+        Shown again later the same day, it is the same prompt, so it is answered only once.
+        """
         chat = ctx.chat
-        day = self.clock.now().astimezone(ZoneInfo(self.zone(chat))).date()
-        delivery = await self.repos.deliveries.get(chat.id, day)
-        question = self.study.bank.get(delivery.question_id) if delivery else None
-        if delivery is not None and delivery.status != "pending" and question is not None:
-            shown = await self.study.show_question(chat, question, "daily", ctx.lang)
-            await self.study.attach_message(shown.prompt.id, await send(chat, shown))
-            return DeliveryOutcome("already", day)
-        return await self._deliver(chat, day, ctx.lang, send)
+        async with self._lock(chat.id):
+            day = self.clock.now().astimezone(ZoneInfo(self.zone(chat))).date()
+            delivery = await self.repos.deliveries.get(chat.id, day)
+            if delivery is not None and delivery.status in {"sent", "sending"}:
+                found = await self.study.prompt(delivery.prompt_id) if delivery.prompt_id else None
+                if found is not None:
+                    prompt, question = found
+                    shown = Shown(prompt=prompt, question=question, lang=prompt.language)
+                    await self.study.attach_message(prompt.id, await send(chat, shown))
+                    return DeliveryOutcome("already", day)
+            return await self._deliver(chat, day, ctx.lang, send)
+
+    def _lock(self, chat_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(chat_id, asyncio.Lock())
 
     async def _deliver(self, chat: Chat, day: date, lang: Lang, send: Sender) -> DeliveryOutcome:
         now = self.clock.now()
         question = await self.study.pick(chat, chat.topic_filter)
         if not await self.repos.deliveries.claim(chat.id, day, question.id, now):
             return DeliveryOutcome("already", day)
-        # A pending claim left by a crash keeps the question it chose.
+        # A delivery retried after a failed send keeps the question it chose first.
         delivery = await self.repos.deliveries.get(chat.id, day)
         chosen = self.study.bank.get(delivery.question_id) if delivery else None
         shown = await self.study.show_question(chat, chosen or question, "daily", lang)
+        finish = self.repos.deliveries.finish
         try:
             ref = await send(chat, shown)
         except ChatGone:
             log.info("chat %s is gone; unsubscribing it", chat.id)
             await self.repos.chats.update(chat.id, subscribed=False)
-            await self.repos.deliveries.finish(chat.id, day, "failed", shown.prompt.id, now)
+            await finish(chat.id, day, "failed", shown.prompt.id, now)
             return DeliveryOutcome("gone", day)
+        except SendRefused as e:
+            log.warning("daily question for chat %s refused for today: %s", chat.id, e)
+            await finish(chat.id, day, "failed", shown.prompt.id, now)
+            return DeliveryOutcome("refused", day)
+        except SendUncertain as e:
+            log.warning("daily question for chat %s may not have arrived: %s", chat.id, e)
+            await finish(chat.id, day, "sent", shown.prompt.id, now)
+            return DeliveryOutcome("sent", day)
         except SendFailed:
             log.warning("daily question for chat %s not sent; will retry", chat.id)
+            await finish(chat.id, day, "retry", shown.prompt.id, now)
             return DeliveryOutcome("failed", day)
         await self.study.attach_message(shown.prompt.id, ref)
-        await self.repos.deliveries.finish(chat.id, day, "sent", shown.prompt.id, self.clock.now())
+        await finish(chat.id, day, "sent", shown.prompt.id, self.clock.now())
         return DeliveryOutcome("sent", day)

@@ -57,9 +57,9 @@ class Database:
 
     async def open(self) -> None:
         """Open the file (creating its folder), set pragmas and migrate."""
-        if self.path != ":memory:":
-            _prepare_file(Path(self.path))
         try:
+            if self.path != ":memory:":
+                _prepare_file(Path(self.path))
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a migration's DDL and
             # its user_version bump commit together.
             self._conn = await aiosqlite.connect(self.path, isolation_level=None)

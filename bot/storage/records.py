@@ -80,7 +80,7 @@ class Delivery:
     local_date: date
     question_id: str
     prompt_id: int | None
-    status: Literal["pending", "sent", "failed"]
+    status: Literal["sending", "retry", "sent", "failed"]
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,20 @@ class ChatRepo:
         row = await self.db.fetchone("SELECT * FROM chats WHERE id = ?", (chat_id,))
         return _chat(row) if row else None
 
+    async def set_external_id(self, chat_id: int, external_id: str) -> bool:
+        """Follow a chat to its new platform id (a group upgraded to a supergroup).
+
+        Return False, changing nothing, if another chat already has that id.
+        """
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE chats SET external_id = ? WHERE id = ? AND NOT EXISTS (SELECT 1 FROM"
+                " chats AS other WHERE other.platform = chats.platform"
+                " AND other.external_id = ?)",
+                (external_id, chat_id, external_id),
+            )
+            return cursor.rowcount > 0
+
     async def subscribed(self, platform: str) -> list[Chat]:
         """Return every subscribed chat of a platform."""
         rows = await self.db.fetchall(
@@ -322,14 +336,14 @@ class DeliveryRepo:
         self.db = db
 
     async def claim(self, chat_id: int, local_date: date, question_id: str, now: datetime) -> bool:
-        """Claim the chat's delivery for a date; False if it was already claimed and sent."""
+        """Claim the chat's delivery for a date; False unless it is new or marked for retry."""
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "INSERT INTO daily_deliveries"
                 " (chat_id, local_date, question_id, status, claimed_at)"
-                " VALUES (?, ?, ?, 'pending', ?)"
-                " ON CONFLICT (chat_id, local_date) DO UPDATE SET claimed_at = excluded.claimed_at"
-                " WHERE daily_deliveries.status = 'pending'",
+                " VALUES (?, ?, ?, 'sending', ?)"
+                " ON CONFLICT (chat_id, local_date) DO UPDATE SET status = 'sending',"
+                " claimed_at = excluded.claimed_at WHERE daily_deliveries.status = 'retry'",
                 (chat_id, local_date.isoformat(), question_id, to_iso(now)),
             )
             return cursor.rowcount > 0
@@ -353,7 +367,7 @@ class DeliveryRepo:
     async def finish(
         self, chat_id: int, local_date: date, status: str, prompt_id: int | None, now: datetime
     ) -> None:
-        """Mark a claimed delivery as sent or failed."""
+        """Mark a claimed delivery as sent, failed, or to be retried."""
         async with self.db.transaction() as conn:
             await conn.execute(
                 "UPDATE daily_deliveries SET status = ?, prompt_id = ?, sent_at = ?"

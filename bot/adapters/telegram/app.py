@@ -34,10 +34,9 @@ def build_application(core: Core, token: str, base_url: str, runs: RunService) -
         ApplicationBuilder()
         .token(token)
         .base_url(base_url)
-        .base_file_url(base_url.replace("/bot", "/file/bot", 1))
+        .base_file_url(file_url(base_url))
         .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(True)
-        .post_init(lambda app: on_start(app))
         .build()
     )
     scheduler = DailyScheduler(core, application)
@@ -78,6 +77,12 @@ def build_application(core: Core, token: str, base_url: str, runs: RunService) -
     )
     application.add_error_handler(handlers.error)
     return application
+
+
+def file_url(base_url: str) -> str:
+    """Derive the file download URL from the Bot API URL (…/bot → …/file/bot)."""
+    head, sep, tail = base_url.rpartition("/bot")
+    return f"{head}/file/bot{tail}" if sep else base_url.rstrip("/") + "/file/bot"
 
 
 async def on_start(application: Application) -> None:  # type: ignore[type-arg]

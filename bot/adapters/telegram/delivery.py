@@ -7,13 +7,26 @@ import logging
 from datetime import timedelta
 
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 from telegram.ext import Application, ContextTypes, Job, JobQueue
 
 from bot.adapters import render
 from bot.adapters.telegram.keyboards import question_keyboard
 from bot.app import Core
-from bot.services.daily import ChatGone, DeliveryOutcome, SendFailed
+from bot.services.daily import (
+    ChatGone,
+    DeliveryOutcome,
+    SendFailed,
+    SendRefused,
+    SendUncertain,
+)
 from bot.services.study import Shown
 from bot.storage.records import Chat
 
@@ -59,17 +72,19 @@ class DailyScheduler:
         chats = await self.core.daily.subscribed_chats(PLATFORM)
         overdue = 0
         for chat in chats:
-            self.schedule(chat)
-            if await self.core.daily.is_pending(chat):
+            if await self.schedule(chat):
                 overdue += 1
-                self.jobs.run_once(self._run, when=0, data=chat.id, name=f"catchup:{chat.id}")
         log.info("scheduled %d daily job(s); %d overdue sent now", len(chats), overdue)
 
-    def schedule(self, chat: Chat) -> None:
-        """(Re)schedule a chat's daily job, replacing the previous one."""
+    async def schedule(self, chat: Chat) -> bool:
+        """(Re)schedule a chat's daily job; deliver now if today's time has passed unsent.
+
+        Return True when a delivery was queued for now (after downtime, or after the chat
+        moved its time or zone so that today's time is already behind it).
+        """
         self.unschedule(chat.id)
         if not chat.subscribed:
-            return
+            return False
         self.jobs.run_daily(
             self._run,
             time=self.core.daily.daily_time(chat),
@@ -81,6 +96,20 @@ class DailyScheduler:
                 "misfire_grace_time": MISFIRE_GRACE_S,
                 "coalesce": True,
             },
+        )
+        if not await self.core.daily.is_pending(chat):
+            return False
+        self._run_soon(chat.id, f"catchup:{chat.id}")
+        return True
+
+    def _run_soon(self, chat_id: int, name: str, when: float | timedelta = 0) -> None:
+        # No misfire grace limit: a catch-up queued during a slow start must still run.
+        self.jobs.run_once(
+            self._run,
+            when=when,
+            data=chat_id,
+            name=name,
+            job_kwargs={"misfire_grace_time": None},
         )
 
     def unschedule(self, chat_id: int) -> None:
@@ -94,9 +123,7 @@ class DailyScheduler:
             return
         outcome = await self.deliver(job.data)
         if outcome.status == "failed":
-            self.jobs.run_once(
-                self._run, when=RETRY_AFTER_FAILURE, data=job.data, name=f"retry:{job.data}"
-            )
+            self._run_soon(job.data, f"retry:{job.data}", RETRY_AFTER_FAILURE)
 
     async def deliver(self, chat_id: int) -> DeliveryOutcome:
         """Deliver a chat's daily question now, if it has not had today's."""
@@ -113,32 +140,40 @@ class DailyScheduler:
         markup = question_keyboard(
             shown.prompt.id, len(shown.question.text(shown.lang).quiz.options), shown.lang
         )
+        chat_id = int(chat.external_id)
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
                 message = await bot.send_message(
-                    chat_id=int(chat.external_id),
-                    text=text,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
+                    chat_id=chat_id, text=text, parse_mode=ParseMode.HTML, reply_markup=markup
                 )
                 return str(message.message_id)
             except Forbidden as e:
                 raise ChatGone(str(e)) from e
+            except ChatMigrated as e:
+                # A group became a supergroup: follow it and send there.
+                chat_id = e.new_chat_id
+                if not await self.core.repos.chats.set_external_id(chat.id, str(chat_id)):
+                    raise ChatGone("migrated to a supergroup the bot already knows") from e
+                log.info("chat %s migrated; now sending to its supergroup", chat.id)
             except BadRequest as e:
                 if any(marker in e.message.lower() for marker in _GONE_MARKERS):
                     raise ChatGone(e.message) from e
-                raise SendFailed(e.message) from e
+                raise SendRefused(e.message) from e
             except RetryAfter as e:
                 # The rate limiter already retried; wait once more before giving up.
                 if attempt == SEND_ATTEMPTS:
                     raise SendFailed(str(e)) from e
-                await asyncio.sleep(
-                    e.retry_after.total_seconds()
-                    if isinstance(e.retry_after, timedelta)
-                    else float(e.retry_after)
-                )
-            except (TimedOut, NetworkError) as e:
+                await asyncio.sleep(_seconds(e.retry_after))
+            except TimedOut as e:
+                # The request may have reached Telegram: sending again could make two, and
+                # the rule is at most one a day.
+                raise SendUncertain(str(e)) from e
+            except NetworkError as e:
                 if attempt == SEND_ATTEMPTS:
                     raise SendFailed(str(e)) from e
                 await asyncio.sleep(2**attempt)
-        raise SendFailed("unreachable")
+        raise SendFailed("no attempt left")
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

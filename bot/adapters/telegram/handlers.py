@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram import User as TgUser
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
@@ -35,6 +35,7 @@ class Handlers:
     def __init__(self, core: Core, scheduler: DailyScheduler) -> None:
         self.core = core
         self.scheduler = scheduler
+        self.revealed: set[int] = set()  # group prompts whose answer was posted
 
     # -- helpers ------------------------------------------------------------------------
     async def context_of(self, update: Update) -> Context | None:
@@ -66,6 +67,10 @@ class Handlers:
             return False
         if chat.type == ChatType.PRIVATE or user.id in self.core.settings.admin_ids:
             return True
+        message = update.effective_message
+        if message is not None and message.sender_chat is not None:
+            # An anonymous admin writes as the group itself; a linked channel does not.
+            return message.sender_chat.id == chat.id
         try:
             member = await context.bot.get_chat_member(chat.id, user.id)
         except TelegramError:
@@ -170,7 +175,7 @@ class Handlers:
         except UserInputError as err:
             await self.reply(update, render.usage(ctx.lang, err.key))
             return
-        self.scheduler.schedule(chat)
+        await self.scheduler.schedule(chat)
         zone = self.core.daily.zone(chat)
         await self.reply(
             update, render.subscribed(self.core.bank, ctx.lang, chat, zone, self.core.clock.now())
@@ -209,7 +214,7 @@ class Handlers:
         except UserInputError as err:
             await self.reply(update, render.usage(ctx.lang, err.key))
             return
-        self.scheduler.schedule(ctx.chat)
+        await self.scheduler.schedule(ctx.chat)
         zone = ctx.chat_zone if ctx.chat.is_group else ctx.user_zone
         await self.reply(update, _(ctx.lang, "Time zone set to {zone}.", zone=zone))
 
@@ -262,6 +267,8 @@ class Handlers:
             return
         prompt, question = found
         if parsed.action == "reveal":
+            if ctx.chat.is_group and not await self._may_reveal_in_group(query, ctx, prompt.id):
+                return
             await query.answer()
             message = query.message if isinstance(query.message, Message) else None
             text = render.reference_answer(question, prompt.language)
@@ -301,6 +308,25 @@ class Handlers:
         except BadRequest as e:
             if "message is not modified" not in e.message.lower():
                 raise
+
+    async def _may_reveal_in_group(
+        self, query: CallbackQuery, ctx: Context, prompt_id: int
+    ) -> bool:
+        """Post a group's reference answer once, and only for someone who has answered.
+
+        Otherwise one press would spoil the question for everybody else, and every press
+        would post the whole answer again.
+        """
+        if await self.core.repos.attempts.for_prompt(prompt_id, ctx.user.id) is None:
+            await query.answer(
+                _(ctx.lang, "Answer first; then you can see the reference answer."), show_alert=True
+            )
+            return False
+        if prompt_id in self.revealed:
+            await query.answer(_(ctx.lang, "The reference answer is already posted above."))
+            return False
+        self.revealed.add(prompt_id)
+        return True
 
     # -- errors -------------------------------------------------------------------------
     async def error(self, update: object, context: Ctx) -> None:

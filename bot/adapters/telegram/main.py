@@ -8,6 +8,8 @@ import logging
 import signal
 import sys
 
+from telegram.error import InvalidToken, NetworkError
+
 from bot.adapters.telegram.app import build_application, start_application, stop_application
 from bot.app import open_core, open_runs
 from bot.config import Settings
@@ -30,9 +32,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             settings.telegram_api_base_url,
             runs,
         )
-        await start_application(application)
-        log.info("bot started; polling %s", settings.telegram_api_base_url.split("/bot")[0])
         try:
+            await start_application(application)
+            log.info(
+                "bot started; polling %s", settings.telegram_api_base_url.rpartition("/bot")[0]
+            )
             await stop.wait()
         finally:
             await stop_application(application)
@@ -48,5 +52,16 @@ def serve_main(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    asyncio.run(serve(settings))
+    try:
+        asyncio.run(serve(settings))
+    except InvalidToken:
+        # PTB's message repeats the token: say it in our own words.
+        print("studybot: invalid TELEGRAM_BOT_TOKEN: the Bot API rejected it", file=sys.stderr)
+        return 2
+    except NetworkError as e:
+        print(
+            f"studybot: cannot reach the Bot API at TELEGRAM_API_BASE_URL ({type(e).__name__})",
+            file=sys.stderr,
+        )
+        return 1
     return 0
