@@ -145,9 +145,17 @@ async def run_on_worker(
                 duration_ms = (time.perf_counter() - started) * 1000
                 worker.kill()
                 output.drain()
-                files = await asyncio.to_thread(collect_files, worker.scratch_fd)
+                over = await _over_disk_cap(worker, limits)
+                files = () if over else await asyncio.to_thread(collect_files, worker.scratch_fd)
                 return _classify(
-                    worker, None, finished["done"].result(), "", output, device, duration_ms, files
+                    worker,
+                    None,
+                    finished["done"].result(),
+                    "disk" if over else "",
+                    output,
+                    device,
+                    duration_ms,
+                    files,
                 )
             if "exit" in finished:
                 exit_message, _ = finished["exit"].result()
@@ -191,8 +199,20 @@ async def _finish(
         duration_ms = min(duration_ms, limits.wall_time_s * 1000)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(output.closed.wait(), DRAIN_S)
-    files = await asyncio.to_thread(collect_files, worker.scratch_fd)
+    if not killed_for and await _over_disk_cap(worker, limits):
+        killed_for = "disk"
+    files = (
+        () if killed_for == "disk" else await asyncio.to_thread(collect_files, worker.scratch_fd)
+    )
     return _classify(worker, wait_status, None, killed_for, output, device, duration_ms, files)
+
+
+async def _over_disk_cap(worker: Worker, limits: JobLimits) -> bool:
+    # The watcher polls, so a fast writer can finish between two looks; one last look at the
+    # end keeps an over-cap job from passing as ok (and its files from being sent on).
+    if not limits.watch_disk:
+        return False
+    return await asyncio.to_thread(disk_usage, worker.scratch_fd) > limits.scratch_bytes
 
 
 async def _read_done(fd: int) -> int | None:
