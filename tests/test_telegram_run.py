@@ -179,6 +179,8 @@ async def test_other_commands_answered_while_a_job_runs_and_queue_shown(
 ) -> None:
     since = fake.mark()
     fake.send_message(USER, USER, "/run import time; time.sleep(2); print('slow')")
+    # The bot shows "typing" just before it hands the job to the runner.
+    await fake.wait_for_call("sendChatAction", chat_id=USER, since=since)
     await asyncio.sleep(0.3)
     # Another user's job waits behind it (one CPU job at a time in this runner) and sees its
     # place in the queue; meanwhile other commands are answered at once.
