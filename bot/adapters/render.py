@@ -104,32 +104,15 @@ def question(bank: ContentBank, q: Question, lang: Lang, kind: str) -> str:
     return f"{header}\n\n{open_question}{body}\n\n{options}"
 
 
-def verdict(result: AnswerResult, user_name: str = "") -> str:
+def verdict(result: AnswerResult) -> str:
     """Render right or wrong, the explanation and the streak after an answer."""
     assert result.question is not None  # noqa: S101 - only called for answered prompts
-    lang = result.lang
-    quiz = result.question.text(lang).quiz
-    right = LETTERS[quiz.correct]
-    who = f"{e(user_name)}: " if user_name else ""
+    head = e(verdict_short(result))
     if result.status == "already":
-        head = _(
-            lang,
-            "You already answered this one (you chose {choice}).",
-            choice=LETTERS[result.chosen],
-        )
-        return f"{who}{head}"
-    if result.correct:
-        head = _(lang, "✅ Correct! The answer is {letter}.", letter=right)
-    else:
-        head = _(
-            lang,
-            "❌ Not quite: you chose {choice}, the answer is {letter}.",
-            choice=LETTERS[result.chosen],
-            letter=right,
-        )
-    parts = [f"{who}{head}", e(quiz.explanation)]
+        return head
+    parts = [head, e(result.question.text(result.lang).quiz.explanation)]
     if result.streak is not None and result.streak_grew:
-        parts.append(streak_line(lang, result.streak))
+        parts.append(streak_line(result.lang, result.streak))
     return "\n\n".join(parts)
 
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, time
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -72,13 +72,19 @@ class DailyService:
         """Return every subscribed chat of a platform."""
         return await self.repos.chats.subscribed(platform)
 
-    async def is_pending(self, chat: Chat, now: datetime | None = None) -> bool:
-        """Return True if today's time has passed in the chat's zone and nothing was sent today."""
-        now = now or self.clock.now()
-        local = now.astimezone(ZoneInfo(self.zone(chat)))
+    def due_today(self, chat: Chat) -> date | None:
+        """Return the chat's local date if its daily time has passed there today, else None."""
+        local = self.clock.now().astimezone(ZoneInfo(self.zone(chat)))
         if local.time().replace(tzinfo=None) < parse_hhmm(chat.daily_time):
+            return None
+        return local.date()
+
+    async def is_pending(self, chat: Chat) -> bool:
+        """Return True if today's time has passed in the chat's zone and nothing was sent today."""
+        day = self.due_today(chat)
+        if day is None:
             return False
-        delivery = await self.repos.deliveries.get(chat.id, local.date())
+        delivery = await self.repos.deliveries.get(chat.id, day)
         return delivery is None or delivery.status == "retry"
 
     async def deliver(self, chat_id: int, send: Sender) -> DeliveryOutcome:
@@ -87,10 +93,10 @@ class DailyService:
             chat = await self.repos.chats.get(chat_id)
             if chat is None or not chat.subscribed:
                 return DeliveryOutcome("not_due")
-            local = self.clock.now().astimezone(ZoneInfo(self.zone(chat)))
-            if local.time().replace(tzinfo=None) < parse_hhmm(chat.daily_time):
+            day = self.due_today(chat)
+            if day is None:
                 return DeliveryOutcome("not_due")
-            return await self._deliver(chat, local.date(), chat.language or "en", send)
+            return await self._deliver(chat, day, chat.language or "en", send)
 
     async def today(self, ctx: Context, send: Sender) -> DeliveryOutcome:
         """Show the chat's question of today on request; it counts as today's delivery.

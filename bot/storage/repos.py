@@ -52,6 +52,21 @@ def _prompt(row: aiosqlite.Row) -> Prompt:
     )
 
 
+def _attempt(row: aiosqlite.Row) -> Attempt:
+    return Attempt(
+        id=row["id"],
+        user_id=row["user_id"],
+        chat_id=row["chat_id"],
+        prompt_id=row["prompt_id"],
+        question_id=row["question_id"],
+        source=row["source"],
+        chosen=row["chosen"],
+        correct=bool(row["correct"]),
+        answered_at=from_iso(row["answered_at"]),
+        local_date=date.fromisoformat(row["local_date"]),
+    )
+
+
 def _streak(row: aiosqlite.Row) -> Streak:
     return Streak(
         user_id=row["user_id"],
@@ -299,18 +314,7 @@ class AttemptRepo:
         )
         if row is None:
             return None
-        return Attempt(
-            id=row["id"],
-            user_id=row["user_id"],
-            chat_id=row["chat_id"],
-            prompt_id=row["prompt_id"],
-            question_id=row["question_id"],
-            source=row["source"],
-            chosen=row["chosen"],
-            correct=bool(row["correct"]),
-            answered_at=from_iso(row["answered_at"]),
-            local_date=date.fromisoformat(row["local_date"]),
-        )
+        return _attempt(row)
 
     async def totals(self, user_id: int) -> list[tuple[str, int, int]]:
         """Return (question_id, answered, correct) for each question the user answered."""
