@@ -19,6 +19,9 @@ MAX_FILES = 5
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_TOTAL_BYTES = 16 * 1024 * 1024
 _MAX_ENTRIES_SCANNED = 1000
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_DISK_USAGE_TRIES = 3
+_FULL = 1 << 62
 
 _IMAGE_MAGIC = (
     b"\x89PNG\r\n\x1a\n",
@@ -109,35 +112,49 @@ def _read_regular(dir_fd: int, name: str, limit: int) -> bytes | None:
 
 
 def remove_tree(path: str | os.PathLike[str]) -> None:
-    """Delete a directory tree a job may have built, however deep; never raise.
+    """Delete a directory tree a job may have built, however deep or wide; never raise.
 
-    shutil.rmtree recurses and a job can nest directories past Python's recursion limit, so
-    this walks with an explicit stack of directory fds, never following symlinks.
+    shutil.rmtree recurses (a job can nest directories past Python's recursion limit) and an
+    fd per level would let a deep tree exhaust the runner's descriptors, so this holds one
+    directory fd at a time: it goes down by name with O_NOFOLLOW and back up through "..",
+    checking that ".." is still the directory it came from. If anything moved meanwhile (a
+    concurrent job renaming directories under /tmp, say) it stops rather than delete
+    somewhere else.
     """
-    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        stack: list[tuple[int, str]] = [(os.open(path, flags), "")]  # (fd, name in parent)
+        fd = os.open(path, _DIR_FLAGS)
     except OSError:
         return
-    while stack:
-        fd, name = stack[-1]
-        child = _first_subdirectory(fd)
-        if child is not None:
-            try:
-                stack.append((os.open(child, flags, dir_fd=fd), child))
-            except OSError:
-                with contextlib.suppress(OSError):
-                    os.rmdir(child, dir_fd=fd)  # gone meanwhile, or cannot be entered
+    above: list[tuple[str, tuple[int, int]]] = []  # (name of fd in its parent, parent's identity)
+    try:
+        while True:
+            child = _first_subdirectory(fd)
+            if child is not None:
+                try:
+                    child_fd = os.open(child, _DIR_FLAGS, dir_fd=fd)
+                except OSError:
+                    try:
+                        os.rmdir(child, dir_fd=fd)  # gone meanwhile, or cannot be entered
+                    except OSError:
+                        return  # neither enterable nor removable: give up
                     continue
-                for open_fd, _ in stack:  # neither enterable nor removable: give up
-                    os.close(open_fd)
+                above.append((child, _identity(fd)))
+                os.close(fd)
+                fd = child_fd
+                continue
+            if not above:
+                break
+            name, parent = above.pop()
+            fd = _climb(fd, parent)
+            if fd < 0:
                 return
-            continue
-        stack.pop()
-        os.close(fd)
-        if stack:
-            with contextlib.suppress(OSError):
-                os.rmdir(name, dir_fd=stack[-1][0])
+            try:
+                os.rmdir(name, dir_fd=fd)
+            except OSError:
+                return  # not removable: give up rather than walk into it again
+    finally:
+        if fd >= 0:
+            os.close(fd)
     with contextlib.suppress(OSError):
         os.rmdir(path)
 
@@ -156,36 +173,75 @@ def _first_subdirectory(dir_fd: int) -> str | None:
 
 
 def disk_usage(dir_fd: int, max_entries: int = 20_000) -> int:
-    """Return the bytes used under a directory (files and directories), without recursion."""
-    total, seen = 0, 0
-    stack = [os.dup(dir_fd)]
+    """Return the bytes used under a directory (files and directories), without recursion.
+
+    The job may still be running, so the walk holds one directory fd at a time (a wide or
+    deep tree cannot exhaust the runner's descriptors) and starts over when a directory moved
+    under it. Past `max_entries` entries, or after a few restarts, the tree counts as full, so
+    a job cannot hide data behind a huge number of entries or constant renames.
+    """
+    seen = 0
+    for _ in range(_DISK_USAGE_TRIES):
+        total, seen = _disk_usage_once(dir_fd, seen, max_entries)
+        if total >= 0:
+            return total
+    return _FULL
+
+
+def _disk_usage_once(dir_fd: int, seen: int, max_entries: int) -> tuple[int, int]:
+    """Walk once; return (bytes, entries seen), bytes -1 when a directory moved meanwhile."""
+    total = 0
+    fd = os.dup(dir_fd)
+    # One level per directory on the current path: its identity and the subdirectories left.
+    levels: list[tuple[tuple[int, int], list[str]]] = []
     try:
-        while stack:
-            fd = stack.pop()
-            try:
-                with os.scandir(fd) as entries:
-                    for entry in entries:
-                        seen += 1
-                        if seen > max_entries:
-                            # Past the budget: count the rest as full so a job cannot hide
-                            # data behind a huge number of entries.
-                            return max(total, 1 << 62)
-                        with contextlib.suppress(OSError):
-                            st = entry.stat(follow_symlinks=False)
-                            total += st.st_blocks * 512
-                            if stat.S_ISDIR(st.st_mode):
-                                stack.append(
-                                    os.open(
-                                        entry.name,
-                                        os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                                        dir_fd=fd,
-                                    )
-                                )
-            except OSError:
-                pass
-            finally:
-                os.close(fd)
+        while True:
+            subdirs: list[str] = []
+            with contextlib.suppress(OSError), os.scandir(fd) as entries:
+                for entry in entries:
+                    seen += 1
+                    if seen > max_entries:
+                        return _FULL, seen
+                    with contextlib.suppress(OSError):
+                        st = entry.stat(follow_symlinks=False)
+                        total += st.st_blocks * 512
+                        if stat.S_ISDIR(st.st_mode):
+                            subdirs.append(entry.name)
+            levels.append((_identity(fd), subdirs))
+            while True:  # down into the next directory left, climbing up past finished ones
+                pending = levels[-1][1]
+                if pending:
+                    try:
+                        child = os.open(pending.pop(), _DIR_FLAGS, dir_fd=fd)
+                    except OSError:
+                        continue  # removed meanwhile
+                    os.close(fd)
+                    fd = child
+                    break
+                levels.pop()
+                if not levels:
+                    return total, seen
+                fd = _climb(fd, levels[-1][0])
+                if fd < 0:
+                    return -1, seen
     finally:
-        for fd in stack:
+        if fd >= 0:
             os.close(fd)
-    return total
+
+
+def _identity(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
+
+
+def _climb(fd: int, expected: tuple[int, int]) -> int:
+    """Close `fd` and return an fd of its parent, or -1 if the parent is not `expected`."""
+    try:
+        parent = os.open("..", _DIR_FLAGS, dir_fd=fd)
+    except OSError:
+        parent = -1
+    os.close(fd)
+    if parent >= 0 and _identity(parent) != expected:
+        os.close(parent)
+        parent = -1
+    return parent

@@ -83,8 +83,7 @@ class Worker:
 
     def is_alive(self) -> bool:
         """Tell whether the idle worker is still waiting (nothing on its status socket)."""
-        readable, _, _ = select.select([self.status], [], [], 0)
-        return not readable and not self.closed
+        return not self.closed and not _readable(self.status, 0)
 
     def kill(self) -> None:
         """SIGKILL the jail (and so its pid namespace) without pid-reuse races."""
@@ -97,7 +96,7 @@ class Worker:
     def wait_keeper(self, timeout_s: float) -> None:
         """Block until the keeper reported the jail's end (or went away), at most timeout_s."""
         with contextlib.suppress(OSError, ValueError):
-            select.select([self.status], [], [], timeout_s)
+            _readable(self.status, timeout_s)
 
     def close(self) -> None:
         """Kill what is left and release every fd; idempotent."""
@@ -112,6 +111,14 @@ class Worker:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         self.jail_pidfd = self.scratch_fd = -1
+
+
+def _readable(sock: socket.socket, timeout_s: float) -> bool:
+    """Wait up to timeout_s for sock to be readable (or hung up); poll, since select() cannot
+    take fd numbers past 1023."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(timeout_s * 1000))
 
 
 class Zygote:

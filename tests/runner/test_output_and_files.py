@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
+from collections.abc import Iterator
 from pathlib import Path
 
-from bot.runner.files import collect_files, is_image
+import pytest
+
+from bot.runner.files import collect_files, disk_usage, is_image, remove_tree
 from bot.runner.job import OutputCapture
 
 
@@ -90,3 +94,82 @@ def test_image_detection() -> None:
     assert is_image(b"RIFF\x00\x00\x00\x00WEBPVP8 ")
     assert not is_image(b"hello")
     assert not is_image(b"RIFF\x00\x00\x00\x00WAVE")
+
+
+@pytest.fixture
+def few_fds() -> Iterator[int]:
+    """Lower this process's open-file limit to 64 above what is open now, for one test."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    limit = len(os.listdir("/proc/self/fd")) + 64
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+    try:
+        yield limit
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def deep_tree(root: Path, depth: int) -> None:
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(depth):  # relative to an fd: the path gets longer than PATH_MAX
+        os.mkdir("d", dir_fd=fd)
+        child = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = child
+    (Path(f"/proc/self/fd/{fd}") / "leaf").write_bytes(b"x" * 5000)
+    os.close(fd)
+
+
+def test_deep_and_wide_trees_are_measured_and_removed_with_few_fds(
+    tmp_path: Path, few_fds: int
+) -> None:
+    deep, wide = tmp_path / "deep", tmp_path / "wide"
+    deep.mkdir()
+    deep_tree(deep, 300)
+    wide.mkdir()
+    for i in range(300):
+        (wide / f"d{i}").mkdir()
+        (wide / f"d{i}" / "f").write_bytes(b"y")
+    for tree, directories in ((deep, 300), (wide, 300)):
+        fd = os.open(tree, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            used = disk_usage(fd)
+        finally:
+            os.close(fd)
+        # Every directory and file takes at least one block; a miscount shows as too little.
+        assert directories * 512 < used < 1 << 40, (tree, used)
+        remove_tree(tree)
+        assert not tree.exists(), tree
+
+
+def test_disk_usage_counts_huge_directories_as_full(tmp_path: Path) -> None:
+    for i in range(30):
+        (tmp_path / str(i)).write_bytes(b"")
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        assert disk_usage(fd, max_entries=20) >= 1 << 62
+        assert disk_usage(fd, max_entries=100) < 1 << 40
+    finally:
+        os.close(fd)
+
+
+def test_remove_tree_stops_when_a_directory_moves_out_from_under_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A job renames the directory being emptied to a place outside the tree (/tmp, say):
+    # climbing ".." would land there, so the walk must stop instead of deleting in it.
+    outside, tree = tmp_path / "outside", tmp_path / "tree"
+    outside.mkdir()
+    (outside / "precious").write_text("keep")
+    (tree / "a" / "b").mkdir(parents=True)
+    real_open = os.open
+
+    def open_and_move(path: object, flags: int, *args: object, **kwargs: object) -> int:
+        fd = real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
+        if path == "b":
+            (tree / "a").rename(outside / "a")
+        return fd
+
+    monkeypatch.setattr(os, "open", open_and_move)
+    remove_tree(tree)
+    monkeypatch.undo()
+    assert (outside / "precious").read_text() == "keep"
