@@ -10,9 +10,12 @@ from dataclasses import dataclass
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.content.loader import ContentBank, load_bank
+from bot.services.boards import BoardService
 from bot.services.daily import DailyService
+from bot.services.quiz import QuizService
 from bot.services.runs import RunService
 from bot.services.study import StudyService
+from bot.services.timers import Timers
 from bot.storage.database import Database
 from bot.storage.repos import Repos
 
@@ -30,6 +33,9 @@ class Core:
     clock: Clock
     study: StudyService
     daily: DailyService
+    quiz: QuizService
+    boards: BoardService
+    timers: Timers
 
 
 @asynccontextmanager
@@ -62,12 +68,21 @@ async def open_core(
         repos = Repos(db)
         study = StudyService(repos, bank, clock, settings.timezone, settings.daily_time)
         daily = DailyService(repos, study, clock)
-        yield Core(
-            settings=settings,
-            db=db,
-            repos=repos,
-            bank=bank,
-            clock=clock,
-            study=study,
-            daily=daily,
-        )
+        timers = Timers(clock)
+        quiz = QuizService(repos, study, bank, clock, timers, settings.quiz_seconds)
+        timers.start()
+        try:
+            yield Core(
+                settings=settings,
+                db=db,
+                repos=repos,
+                bank=bank,
+                clock=clock,
+                study=study,
+                daily=daily,
+                quiz=quiz,
+                boards=BoardService(repos, clock),
+                timers=timers,
+            )
+        finally:
+            await timers.shutdown()

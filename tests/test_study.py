@@ -13,7 +13,7 @@ from bot.app import Core, open_core
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.errors import UserInputError
-from bot.services.daily import ChatGone, SendFailed, SendRefused, SendUncertain
+from bot.services.sending import ChatGone, SendFailed, SendRefused, SendUncertain
 from bot.services.study import Context, Shown
 from bot.storage.records import Chat
 

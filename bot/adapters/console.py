@@ -12,11 +12,12 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from bot.adapters import render
+from bot.adapters import quiz_render, render
 from bot.adapters.run_render import run_problem, run_reply
 from bot.app import Core
 from bot.errors import UserInputError
 from bot.i18n import _
+from bot.services.quiz import CloseReason, PollSpec, Scoreboard, SentPoll
 from bot.services.runs import RunService, strip_command
 from bot.services.study import Context, Shown
 from bot.storage.records import Chat
@@ -24,6 +25,9 @@ from bot.storage.records import Chat
 log = logging.getLogger(__name__)
 
 PLATFORM = "console"
+
+# How long a letter typed between two quiz polls waits for the next poll.
+NEXT_POLL_WAIT_S = 10.0
 
 _TAGS = re.compile(r"</?(b|i|code|pre)(?: [^>]*)?>")
 
@@ -64,6 +68,13 @@ class Console:
         self.runs = runs
         self.current: Shown | None = None
         self._lines: asyncio.Queue[str] | None = None
+        # The quiz poll open in this terminal, and an event set whenever a new one opens.
+        self.poll: tuple[str, PollSpec] | None = None
+        self._poll_opened = asyncio.Event()
+        self._poll_seq = 0
+        self._answered_polls: set[str] = set()
+        self._held: list[str] | None = None  # output held back while an answer is scored
+        core.quiz.register(PLATFORM, self)
 
     def say(self, text: str) -> None:
         """Print one reply."""
@@ -85,20 +96,24 @@ class Console:
     async def run(self) -> None:
         """Read commands until /quit or end of input."""
         ctx = await self.context()
+        await self.core.quiz.stop_all(PLATFORM)  # a quiz left by a killed console
         self.say(render.welcome(ctx.lang, self.user, console=True))
         self.say(_(ctx.lang, "Type a command, an option letter to answer, or /quit."))
-        while True:
-            self.stdout.write("> ")
-            self.stdout.flush()
-            line = await self.readline()
-            if not line:
-                self.stdout.write("\n")
-                return
-            line = line.strip()
-            if line in {"/quit", "/exit"}:
-                return
-            if line:
-                await self.handle(line)
+        try:
+            while True:
+                self.stdout.write("> ")
+                self.stdout.flush()
+                line = await self.readline()
+                if not line:
+                    self.stdout.write("\n")
+                    return
+                line = line.strip()
+                if line in {"/quit", "/exit"}:
+                    return
+                if line:
+                    await self.handle(line)
+        finally:
+            await self.core.quiz.stop_all(PLATFORM)
 
     async def readline(self) -> str:
         """Read one line ("" at end of input) without blocking the event loop.
@@ -171,6 +186,14 @@ class Console:
             self.say(_(ctx.lang, "I will speak English from now on."))
         elif command == "/run":
             await self.run_code(ctx, line)
+        elif command == "/quiz":
+            session = await self.core.quiz.start(ctx, arg.split())
+            self.say(quiz_render.intro(self.core.bank, lang, session))
+            await self.core.quiz.begin(session.id)
+        elif command == "/stopquiz":
+            await self.core.quiz.stop(ctx, privileged=True)
+        elif command == "/leaderboard":
+            await self.leaderboard(ctx, arg)
         else:
             self.say(_(lang, "Unknown command {command}. See /help.", command=command))
 
@@ -192,6 +215,10 @@ class Console:
         except UserInputError as err:
             self.say(run_problem(ctx.lang, err))
             return
+
+        if self.core.quiz.poll_open(ctx.chat.id):
+            self.say(_(ctx.lang, "⏸ A quiz question is open here: your code runs when it closes."))
+            await self.core.quiz.wait_closed(ctx.chat.id)
 
         async def on_queued(position: int) -> None:
             self.say(_(ctx.lang, "⏳ In queue: position {position}", position=position))
@@ -227,18 +254,99 @@ class Console:
             )
         )
 
+    async def leaderboard(self, ctx: Context, arg: str) -> None:
+        """Show the console user's totals for a period, or leave or rejoin the boards."""
+        words = arg.lower().split()
+        if len(words) > 1:
+            raise UserInputError("usage_leaderboard")
+        if words and words[0] in {"on", "off"}:
+            await self.core.boards.set_on_boards(ctx, words[0] == "on")
+            self.say(quiz_render.boards_switched(ctx.lang, words[0] == "on"))
+            return
+        board = await self.core.boards.leaderboard(ctx, words[0] if words else None)
+        self.say(quiz_render.leaderboard(ctx.lang, board, ctx.user_zone))
+
+    # -- the console as a quiz platform (QuizSender) ------------------------------------
+    async def send_poll(self, chat: Chat, poll: PollSpec) -> SentPoll:
+        """Print a quiz question with lettered options and open it for answers."""
+        self._poll_seq += 1
+        ref = f"{self.user}-{poll.session_id}-{self._poll_seq}"
+        self.say(quiz_render.poll_text(poll))
+        self.poll = (ref, poll)
+        self._poll_opened.set()
+        self._poll_opened = asyncio.Event()
+        return SentPoll(poll_ref=ref, message_ref=ref, sent_at=self.core.clock.now())
+
+    async def stop_poll(
+        self, chat: Chat, poll: PollSpec, message_ref: str, reason: CloseReason
+    ) -> None:
+        """Close the poll; say the answer if it was not answered here."""
+        if message_ref not in self._answered_polls:
+            self.say(quiz_render.closed_unanswered(poll, reason))
+        if self.poll is not None and self.poll[0] == message_ref:
+            self.poll = None
+
+    async def send_scoreboard(self, chat: Chat, board: Scoreboard) -> None:
+        """Print the result (after the verdict, when the last answer ended the quiz)."""
+        self.poll = None
+        if self._held is not None:
+            self._held.append(quiz_render.scoreboard(board))
+        else:
+            self.say(quiz_render.scoreboard(board))
+
+    async def answer_quiz(self, ctx: Context, text: str) -> bool:
+        """Answer the open quiz poll with a letter or number; False if no quiz is running."""
+        if self.poll is None:
+            if await self.core.quiz.running(ctx.chat) is None:
+                return False
+            # Typed between two polls (or piped ahead): it answers the next one.
+            opened = self._poll_opened
+            try:
+                await asyncio.wait_for(opened.wait(), NEXT_POLL_WAIT_S)
+            except TimeoutError:
+                return False
+            if self.poll is None:
+                return False
+        ref, poll = self.poll
+        index = _option_index(text, len(poll.options))
+        if index is None:
+            self.say(
+                _(
+                    ctx.lang,
+                    "Answer with a letter (A–{last}) or /answer to see the answer.",
+                    last=render.LETTERS[len(poll.options) - 1],
+                )
+            )
+            return True
+        self._answered_polls.add(ref)
+        self._held = []
+        try:
+            result = await self.core.quiz.answer(
+                platform=PLATFORM,
+                poll_ref=ref,
+                user_id=self.user,
+                user_name=self.user,
+                language_code=None,
+                option_ids=[index],
+            )
+            if result is not None and result.poll is not None:
+                self.say(quiz_render.quiz_verdict(result.poll, index, result.counted))
+        finally:
+            held, self._held = self._held, None
+            for text in held:
+                self.say(text)
+        return True
+
     async def answer(self, ctx: Context, text: str) -> None:
-        """Grade a letter or number for the current question."""
+        """Grade a letter or number for the quiz poll, else for the current question."""
+        if await self.answer_quiz(ctx, text):
+            return
         if self.current is None:
             self.say(_(ctx.lang, "No question yet. Try /daily."))
             return
         options = len(self.current.question.text(self.current.lang).quiz.options)
-        choice = text.strip().upper()
-        if len(choice) == 1 and choice in render.LETTERS[:options]:
-            index = render.LETTERS.index(choice)
-        elif choice.isdigit() and 1 <= int(choice) <= options:
-            index = int(choice) - 1
-        else:
+        index = _option_index(text, options)
+        if index is None:
             self.say(
                 _(
                     ctx.lang,
@@ -252,3 +360,13 @@ class Console:
             self.say(_(ctx.lang, "This question is no longer available."))
             return
         self.say(render.verdict(result))
+
+
+def _option_index(text: str, options: int) -> int | None:
+    """Return the 0-based option a letter (A) or number (1) names, or None."""
+    choice = text.strip().upper()
+    if len(choice) == 1 and choice in render.LETTERS[:options]:
+        return render.LETTERS.index(choice)
+    if choice.isdigit() and 1 <= int(choice) <= options:
+        return int(choice) - 1
+    return None

@@ -22,6 +22,9 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("topics", N_("Topics and how many questions each has")),
     ("streak", N_("Your streak")),
     ("stats", N_("Your answers so far")),
+    ("quiz", N_("A quiz of N questions as polls: /quiz 5 autograd")),
+    ("stopquiz", N_("End the running quiz with the scoreboard so far")),
+    ("leaderboard", N_("Top members: /leaderboard week, month or all; off or on")),
     ("run", N_("Run PyTorch code: /run print(torch.ones(2))")),
     ("subscribe", N_("Get the daily question at a local time: /subscribe 08:30 [topic]")),
     ("unsubscribe", N_("Stop the daily question")),
@@ -65,6 +68,9 @@ CONSOLE_COMMANDS: tuple[tuple[str, str], ...] = (
     ("topics", N_("Topics and how many questions each has")),
     ("streak", N_("Your streak")),
     ("stats", N_("Your answers so far")),
+    ("quiz", N_("A timed quiz: /quiz 5 autograd")),
+    ("stopquiz", N_("End the running quiz with the result so far")),
+    ("leaderboard", N_("Your totals: /leaderboard week, month or all")),
     ("run", N_("Run PyTorch code: /run print(torch.ones(2))")),
     ("timezone", N_("Set your time zone: /timezone Asia/Shanghai")),
     ("lang", N_("Language: /lang zh or /lang en")),
@@ -281,6 +287,25 @@ def usage(lang: Lang, key: str, **params: object) -> str:
             "Unknown topic “{topic}”. See /topics for the list.",
             topic=str(params.get("topic", "")),
         ),
+        "usage_quiz": _(
+            lang,
+            "Usage: /quiz [N] [topic]: N questions from 1 to 20 (default 5), a topic from "
+            "/topics or all, e.g. /quiz 10 autograd.",
+        ),
+        "usage_leaderboard": _(
+            lang,
+            "Usage: /leaderboard [week|month|all] (default week); /leaderboard off leaves the "
+            "boards, /leaderboard on comes back.",
+        ),
+        "quiz_running": _(
+            lang,
+            "A quiz is already running here (question {question} of {total}, above). "
+            "/stopquiz ends it.",
+            question=params.get("question", 1),
+            total=params.get("total", 1),
+        ),
+        "no_quiz": _(lang, "No quiz is running here. Start one with /quiz."),
+        "quiz_stop_refused": _(lang, "Only whoever started the quiz or a group admin can stop it."),
         "usage_run": _(
             lang,
             "Usage: /run <code>, a ```python block, or reply /run to a message "

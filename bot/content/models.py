@@ -48,6 +48,17 @@ class Quiz(_Strict):
             raise ValueError("at most 2 line breaks allowed (Telegram quiz explanation)")
         return v
 
+    @property
+    def stem(self) -> str:
+        """Return the question's first line: the part a poll can show (polls have no code)."""
+        return self.question.strip().split("\n", 1)[0].strip()
+
+    @property
+    def code(self) -> str | None:
+        """Return the code under the first line ("What does this print?" questions), if any."""
+        _first, sep, rest = self.question.strip().partition("\n")
+        return rest.strip("\n") if sep and rest.strip() else None
+
     @model_validator(mode="after")
     def _correct_in_range(self) -> Quiz:
         if self.correct >= len(self.options):

@@ -12,28 +12,12 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.config import parse_hhmm
-from bot.errors import StudyBotError
+from bot.services.sending import ChatGone, SendFailed, SendRefused, SendUncertain
 from bot.services.study import Context, Shown, StudyService
 from bot.storage.records import Chat, Lang
 from bot.storage.repos import Repos
 
 log = logging.getLogger(__name__)
-
-
-class ChatGone(StudyBotError):
-    """The chat blocked the bot or no longer exists: stop sending to it."""
-
-
-class SendFailed(StudyBotError):
-    """The message surely did not go out (after the adapter's retries); try again later."""
-
-
-class SendUncertain(StudyBotError):
-    """The message may or may not have gone out (a timeout): count it as sent."""
-
-
-class SendRefused(StudyBotError):
-    """The platform refused the message for good (rights, format): give up for today."""
 
 
 # The adapter sends a shown question to a chat and returns the platform's message id.

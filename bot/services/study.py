@@ -98,6 +98,26 @@ class StudyService:
         )
         return self.context(user, chat)
 
+    async def enter_in_chat(
+        self,
+        *,
+        platform: str,
+        user_id: str,
+        user_name: str,
+        language_code: str | None,
+        chat: Chat,
+    ) -> Context:
+        """Register a user seen in a known chat (a poll vote carries no chat) and return them."""
+        user = await self.repos.users.upsert(platform, user_id, user_name, self.clock.now())
+        if user.language is None:
+            await self.repos.users.set_language(user.id, language_from_code(language_code))
+            user = await self.repos.users.get(user.id) or user
+        return self.context(user, chat)
+
+    async def follow_migration(self, chat: Chat, new_external_id: int | str) -> bool:
+        """Follow a group to its new platform id (it became a supergroup); False if taken."""
+        return await self.repos.chats.set_external_id(chat.id, str(new_external_id))
+
     def context(self, user: User, chat: Chat) -> Context:
         """Build the context of a known user and chat."""
         chat_zone = chat.timezone or self.default_zone

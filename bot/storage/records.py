@@ -103,3 +103,82 @@ class UserStats:
     correct: int
     days: int
     by_topic: dict[str, tuple[int, int]]  # topic -> (answered, correct)
+
+
+QuizStatus = Literal["running", "finished", "stopped"]
+PollStatus = Literal["sending", "retry", "open", "closed", "lost"]
+
+
+@dataclass(frozen=True)
+class QuizSession:
+    """A quiz in a chat: N questions asked one after another as quiz polls."""
+
+    id: int
+    chat_id: int
+    starter_id: int
+    topic: str | None
+    questions: tuple[str, ...]
+    language: Lang
+    open_seconds: int
+    position: int  # polls claimed so far; the current poll is position - 1
+    next_at: datetime | None
+    status: QuizStatus
+    started_at: datetime
+
+    @property
+    def total(self) -> int:
+        """Return how many questions the session asks."""
+        return len(self.questions)
+
+
+@dataclass(frozen=True)
+class QuizPoll:
+    """One question of a session as a poll: what was shown and whether it is open."""
+
+    id: int
+    session_id: int
+    position: int
+    question_id: str
+    prompt_id: int | None
+    option_order: tuple[int, ...]
+    correct: int
+    poll_ref: str | None
+    message_ref: str | None
+    status: PollStatus
+    attempts: int
+    sent_at: datetime | None
+    deadline: datetime | None
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """One player's result in a quiz session, best first."""
+
+    user_id: int
+    name: str
+    correct: int
+    answered: int
+    mean_ms: int
+
+
+@dataclass(frozen=True)
+class LeaderRow:
+    """One member's standing on a chat's leaderboard."""
+
+    rank: int
+    user_id: int
+    name: str
+    correct: int
+    answered: int
+
+
+@dataclass(frozen=True)
+class PeriodTotals:
+    """A user's answers over a period, across chats."""
+
+    answered: int
+    correct: int
+    quiz_answered: int
+    quiz_correct: int
+    days: int
+    chats: int

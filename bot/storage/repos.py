@@ -10,6 +10,7 @@ import aiosqlite
 
 from bot.clock import from_iso, to_iso
 from bot.storage.database import Database
+from bot.storage.quizzes import BoardRepo, QuizRepo
 from bot.storage.records import Attempt, Chat, Delivery, Lang, Prompt, Streak, User
 
 
@@ -437,3 +438,5 @@ class Repos:
         self.attempts = AttemptRepo(db)
         self.deliveries = DeliveryRepo(db)
         self.streaks = StreakRepo(db)
+        self.quizzes = QuizRepo(db)
+        self.boards = BoardRepo(db)

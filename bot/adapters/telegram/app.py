@@ -6,18 +6,20 @@ import logging
 
 from telegram import BotCommand, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
+    PollAnswerHandler,
     filters,
 )
 
 from bot.adapters import render
-from bot.adapters.telegram.delivery import DailyScheduler
+from bot.adapters.telegram.delivery import PLATFORM, DailyScheduler
+from bot.adapters.telegram.flood import FloodLimiter
 from bot.adapters.telegram.handlers import Handlers
+from bot.adapters.telegram.quiz import QuizHandlers, TelegramQuizSender
 from bot.adapters.telegram.run_handlers import RunHandlers
 from bot.app import Core
 from bot.services.runs import RunService
@@ -28,20 +30,29 @@ log = logging.getLogger(__name__)
 RATE_LIMIT_RETRIES = 3
 
 
-def build_application(core: Core, token: str, base_url: str, runs: RunService) -> Application:  # type: ignore[type-arg]
+def build_application(
+    core: Core,
+    token: str,
+    base_url: str,
+    runs: RunService,
+    limiter: FloodLimiter | None = None,
+) -> Application:  # type: ignore[type-arg]
     """Create the Application with rate limiting, job queue, handlers and start-up hooks."""
     application = (
         ApplicationBuilder()
         .token(token)
         .base_url(base_url)
         .base_file_url(file_url(base_url))
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .rate_limiter(limiter or FloodLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(True)
         .build()
     )
     scheduler = DailyScheduler(core, application)
     handlers = Handlers(core, scheduler)
+    quiz = QuizHandlers(handlers)
+    core.quiz.register(PLATFORM, TelegramQuizSender(core, application))
     application.bot_data["scheduler"] = scheduler
+    application.bot_data["core"] = core
 
     commands = {
         "start": handlers.start,
@@ -55,6 +66,9 @@ def build_application(core: Core, token: str, base_url: str, runs: RunService) -
         "unsubscribe": handlers.unsubscribe,
         "timezone": handlers.timezone,
         "lang": handlers.lang,
+        "quiz": quiz.quiz,
+        "stopquiz": quiz.stopquiz,
+        "leaderboard": quiz.leaderboard,
     }
     # Only new messages: an edited /daily must not send another question.
     for name, callback in commands.items():
@@ -71,6 +85,7 @@ def build_application(core: Core, token: str, base_url: str, runs: RunService) -
         )
     )
     application.add_handler(CallbackQueryHandler(handlers.button))
+    application.add_handler(PollAnswerHandler(quiz.poll_answer))
     # Last in the same group: only commands that no handler above took get the hint.
     application.add_handler(
         MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, handlers.unknown)
@@ -90,6 +105,8 @@ async def on_start(application: Application) -> None:  # type: ignore[type-arg]
     await publish_commands(application)
     scheduler: DailyScheduler = application.bot_data["scheduler"]
     await scheduler.start()
+    core: Core = application.bot_data["core"]
+    await core.quiz.resume(PLATFORM)
 
 
 async def publish_commands(application: Application) -> None:  # type: ignore[type-arg]

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
 from telegram.constants import ParseMode
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
-    TimedOut,
-)
 from telegram.ext import Application, ContextTypes, Job, JobQueue
 
 from bot.adapters import render
 from bot.adapters.telegram.keyboards import question_keyboard
+from bot.adapters.telegram.sending import send_mapped
 from bot.app import Core
-from bot.services.daily import (
-    ChatGone,
-    DeliveryOutcome,
-    SendFailed,
-    SendRefused,
-    SendUncertain,
-)
+from bot.services.daily import DeliveryOutcome
 from bot.services.study import Shown
 from bot.storage.records import Chat
 
@@ -34,17 +20,9 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 RETRY_AFTER_FAILURE = timedelta(minutes=5)
-SEND_ATTEMPTS = 3
 # A daily job that fires late (busy loop, suspended host) still runs within this window;
 # later than that, the start-up catch-up delivers it.
 MISFIRE_GRACE_S = 6 * 3600
-
-_GONE_MARKERS = (
-    "chat not found",
-    "bot was kicked",
-    "group chat was deleted",
-    "user is deactivated",
-)
 
 
 def job_name(chat_id: int) -> str:
@@ -134,46 +112,18 @@ class DailyScheduler:
         return outcome
 
     async def send(self, chat: Chat, shown: Shown) -> str:
-        """Send a question message; map Bot API failures to ChatGone or SendFailed."""
-        bot = self.application.bot
+        """Send a question message; map Bot API failures to the services' send errors."""
         text = render.question(self.core.bank, shown.question, shown.lang, "daily")
         markup = question_keyboard(
             shown.prompt.id, len(shown.question.text(shown.lang).quiz.options), shown.lang
         )
-        chat_id = int(chat.external_id)
-        for attempt in range(1, SEND_ATTEMPTS + 1):
-            try:
-                message = await bot.send_message(
-                    chat_id=chat_id, text=text, parse_mode=ParseMode.HTML, reply_markup=markup
-                )
-                return str(message.message_id)
-            except Forbidden as e:
-                raise ChatGone(str(e)) from e
-            except ChatMigrated as e:
-                # A group became a supergroup: follow it and send there.
-                chat_id = e.new_chat_id
-                if not await self.core.repos.chats.set_external_id(chat.id, str(chat_id)):
-                    raise ChatGone("migrated to a supergroup the bot already knows") from e
-                log.info("chat %s migrated; now sending to its supergroup", chat.id)
-            except BadRequest as e:
-                if any(marker in e.message.lower() for marker in _GONE_MARKERS):
-                    raise ChatGone(e.message) from e
-                raise SendRefused(e.message) from e
-            except RetryAfter as e:
-                # The rate limiter already retried; wait once more before giving up.
-                if attempt == SEND_ATTEMPTS:
-                    raise SendFailed(str(e)) from e
-                await asyncio.sleep(_seconds(e.retry_after))
-            except TimedOut as e:
-                # The request may have reached Telegram: sending again could make two, and
-                # the rule is at most one a day.
-                raise SendUncertain(str(e)) from e
-            except NetworkError as e:
-                if attempt == SEND_ATTEMPTS:
-                    raise SendFailed(str(e)) from e
-                await asyncio.sleep(2**attempt)
-        raise SendFailed("no attempt left")
 
+        async def call(chat_id: int) -> str:
+            message = await self.application.bot.send_message(
+                chat_id=chat_id, text=text, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+            return str(message.message_id)
 
-def _seconds(value: float | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+        return await send_mapped(
+            call, int(chat.external_id), lambda new: self.core.study.follow_migration(chat, new)
+        )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol, TypeVar
 
 from telegram import CallbackQuery, Message, Update
 from telegram import User as TgUser
@@ -25,6 +28,34 @@ Ctx = ContextTypes.DEFAULT_TYPE
 ADMIN_STATUSES = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
 
+class _HasBase(Protocol):
+    base: Handlers
+
+
+S = TypeVar("S", bound="_HasBase")
+
+
+def command(
+    handler: Callable[[S, Update, Ctx, Context], Awaitable[None]],
+) -> Callable[[S, Update, Ctx], Coroutine[Any, Any, None]]:
+    """Resolve the update's context first and answer UserInputError with its usage line.
+
+    The one error path of command handlers: they raise UserInputError and hold no try/except.
+    """
+
+    @functools.wraps(handler)
+    async def wrapper(self: S, update: Update, context: Ctx) -> None:
+        ctx = await self.base.context_of(update)
+        if ctx is None:
+            return
+        try:
+            await handler(self, update, context, ctx)
+        except UserInputError as err:
+            await self.base.reply(update, self.base.problem(ctx, err))
+
+    return wrapper
+
+
 def _name(user: TgUser) -> str:
     return user.full_name or user.username or str(user.id)
 
@@ -36,6 +67,7 @@ class Handlers:
         self.core = core
         self.scheduler = scheduler
         self.revealed: set[int] = set()  # group prompts whose answer was posted
+        self.base = self  # so that @command serves these handlers and the feature classes'
 
     # -- helpers ------------------------------------------------------------------------
     async def context_of(self, update: Update) -> Context | None:
@@ -77,6 +109,10 @@ class Handlers:
             log.warning("getChatMember failed for chat %s", chat.id, exc_info=True)
             return False
         return member.status in ADMIN_STATUSES
+
+    def problem(self, ctx: Context, err: UserInputError) -> str:
+        """Render what was wrong with the user's input."""
+        return render.usage(ctx.lang, err.key, **err.params)
 
     async def require_admin(self, update: Update, context: Ctx, ctx: Context) -> bool:
         """Return True if the sender may change the chat's settings, else tell them why not."""

@@ -85,6 +85,18 @@ class RunHandlers:
             except TelegramError:
                 log.debug("could not show the queue position", exc_info=True)
 
+        quiz = self.base.core.quiz
+        if quiz.poll_open(ctx.chat.id):
+            # Running "what does this print?" while its poll is open would give the answer away.
+            await self._answer(
+                message,
+                key,
+                edited,
+                _(ctx.lang, "⏸ A quiz question is open here: your code runs when it closes."),
+                now,
+            )
+            await quiz.wait_closed(ctx.chat.id)
+            edited = True  # the result replaces the note
         await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
         result = await self.runs.run(job, f"tg:{update.effective_user.id}", on_queued)
         reply = run_reply(ctx.lang, result, self.base.core.settings.run_wall_time_s)

@@ -1,0 +1,540 @@
+"""Quiz sessions: N questions as quiz polls one after another, scored live, on any platform.
+
+The rules live here; each platform brings a `QuizSender` (Telegram: native quiz polls; the
+console: lettered options). Every step of a session is driven by one timer per session on the
+services' scheduler and rebuilt from the database at start-up, so a restart resumes a session
+(the current poll keeps its deadline) and never sends a poll twice: a position is claimed in
+the database before its poll is sent, and a claim whose send may have gone out is not retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+from bot.clock import Clock
+from bot.content.loader import ContentBank
+from bot.content.models import Question
+from bot.errors import UserInputError
+from bot.services.sending import ChatGone, SendFailed, SendRefused, SendUncertain
+from bot.services.study import Context, StudyService
+from bot.services.timers import Timers
+from bot.storage.records import Chat, Lang, QuizPoll, QuizSession, ScoreRow
+from bot.storage.repos import Repos
+
+log = logging.getLogger(__name__)
+
+DEFAULT_QUESTIONS = 5
+MAX_QUESTIONS = 20
+NEXT_DELAY = timedelta(seconds=3)  # after everybody answered, before the next poll
+RETRY_DELAY = timedelta(seconds=5)  # after a send that surely failed
+SEND_ATTEMPTS = 3
+MAX_POLL_QUESTION = 300
+
+
+CloseReason = Literal["deadline", "answered", "stopped"]
+
+
+@dataclass(frozen=True)
+class PollSpec:
+    """One quiz poll as a platform shows it: options already shuffled."""
+
+    session_id: int
+    position: int
+    total: int
+    lang: Lang
+    question: str  # plain text, at most 300 characters
+    code: str | None  # shown in a formatted message just before the poll
+    options: tuple[str, ...]
+    correct: int
+    explanation: str
+    open_seconds: int
+
+
+@dataclass(frozen=True)
+class SentPoll:
+    """What the platform answered when a poll went out."""
+
+    poll_ref: str
+    message_ref: str
+    sent_at: datetime  # as the platform reports it
+
+
+@dataclass(frozen=True)
+class Scoreboard:
+    """The result of a session: rows best first."""
+
+    lang: Lang
+    asked: int
+    rows: tuple[ScoreRow, ...]
+    stopped: bool
+    private: bool
+
+
+@dataclass(frozen=True)
+class QuizAnswer:
+    """What became of one vote."""
+
+    counted: bool
+    correct: bool = False
+    poll: PollSpec | None = None
+
+
+class QuizSender(Protocol):
+    """How one platform shows a session."""
+
+    async def send_poll(self, chat: Chat, poll: PollSpec) -> SentPoll:
+        """Show the code (if any) and the poll; raise a `bot.services.sending` error on failure."""
+        ...
+
+    async def stop_poll(
+        self, chat: Chat, poll: PollSpec, message_ref: str, reason: CloseReason
+    ) -> None:
+        """Close a poll: at its deadline, once all answered, or on /stopquiz (may be closed)."""
+        ...
+
+    async def send_scoreboard(self, chat: Chat, board: Scoreboard) -> None:
+        """Post the session's result."""
+        ...
+
+
+class QuizRunning(UserInputError):
+    """The chat already has a running session."""
+
+    def __init__(self, session: QuizSession, message_ref: str | None) -> None:
+        super().__init__("quiz_running", question=max(session.position, 1), total=session.total)
+        self.message_ref = message_ref
+
+
+def parse_quiz_args(args: list[str], topic_ok: Callable[[str], bool]) -> tuple[int, str | None]:
+    """Parse `[N] [topic]` in either order; raise UserInputError("usage_quiz") otherwise."""
+    count: int | None = None
+    topic: str | None = None
+    for word in args:
+        if word.isdigit() and count is None:
+            count = int(word)
+            if not 1 <= count <= MAX_QUESTIONS:
+                raise UserInputError("usage_quiz")
+        elif topic is None and (word.lower() == "all" or topic_ok(word.lower())):
+            topic = word.lower()
+        else:
+            raise UserInputError("usage_quiz")
+    return count or DEFAULT_QUESTIONS, None if topic in (None, "all") else topic
+
+
+class QuizService:
+    """Start, drive, score and stop quiz sessions."""
+
+    def __init__(
+        self,
+        repos: Repos,
+        study: StudyService,
+        bank: ContentBank,
+        clock: Clock,
+        timers: Timers,
+        open_seconds: int,
+    ) -> None:
+        self.repos = repos
+        self.study = study
+        self.bank = bank
+        self.clock = clock
+        self.timers = timers
+        self.open_seconds = open_seconds
+        self._senders: dict[str, QuizSender] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+        # Chats with a poll open right now, and an event set when it closes (/run waits on it).
+        self._open: dict[int, asyncio.Event] = {}
+
+    def register(self, platform: str, sender: QuizSender) -> None:
+        """Let this process drive the sessions of a platform."""
+        self._senders[platform] = sender
+
+    # -- starting and stopping ----------------------------------------------------------
+    async def start(self, ctx: Context, args: list[str]) -> QuizSession:
+        """Create a session from `/quiz [N] [topic]`; `begin` sends its first poll."""
+        count, topic = parse_quiz_args(args, lambda t: bool(self.bank.in_topic(t)))
+        running = await self.repos.quizzes.running(ctx.chat.id)
+        if running is not None:
+            raise QuizRunning(running, await self._current_message(running))
+        questions = await self._choose(ctx.chat, topic, count)
+        session = await self.repos.quizzes.create(
+            chat_id=ctx.chat.id,
+            starter_id=ctx.user.id,
+            topic=topic,
+            questions=[q.id for q in questions],
+            language=ctx.lang,
+            open_seconds=self.open_seconds,
+            now=self.clock.now(),
+        )
+        if session is None:  # another /quiz won the race
+            running = await self.repos.quizzes.running(ctx.chat.id)
+            if running is None:
+                raise UserInputError("usage_quiz")
+            raise QuizRunning(running, await self._current_message(running))
+        log.info("quiz %s started in chat %s: %d question(s)", session.id, ctx.chat.id, count)
+        return session
+
+    async def begin(self, session_id: int) -> None:
+        """Send the first poll of a new session."""
+        await self._step(session_id)
+
+    async def stop(self, ctx: Context, *, privileged: bool) -> None:
+        """End the chat's session with the partial scoreboard (starter, admins, operators)."""
+        session = await self.repos.quizzes.running(ctx.chat.id)
+        if session is None:
+            raise UserInputError("no_quiz")
+        if not privileged and session.starter_id != ctx.user.id:
+            raise UserInputError("quiz_stop_refused")
+        await self._stop(ctx.chat, session)
+
+    async def stop_all(self, platform: str) -> int:
+        """End every running session of a platform (the console's, when it quits)."""
+        sessions = await self.repos.quizzes.running_on(platform)
+        for session in sessions:
+            chat = await self.repos.chats.get(session.chat_id)
+            if chat is not None:
+                await self._stop(chat, session)
+        return len(sessions)
+
+    async def _stop(self, chat: Chat, session: QuizSession) -> None:
+        async with self._lock(session.id):
+            session = await self.repos.quizzes.session(session.id) or session
+            sender = self._senders.get(chat.platform)
+            current = await self._current(session)
+            if current is not None and current.status == "open" and sender is not None:
+                await self._close(chat, sender, session, current, "stopped")
+            await self._finish(chat, session, "stopped")
+
+    async def running(self, chat: Chat) -> QuizSession | None:
+        """Return the chat's running session."""
+        return await self.repos.quizzes.running(chat.id)
+
+    async def resume(self, platform: str) -> int:
+        """Pick up every running session of a platform after a start; return how many."""
+        sessions = await self.repos.quizzes.running_on(platform)
+        for session in sessions:
+            await self._step(session.id)
+        if sessions:
+            log.info("resumed %d quiz session(s)", len(sessions))
+        return len(sessions)
+
+    # -- fairness -----------------------------------------------------------------------
+    def poll_open(self, chat_id: int) -> bool:
+        """Return True while a quiz poll is open in the chat."""
+        event = self._open.get(chat_id)
+        return event is not None and not event.is_set()
+
+    async def wait_closed(self, chat_id: int) -> None:
+        """Wait until the chat's open poll (if any) closes."""
+        event = self._open.get(chat_id)
+        if event is not None:
+            await event.wait()
+
+    # -- answers ------------------------------------------------------------------------
+    async def answer(
+        self,
+        *,
+        platform: str,
+        poll_ref: str,
+        user_id: str,
+        user_name: str,
+        language_code: str | None,
+        option_ids: list[int],
+    ) -> QuizAnswer | None:
+        """Score a vote; None if it is not a vote on one of our polls (or a retraction)."""
+        if not option_ids:
+            return None  # a retracted vote counts for nothing
+        poll = await self.repos.quizzes.by_ref(_ref(platform, poll_ref))
+        if poll is None:
+            # A fast vote can arrive before the send that opened its poll has stored the
+            # poll's id: let the sends under way finish, then look again.
+            for lock in list(self._locks.values()):
+                if lock.locked():
+                    async with lock:
+                        pass
+            poll = await self.repos.quizzes.by_ref(_ref(platform, poll_ref))
+        if poll is None:
+            return None
+        async with self._lock(poll.session_id):
+            poll = await self.repos.quizzes.poll(poll.id)
+            session = await self.repos.quizzes.session(poll.session_id) if poll else None
+            chat = await self.repos.chats.get(session.chat_id) if session else None
+            if poll is None or session is None or chat is None:
+                return None
+            spec = self._spec(session, poll)
+            now = self.clock.now()
+            chosen = option_ids[0]
+            if not self._accepts(poll, now) or not 0 <= chosen < len(spec.options):
+                return QuizAnswer(counted=False, poll=spec)
+            ctx = await self.study.enter_in_chat(
+                platform=platform,
+                user_id=user_id,
+                user_name=user_name,
+                language_code=language_code,
+                chat=chat,
+            )
+            assert poll.sent_at is not None  # noqa: S101 - an open poll was sent
+            elapsed = max(0, round((now - poll.sent_at).total_seconds() * 1000))
+            added = await self.repos.quizzes.add_answer(
+                poll=poll, user_id=ctx.user.id, chosen=chosen, elapsed_ms=elapsed, now=now
+            )
+            if not added:
+                return QuizAnswer(counted=False, poll=spec)
+            if poll.prompt_id is not None:
+                await self.study.answer(ctx, poll.prompt_id, poll.option_order[chosen])
+            await self._maybe_close_early(chat, session, poll)
+            return QuizAnswer(counted=True, correct=chosen == poll.correct, poll=spec)
+
+    def _accepts(self, poll: QuizPoll, now: datetime) -> bool:
+        return poll.status == "open" and poll.deadline is not None and now <= poll.deadline
+
+    async def _maybe_close_early(self, chat: Chat, session: QuizSession, poll: QuizPoll) -> None:
+        """Close the poll once every player of the session so far has answered it.
+
+        A group's first poll always runs its full period: nobody is known to play yet, and the
+        first voter must not close it on everybody else.
+        """
+        if chat.is_group and poll.position == 0:
+            return
+        players = await self.repos.quizzes.players(session.id)
+        if not players <= await self.repos.quizzes.answered(poll.id):
+            return
+        sender = self._senders.get(chat.platform)
+        if sender is None:
+            return
+        await self._close(chat, sender, session, poll, "answered")
+        if poll.position + 1 >= session.total:
+            await self._finish(chat, session, "finished")
+            return
+        next_at = self.clock.now() + NEXT_DELAY
+        await self.repos.quizzes.set_next_at(session.id, next_at)
+        self._schedule(session.id, next_at)
+
+    # -- the session's steps ------------------------------------------------------------
+    def _lock(self, session_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(session_id, asyncio.Lock())
+
+    def _schedule(self, session_id: int, when: datetime) -> None:
+        self.timers.at(_timer_key(session_id), when, lambda: self._step(session_id))
+
+    async def _step(self, session_id: int) -> None:
+        """Do whatever the session needs now: close a poll at its deadline, send the next one,
+        or finish; and leave a timer for the next step unless the session ended."""
+        async with self._lock(session_id):
+            session = await self.repos.quizzes.session(session_id)
+            if session is None or session.status != "running":
+                self.timers.cancel(_timer_key(session_id))
+                return
+            chat = await self.repos.chats.get(session.chat_id)
+            if chat is None:
+                return
+            sender = self._senders.get(chat.platform)
+            if sender is None:
+                return  # another process drives this platform
+            now = self.clock.now()
+            current = await self._current(session)
+            if current is not None:
+                if current.status == "open":
+                    assert current.deadline is not None  # noqa: S101 - set when sent
+                    if now < current.deadline:
+                        self._mark_open(chat.id)
+                        self._schedule(session.id, current.deadline)
+                        return
+                    await self._close(chat, sender, session, current, "deadline")
+                elif current.status == "sending":
+                    # Claimed before a crash: it may have gone out, so it is never resent.
+                    await self.repos.quizzes.set_status(current.id, "lost", now)
+                elif current.status == "retry":
+                    if current.attempts < SEND_ATTEMPTS and await self.repos.quizzes.reclaim(
+                        current.id
+                    ):
+                        await self._send(chat, sender, session, current)
+                        return
+                    await self.repos.quizzes.set_status(current.id, "lost", now)
+                elif session.next_at is not None and now < session.next_at:
+                    self._schedule(session.id, session.next_at)
+                    return
+            if session.position >= session.total:
+                await self._finish(chat, session, "finished")
+                return
+            question_id = session.questions[session.position]
+            question = self.bank.get(question_id)
+            if question is None:  # removed from the bank since: skip it
+                question = self.bank.questions[0]
+            order = list(range(len(question.text(session.language).quiz.options)))
+            random.SystemRandom().shuffle(order)
+            correct = order.index(question.text(session.language).quiz.correct)
+            claimed = await self.repos.quizzes.claim(session, question.id, order, correct)
+            if claimed is None:
+                return
+            session = await self.repos.quizzes.session(session_id) or session
+            await self._send(chat, sender, session, claimed)
+
+    async def _send(
+        self, chat: Chat, sender: QuizSender, session: QuizSession, poll: QuizPoll
+    ) -> None:
+        spec = self._spec(session, poll)
+        now = self.clock.now()
+        try:
+            sent = await sender.send_poll(chat, spec)
+        except ChatGone:
+            log.info("quiz %s: chat %s is gone; session stopped", session.id, chat.id)
+            await self.repos.quizzes.set_status(poll.id, "lost", now)
+            await self._end(chat, session, "stopped")
+            return
+        except SendRefused as e:
+            log.warning(
+                "quiz %s: poll refused in chat %s (%s); session stopped", session.id, chat.id, e
+            )
+            await self.repos.quizzes.set_status(poll.id, "lost", now)
+            await self._finish(chat, session, "stopped")
+            return
+        except SendUncertain as e:
+            log.warning("quiz %s: poll %d may not have arrived (%s)", session.id, poll.position, e)
+            await self.repos.quizzes.set_status(poll.id, "lost", now)
+            self._schedule(session.id, now + NEXT_DELAY)
+            return
+        except SendFailed as e:
+            log.warning("quiz %s: poll %d not sent (%s); retrying", session.id, poll.position, e)
+            await self.repos.quizzes.set_status(poll.id, "retry", now)
+            self._schedule(session.id, now + RETRY_DELAY)
+            return
+        except Exception:
+            # Unexpected: log once, and keep a timer so that the session is never stuck.
+            log.exception("quiz %s: sending poll %d failed", session.id, poll.position)
+            await self.repos.quizzes.set_status(poll.id, "retry", now)
+            self._schedule(session.id, now + RETRY_DELAY)
+            return
+        question = self.bank.get(poll.question_id)
+        assert question is not None  # noqa: S101 - checked when claimed
+        shown = await self.study.show_question(chat, question, "quiz", session.language)
+        await self.study.attach_message(shown.prompt.id, sent.message_ref)
+        deadline = sent.sent_at + timedelta(seconds=session.open_seconds)
+        await self.repos.quizzes.sent(
+            poll.id,
+            poll_ref=_ref(chat.platform, sent.poll_ref),
+            message_ref=sent.message_ref,
+            prompt_id=shown.prompt.id,
+            sent_at=sent.sent_at,
+            deadline=deadline,
+        )
+        self._mark_open(chat.id)
+        self._schedule(session.id, deadline)
+
+    async def _close(
+        self,
+        chat: Chat,
+        sender: QuizSender,
+        session: QuizSession,
+        poll: QuizPoll,
+        reason: CloseReason,
+    ) -> None:
+        if await self.repos.quizzes.close(poll.id, self.clock.now()) and poll.message_ref:
+            try:
+                await sender.stop_poll(chat, self._spec(session, poll), poll.message_ref, reason)
+            except Exception as e:  # closed by the platform already, or the chat is gone
+                log.debug("quiz %s: stopping poll %d: %s", session.id, poll.position, e)
+        self._mark_closed(chat.id)
+
+    async def _finish(self, chat: Chat, session: QuizSession, status: str) -> None:
+        if not await self._end(chat, session, status):
+            return
+        sender = self._senders.get(chat.platform)
+        if sender is None:
+            return
+        board = await self.scoreboard(chat, session, stopped=status == "stopped")
+        try:
+            await sender.send_scoreboard(chat, board)
+        except Exception:
+            log.exception("quiz %s: sending the scoreboard failed", session.id)
+
+    async def _end(self, chat: Chat, session: QuizSession, status: str) -> bool:
+        self.timers.cancel(_timer_key(session.id))
+        self._mark_closed(chat.id)
+        ended = await self.repos.quizzes.end(
+            session.id, "stopped" if status == "stopped" else "finished", self.clock.now()
+        )
+        if ended:
+            log.info("quiz %s in chat %s %s", session.id, chat.id, status)
+        return ended
+
+    async def scoreboard(self, chat: Chat, session: QuizSession, *, stopped: bool) -> Scoreboard:
+        """Return the session's result so far."""
+        asked = 0
+        for position in range(session.total):
+            poll = await self.repos.quizzes.poll_at(session.id, position)
+            if poll is not None and poll.status in {"open", "closed"}:
+                asked += 1
+        rows = await self.repos.quizzes.scores(session.id)
+        return Scoreboard(
+            lang=session.language,
+            asked=asked,
+            rows=tuple(rows),
+            stopped=stopped,
+            private=not chat.is_group,
+        )
+
+    # -- helpers ------------------------------------------------------------------------
+    async def _current(self, session: QuizSession) -> QuizPoll | None:
+        if session.position == 0:
+            return None
+        return await self.repos.quizzes.poll_at(session.id, session.position - 1)
+
+    async def _current_message(self, session: QuizSession) -> str | None:
+        current = await self._current(session)
+        return current.message_ref if current else None
+
+    def _mark_open(self, chat_id: int) -> None:
+        self._open.setdefault(chat_id, asyncio.Event()).clear()
+
+    def _mark_closed(self, chat_id: int) -> None:
+        event = self._open.pop(chat_id, None)
+        if event is not None:
+            event.set()
+
+    def _spec(self, session: QuizSession, poll: QuizPoll) -> PollSpec:
+        question = self.bank.get(poll.question_id)
+        assert question is not None  # noqa: S101 - the bank is loaded once per process
+        quiz = question.text(session.language).quiz
+        prefix = f"[{poll.position + 1}/{session.total}] "
+        stem = quiz.stem if quiz.code else quiz.question
+        text = prefix + stem
+        if len(text) > MAX_POLL_QUESTION:
+            text = text[: MAX_POLL_QUESTION - 1] + "…"
+        return PollSpec(
+            session_id=session.id,
+            position=poll.position,
+            total=session.total,
+            lang=session.language,
+            question=text,
+            code=quiz.code,
+            options=tuple(quiz.options[i] for i in poll.option_order),
+            correct=poll.correct,
+            explanation=quiz.explanation,
+            open_seconds=session.open_seconds,
+        )
+
+    async def _choose(self, chat: Chat, topic: str | None, count: int) -> list[Question]:
+        """Pick distinct questions: never asked in this chat's quizzes first, then the oldest."""
+        pool = self.bank.in_topic(topic)
+        last = await self.repos.quizzes.last_asked(chat.id)
+        salt = f"{chat.id}:{self.clock.now().isoformat()}"
+
+        def order(q: Question) -> tuple[int, str]:
+            return last.get(q.id, 0), hashlib.sha256(f"{salt}:{q.id}".encode()).hexdigest()
+
+        return sorted(pool, key=order)[:count]
+
+
+def _timer_key(session_id: int) -> str:
+    return f"quiz:{session_id}"
+
+
+def _ref(platform: str, poll_ref: str) -> str:
+    return f"{platform}:{poll_ref}"

@@ -1,0 +1,105 @@
+"""One-shot timers of the services (quiz deadlines) on one APScheduler, keyed by a stable id.
+
+Deadlines are given in the injected clock's time; the scheduler waits the same span of real
+time. `run_due` fires at once every timer whose deadline the clock has passed: at start-up
+(overdue work runs at once) and in tests that move the clock instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+
+from bot.clock import Clock
+
+log = logging.getLogger(__name__)
+
+Callback = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _Timer:
+    when: datetime
+    token: int
+    callback: Callback
+
+
+class Timers:
+    """Run a coroutine once at a time; scheduling the same key again replaces the timer."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._timers: dict[str, _Timer] = {}
+        self._tokens = itertools.count(1)
+        self._running: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        """Start the scheduler (needs a running event loop)."""
+        if not self._scheduler.running:
+            self._scheduler.start()
+
+    async def shutdown(self) -> None:
+        """Stop the scheduler and wait for timers that are firing right now."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._timers.clear()
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    def at(self, key: str, when: datetime, callback: Callback) -> None:
+        """Call `callback` once the clock reaches `when` (at once if it has)."""
+        timer = _Timer(when, next(self._tokens), callback)
+        self._timers[key] = timer
+        delay = max(0.0, (when - self.clock.now()).total_seconds())
+        self._scheduler.add_job(
+            self._fire,
+            DateTrigger(datetime.now(UTC) + timedelta(seconds=delay)),
+            args=[key, timer.token],
+            id=key,
+            replace_existing=True,
+            misfire_grace_time=None,  # late is better than never: a session must not stall
+        )
+
+    def cancel(self, key: str) -> None:
+        """Forget a timer, if any."""
+        if self._timers.pop(key, None) is not None and self._scheduler.get_job(key) is not None:
+            self._scheduler.remove_job(key)
+
+    def when(self, key: str) -> datetime | None:
+        """Return when a timer is due, or None if there is none."""
+        timer = self._timers.get(key)
+        return timer.when if timer else None
+
+    async def run_due(self) -> int:
+        """Fire every timer whose time has come by the clock; return how many fired."""
+        now = self.clock.now()
+        due = [(k, t.token) for k, t in self._timers.items() if t.when <= now]
+        for key, token in due:
+            await self._fire(key, token)
+        return len(due)
+
+    async def _fire(self, key: str, token: int) -> None:
+        timer = self._timers.get(key)
+        if timer is None or timer.token != token:
+            return  # replaced or cancelled meanwhile
+        del self._timers[key]
+        if self._scheduler.get_job(key) is not None:
+            self._scheduler.remove_job(key)
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            await timer.callback()
+        except Exception:
+            log.exception("timer %s failed", key)
+        finally:
+            if task is not None:
+                self._running.discard(task)

@@ -1,0 +1,360 @@
+"""Quiz sessions, their polls and answers, and the leaderboards: all SQL of group quizzes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import cast
+
+import aiosqlite
+
+from bot.clock import from_iso, to_iso
+from bot.storage.database import Database
+from bot.storage.records import (
+    Lang,
+    LeaderRow,
+    PeriodTotals,
+    PollStatus,
+    QuizPoll,
+    QuizSession,
+    QuizStatus,
+    ScoreRow,
+)
+
+# Attempts that count on a group's leaderboard.
+BOARD_SOURCES = ("quiz", "daily")
+
+
+def _session(row: aiosqlite.Row) -> QuizSession:
+    return QuizSession(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        starter_id=row["starter_id"],
+        topic=row["topic"],
+        questions=tuple(json.loads(row["questions"])),
+        language=cast(Lang, row["language"]),
+        open_seconds=row["open_seconds"],
+        position=row["position"],
+        next_at=from_iso(row["next_at"]) if row["next_at"] else None,
+        status=cast(QuizStatus, row["status"]),
+        started_at=from_iso(row["started_at"]),
+    )
+
+
+def _poll(row: aiosqlite.Row) -> QuizPoll:
+    return QuizPoll(
+        id=row["id"],
+        session_id=row["session_id"],
+        position=row["position"],
+        question_id=row["question_id"],
+        prompt_id=row["prompt_id"],
+        option_order=tuple(json.loads(row["option_order"])),
+        correct=row["correct"],
+        poll_ref=row["poll_ref"],
+        message_ref=row["message_ref"],
+        status=cast(PollStatus, row["status"]),
+        attempts=row["attempts"],
+        sent_at=from_iso(row["sent_at"]) if row["sent_at"] else None,
+        deadline=from_iso(row["deadline"]) if row["deadline"] else None,
+    )
+
+
+def _iso_ms(at: datetime) -> str:
+    """Format a poll time with milliseconds: answer times are measured against it."""
+    return at.isoformat(timespec="milliseconds")
+
+
+class QuizRepo:
+    """Sessions, polls and answers."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self,
+        *,
+        chat_id: int,
+        starter_id: int,
+        topic: str | None,
+        questions: list[str],
+        language: Lang,
+        open_seconds: int,
+        now: datetime,
+    ) -> QuizSession | None:
+        """Start a session; None if the chat already has a running one."""
+        try:
+            async with self.db.transaction() as conn:
+                cursor = await conn.execute(
+                    "INSERT INTO quiz_sessions (chat_id, starter_id, topic, questions, language,"
+                    " open_seconds, status, started_at) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
+                    (
+                        chat_id,
+                        starter_id,
+                        topic,
+                        json.dumps(questions),
+                        language,
+                        open_seconds,
+                        to_iso(now),
+                    ),
+                )
+                session_id = cast(int, cursor.lastrowid)
+        except sqlite3.IntegrityError:
+            return None
+        return await self.session(session_id)
+
+    async def session(self, session_id: int) -> QuizSession | None:
+        """Return a session by id."""
+        row = await self.db.fetchone("SELECT * FROM quiz_sessions WHERE id = ?", (session_id,))
+        return _session(row) if row else None
+
+    async def running(self, chat_id: int) -> QuizSession | None:
+        """Return the chat's running session, if any."""
+        row = await self.db.fetchone(
+            "SELECT * FROM quiz_sessions WHERE chat_id = ? AND status = 'running'", (chat_id,)
+        )
+        return _session(row) if row else None
+
+    async def running_on(self, platform: str) -> list[QuizSession]:
+        """Return every running session in chats of a platform."""
+        rows = await self.db.fetchall(
+            "SELECT s.* FROM quiz_sessions AS s JOIN chats AS c ON c.id = s.chat_id"
+            " WHERE s.status = 'running' AND c.platform = ? ORDER BY s.id",
+            (platform,),
+        )
+        return [_session(r) for r in rows]
+
+    async def end(self, session_id: int, status: QuizStatus, now: datetime) -> bool:
+        """Mark a running session finished or stopped; False if it had ended already."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE quiz_sessions SET status = ?, ended_at = ?, next_at = NULL"
+                " WHERE id = ? AND status = 'running'",
+                (status, to_iso(now), session_id),
+            )
+            return cursor.rowcount > 0
+
+    async def set_next_at(self, session_id: int, at: datetime | None) -> None:
+        """Remember when the next poll is due after an early close."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE quiz_sessions SET next_at = ? WHERE id = ?",
+                (_iso_ms(at) if at else None, session_id),
+            )
+
+    async def claim(
+        self,
+        session: QuizSession,
+        question_id: str,
+        option_order: list[int],
+        correct: int,
+    ) -> QuizPoll | None:
+        """Claim the session's next position before sending its poll (at most once each).
+
+        Return None if another step already claimed it.
+        """
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE quiz_sessions SET position = position + 1, next_at = NULL"
+                " WHERE id = ? AND position = ? AND status = 'running'",
+                (session.id, session.position),
+            )
+            if cursor.rowcount == 0:
+                return None
+            cursor = await conn.execute(
+                "INSERT INTO quiz_polls (session_id, position, question_id, option_order,"
+                " correct, status, attempts) VALUES (?, ?, ?, ?, ?, 'sending', 1)",
+                (session.id, session.position, question_id, json.dumps(option_order), correct),
+            )
+            poll_id = cast(int, cursor.lastrowid)
+        return await self.poll(poll_id)
+
+    async def reclaim(self, poll_id: int) -> bool:
+        """Claim a poll whose send surely failed for one more try."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE quiz_polls SET status = 'sending', attempts = attempts + 1"
+                " WHERE id = ? AND status = 'retry'",
+                (poll_id,),
+            )
+            return cursor.rowcount > 0
+
+    async def sent(
+        self,
+        poll_id: int,
+        *,
+        poll_ref: str,
+        message_ref: str,
+        prompt_id: int,
+        sent_at: datetime,
+        deadline: datetime,
+    ) -> QuizPoll:
+        """Record that a claimed poll went out and is open until `deadline`."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE quiz_polls SET status = 'open', poll_ref = ?, message_ref = ?,"
+                " prompt_id = ?, sent_at = ?, deadline = ? WHERE id = ?",
+                (poll_ref, message_ref, prompt_id, _iso_ms(sent_at), _iso_ms(deadline), poll_id),
+            )
+        poll = await self.poll(poll_id)
+        assert poll is not None  # noqa: S101 - just written
+        return poll
+
+    async def set_status(self, poll_id: int, status: PollStatus, now: datetime) -> None:
+        """Mark a claimed poll for retry, or lost (it may or may not have gone out)."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE quiz_polls SET status = ?, closed_at = ? WHERE id = ?",
+                (status, _iso_ms(now) if status == "lost" else None, poll_id),
+            )
+
+    async def close(self, poll_id: int, now: datetime) -> bool:
+        """Close an open poll; False if it was closed already."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE quiz_polls SET status = 'closed', closed_at = ?"
+                " WHERE id = ? AND status = 'open'",
+                (_iso_ms(now), poll_id),
+            )
+            return cursor.rowcount > 0
+
+    async def poll(self, poll_id: int) -> QuizPoll | None:
+        """Return a poll by id."""
+        row = await self.db.fetchone("SELECT * FROM quiz_polls WHERE id = ?", (poll_id,))
+        return _poll(row) if row else None
+
+    async def poll_at(self, session_id: int, position: int) -> QuizPoll | None:
+        """Return the poll at a position of a session."""
+        row = await self.db.fetchone(
+            "SELECT * FROM quiz_polls WHERE session_id = ? AND position = ?",
+            (session_id, position),
+        )
+        return _poll(row) if row else None
+
+    async def by_ref(self, poll_ref: str) -> QuizPoll | None:
+        """Return the poll with this platform poll id."""
+        row = await self.db.fetchone("SELECT * FROM quiz_polls WHERE poll_ref = ?", (poll_ref,))
+        return _poll(row) if row else None
+
+    async def add_answer(
+        self,
+        *,
+        poll: QuizPoll,
+        user_id: int,
+        chosen: int,
+        elapsed_ms: int,
+        now: datetime,
+    ) -> bool:
+        """Store a user's first answer to a poll; False if they had answered it."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT OR IGNORE INTO quiz_answers (poll_id, session_id, user_id, chosen,"
+                " correct, elapsed_ms, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    poll.id,
+                    poll.session_id,
+                    user_id,
+                    chosen,
+                    int(chosen == poll.correct),
+                    elapsed_ms,
+                    _iso_ms(now),
+                ),
+            )
+            return cursor.rowcount > 0
+
+    async def players(self, session_id: int) -> set[int]:
+        """Return the users who answered any poll of the session."""
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT user_id FROM quiz_answers WHERE session_id = ?", (session_id,)
+        )
+        return {r["user_id"] for r in rows}
+
+    async def answered(self, poll_id: int) -> set[int]:
+        """Return the users who answered a poll."""
+        rows = await self.db.fetchall(
+            "SELECT user_id FROM quiz_answers WHERE poll_id = ?", (poll_id,)
+        )
+        return {r["user_id"] for r in rows}
+
+    async def scores(self, session_id: int) -> list[ScoreRow]:
+        """Return the session's results: most correct, then fastest, then who answered first."""
+        rows = await self.db.fetchall(
+            "SELECT a.user_id, u.name, SUM(a.correct) AS correct, COUNT(*) AS answered,"
+            " CAST(ROUND(AVG(a.elapsed_ms)) AS INTEGER) AS mean_ms, MIN(a.id) AS first"
+            " FROM quiz_answers AS a JOIN users AS u ON u.id = a.user_id"
+            " WHERE a.session_id = ? GROUP BY a.user_id"
+            " ORDER BY correct DESC, mean_ms ASC, first ASC",
+            (session_id,),
+        )
+        return [
+            ScoreRow(r["user_id"], r["name"], r["correct"], r["answered"], r["mean_ms"])
+            for r in rows
+        ]
+
+    async def last_asked(self, chat_id: int) -> dict[str, int]:
+        """Return, per question, the id of its latest quiz poll in the chat (higher: later)."""
+        rows = await self.db.fetchall(
+            "SELECT p.question_id, MAX(p.id) AS last FROM quiz_polls AS p"
+            " JOIN quiz_sessions AS s ON s.id = p.session_id WHERE s.chat_id = ?"
+            " GROUP BY p.question_id",
+            (chat_id,),
+        )
+        return {r["question_id"]: r["last"] for r in rows}
+
+
+_LEADERBOARD = f"""
+WITH scores AS (
+    SELECT a.user_id, u.name, SUM(a.correct) AS correct, COUNT(*) AS answered,
+           MIN(a.id) AS first
+    FROM attempts AS a JOIN users AS u ON u.id = a.user_id
+    WHERE a.chat_id = ? AND a.answered_at >= ? AND u.on_boards = 1
+      AND a.source IN ({", ".join("?" for _ in BOARD_SOURCES)})
+    GROUP BY a.user_id
+), ranked AS (
+    SELECT *, ROW_NUMBER() OVER (ORDER BY correct DESC, answered ASC, first ASC) AS rank
+    FROM scores
+)
+SELECT * FROM ranked WHERE rank <= ? OR user_id = ? ORDER BY rank
+"""  # noqa: S608 - only placeholders are formatted in
+
+
+class BoardRepo:
+    """Leaderboards: SQL aggregates over attempts, by chat and period."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def leaderboard(
+        self, chat_id: int, since: datetime | None, limit: int, user_id: int
+    ) -> list[LeaderRow]:
+        """Return the chat's top `limit` members since a time, plus `user_id` wherever it ranks."""
+        rows = await self.db.fetchall(
+            _LEADERBOARD,
+            (chat_id, to_iso(since) if since else "", *BOARD_SOURCES, limit, user_id),
+        )
+        return [
+            LeaderRow(r["rank"], r["user_id"], r["name"], r["correct"], r["answered"]) for r in rows
+        ]
+
+    async def totals(self, user_id: int, since: datetime | None) -> PeriodTotals:
+        """Return a user's answers since a time, across every chat."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(correct), 0) AS c,"
+            " COALESCE(SUM(source = 'quiz'), 0) AS qn,"
+            " COALESCE(SUM(source = 'quiz' AND correct), 0) AS qc,"
+            " COUNT(DISTINCT local_date) AS days, COUNT(DISTINCT chat_id) AS chats"
+            " FROM attempts WHERE user_id = ? AND answered_at >= ?",
+            (user_id, to_iso(since) if since else ""),
+        )
+        assert row is not None  # noqa: S101 - an aggregate always returns a row
+        return PeriodTotals(row["n"], row["c"], row["qn"], row["qc"], row["days"], row["chats"])
+
+    async def set_on_boards(self, user_id: int, on: bool) -> None:
+        """Put a user on the leaderboards or take them off."""
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE users SET on_boards = ? WHERE id = ?", (int(on), user_id))
+
+    async def on_boards(self, user_id: int) -> bool:
+        """Return whether a user appears on leaderboards."""
+        row = await self.db.fetchone("SELECT on_boards FROM users WHERE id = ?", (user_id,))
+        return bool(row["on_boards"]) if row else True
