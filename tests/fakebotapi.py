@@ -44,6 +44,19 @@ MAX_POLL_OPTION: Final = 100
 MAX_EXPLANATION: Final = 200
 MAX_POLL_DESCRIPTION: Final = 1024
 
+# Requests that post a message, and so count against Telegram's flood limits.
+SENDING_METHODS: Final = frozenset(
+    {
+        "sendmessage",
+        "sendpoll",
+        "sendphoto",
+        "senddocument",
+        "sendmediagroup",
+        "forwardmessage",
+        "copymessage",
+    }
+)
+
 DEFAULT_ALLOWED_UPDATES: Final = frozenset(
     {
         "message",
@@ -670,6 +683,9 @@ class FakeBotAPI:
         unknown_method_status: int = 404,
         strict_chats: bool = False,
         clock: Callable[[], float] = time.time,
+        flood_control: bool = False,
+        group_limit: tuple[int, float] = (20, 60.0),
+        overall_limit: tuple[int, float] = (30, 1.0),
     ) -> None:
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
@@ -717,6 +733,14 @@ class FakeBotAPI:
         self._delays: list[_Delay] = []
         self._custom: dict[str, MethodHandler] = {}
         self.webhook_url = ""
+        # Flood control as Telegram documents it: per group and overall, in sliding windows of
+        # real time; a request over a limit gets 429 with retry_after, as the real server does.
+        self.flood_control = flood_control
+        self.group_limit = group_limit
+        self.overall_limit = overall_limit
+        self.flood_errors = 0
+        self._sent_at: dict[int, list[float]] = {}
+        self._sent_all: list[float] = []
 
         self._methods: dict[str, Callable[[JSONDict, dict[str, UploadedFile]], Awaitable[Any]]] = {
             "getme": self._get_me,
@@ -919,6 +943,33 @@ class FakeBotAPI:
         """Drop all pending fail_next/delay_next rules."""
         self._faults.clear()
         self._delays.clear()
+
+    def sends_to(self, chat_id: int) -> list[float]:
+        """Monotonic times of the message-sending requests a chat accepted (flood control on)."""
+        return list(self._sent_at.get(chat_id, []))
+
+    def _flood(self, key: str, params: JSONDict) -> BotAPIError | None:
+        if not self.flood_control or key not in SENDING_METHODS:
+            return None
+        try:
+            chat_id = int(params.get("chat_id", 0))
+        except (TypeError, ValueError):
+            chat_id = 0
+        now = time.monotonic()
+        checks = [(self._sent_all, *self.overall_limit)]
+        if chat_id < 0:
+            checks.append((self._sent_at.setdefault(chat_id, []), *self.group_limit))
+        for sent, limit, period in checks:
+            recent = [t for t in sent if now - t < period]
+            if len(recent) >= limit:
+                self.flood_errors += 1
+                wait = max(1, int(period - (now - recent[0])) + 1)
+                return BotAPIError(
+                    429, f"Too Many Requests: retry after {wait}", {"retry_after": wait}
+                )
+        self._sent_all.append(now)
+        self._sent_at.setdefault(chat_id, []).append(now)
+        return None
 
     def register_method(self, method: str, handler: MethodHandler) -> None:
         """Answer ``method`` with ``handler(params, files)``, sync or async; it may raise."""
@@ -1310,6 +1361,9 @@ class FakeBotAPI:
         if fault is not None:
             error = BotAPIError(fault.error_code, fault.description, fault.parameters)
             return fault.error_code, error.payload()
+        flood = self._flood(key, params)
+        if flood is not None:
+            return 429, flood.payload()
         try:
             if parse_error is not None:
                 raise parse_error

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -220,3 +221,21 @@ async def test_runner_crash_is_reported_and_runner_restarts(
             break
         await asyncio.sleep(0.5)
     assert "<pre>back</pre>" in text
+
+
+async def test_run_in_a_chat_with_an_open_quiz_poll_waits_until_it_closes(
+    bot: App, fake: FakeBotAPI, core: Core, clock: FixedClock
+) -> None:
+    since = fake.mark()
+    fake.send_message(GROUP, USER, "/quiz 1", chat_type="supergroup")
+    await fake.wait_for_call("sendPoll", chat_id=GROUP, since=since)
+    since = fake.mark()
+    fake.send_message(GROUP, USER, "/run print(6 * 7)", chat_type="supergroup")
+    note = await fake.wait_for_call("sendMessage", chat_id=GROUP, since=since)
+    assert "runs when it closes" in str(note.params["text"])
+    await asyncio.sleep(0.5)  # the runner answers in milliseconds: nothing may come meanwhile
+    assert not [c for c in fake.calls("editMessageText") if c.seq > since]
+    clock.set(clock.now() + timedelta(seconds=31))
+    await core.timers.run_due()
+    edit = await fake.wait_for_call("editMessageText", chat_id=GROUP, since=since)
+    assert "42" in str(edit.params["text"])

@@ -10,6 +10,7 @@ the database before its poll is sent, and a claim whose send may have gone out i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import random
@@ -231,10 +232,11 @@ class QuizService:
         return event is not None and not event.is_set()
 
     async def wait_closed(self, chat_id: int) -> None:
-        """Wait until the chat's open poll (if any) closes."""
+        """Wait until the chat's open poll (if any) closes, and never longer than a poll lasts."""
         event = self._open.get(chat_id)
         if event is not None:
-            await event.wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), self.open_seconds + NEXT_DELAY.seconds * 2)
 
     # -- answers ------------------------------------------------------------------------
     async def answer(
@@ -381,14 +383,17 @@ class QuizService:
     ) -> None:
         spec = self._spec(session, poll)
         now = self.clock.now()
+        self._mark_open(chat.id)  # /run waits from the moment the question's code is shown
         try:
             sent = await sender.send_poll(chat, spec)
         except ChatGone:
+            self._mark_closed(chat.id)
             log.info("quiz %s: chat %s is gone; session stopped", session.id, chat.id)
             await self.repos.quizzes.set_status(poll.id, "lost", now)
             await self._end(chat, session, "stopped")
             return
         except SendRefused as e:
+            self._mark_closed(chat.id)
             log.warning(
                 "quiz %s: poll refused in chat %s (%s); session stopped", session.id, chat.id, e
             )
@@ -396,17 +401,20 @@ class QuizService:
             await self._finish(chat, session, "stopped")
             return
         except SendUncertain as e:
+            self._mark_closed(chat.id)
             log.warning("quiz %s: poll %d may not have arrived (%s)", session.id, poll.position, e)
             await self.repos.quizzes.set_status(poll.id, "lost", now)
             self._schedule(session.id, now + NEXT_DELAY)
             return
         except SendFailed as e:
+            self._mark_closed(chat.id)
             log.warning("quiz %s: poll %d not sent (%s); retrying", session.id, poll.position, e)
             await self.repos.quizzes.set_status(poll.id, "retry", now)
             self._schedule(session.id, now + RETRY_DELAY)
             return
         except Exception:
             # Unexpected: log once, and keep a timer so that the session is never stuck.
+            self._mark_closed(chat.id)
             log.exception("quiz %s: sending poll %d failed", session.id, poll.position)
             await self.repos.quizzes.set_status(poll.id, "retry", now)
             self._schedule(session.id, now + RETRY_DELAY)
@@ -415,7 +423,9 @@ class QuizService:
         assert question is not None  # noqa: S101 - checked when claimed
         shown = await self.study.show_question(chat, question, "quiz", session.language)
         await self.study.attach_message(shown.prompt.id, sent.message_ref)
-        deadline = sent.sent_at + timedelta(seconds=session.open_seconds)
+        # The bot's own timer closes the poll: its deadline is on the bot's clock, while answer
+        # times count from the send time the platform reported.
+        deadline = now + timedelta(seconds=session.open_seconds)
         await self.repos.quizzes.sent(
             poll.id,
             poll_ref=_ref(chat.platform, sent.poll_ref),
@@ -424,7 +434,6 @@ class QuizService:
             sent_at=sent.sent_at,
             deadline=deadline,
         )
-        self._mark_open(chat.id)
         self._schedule(session.id, deadline)
 
     async def _close(
