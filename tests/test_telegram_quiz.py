@@ -289,8 +289,8 @@ async def test_stopquiz_refused_for_others_and_admin_ends_with_partial_board(
     since = say(fake, "/quiz", BOB)
     busy = await fake.wait_for_call("sendMessage", chat_id=GROUP, since=since)
     assert "already running" in str(busy.params["text"])
-    replied = busy.params.get("reply_parameters")
-    replied = json.loads(replied) if isinstance(replied, str) else replied
+    raw = busy.params["reply_parameters"]
+    replied = json.loads(raw) if isinstance(raw, str) else raw
     assert replied["message_id"] == first.result["message_id"]
     fake.set_chat_member_status(GROUP, CAROL, "administrator")
     since = say(fake, "/stopquiz", CAROL)
