@@ -45,3 +45,17 @@ def test_bot_process_never_imports_torch() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_adapters_call_services_never_storage() -> None:
+    for path, names in imports_of(BOT / "adapters").items():
+        assert not {n for n in names if n.startswith("bot.storage.")} - {"bot.storage.records"}, (
+            path
+        )
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        reached = {
+            node.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr in {"repos", "db"}
+        }
+        assert not reached, f"{path} reaches past the services: {reached}"

@@ -233,6 +233,10 @@ class StudyService:
             streak_grew=after.current != before.current or before.last_date is None,
         )
 
+    async def has_answered(self, ctx: Context, prompt_id: int) -> bool:
+        """Return True if the user answered this prompt."""
+        return await self.repos.attempts.for_prompt(prompt_id, ctx.user.id) is not None
+
     # -- progress -----------------------------------------------------------------------
     def today(self, ctx: Context) -> date:
         """Return the user's local date now."""
@@ -318,3 +322,7 @@ class StudyService:
     async def set_topic_filter(self, ctx: Context, topic: str | None) -> Chat:
         """Limit the chat's daily questions to one topic, or lift the limit with None."""
         return await self.repos.chats.update(ctx.chat.id, topic_filter=self.topic_or_error(topic))
+
+    async def set_run_enabled(self, ctx: Context, on: bool) -> Chat:
+        """Turn /run on or off in the chat."""
+        return await self.repos.chats.update(ctx.chat.id, run_enabled=on)

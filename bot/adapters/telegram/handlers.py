@@ -353,7 +353,7 @@ class Handlers:
         Otherwise one press would spoil the question for everybody else, and every press
         would post the whole answer again.
         """
-        if await self.core.repos.attempts.for_prompt(prompt_id, ctx.user.id) is None:
+        if not await self.core.study.has_answered(ctx, prompt_id):
             await query.answer(
                 _(ctx.lang, "Answer first; then you can see the reference answer."), show_alert=True
             )

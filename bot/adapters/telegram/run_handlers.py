@@ -163,7 +163,7 @@ class RunHandlers:
             return
         if not await self.base.require_admin(update, context, ctx):
             return
-        await self.base.core.repos.chats.update(ctx.chat.id, run_enabled=on)
+        await self.base.core.study.set_run_enabled(ctx, on)
         await self.base.reply(
             update,
             _(ctx.lang, "/run is now on in this group.")
