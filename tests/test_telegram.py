@@ -17,6 +17,7 @@ from telegram.ext import Application
 
 from bot.adapters.telegram.app import build_application, start_application, stop_application
 from bot.adapters.telegram.delivery import DailyScheduler, job_name
+from bot.adapters.telegram.flood import FloodLimiter
 from bot.app import Core, open_core
 from bot.clock import FixedClock
 from bot.config import Settings
@@ -39,9 +40,14 @@ async def fake() -> AsyncIterator[FakeBotAPI]:
 
 @asynccontextmanager
 async def running(
-    core: Core, fake: FakeBotAPI, runs: RunService | None = None
+    core: Core,
+    fake: FakeBotAPI,
+    runs: RunService | None = None,
+    limiter: FloodLimiter | None = None,
 ) -> AsyncIterator[App]:
-    app = build_application(core, TOKEN, fake.base_url, runs or RunService(None, frozenset()))
+    app = build_application(
+        core, TOKEN, fake.base_url, runs or RunService(None, frozenset()), limiter
+    )
     await start_application(app, poll_timeout=1)
     try:
         yield app

@@ -11,7 +11,6 @@ import itertools
 import json
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,17 +18,15 @@ from typing import Any
 import pytest
 from telegram.ext import Application
 
-from bot.adapters.telegram.app import build_application, start_application, stop_application
 from bot.adapters.telegram.flood import FloodLimiter
 from bot.app import Core, open_core
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.services.runs import RunService
 from tests.fakebotapi import Call, FakeBotAPI
+from tests.test_telegram import TOKEN, running
 
 App = Application[Any, Any, Any, Any, Any, Any]
 
-TOKEN = "987654321:AAH-fake-token-for-tests-0123456789abcdef"  # noqa: S105 - fake
 GROUP = -100777
 ALICE, BOB, CAROL = 501, 502, 503
 FIXTURES = Path(__file__).parent / "fixtures" / "bank"
@@ -76,18 +73,6 @@ async def fake(clock: FixedClock) -> AsyncIterator[FakeBotAPI]:
         for user, name in ((ALICE, "Alice"), (BOB, "Bob <b>"), (CAROL, "Carol")):
             api.set_user(user, first_name=name, language_code="en")
         yield api
-
-
-@asynccontextmanager
-async def running(
-    core: Core, fake: FakeBotAPI, limiter: FloodLimiter | None = None
-) -> AsyncIterator[App]:
-    app = build_application(core, TOKEN, fake.base_url, RunService(None, frozenset()), limiter)
-    await start_application(app, poll_timeout=1)
-    try:
-        yield app
-    finally:
-        await stop_application(app)
 
 
 @pytest.fixture
@@ -164,6 +149,20 @@ async def vote(
     await until(stored, f"the vote of {user}")
 
 
+def raw_vote(fake: FakeBotAPI, poll: Call, user: int, options: list[int]) -> None:
+    """Queue a poll_answer as Telegram would send it, whatever the poll's state in the fake."""
+    fake.inject_update(
+        {
+            "poll_answer": {
+                "poll_id": poll_id(poll),
+                "user": fake.set_user(user),
+                "option_ids": options,
+                "option_persistent_ids": [str(o) for o in options],
+            }
+        }
+    )
+
+
 async def advance(core: Core, seconds: float) -> None:
     """Move the clock and fire the timers that became due."""
     clock = core.clock
@@ -229,42 +228,15 @@ async def test_late_retracted_and_second_answers_change_nothing(
     first = await next_poll(fake, since)
     await vote(core, fake, first, ALICE, wrong(first), after=2)
     # A second poll_answer from the same user (a duplicate update) is ignored.
-    fake.inject_update(
-        {
-            "poll_answer": {
-                "poll_id": poll_id(first),
-                "user": fake.set_user(ALICE),
-                "option_ids": [correct(first)],
-                "option_persistent_ids": [str(correct(first))],
-            }
-        }
-    )
+    raw_vote(fake, first, ALICE, [correct(first)])
     # A retracted vote (no options) counts for nothing.
-    fake.inject_update(
-        {
-            "poll_answer": {
-                "poll_id": poll_id(first),
-                "user": fake.set_user(BOB),
-                "option_ids": [],
-                "option_persistent_ids": [],
-            }
-        }
-    )
+    raw_vote(fake, first, BOB, [])
     await fake.wait_for_updates_consumed()
     mark = fake.mark()
     await advance(core, 30)
     second = await next_poll(fake, mark)
     # A vote on the first poll arriving after its close does not count either.
-    fake.inject_update(
-        {
-            "poll_answer": {
-                "poll_id": poll_id(first),
-                "user": fake.set_user(BOB),
-                "option_ids": [correct(first)],
-                "option_persistent_ids": [str(correct(first))],
-            }
-        }
-    )
+    raw_vote(fake, first, BOB, [correct(first)])
     await fake.wait_for_updates_consumed()
     mark = fake.mark()
     # Alice, the only player, answered: the last poll closes and the board follows at once.
