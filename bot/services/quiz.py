@@ -367,8 +367,9 @@ class QuizService:
                 return
             question_id = session.questions[session.position]
             question = self.bank.get(question_id)
-            if question is None:  # removed from the bank since: skip it
-                question = self.bank.questions[0]
+            if question is None:  # removed from the bank since: ask one not in the session
+                spare = [q for q in self.bank.questions if q.id not in session.questions]
+                question = spare[0] if spare else self.bank.questions[0]
             order = list(range(len(question.text(session.language).quiz.options)))
             random.SystemRandom().shuffle(order)
             correct = order.index(question.text(session.language).quiz.correct)
