@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from telegram import BotCommand, Update
 from telegram.ext import (
@@ -18,6 +19,12 @@ from telegram.ext import (
 from bot.adapters import render
 from bot.adapters.telegram.delivery import DailyScheduler
 from bot.adapters.telegram.handlers import Handlers
+from bot.adapters.telegram.polling import (
+    STARTUP_RETRY_DELAYS,
+    PollingWatch,
+    WatchedRequest,
+    initialize_with_retries,
+)
 from bot.adapters.telegram.run_handlers import RunHandlers
 from bot.app import Core
 from bot.services.runs import RunService
@@ -30,6 +37,7 @@ RATE_LIMIT_RETRIES = 3
 
 def build_application(core: Core, token: str, base_url: str, runs: RunService) -> Application:  # type: ignore[type-arg]
     """Create the Application with rate limiting, job queue, handlers and start-up hooks."""
+    watch = PollingWatch()  # one log line per failed poll, instead of PTB's tracebacks
     application = (
         ApplicationBuilder()
         .token(token)
@@ -37,8 +45,10 @@ def build_application(core: Core, token: str, base_url: str, runs: RunService) -
         .base_file_url(file_url(base_url))
         .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(True)
+        .get_updates_request(WatchedRequest(watch))
         .build()
     )
+    application.bot_data["polling_watch"] = watch
     scheduler = DailyScheduler(core, application)
     handlers = Handlers(core, scheduler)
     application.bot_data["scheduler"] = scheduler
@@ -104,13 +114,18 @@ async def publish_commands(application: Application) -> None:  # type: ignore[ty
 async def start_application(
     application: Application,  # type: ignore[type-arg]
     poll_timeout: int = 10,
+    retry_delays: Sequence[float] = STARTUP_RETRY_DELAYS,
 ) -> None:
     """Start polling without owning the event loop (what run_polling does, minus the loop)."""
-    await application.initialize()
+    bot = application.bot
+    await initialize_with_retries(application, bot.base_url.removesuffix(bot.token), retry_delays)
     await on_start(application)
     if application.updater is not None:
         await application.updater.start_polling(
-            timeout=poll_timeout, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
+            timeout=poll_timeout,
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+            error_callback=application.bot_data["polling_watch"].failed,
         )
     await application.start()
 
