@@ -198,7 +198,7 @@ class StudyService:
             correct=correct,
             answered_at=now,
             local_date=today,
-            advance_streak=lambda s: streaks.advance(s, today),
+            advance_streak=lambda s: streaks.advance_at(s, now, ctx.user_zone),
         )
         if recorded is None:  # a double press raced us
             return await self.answer(ctx, prompt_id, option)
@@ -209,7 +209,7 @@ class StudyService:
             lang=prompt.language,
             chosen=option,
             correct=correct,
-            streak=streaks.view(after, today),
+            streak=streaks.view_at(after, now, ctx.user_zone),
             streak_grew=after.current != before.current or before.last_date is None,
         )
 
@@ -220,7 +220,8 @@ class StudyService:
 
     async def streak(self, ctx: Context) -> streaks.StreakView:
         """Return the user's streak as it stands today in their zone."""
-        return streaks.view(await self.repos.streaks.get(ctx.user.id), self.today(ctx))
+        stored = await self.repos.streaks.get(ctx.user.id)
+        return streaks.view_at(stored, self.clock.now(), ctx.user_zone)
 
     async def stats(self, ctx: Context) -> UserStats:
         """Return the user's totals, overall and per topic."""
