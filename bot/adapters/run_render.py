@@ -59,6 +59,12 @@ def rejection(lang: Lang, r: RunResult) -> str:
         return _(lang, "No GPU on this runner. Use /run cpu …")
     if r.reason == "too_large":
         return _(lang, "The code is too long to run.")
+    if r.reason == "sandbox_unavailable":
+        return _(
+            lang,
+            "⚠️ The sandbox could not be set up for this job (the runner's log says why). "
+            "Try again in a moment.",
+        )
     return _(lang, "The runner refused this job: {reason}", reason=e(r.reason or "?"))
 
 
