@@ -20,6 +20,7 @@ from bot.i18n import _
 from bot.services.runs import RunService, strip_command
 from bot.services.study import Context, Shown
 from bot.storage.records import Chat
+from bot.text import excerpt
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +173,7 @@ class Console:
         elif command == "/run":
             await self.run_code(ctx, line)
         else:
-            self.say(_(lang, "Unknown command {command}. See /help.", command=command))
+            self.say(_(lang, "Unknown command {command}. See /help.", command=excerpt(command)))
 
     async def run_code(self, ctx: Context, line: str) -> None:
         """Run `/run [cpu|gpu] code`; a bare /run reads a block until a line with only `.`."""

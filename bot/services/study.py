@@ -14,6 +14,7 @@ from bot.content.loader import ContentBank
 from bot.content.models import Question
 from bot.errors import UserInputError
 from bot.services import streaks
+from bot.services.zones import canonical_zone, suggest_zones
 from bot.storage.records import Chat, Lang, Prompt, User, UserStats
 from bot.storage.repos import Repos
 
@@ -253,10 +254,14 @@ class StudyService:
 
     async def set_timezone(self, ctx: Context, value: str) -> Context:
         """Set the zone of the user and their private chat, or of the group."""
-        try:
-            zone = check_timezone(value.strip())
-        except ValueError:
-            raise UserInputError("usage_timezone") from None
+        zone = canonical_zone(value)  # "asia/shanghai" means Asia/Shanghai
+        if zone is None:
+            try:
+                zone = check_timezone(value.strip())
+            except ValueError:
+                raise UserInputError(
+                    "unknown_timezone", zone=value.strip(), suggestions=suggest_zones(value)
+                ) from None
         chat = await self.repos.chats.update(ctx.chat.id, timezone=zone)
         user = ctx.user
         if not ctx.chat.is_group:
