@@ -65,6 +65,7 @@ class Console:
         self.runs = runs
         self.current: Shown | None = None
         self._lines: asyncio.Queue[str] | None = None
+        self._eof = False
 
     def say(self, text: str) -> None:
         """Print one reply."""
@@ -105,8 +106,11 @@ class Console:
         """Read one line ("" at end of input) without blocking the event loop.
 
         A daemon thread does the blocking read, so Ctrl-C ends the program at once instead of
-        waiting for an executor thread stuck in readline().
+        waiting for an executor thread stuck in readline(). Once input has ended, every later
+        call returns "" at once.
         """
+        if self._eof:
+            return ""
         if self._lines is None:
             self._lines = asyncio.Queue()
             loop = asyncio.get_running_loop()
@@ -120,7 +124,9 @@ class Console:
                         return
 
             threading.Thread(target=pump, name="console-input", daemon=True).start()
-        return await self._lines.get()
+        line = await self._lines.get()
+        self._eof = not line
+        return line
 
     async def handle(self, line: str) -> None:
         """Answer one line of input; a failure costs this line, never the session."""
@@ -140,7 +146,9 @@ class Console:
         lang = ctx.lang
         if not command.startswith("/"):
             await self.answer(ctx, line)
-        elif command in {"/help", "/start"}:
+        elif command == "/start":
+            self.say(render.welcome(lang, self.user, console=True))
+        elif command == "/help":
             self.say(render.help_text(lang, console=True))
         elif command == "/daily":
             await self.core.daily.today(ctx, self._send_question)
@@ -181,28 +189,48 @@ class Console:
             self.say(run_problem(ctx.lang, UserInputError("run_unavailable")))
             return
         text = line
-        if strip_command(line).strip().lower() in {"", "cpu", "gpu", "auto"}:
-            self.say(_(ctx.lang, "Paste the code; end it with a line holding only a dot (.)."))
-            block: list[str] = []
-            while (more := await self.readline()) and more.rstrip() != ".":
-                block.append(more.rstrip("\n"))
-            text = line + "\n" + "\n".join(block)
         try:
             self.runs.check_allowed(None, ctx.chat)
+            if strip_command(line).strip().lower() in {"", "cpu", "gpu", "auto"}:
+                block = await self.read_block(ctx)
+                if block is None:
+                    return
+                text = line + "\n" + block
             job = self.runs.parse(text)
         except UserInputError as err:
-            self.say(run_problem(ctx.lang, err))
+            self.say(run_problem(ctx.lang, err, operator=True))
             return
 
         async def on_queued(position: int) -> None:
             self.say(_(ctx.lang, "⏳ In queue: position {position}", position=position))
 
-        result = await self.runs.run(job, f"console:{self.user}", on_queued)
+        if self.runs.warming:
+            self.say(_(ctx.lang, "⏳ The /run sandbox is warming up…"))
+        try:
+            result = await self.runs.run(job, f"console:{self.user}", on_queued)
+        except UserInputError as err:  # the runner did not start after all
+            self.say(run_problem(ctx.lang, err, operator=True))
+            return
         reply = run_reply(ctx.lang, result, self.core.settings.run_wall_time_s)
         self.say(reply.text)
         for file in reply.files:
             saved = self.save_file(file.name, file.data)
             self.say(_(ctx.lang, "File saved: {path}", path=saved))
+
+    async def read_block(self, ctx: Context) -> str | None:
+        """Read code lines until `.` or end of input; None if the user types /cancel."""
+        self.say(
+            _(ctx.lang, "Paste the code; end it with a line holding only a dot (.), or /cancel.")
+        )
+        block: list[str] = []
+        while more := await self.readline():  # end of input ends the block too
+            if more.strip() == ".":
+                break
+            if more.strip() == "/cancel":
+                self.say(_(ctx.lang, "Cancelled: nothing was run."))
+                return None
+            block.append(more.rstrip("\n"))
+        return "\n".join(block)
 
     def save_file(self, name: str, data: bytes) -> str:
         """Save a file a run produced under ./studybot-output/ and return its path."""
