@@ -29,8 +29,9 @@ COPY db ./db
 # Editable, so the bot finds content/ and db/ next to the package, as in a checkout.
 RUN pip install -e .
 
-# The bot and its runner read and write only under /app/data (mount a volume there).
-RUN mkdir -p /app/data
+# The bot and its runner read and write only under /app/data (mount a volume there); 0700, like
+# the folder the bot creates itself, and a new named volume takes this mode.
+RUN mkdir -m 0700 -p /app/data
 VOLUME ["/app/data"]
 
 ENTRYPOINT ["/usr/bin/tini", "--"]

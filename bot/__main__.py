@@ -6,10 +6,11 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 from pydantic import ValidationError
 
-from bot.config import Settings
+from bot.config import Settings, settings_errors
 from bot.errors import ContentError, StudyBotError
 
 DESCRIPTION = """A study bot for PyTorch interview preparation.
@@ -21,7 +22,70 @@ commands:
   content check    validate the question bank and print its counts
   sandbox check    print the sandbox level and run a containment self-test
 
-Configuration comes from the environment and .env; see .env.example."""
+`studybot COMMAND --help` says what each command does, what it reads and how to call it.
+Configuration comes from the environment and from .env in the current directory (see
+.env.example); relative paths such as data/studybot.db are taken from the current directory."""
+
+# Each subcommand: (one-line help, what it does, the variables it reads, examples).
+COMMANDS: dict[str, tuple[str, str, str, str]] = {
+    "console": (
+        "chat with the bot in this terminal",
+        "Chat with the bot in this terminal as one local user: daily questions, answers by\n"
+        "letter, streaks, statistics and /run, on the same services and database as the\n"
+        "Telegram bot. No token is needed. The /run sandbox warms up in the background;\n"
+        "it needs root (the sandbox runs each job as uid 65534).",
+        "STUDYBOT_DATABASE (data/studybot.db), STUDYBOT_TIMEZONE, STUDYBOT_CONTENT_DIR,\n"
+        "STUDYBOT_RUNNER_URL (a runner started elsewhere), STUDYBOT_SANDBOX_LEVEL,\n"
+        "STUDYBOT_SANDBOX_MIN_LEVEL, STUDYBOT_RUNNER_SOCKET, STUDYBOT_RUN_* (limits)",
+        "studybot console\nprintf '/daily\\nA\\n/streak\\n/quit\\n' | studybot console",
+    ),
+    "serve": (
+        "run the Telegram bot",
+        "Run the Telegram bot: long-poll the Bot API, publish the command menus, rebuild\n"
+        "every chat's daily question job from the database, and answer /run through a\n"
+        "local runner (or the one at STUDYBOT_RUNNER_URL). Stops on SIGINT or SIGTERM.",
+        "TELEGRAM_BOT_TOKEN (required), TELEGRAM_API_BASE_URL, STUDYBOT_DATABASE,\n"
+        "STUDYBOT_TIMEZONE, STUDYBOT_DAILY_TIME, STUDYBOT_ADMIN_IDS, STUDYBOT_LOG_LEVEL,\n"
+        "STUDYBOT_RUNNER_URL, STUDYBOT_RUN_ALLOW, STUDYBOT_SANDBOX_*, STUDYBOT_RUN_*",
+        "TELEGRAM_BOT_TOKEN=123456789:AA... studybot serve\n"
+        "sudo --preserve-env=TELEGRAM_BOT_TOKEN .venv/bin/studybot serve   # with /run",
+    ),
+    "runner": (
+        "serve the /run sandbox",
+        "Serve the /run sandbox API on a Unix socket (mode 0600) or loopback TCP, for a bot\n"
+        "started with STUDYBOT_RUNNER_URL. It must run as root; it refuses to start (exit 2,\n"
+        "one line) below STUDYBOT_SANDBOX_MIN_LEVEL. It never reads the bot's token.",
+        "STUDYBOT_RUNNER_SOCKET (data/runner.sock), STUDYBOT_RUNNER_LISTEN,\n"
+        "STUDYBOT_SANDBOX_LEVEL, STUDYBOT_SANDBOX_MIN_LEVEL, STUDYBOT_RUN_* (limits),\n"
+        "STUDYBOT_LOG_LEVEL",
+        "sudo STUDYBOT_RUNNER_LISTEN=tcp://127.0.0.1:8765 .venv/bin/studybot runner\n"
+        "STUDYBOT_RUNNER_URL=tcp://127.0.0.1:8765 studybot serve",
+    ),
+    "content": (
+        "question bank tools",
+        "content check: validate every file of the question bank and print the counts by\n"
+        "topic, difficulty and language; exit 1 with one line per problem otherwise.",
+        "STUDYBOT_CONTENT_DIR (the content/ folder shipped with the bot)",
+        "studybot content check\nSTUDYBOT_CONTENT_DIR=my-bank studybot content check",
+    ),
+    "sandbox": (
+        "sandbox tools",
+        "sandbox check: print the sandbox level this host allows and each protection, then\n"
+        "attack the sandbox (network, secrets, writes outside scratch, fork bomb, leftovers,\n"
+        "kill(-1)); exit 0 only if everything was contained, 2 (one line) if the level is\n"
+        "below STUDYBOT_SANDBOX_MIN_LEVEL. Needs root.",
+        "STUDYBOT_SANDBOX_LEVEL, STUDYBOT_SANDBOX_MIN_LEVEL, STUDYBOT_RUN_* (limits)",
+        "sudo .venv/bin/studybot sandbox check",
+    ),
+}
+
+
+def package_version() -> str:
+    """Return the installed version of studybot."""
+    try:
+        return version("studybot")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def load_settings() -> Settings:
@@ -29,12 +93,8 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as e:
-        for err in e.errors():
-            name = str(err["loc"][0]) if err["loc"] else "settings"
-            value = err.get("input")
-            shown = "" if "TOKEN" in name.upper() else f" (got {value!r})"
-            message = str(err["msg"]).removeprefix("Value error, ")
-            print(f"studybot: invalid {name}: {message}{shown}", file=sys.stderr)
+        for line in settings_errors(e):
+            print(f"studybot: {line}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -44,15 +104,24 @@ def _parser() -> argparse.ArgumentParser:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"studybot {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("console", help="chat with the bot in this terminal")
-    sub.add_parser("serve", help="run the Telegram bot")
-    sub.add_parser("runner", help="serve the /run sandbox")
-    content = sub.add_parser("content", help="question bank tools")
-    content.add_argument("action", choices=["check"])
-    sandbox = sub.add_parser("sandbox", help="sandbox tools")
-    sandbox.add_argument("action", choices=["check"])
+    for name, (short, what, variables, examples) in COMMANDS.items():
+        command = sub.add_parser(
+            name,
+            help=short,
+            description=what,
+            epilog=f"environment (or .env in the current directory):\n{_indent(variables)}\n\n"
+            f"examples:\n{_indent(examples)}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        if name in {"content", "sandbox"}:
+            command.add_argument("action", choices=["check"], help="the only action: check")
     return parser
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"  {line}" for line in text.splitlines())
 
 
 def content_check(settings: Settings) -> int:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.content.loader import ContentBank, load_bank
+from bot.errors import UserInputError
 from bot.services.boards import BoardService
 from bot.services.daily import DailyService
 from bot.services.quiz import QuizService
-from bot.services.runs import RunService
+from bot.services.runs import RunService, StartingRunner
 from bot.services.study import StudyService
 from bot.services.timers import Timers
 from bot.storage.database import Database
@@ -39,22 +42,59 @@ class Core:
 
 
 @asynccontextmanager
-async def open_runs(settings: Settings) -> AsyncIterator[RunService]:
-    """Connect to STUDYBOT_RUNNER_URL, or start a local runner; /run is off if neither works."""
+async def open_runs(settings: Settings, *, wait: bool = True) -> AsyncIterator[RunService]:
+    """Connect to STUDYBOT_RUNNER_URL, or start a local runner; /run is off if neither works.
+
+    With `wait=False` the local runner warms up in the background: a run waits for it
+    (RunService.warming tells) or gets the reason it did not start, which is then logged at
+    INFO only, since the one who asked is told.
+    """
     from bot.runner.client import LocalRunner, RunnerClient
 
-    async with AsyncExitStack() as stack:
-        runner: RunnerClient | None
-        if settings.runner_url:
-            runner = RunnerClient(settings.runner_url)
-        else:
-            try:
-                runner = await stack.enter_async_context(LocalRunner(settings))
-            except Exception as e:
-                # Expected where the sandbox cannot be built (not root, say): one line, no trace.
-                log.warning("the local runner did not start (%s); /run is unavailable", e)
-                runner = None
-        yield RunService(runner, settings.run_allow, settings.run_max_code_kb * 1024)
+    service = RunService(None, settings.run_allow, settings.run_max_code_kb * 1024)
+    if settings.runner_url:
+        service.runner = RunnerClient(settings.runner_url)
+        yield service
+        return
+    starting = StartingRunner()
+    service.runner = starting
+    local = LocalRunner(settings)
+
+    async def start() -> None:
+        try:
+            starting.started(await local.__aenter__())
+        except Exception as e:
+            problem = runner_problem(e)
+            # Expected where the sandbox cannot be built (not root, say): one line, no trace.
+            log.log(
+                logging.WARNING if wait else logging.INFO,
+                "/run is unavailable: the local runner did not start (%s)%s",
+                e,
+                "; start studybot as root to use it" if problem.key == "run_needs_root" else "",
+            )
+            starting.failed(problem)
+
+    task = asyncio.create_task(start())
+    try:
+        if wait:
+            await task
+        yield service
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        if starting.ready and starting.problem is None:
+            await local.__aexit__(None, None, None)
+
+
+def runner_problem(error: Exception) -> UserInputError:
+    """Say why /run is off after the local runner failed to start."""
+    from bot.runner.client import RunnerExited
+
+    # Exit code 2: the level the host allows is below STUDYBOT_SANDBOX_MIN_LEVEL. Without
+    # root every level is out of reach (jobs are switched to uid 65534), so that is the cause.
+    if isinstance(error, RunnerExited) and error.exit_code == 2 and os.geteuid() != 0:
+        return UserInputError("run_needs_root")
+    return UserInputError("run_unavailable", why=str(error))
 
 
 @asynccontextmanager

@@ -6,15 +6,21 @@ import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.text import excerpt
 
 # The bank shipped with the project (next to the package in a checkout and in the image).
 CONTENT_DIR = Path(__file__).resolve().parents[1] / "content"
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+# What @BotFather hands out: the bot's numeric id, a colon, then letters, digits, - and _.
+_TOKEN_SHAPE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]+$")
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 SandboxLevel = Literal["none", "basic", "strong"]
 
@@ -23,7 +29,7 @@ def parse_hhmm(value: str) -> time:
     """Parse a 24-hour HH:MM string, raising ValueError with a readable message."""
     match = _HHMM.match(value.strip())
     if not match:
-        raise ValueError(f"expected a time as HH:MM (00:00–23:59), got {value!r}")
+        raise ValueError("expected a time as HH:MM (00:00–23:59)")
     return time(int(match.group(1)), int(match.group(2)))
 
 
@@ -33,8 +39,57 @@ def check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, OSError) as e:
-        raise ValueError(f"unknown IANA time zone {value!r}") from e
+        raise ValueError("unknown IANA time zone (e.g. UTC, Asia/Shanghai, Europe/Berlin)") from e
     return value
+
+
+def check_token_shape(token: str) -> None:
+    """Raise ValueError unless `token` looks like a bot token (it is never echoed)."""
+    if not _TOKEN_SHAPE.match(token):
+        raise ValueError(
+            "not shaped like a bot token (digits, a colon, then letters, digits, - or _, "
+            "as @BotFather gives it)"
+        )
+
+
+def parse_runner_address(url: str) -> tuple[str, str, int]:
+    """Split "unix:/path" (or a bare path) or "tcp://127.0.0.1:PORT" into (kind, where, port).
+
+    TCP is loopback only: the runner API has no authentication.
+    """
+    if url.startswith("tcp://"):
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if parts.hostname not in LOOPBACK_HOSTS:
+            raise ValueError(
+                "the runner API is loopback only: use tcp://127.0.0.1:PORT or unix:/path"
+            )
+        if port is None:
+            raise ValueError("expected tcp://127.0.0.1:PORT with a port number")
+        return "tcp", parts.hostname, port
+    if "://" in url:
+        raise ValueError("expected unix:/path or tcp://127.0.0.1:PORT")
+    path = url.removeprefix("unix:")
+    if not path:
+        raise ValueError("expected unix:/path or tcp://127.0.0.1:PORT")
+    return "unix", path, 0
+
+
+def settings_errors(error: ValidationError) -> list[str]:
+    """Return one line per invalid variable: its name, what is wrong and (briefly) its value."""
+    lines = []
+    for err in error.errors():
+        name = str(err["loc"][0]) if err["loc"] else "settings"
+        message = str(err["msg"]).removeprefix("Value error, ")
+        value = err.get("input")
+        shown = ""
+        if "TOKEN" not in name.upper() and isinstance(value, str | int | float):
+            shown = f" (got {excerpt(str(value))!r})"
+        lines.append(f"invalid {name}: {message}{shown}")
+    return lines
 
 
 class Settings(BaseSettings):
@@ -121,6 +176,14 @@ class Settings(BaseSettings):
         if not v.startswith(("http://", "https://")):
             raise ValueError("expected an http:// or https:// URL")
         return v
+
+    @field_validator("runner_listen", "runner_url")
+    @classmethod
+    def _runner_address(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None  # empty in .env means unset
+        parse_runner_address(v.strip())
+        return v.strip()
 
     @field_validator("log_level")
     @classmethod

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from bot.adapters.console import Console
 from bot.app import Core
@@ -83,3 +87,131 @@ async def test_console_daily_is_the_same_question_all_day(core: Core) -> None:
     assert c.current is not None
     assert c.current.question.id == first.question.id
     assert c.current.prompt.id == first.prompt.id  # answered once, however often shown
+
+
+def root_runner_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """Return the environment of a console that starts its own local runner."""
+    return clean_env(
+        STUDYBOT_DATABASE=str(tmp_path / "db" / "bot.db"),
+        STUDYBOT_CONTENT_DIR=str(FIXTURE_BANK),
+        STUDYBOT_RUNNER_SOCKET=str(tmp_path / "runner.sock"),
+        **extra,
+    )
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the local runner needs root")
+
+
+def test_start_welcomes_and_help_lists(tmp_path: Path) -> None:
+    out = console(tmp_path, ["/start", "/help"]).stdout
+    assert out.count("I help you prepare for PyTorch interviews") == 2  # at start and /start
+    assert out.count("/daily — Today's question") == 3  # with each welcome, and /help
+
+
+def test_long_input_is_echoed_as_a_short_excerpt(tmp_path: Path) -> None:
+    proc = console(tmp_path, ["/question " + "x" * 100_000, "/" + "y" * 100_000])
+    replies = [line for line in proc.stdout.splitlines() if "x" * 20 in line or "y" * 20 in line]
+    assert len(replies) == 2
+    assert all(len(line) < 120 for line in replies), replies
+    assert "Unknown topic “" + "x" * 39 + "…”" in replies[0]
+
+
+def test_unknown_zone_is_named_with_close_matches(tmp_path: Path) -> None:
+    out = console(
+        tmp_path, ["/timezone Mars/Olympus", "/timezone Asia/Shangai", "/timezone asia/tokyo"]
+    ).stdout
+    assert "Unknown time zone “Mars/Olympus”.\nUsage: /timezone <IANA name>" in out
+    assert "Unknown time zone “Asia/Shangai”. Did you mean Asia/Shanghai" in out
+    assert "Time zone set to Asia/Tokyo." in out
+
+
+def test_cancel_drops_a_run_block(tmp_path: Path) -> None:
+    proc = console(tmp_path, ["/run", "print('never')", "/cancel", "/streak"])
+    assert proc.returncode == 0, proc.stderr
+    assert "Cancelled: nothing was run." in proc.stdout
+    assert "Streak: 0 days" in proc.stdout  # the console went on after the cancel
+    assert "never" not in proc.stdout.split("/cancel")[-1]
+
+
+def test_end_of_input_inside_a_run_block_runs_it_and_quits(tmp_path: Path) -> None:
+    # printf '/run\nprint(1)\n' | studybot console: no final ".", no /quit.
+    proc = studybot(
+        "console", env=root_runner_env(tmp_path), cwd=tmp_path, stdin="/run\nprint(6 * 7)\n"
+    )
+    assert proc.returncode == 0, proc.stderr  # before, it waited for more input forever
+    if os.geteuid() == 0:
+        assert "✅ OK" in proc.stdout and "\n42\n" in proc.stdout
+
+
+@needs_root
+def test_welcome_comes_before_the_runner_is_warm(tmp_path: Path) -> None:
+    proc = studybot(
+        "console", env=root_runner_env(tmp_path), cwd=tmp_path, stdin="/run print(1)\n/quit\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("Hi ")  # the welcome did not wait for the runner
+    warming = lines.index("> ⏳ The /run sandbox is warming up…")
+    assert lines[warming + 1 : warming + 4] == ["✅ OK", lines[warming + 2], "1"]
+    assert proc.stderr == ""
+
+
+@needs_root
+def test_console_is_not_held_to_the_per_minute_run_limit(tmp_path: Path) -> None:
+    runs = [f"/run print({i})" for i in range(8)]  # the runner's default limit is 5 a minute
+    proc = studybot(
+        "console", env=root_runner_env(tmp_path), cwd=tmp_path, stdin="\n".join(runs) + "\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("✅ OK") == 8
+    assert "Too many runs" not in proc.stdout
+
+
+def as_ordinary_user(tmp_path: Path, stdin: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    """Run the console as uid 1000: directly when not root, else in a user namespace."""
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        # Inside a new user namespace the process is uid 1000 without any capability, as a
+        # newcomer's login would be; files stay reachable because outside it is still root.
+        prefix = ["unshare", "--user", "--map-user=1000", "--map-group=1000"]
+        if subprocess.run([*prefix, "true"], check=False).returncode != 0:
+            pytest.skip("cannot create a user namespace to run as an ordinary user")
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "bot", "console"],
+        input=stdin,
+        env=root_runner_env(tmp_path, **extra),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+NEEDS_ROOT = (
+    "/run needs root here (its sandbox runs each job as an unprivileged user): "
+    "start the console with sudo."
+)
+
+
+def test_run_without_root_says_what_is_missing_in_one_sentence(tmp_path: Path) -> None:
+    proc = as_ordinary_user(tmp_path, "/run print(1)\n/run\n/run print(2)\n/quit\n")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # no runner refusal line, no warning
+    replies = [line.removeprefix("> ") for line in proc.stdout.splitlines()]
+    assert replies.count(NEEDS_ROOT) == 3
+    assert "Paste the code" not in proc.stdout  # a bare /run says it at once, too
+    assert max(len(line) for line in replies) < 150
+
+
+def test_min_level_none_without_root_runs_jobs(tmp_path: Path) -> None:
+    code = (
+        "import threading; t = threading.Thread(target=print, args=('side',)); t.start(); t.join()"
+    )
+    proc = as_ordinary_user(
+        tmp_path, f"/run {code}\n/run print(3)\n/quit\n", STUDYBOT_SANDBOX_MIN_LEVEL="none"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "crashed" not in proc.stdout
+    assert proc.stdout.count("✅ OK") == 2, proc.stdout
+    assert "\nside\n" in proc.stdout

@@ -109,3 +109,10 @@ def test_rejections_in_words() -> None:
     assert "运行太频繁" in run_reply("zh", limited, 10).text
     assert "No GPU" in run_reply("en", result(status="rejected", reason="no_gpu"), 10).text
     assert "crashed" in run_reply("en", result(status="crashed"), 10).text
+
+
+def test_a_job_without_a_sandbox_is_not_called_a_crash() -> None:
+    # The runner is fine; only this job's worker could not be set up (no restart to wait for).
+    text = run_reply("en", RunResult.rejected("sandbox_unavailable"), 10).text
+    assert text.startswith("⚠️ The sandbox could not be set up for this job")
+    assert "crashed" not in text

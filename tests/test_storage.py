@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
+import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -22,7 +25,42 @@ async def test_open_creates_folder_sets_wal_and_foreign_keys(tmp_path: Path) -> 
         assert path.parent.stat().st_mode & 0o777 == 0o700
         assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"  # type: ignore[index]
         assert (await db.fetchone("PRAGMA foreign_keys"))[0] == 1  # type: ignore[index]
-        assert await db.version() == 2
+        assert await db.version() == 3
+
+
+async def test_not_a_database_is_one_error_and_left_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    garbage = bytes(range(256)) * 20
+    path.write_bytes(garbage)
+    before = path.stat()
+    with pytest.raises(StorageError, match=re.escape(f"{path}: file is not a database")):
+        async with Database(path):
+            pass
+    assert path.read_bytes() == garbage
+    assert path.stat().st_mtime_ns == before.st_mtime_ns
+    assert os.listdir(tmp_path) == ["bot.db"]  # no -wal or -shm files
+    # No aiosqlite connection thread left behind to call into a closed event loop.
+    assert not [t for t in threading.enumerate() if "connection_worker" in t.name]
+
+
+async def test_folder_as_database_path_is_one_error(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="it is a folder"):
+        async with Database(tmp_path):
+            pass
+
+
+async def test_existing_file_made_private_and_existing_folder_kept(tmp_path: Path) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    path = folder / "bot.db"
+    async with Database(path):
+        pass
+    path.chmod(0o644)
+    async with Database(path):
+        pass
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert folder.stat().st_mode & 0o777 == 0o755  # as the README says: a folder keeps its mode
 
 
 async def test_migrations_apply_once_and_in_order(tmp_path: Path) -> None:

@@ -168,3 +168,84 @@ async def test_two_missed_days_reset_end_to_end(core: Core, clock: FixedClock) -
     assert (await core.study.streak(ctx)).current == 0
     assert await answer_now(core, ctx) == 1
     assert (await core.study.streak(ctx)).longest == 3
+
+
+# -- changing time zone -----------------------------------------------------------------
+
+
+async def test_zone_jump_east_never_makes_two_days_of_one(core: Core, clock: FixedClock) -> None:
+    ctx = await enter(core, "UTC")
+    clock.set(datetime(2026, 3, 10, 16, 38, tzinfo=UTC))
+    assert await answer_now(core, ctx) == 1
+    # Shanghai (UTC+8) is already on Mar 11, but the UTC day counted has not ended yet.
+    ctx = await core.study.set_timezone(ctx, "Asia/Shanghai")
+    clock.set(datetime(2026, 3, 10, 16, 58, tzinfo=UTC))  # Mar 11 00:58 in Shanghai
+    assert await answer_now(core, ctx) == 1
+    view = await core.study.streak(ctx)
+    assert view.answered_today and not view.at_risk
+    clock.set(datetime(2026, 3, 11, 1, 0, tzinfo=UTC))  # Mar 11 09:00: the same day there
+    assert await answer_now(core, ctx) == 1
+    clock.set(datetime(2026, 3, 12, 1, 0, tzinfo=UTC))  # Mar 12 09:00: a new day, none missed
+    assert await answer_now(core, ctx) == 2
+    clock.set(datetime(2026, 3, 13, 1, 0, tzinfo=UTC))
+    assert await answer_now(core, ctx) == 3
+
+
+async def test_zone_jump_west_neither_repeats_nor_loses_a_day(
+    core: Core, clock: FixedClock
+) -> None:
+    ctx = await enter(core, "Asia/Shanghai")
+    clock.set(datetime(2026, 3, 11, 1, 0, tzinfo=UTC))  # Mar 11 09:00 in Shanghai
+    assert await answer_now(core, ctx) == 1
+    ctx = await core.study.set_timezone(ctx, "America/Los_Angeles")  # UTC-7 in March
+    clock.set(datetime(2026, 3, 11, 2, 0, tzinfo=UTC))  # Mar 10 19:00 in Los Angeles
+    assert await answer_now(core, ctx) == 1
+    clock.set(datetime(2026, 3, 11, 17, 0, tzinfo=UTC))  # Mar 11 10:00: counted in Shanghai
+    assert await answer_now(core, ctx) == 1
+    assert (await core.study.streak(ctx)).answered_today
+    clock.set(datetime(2026, 3, 12, 17, 0, tzinfo=UTC))  # Mar 12 10:00: the next day
+    view = await core.study.streak(ctx)
+    assert view.at_risk and view.current == 1  # alive, not broken by the move
+    assert await answer_now(core, ctx) == 2
+
+
+def test_streak_counted_before_day_ends_were_kept_uses_its_date() -> None:
+    legacy = Streak(1, 3, 3, D, 0, 0)  # day_end NULL: stored by an older version
+    later = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    assert streaks.advance_at(legacy, later, "UTC").current == 4
+    assert streaks.view_at(legacy, later - timedelta(days=1), "UTC").answered_today
+
+
+ZONES = [
+    "UTC",
+    "Asia/Shanghai",
+    "America/Los_Angeles",
+    "Pacific/Kiritimati",  # UTC+14
+    "Pacific/Pago_Pago",  # UTC-11
+    "Asia/Kathmandu",  # UTC+5:45
+    "Australia/Lord_Howe",  # a 30-minute DST shift
+    "Europe/Berlin",
+]
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=0, max_value=40 * 60), st.sampled_from(ZONES)),
+        max_size=60,
+    )
+)
+def test_no_zone_hopping_fits_two_streak_days_in_one_real_day(
+    steps: list[tuple[int, str]],
+) -> None:
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    s = Streak(1, 0, 0, None, 0, 0)
+    for minutes, zone in steps:
+        now += timedelta(minutes=minutes)
+        after = streaks.advance_at(s, now, zone)
+        if after != s:
+            assert after.current <= s.current + 1
+            assert after.day_end is not None
+            if s.day_end is not None:
+                # Each counted day ends at least one (23-hour, DST) day after the one before.
+                assert after.day_end - s.day_end >= timedelta(hours=23)
+        s = after

@@ -86,8 +86,13 @@ async def test_settings_validation(core: Core) -> None:
     ctx = await private(core)
     with pytest.raises(UserInputError, match="usage_subscribe"):
         await core.study.subscribe(ctx, "25:99")
-    with pytest.raises(UserInputError, match="usage_timezone"):
+    with pytest.raises(UserInputError, match="unknown_timezone") as unknown:
         await core.study.set_timezone(ctx, "Mars/Olympus")
+    assert unknown.value.params == {"zone": "Mars/Olympus", "suggestions": []}
+    with pytest.raises(UserInputError) as close:
+        await core.study.set_timezone(ctx, "Europe/Berln")
+    assert close.value.params["suggestions"][0] == "Europe/Berlin"  # type: ignore[index]
+    assert (await core.study.set_timezone(ctx, "europe/berlin")).user_zone == "Europe/Berlin"
     with pytest.raises(UserInputError, match="usage_lang"):
         await core.study.set_language(ctx, "xx")
     chat = await core.study.subscribe(ctx, "7:05")

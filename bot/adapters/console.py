@@ -21,6 +21,7 @@ from bot.services.quiz import CloseReason, PollSpec, Scoreboard, SentPoll
 from bot.services.runs import RunService, strip_command
 from bot.services.study import Context, Shown
 from bot.storage.records import Chat
+from bot.text import excerpt
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class Console:
         self._answered_polls: set[str] = set()
         self._held: list[str] | None = None  # output held back while an answer is scored
         core.quiz.register(PLATFORM, self)
+        self._eof = False
 
     def say(self, text: str) -> None:
         """Print one reply."""
@@ -119,8 +121,11 @@ class Console:
         """Read one line ("" at end of input) without blocking the event loop.
 
         A daemon thread does the blocking read, so Ctrl-C ends the program at once instead of
-        waiting for an executor thread stuck in readline().
+        waiting for an executor thread stuck in readline(). Once input has ended, every later
+        call returns "" at once.
         """
+        if self._eof:
+            return ""
         if self._lines is None:
             self._lines = asyncio.Queue()
             loop = asyncio.get_running_loop()
@@ -134,7 +139,9 @@ class Console:
                         return
 
             threading.Thread(target=pump, name="console-input", daemon=True).start()
-        return await self._lines.get()
+        line = await self._lines.get()
+        self._eof = not line
+        return line
 
     async def handle(self, line: str) -> None:
         """Answer one line of input; a failure costs this line, never the session."""
@@ -154,7 +161,9 @@ class Console:
         lang = ctx.lang
         if not command.startswith("/"):
             await self.answer(ctx, line)
-        elif command in {"/help", "/start"}:
+        elif command == "/start":
+            self.say(render.welcome(lang, self.user, console=True))
+        elif command == "/help":
             self.say(render.help_text(lang, console=True))
         elif command == "/daily":
             await self.core.daily.today(ctx, self._send_question)
@@ -195,7 +204,7 @@ class Console:
         elif command == "/leaderboard":
             await self.leaderboard(ctx, arg)
         else:
-            self.say(_(lang, "Unknown command {command}. See /help.", command=command))
+            self.say(_(lang, "Unknown command {command}. See /help.", command=excerpt(command)))
 
     async def run_code(self, ctx: Context, line: str) -> None:
         """Run `/run [cpu|gpu] code`; a bare /run reads a block until a line with only `.`."""
@@ -203,17 +212,16 @@ class Console:
             self.say(run_problem(ctx.lang, UserInputError("run_unavailable")))
             return
         text = line
-        if strip_command(line).strip().lower() in {"", "cpu", "gpu", "auto"}:
-            self.say(_(ctx.lang, "Paste the code; end it with a line holding only a dot (.)."))
-            block: list[str] = []
-            while (more := await self.readline()) and more.rstrip() != ".":
-                block.append(more.rstrip("\n"))
-            text = line + "\n" + "\n".join(block)
         try:
             self.runs.check_allowed(None, ctx.chat)
+            if strip_command(line).strip().lower() in {"", "cpu", "gpu", "auto"}:
+                block = await self.read_block(ctx)
+                if block is None:
+                    return
+                text = line + "\n" + block
             job = self.runs.parse(text)
         except UserInputError as err:
-            self.say(run_problem(ctx.lang, err))
+            self.say(run_problem(ctx.lang, err, operator=True))
             return
 
         if self.core.quiz.poll_open(ctx.chat.id):
@@ -223,12 +231,33 @@ class Console:
         async def on_queued(position: int) -> None:
             self.say(_(ctx.lang, "⏳ In queue: position {position}", position=position))
 
-        result = await self.runs.run(job, f"console:{self.user}", on_queued)
+        if self.runs.warming:
+            self.say(_(ctx.lang, "⏳ The /run sandbox is warming up…"))
+        try:
+            result = await self.runs.run(job, f"console:{self.user}", on_queued)
+        except UserInputError as err:  # the runner did not start after all
+            self.say(run_problem(ctx.lang, err, operator=True))
+            return
         reply = run_reply(ctx.lang, result, self.core.settings.run_wall_time_s)
         self.say(reply.text)
         for file in reply.files:
             saved = self.save_file(file.name, file.data)
             self.say(_(ctx.lang, "File saved: {path}", path=saved))
+
+    async def read_block(self, ctx: Context) -> str | None:
+        """Read code lines until `.` or end of input; None if the user types /cancel."""
+        self.say(
+            _(ctx.lang, "Paste the code; end it with a line holding only a dot (.), or /cancel.")
+        )
+        block: list[str] = []
+        while more := await self.readline():  # end of input ends the block too
+            if more.strip() == ".":
+                break
+            if more.strip() == "/cancel":
+                self.say(_(ctx.lang, "Cancelled: nothing was run."))
+                return None
+            block.append(more.rstrip("\n"))
+        return "\n".join(block)
 
     def save_file(self, name: str, data: bytes) -> str:
         """Save a file a run produced under ./studybot-output/ and return its path."""

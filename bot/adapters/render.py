@@ -13,6 +13,7 @@ from bot.i18n import N_, _, ngettext
 from bot.services.streaks import StreakView
 from bot.services.study import AnswerResult
 from bot.storage.records import Chat, Lang, UserStats
+from bot.text import excerpt
 
 LETTERS = "ABCDEFGHIJ"
 
@@ -270,6 +271,8 @@ def subscribed(bank: ContentBank, lang: Lang, chat: Chat, zone: str, now: dateti
 
 def usage(lang: Lang, key: str, **params: object) -> str:
     """Render the usage line for a command given wrong arguments (escaped for HTML)."""
+    # What the user typed comes back as a short excerpt at most, never a whole long text.
+    params = {k: excerpt(v) if isinstance(v, str) else v for k, v in params.items()}
     lines = {
         "usage_subscribe": _(
             lang,
@@ -281,6 +284,7 @@ def usage(lang: Lang, key: str, **params: object) -> str:
             "Usage: /timezone <IANA name>, e.g. /timezone Asia/Shanghai "
             "or /timezone Europe/Berlin.",
         ),
+        "unknown_timezone": unknown_timezone(lang, params),
         "usage_lang": _(lang, "Usage: /lang zh or /lang en."),
         "unknown_topic": _(
             lang,
@@ -314,3 +318,18 @@ def usage(lang: Lang, key: str, **params: object) -> str:
         ),
     }
     return e(lines.get(key, _(lang, "Sorry, I did not understand that. See /help.")))
+
+
+def unknown_timezone(lang: Lang, params: dict[str, object]) -> str:
+    """Say a time zone is unknown, suggest close ones, and show the usage (plain text)."""
+    zone = str(params.get("zone", ""))
+    suggestions = params.get("suggestions")
+    names = [str(s) for s in suggestions] if isinstance(suggestions, list) else []
+    head = _(lang, "Unknown time zone “{zone}”.", zone=zone)
+    if names:
+        head += " " + _(lang, "Did you mean {zones}?", zones=", ".join(names))
+    usage_line = _(
+        lang,
+        "Usage: /timezone <IANA name>, e.g. /timezone Asia/Shanghai or /timezone Europe/Berlin.",
+    )
+    return f"{head}\n{usage_line}"

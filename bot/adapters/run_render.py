@@ -59,6 +59,12 @@ def rejection(lang: Lang, r: RunResult) -> str:
         return _(lang, "No GPU on this runner. Use /run cpu …")
     if r.reason == "too_large":
         return _(lang, "The code is too long to run.")
+    if r.reason == "sandbox_unavailable":
+        return _(
+            lang,
+            "⚠️ The sandbox could not be set up for this job (the runner's log says why). "
+            "Try again in a moment.",
+        )
     return _(lang, "The runner refused this job: {reason}", reason=e(r.reason or "?"))
 
 
@@ -90,10 +96,19 @@ def run_reply(lang: Lang, r: RunResult, wall_limit_s: float) -> RunReply:
     return RunReply(text="\n".join(parts), files=tuple(files))
 
 
-def run_problem(lang: Lang, err: UserInputError) -> str:
-    """Render why a /run cannot go ahead."""
+def run_problem(lang: Lang, err: UserInputError, *, operator: bool = False) -> str:
+    """Render why a /run cannot go ahead (to the `operator`, also what to do about it)."""
+    if operator and err.key == "run_needs_root":
+        return _(
+            lang,
+            "/run needs root here (its sandbox runs each job as an unprivileged user): "
+            "start the console with sudo.",
+        )
+    if operator and err.key == "run_unavailable" and err.params.get("why"):
+        return _(lang, "/run is not available: {why}", why=e(str(err.params["why"])))
     messages = {
         "run_unavailable": _(lang, "/run is not available on this bot right now."),
+        "run_needs_root": _(lang, "/run is not available on this bot right now."),
         "run_disabled": _(lang, "/run is switched off in this group (admins: /run on)."),
         "run_not_allowed": _(lang, "/run is limited to allowed users on this bot."),
         "run_too_long": _(

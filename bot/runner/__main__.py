@@ -6,7 +6,7 @@ import sys
 
 from pydantic import ValidationError
 
-from bot.config import Settings
+from bot.config import Settings, settings_errors
 from bot.runner.cli import runner_main
 
 
@@ -15,10 +15,8 @@ def main() -> int:
     try:
         settings = Settings()
     except ValidationError as e:
-        first = e.errors()[0]
-        print(
-            f"studybot runner: invalid setting {first['loc'][0]}: {first['msg']}", file=sys.stderr
-        )
+        for line in settings_errors(e):
+            print(f"studybot runner: {line}", file=sys.stderr)
         return 2
     return runner_main(settings)
 

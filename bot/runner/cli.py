@@ -33,14 +33,14 @@ EXIT_LEVEL = 2
 def choose_level(settings: Settings, caps: HostCapabilities) -> tuple[str, str]:
     """Return (level, "") for the configured level, or ("", why) when it cannot be had."""
     best = caps.best_level()
-    why = (
-        "; ".join(
-            x
-            for x in (caps.namespaces, caps.cgroups, caps.seccomp, caps.notes.get("uid_drop"))
-            if x
+    if not caps.root:
+        # Without root nothing else matters: every level switches jobs to uid 65534.
+        why = "the runner is not root, and it must be to switch jobs to uid 65534"
+    else:
+        why = (
+            "; ".join(x for x in (caps.namespaces, caps.cgroups, caps.seccomp) if x)
+            or f"STUDYBOT_SANDBOX_LEVEL={settings.sandbox_level}"
         )
-        or f"STUDYBOT_SANDBOX_LEVEL={settings.sandbox_level}"
-    )
     if settings.sandbox_level == "strong" and best != "strong":
         return "", f"STUDYBOT_SANDBOX_LEVEL=strong, but this host allows only {best}: {why}"
     level = (
@@ -131,15 +131,16 @@ def sandbox_check_main(settings: Settings) -> int:
     os.environ["STUDYBOT_CHECK_CANARY"] = "canary-" + secrets.token_hex(8)
     caps = detect(f"studybot-probe-{runner_tag()}")
     level, error = choose_level(settings, caps)
-    shown = level or caps.best_level()
-    sandbox = Sandbox(settings, caps, shown)
-    print(f"sandbox level: {shown} (best this host allows: {caps.best_level()})")
+    if error:
+        # As `studybot runner` would refuse: one line, exit 2, nothing tested at another level.
+        print(f"studybot sandbox check: {error}", file=sys.stderr)
+        return EXIT_LEVEL
+    sandbox = Sandbox(settings, caps, level)
+    print(f"sandbox level: {level} (best this host allows: {caps.best_level()})")
     print(f"devices: {', '.join(sandbox.devices)}")
     for line in _describe(sandbox):
         print(f"  {line}")
-    if error:
-        print(f"REFUSED: {error}")
-    if shown == "none":
+    if level == "none":
         print("FAIL: no sandbox to test (the runner must run as root)")
         return EXIT_LEVEL
     print("containment self-test:")
@@ -148,4 +149,4 @@ def sandbox_check_main(settings: Settings) -> int:
     except WorkerError as e:
         print(f"FAIL: the sandbox did not start: {e}")
         return EXIT_FAILED
-    return EXIT_OK if contained and not error else EXIT_FAILED
+    return EXIT_OK if contained else EXIT_FAILED

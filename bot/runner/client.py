@@ -48,6 +48,15 @@ class RunnerUnavailable(ConnectionError):
     """The runner could not be reached or did not answer sensibly."""
 
 
+class RunnerExited(RunnerUnavailable):
+    """A local runner exited while starting; `said` is its last line on stderr."""
+
+    def __init__(self, exit_code: int, said: str) -> None:
+        super().__init__(f"the runner exited with code {exit_code}" + (f": {said}" if said else ""))
+        self.exit_code = exit_code
+        self.said = said
+
+
 class RunnerClient:
     """Talks to a runner at "unix:/path" or "tcp://127.0.0.1:PORT"."""
 
@@ -135,7 +144,12 @@ def _env_value(value: Any) -> str:
 
 
 class LocalRunner:
-    """Start `python -m bot.runner` as a child, keep it alive, and give a client for it."""
+    """Start `python -m bot.runner` as a child, keep it alive, and give a client for it.
+
+    The runner's stderr passes through to ours once it is up; while it starts, it is held
+    back, so a runner that refuses to start becomes one RunnerExited carrying its last line
+    instead of text on the terminal.
+    """
 
     def __init__(self, settings: Settings, *, start_timeout_s: float = 180.0) -> None:
         self._settings = settings
@@ -145,6 +159,8 @@ class LocalRunner:
         self._supervisor: asyncio.Task[None] | None = None
         self._cwd: str | None = None
         self._closing = False
+        self._relays: set[asyncio.Task[None]] = set()
+        self._held: list[bytes] | None = None  # stderr lines held back while starting
 
     @property
     def pid(self) -> int | None:
@@ -154,9 +170,13 @@ class LocalRunner:
         return self._proc.pid
 
     async def __aenter__(self) -> RunnerClient:
-        """Start the runner and wait until it answers."""
+        """Start the runner and wait until it answers (cancelled or failed: nothing is left)."""
         self._cwd = tempfile.mkdtemp(prefix="studybot-local-runner-")
-        await self._start()
+        try:
+            await self._start()
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
         self._supervisor = asyncio.create_task(self._supervise())
         return RunnerClient(f"unix:{self._socket}")
 
@@ -173,12 +193,14 @@ class LocalRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
         await self._stop()
+        await asyncio.gather(*list(self._relays), return_exceptions=True)
         if self._cwd is not None:
             shutil.rmtree(self._cwd, ignore_errors=True)
 
     async def _start(self) -> None:
         if self._cwd is None:
             raise RunnerUnavailable("LocalRunner used outside `async with`")
+        self._held = []
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -186,22 +208,47 @@ class LocalRunner:
             env=runner_environment(self._settings, self._socket),
             cwd=self._cwd,
             stdin=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
         )
+        if self._proc.stderr is not None:
+            relay = asyncio.create_task(self._relay(self._proc.stderr))
+            self._relays.add(relay)
+            relay.add_done_callback(self._relays.discard)
         client = RunnerClient(f"unix:{self._socket}")
         deadline = asyncio.get_running_loop().time() + self._start_timeout_s
         while True:
             if self._proc.returncode is not None:
-                raise RunnerUnavailable(f"the runner exited with code {self._proc.returncode}")
+                await asyncio.gather(*list(self._relays), return_exceptions=True)
+                said = b"".join(self._held or []).decode(errors="replace").strip()
+                self._held = None
+                last = said.splitlines()[-1] if said else ""
+                raise RunnerExited(self._proc.returncode, last)
             with contextlib.suppress(RunnerUnavailable):
                 info = await client.info()
                 log.info(
                     "runner started: level %s, devices %s", info.level, ", ".join(info.devices)
                 )
+                self._pass_through()
                 return
             if asyncio.get_running_loop().time() > deadline:
+                self._pass_through()  # whatever it said may tell why
                 await self._stop()
                 raise RunnerUnavailable("the runner did not answer in time")
             await asyncio.sleep(0.2)
+
+    async def _relay(self, stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            if self._held is not None:
+                self._held.append(line)
+            else:
+                sys.stderr.write(line.decode(errors="replace"))
+                sys.stderr.flush()
+
+    def _pass_through(self) -> None:
+        held, self._held = self._held or [], None
+        for line in held:
+            sys.stderr.write(line.decode(errors="replace"))
+        sys.stderr.flush()
 
     async def _supervise(self) -> None:
         backoff = 1.0

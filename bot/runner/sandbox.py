@@ -152,7 +152,8 @@ class Sandbox:
             worker = await self._pool.acquire(device)
         except WorkerError as e:
             log.error("no worker for a %s job: %s", device, e)
-            return RunResult.crashed(f"sandbox unavailable: {e}")
+            # The runner is fine, the job never ran: not "crashed" (which promises a restart).
+            return RunResult.rejected("sandbox_unavailable")
         try:
             return await run_on_worker(
                 worker, code, device, self._limits(device), self._job_extra(device)
@@ -241,8 +242,7 @@ class Sandbox:
             scratch_bytes=s.run_scratch_mb * MIB,
             file_bytes=min(s.run_max_file_mb, s.run_scratch_mb) * MIB,
             open_files=s.run_max_open_files,
-            # RLIMIT_NPROC counts every task of uid 65534: all concurrent jobs and idle workers.
-            nproc_rlimit=0 if strong else s.run_max_processes * slots + 8 * (s.run_pool_size + 2),
+            nproc_rlimit=0 if strong else self._nproc_budget(slots),
             cgroup_procs=cgroup.procs_files if cgroup else (),
             read_only=_cover(read_only),
             landlock=self.caps.landlock_abi > 0,
@@ -251,6 +251,18 @@ class Sandbox:
             env=env,
             threads=threads,
         )
+
+    def _nproc_budget(self, slots: int) -> int:
+        """Return RLIMIT_NPROC for a worker below the strong level.
+
+        RLIMIT_NPROC counts every task of the job's real uid. Dropped to uid 65534 that is all
+        concurrent jobs and idle workers; without root the job keeps the runner's own uid, whose
+        desktop session may already hold hundreds of threads, so the budget comes on top of
+        what that uid runs now (else every job fails to start a thread).
+        """
+        s = self.settings
+        budget = s.run_max_processes * slots + 8 * (s.run_pool_size + 2)
+        return budget if self.caps.root else budget + tasks_of_uid(os.getuid())
 
     def _limits(self, device: str) -> JobLimits:
         s = self.settings
@@ -292,6 +304,21 @@ class Sandbox:
             remove_tree(worker.spec.scratch_dir)
             if not self.caps.landlock_abi:
                 _sweep_shared_tmp()
+
+
+def tasks_of_uid(uid: int) -> int:
+    """Count the tasks (threads included) whose real uid is `uid`, as RLIMIT_NPROC does."""
+    count = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError, KeyError):  # gone, or odd
+            fields = dict(
+                line.split(":", 1) for line in Path(entry.path, "status").read_text().splitlines()
+            )
+            if int(fields["Uid"].split()[0]) == uid:
+                count += int(fields["Threads"])
+    return count
 
 
 def _remove_stale_state() -> None:

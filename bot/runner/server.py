@@ -14,8 +14,8 @@ import socket
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from bot.config import parse_runner_address
 from bot.runner.protocol import (
     ProtocolError,
     RunnerInfo,
@@ -27,24 +27,19 @@ from bot.runner.protocol import (
     result_to_wire,
 )
 from bot.runner.scheduler import Scheduler
+from bot.text import excerpt
 
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
-LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
 def parse_address(url: str) -> tuple[str, str, int]:
     """Split "unix:/path", a bare path, or "tcp://127.0.0.1:PORT" into (kind, where, port)."""
-    if url.startswith("tcp://"):
-        parts = urlsplit(url)
-        if parts.hostname not in LOOPBACK_HOSTS or parts.port is None:
-            raise ValueError(f"the runner listens on loopback only; got {url!r}")
-        return "tcp", parts.hostname, parts.port
-    path = url.removeprefix("unix:")
-    if not path:
-        raise ValueError(f"expected unix:/path or tcp://127.0.0.1:PORT, got {url!r}")
-    return "unix", path, 0
+    try:
+        return parse_runner_address(url)
+    except ValueError as e:
+        raise ValueError(f"{e}; got {excerpt(url)!r}") from None
 
 
 def bind_unix_socket(path: Path) -> socket.socket:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -72,6 +73,39 @@ def _code_of(text: str | None) -> str:
     return text.strip()
 
 
+class StartingRunner:
+    """A runner that is still starting: runs wait for it, or learn why it never came."""
+
+    def __init__(self) -> None:
+        self._done = asyncio.Event()
+        self._runner: Runner | None = None
+        self.problem: UserInputError | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Tell whether the runner has started (or failed to)."""
+        return self._done.is_set()
+
+    def started(self, runner: Runner) -> None:
+        """Hand over the runner once it answers."""
+        self._runner = runner
+        self._done.set()
+
+    def failed(self, problem: UserInputError) -> None:
+        """Record why the runner will not come; waiting runs get this problem."""
+        self.problem = problem
+        self._done.set()
+
+    async def run(
+        self, request: RunRequest, on_queued: Callable[[int], Awaitable[None]] | None = None
+    ) -> RunResult:
+        """Wait until the runner is up, then run; raise the problem if it never came."""
+        await self._done.wait()
+        if self._runner is None:
+            raise self.problem or UserInputError("run_unavailable")
+        return await self._runner.run(request, on_queued)
+
+
 class RunService:
     """Decide whether a /run may go ahead and hand it to the runner."""
 
@@ -89,10 +123,17 @@ class RunService:
         """Parse a /run message with this bot's code size limit."""
         return parse_job(text, fallback, self.max_code_bytes)
 
+    @property
+    def warming(self) -> bool:
+        """Tell whether the runner is still starting (a run now waits for it)."""
+        return isinstance(self.runner, StartingRunner) and not self.runner.ready
+
     def check_allowed(self, user_id: int | None, chat: Chat) -> None:
         """Raise UserInputError unless /run is on here and the allowlist admits the user or chat."""
         if self.runner is None:
             raise UserInputError("run_unavailable")
+        if isinstance(self.runner, StartingRunner) and self.runner.problem is not None:
+            raise self.runner.problem
         if not chat.run_enabled:
             raise UserInputError("run_disabled")
         if self.allow and user_id not in self.allow and _int(chat.external_id) not in self.allow:

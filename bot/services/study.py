@@ -14,6 +14,7 @@ from bot.content.loader import ContentBank
 from bot.content.models import Question
 from bot.errors import UserInputError
 from bot.services import streaks
+from bot.services.zones import canonical_zone, suggest_zones
 from bot.storage.records import Chat, Lang, Prompt, User, UserStats
 from bot.storage.repos import Repos
 
@@ -218,7 +219,7 @@ class StudyService:
             correct=correct,
             answered_at=now,
             local_date=today,
-            advance_streak=lambda s: streaks.advance(s, today),
+            advance_streak=lambda s: streaks.advance_at(s, now, ctx.user_zone),
         )
         if recorded is None:  # a double press raced us
             return await self.answer(ctx, prompt_id, option)
@@ -229,7 +230,7 @@ class StudyService:
             lang=prompt.language,
             chosen=option,
             correct=correct,
-            streak=streaks.view(after, today),
+            streak=streaks.view_at(after, now, ctx.user_zone),
             streak_grew=after.current != before.current or before.last_date is None,
         )
 
@@ -244,7 +245,8 @@ class StudyService:
 
     async def streak(self, ctx: Context) -> streaks.StreakView:
         """Return the user's streak as it stands today in their zone."""
-        return streaks.view(await self.repos.streaks.get(ctx.user.id), self.today(ctx))
+        stored = await self.repos.streaks.get(ctx.user.id)
+        return streaks.view_at(stored, self.clock.now(), ctx.user_zone)
 
     async def stats(self, ctx: Context) -> UserStats:
         """Return the user's totals, overall and per topic."""
@@ -276,10 +278,14 @@ class StudyService:
 
     async def set_timezone(self, ctx: Context, value: str) -> Context:
         """Set the zone of the user and their private chat, or of the group."""
-        try:
-            zone = check_timezone(value.strip())
-        except ValueError:
-            raise UserInputError("usage_timezone") from None
+        zone = canonical_zone(value)  # "asia/shanghai" means Asia/Shanghai
+        if zone is None:
+            try:
+                zone = check_timezone(value.strip())
+            except ValueError:
+                raise UserInputError(
+                    "unknown_timezone", zone=value.strip(), suggestions=suggest_zones(value)
+                ) from None
         chat = await self.repos.chats.update(ctx.chat.id, timezone=zone)
         user = ctx.user
         if not ctx.chat.is_group:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -56,22 +58,29 @@ class Database:
         return self._conn
 
     async def open(self) -> None:
-        """Open the file (creating its folder), set pragmas and migrate."""
+        """Open the file (creating its folder), set pragmas and migrate.
+
+        Any failure closes what was opened and raises one StorageError naming the file; an
+        existing file that is not a usable database is left exactly as it was.
+        """
         try:
             if self.path != ":memory:":
-                _prepare_file(Path(self.path))
+                await asyncio.to_thread(_prepare_file, Path(self.path))
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a migration's DDL and
             # its user_version bump commit together.
             self._conn = await aiosqlite.connect(self.path, isolation_level=None)
-        except Exception as e:  # sqlite3.Error and OSError alike
-            raise StorageError(f"cannot open database {self.path}: {e}") from e
-        self._conn.row_factory = aiosqlite.Row
-        await self._conn.execute("PRAGMA journal_mode=WAL")
-        await self._conn.execute("PRAGMA foreign_keys=ON")
-        await self._conn.execute("PRAGMA busy_timeout=5000")
-        await self._conn.execute("PRAGMA synchronous=NORMAL")
-        try:
+            self._conn.row_factory = aiosqlite.Row
+            await self._conn.execute("PRAGMA journal_mode=WAL")
+            await self._conn.execute("PRAGMA foreign_keys=ON")
+            await self._conn.execute("PRAGMA busy_timeout=5000")
+            await self._conn.execute("PRAGMA synchronous=NORMAL")
             await self.migrate()
+        except StorageError:
+            await self.close()
+            raise
+        except Exception as e:  # sqlite3.Error and OSError alike
+            await self.close()
+            raise StorageError(f"cannot open database {_shown(self.path)}: {e}") from e
         except BaseException:
             await self.close()
             raise
@@ -135,10 +144,49 @@ class Database:
             return list(await cursor.fetchall())
 
 
+def _shown(path: str) -> str:
+    """Name a database path as the user should look for it (relative paths: from the cwd)."""
+    return path if path == ":memory:" else str(Path(path).absolute())
+
+
 def _prepare_file(path: Path) -> None:
-    """Create the database's folder and file readable by the bot's own user only."""
+    """Create the folder (0700) and file (0600), and check an existing file is a database.
+
+    The check reads the file with the plain sqlite3 module, so a file that is not a database is
+    reported before anything could write to it and before aiosqlite starts a thread (a failed
+    aiosqlite connect leaves its thread calling back into a loop that may be closed by then).
+    An existing database file is made 0600; an existing folder keeps its mode.
+    """
+    if path.is_dir():
+        raise StorageError(
+            f"cannot open database {_shown(str(path))}: it is a folder; "
+            "set STUDYBOT_DATABASE to a file path"
+        )
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        _check_database(path)
+        if path.stat().st_uid == os.geteuid() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    else:
+        os.close(fd)
+
+
+def _check_database(path: Path) -> None:
+    """Raise StorageError unless `path` opens read-only as an SQLite database."""
+    # immutable: no locks, no -wal or -shm files made next to it; the header is all we read.
+    uri = f"{path.absolute().as_uri()}?mode=ro&immutable=1"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        raise StorageError(
+            f"cannot open database {_shown(str(path))}: {e} (the file was left as it is)"
+        ) from e
 
 
 def _split_sql(script: str) -> list[str]:

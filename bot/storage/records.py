@@ -93,6 +93,7 @@ class Streak:
     last_date: date | None
     freezes: int
     freezes_used: int
+    day_end: datetime | None = None  # when the last counted day ends, in the zone it counted in
 
 
 @dataclass(frozen=True)

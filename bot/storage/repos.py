@@ -76,6 +76,7 @@ def _streak(row: aiosqlite.Row) -> Streak:
         last_date=date.fromisoformat(row["last_date"]) if row["last_date"] else None,
         freezes=row["freezes"],
         freezes_used=row["freezes_used"],
+        day_end=from_iso(row["last_day_end"]) if row["last_day_end"] else None,
     )
 
 
@@ -382,11 +383,11 @@ class DeliveryRepo:
 
 
 _STREAK_UPSERT = (
-    "INSERT INTO streaks (user_id, current, longest, last_date, freezes, freezes_used, updated_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
+    "INSERT INTO streaks (user_id, current, longest, last_date, freezes, freezes_used, updated_at,"
+    " last_day_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET"
     " current = excluded.current, longest = excluded.longest, last_date = excluded.last_date,"
     " freezes = excluded.freezes, freezes_used = excluded.freezes_used,"
-    " updated_at = excluded.updated_at"
+    " updated_at = excluded.updated_at, last_day_end = excluded.last_day_end"
 )
 
 
@@ -407,6 +408,7 @@ async def _store_streak(conn: aiosqlite.Connection, streak: Streak, now: datetim
             streak.freezes,
             streak.freezes_used,
             to_iso(now),
+            to_iso(streak.day_end) if streak.day_end else None,
         ),
     )
 

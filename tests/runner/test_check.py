@@ -8,6 +8,9 @@ import sys
 
 import pytest
 
+from bot.config import Settings
+from bot.runner.probe import HostCapabilities
+from bot.runner.sandbox import Sandbox, tasks_of_uid
 from tests.runner.conftest import REPO, Fence
 
 CHECK = (
@@ -46,3 +49,43 @@ def test_sandbox_check_passes(level: str) -> None:
     assert out.stdout.startswith(f"sandbox level: {level}")
     assert "seccomp         on" in out.stdout
     assert out.stdout.count("PASS") == 6 and "FAIL" not in out.stdout
+
+
+def test_sandbox_check_refuses_contradictory_levels_in_one_line() -> None:
+    # As `studybot runner` does: one line, exit 2, no protections listed, nothing tested.
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(REPO),
+        "STUDYBOT_SANDBOX_LEVEL": "basic",
+        "STUDYBOT_SANDBOX_MIN_LEVEL": "strong",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", CHECK],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 2
+    assert out.stdout == ""
+    lines = out.stderr.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("studybot sandbox check: sandbox level ")
+    assert "below STUDYBOT_SANDBOX_MIN_LEVEL=strong" in lines[0]
+
+
+async def test_worker_process_budget_without_root_counts_the_users_own_tasks(
+    settings: Settings,
+) -> None:
+    # Without root a job keeps the runner's uid, so RLIMIT_NPROC must leave room for every
+    # task that uid already runs (a desktop session: hundreds of threads).
+    sandbox = Sandbox(settings, HostCapabilities(root=False), "none")
+    try:
+        own = tasks_of_uid(os.getuid())
+        assert own > 0
+        spec = sandbox._spec(0, "cpu", [], None)
+        assert not spec.drop_uid
+        assert spec.nproc_rlimit >= own + settings.run_max_processes * settings.run_cpu_concurrency
+    finally:
+        await sandbox.close()

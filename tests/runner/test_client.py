@@ -13,7 +13,13 @@ import pytest
 from pydantic import SecretStr
 
 from bot.config import Settings
-from bot.runner.client import LocalRunner, RunnerClient, RunnerUnavailable, runner_environment
+from bot.runner.client import (
+    LocalRunner,
+    RunnerClient,
+    RunnerExited,
+    RunnerUnavailable,
+    runner_environment,
+)
 from bot.runner.protocol import RunRequest
 from tests.runner.conftest import REPO
 
@@ -121,3 +127,21 @@ def test_runner_refuses_below_min_level() -> None:
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "below STUDYBOT_SANDBOX_MIN_LEVEL=strong" in lines[0]
+
+
+async def test_local_runner_that_refuses_to_start_says_why_in_the_error_only(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings.model_validate(
+        {
+            "STUDYBOT_RUNNER_SOCKET": str(tmp_path / "runner.sock"),
+            "STUDYBOT_SANDBOX_LEVEL": "basic",
+            "STUDYBOT_SANDBOX_MIN_LEVEL": "strong",
+        }
+    )
+    with pytest.raises(RunnerExited) as refused:
+        async with LocalRunner(settings):
+            pass
+    assert refused.value.exit_code == 2
+    assert "below STUDYBOT_SANDBOX_MIN_LEVEL=strong" in refused.value.said
+    assert capfd.readouterr().err == ""  # held back, not printed on the terminal

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from telegram import BotCommand, Update
 from telegram.ext import (
@@ -19,6 +20,12 @@ from bot.adapters import render
 from bot.adapters.telegram.delivery import PLATFORM, DailyScheduler
 from bot.adapters.telegram.flood import FloodLimiter
 from bot.adapters.telegram.handlers import Handlers
+from bot.adapters.telegram.polling import (
+    STARTUP_RETRY_DELAYS,
+    PollingWatch,
+    WatchedRequest,
+    initialize_with_retries,
+)
 from bot.adapters.telegram.quiz import QuizHandlers, TelegramQuizSender
 from bot.adapters.telegram.run_handlers import RunHandlers
 from bot.app import Core
@@ -38,6 +45,7 @@ def build_application(
     limiter: FloodLimiter | None = None,
 ) -> Application:  # type: ignore[type-arg]
     """Create the Application with rate limiting, job queue, handlers and start-up hooks."""
+    watch = PollingWatch()  # one log line per failed poll, instead of PTB's tracebacks
     application = (
         ApplicationBuilder()
         .token(token)
@@ -45,8 +53,10 @@ def build_application(
         .base_file_url(file_url(base_url))
         .rate_limiter(limiter or FloodLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(True)
+        .get_updates_request(WatchedRequest(watch))
         .build()
     )
+    application.bot_data["polling_watch"] = watch
     scheduler = DailyScheduler(core, application)
     handlers = Handlers(core, scheduler)
     quiz = QuizHandlers(handlers)
@@ -121,13 +131,18 @@ async def publish_commands(application: Application) -> None:  # type: ignore[ty
 async def start_application(
     application: Application,  # type: ignore[type-arg]
     poll_timeout: int = 10,
+    retry_delays: Sequence[float] = STARTUP_RETRY_DELAYS,
 ) -> None:
     """Start polling without owning the event loop (what run_polling does, minus the loop)."""
-    await application.initialize()
+    bot = application.bot
+    await initialize_with_retries(application, bot.base_url.removesuffix(bot.token), retry_delays)
     await on_start(application)
     if application.updater is not None:
         await application.updater.start_polling(
-            timeout=poll_timeout, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
+            timeout=poll_timeout,
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+            error_callback=application.bot_data["polling_watch"].failed,
         )
     await application.start()
 

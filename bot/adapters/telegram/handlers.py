@@ -20,6 +20,7 @@ from bot.app import Core
 from bot.errors import UserInputError
 from bot.i18n import _
 from bot.services.study import Context, Shown, language_from_code
+from bot.text import excerpt
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +249,7 @@ class Handlers:
         try:
             ctx = await self.core.study.set_timezone(ctx, args[0])
         except UserInputError as err:
-            await self.reply(update, render.usage(ctx.lang, err.key))
+            await self.reply(update, render.usage(ctx.lang, err.key, **err.params))
             return
         await self.scheduler.schedule(ctx.chat)
         zone = ctx.chat_zone if ctx.chat.is_group else ctx.user_zone
@@ -284,7 +285,7 @@ class Handlers:
                 _(
                     ctx.lang,
                     "Unknown command {command}. See /help.",
-                    command=render.e(command.partition("@")[0]),
+                    command=render.e(excerpt(command.partition("@")[0])),
                 ),
             )
 

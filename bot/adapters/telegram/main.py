@@ -11,8 +11,9 @@ import sys
 from telegram.error import InvalidToken, NetworkError
 
 from bot.adapters.telegram.app import build_application, start_application, stop_application
+from bot.adapters.telegram.polling import api_host, cause
 from bot.app import open_core, open_runs
-from bot.config import Settings
+from bot.config import Settings, check_token_shape
 
 log = logging.getLogger(__name__)
 
@@ -34,23 +35,28 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         )
         try:
             await start_application(application)
-            log.info(
-                "bot started; polling %s", settings.telegram_api_base_url.rpartition("/bot")[0]
-            )
+            log.info("bot started; polling %s", api_host(settings.telegram_api_base_url))
             await stop.wait()
         finally:
             await stop_application(application)
-            log.info("bot stopped")
+        log.info("bot stopped")
 
 
 def serve_main(settings: Settings) -> int:
-    """Check the token is set, then serve."""
-    if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
+    """Check the token is set and shaped like one, then serve."""
+    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+    if not token:
         print(
             "studybot: invalid TELEGRAM_BOT_TOKEN: not set (get one from @BotFather; "
             "`studybot console` needs none)",
             file=sys.stderr,
         )
+        return 2
+    try:
+        # Before anything starts (the runner takes seconds): a typo is told at once.
+        check_token_shape(token)
+    except ValueError as e:
+        print(f"studybot: invalid TELEGRAM_BOT_TOKEN: {e}", file=sys.stderr)
         return 2
     try:
         asyncio.run(serve(settings))
@@ -59,8 +65,10 @@ def serve_main(settings: Settings) -> int:
         print("studybot: invalid TELEGRAM_BOT_TOKEN: the Bot API rejected it", file=sys.stderr)
         return 2
     except NetworkError as e:
+        # After start-up (publishing the menus, say): name the address and the cause.
         print(
-            f"studybot: cannot reach the Bot API at TELEGRAM_API_BASE_URL ({type(e).__name__})",
+            f"studybot: lost the Bot API at {api_host(settings.telegram_api_base_url)} "
+            f"(TELEGRAM_API_BASE_URL): {cause(e).replace(token, '[REDACTED]')}",
             file=sys.stderr,
         )
         return 1
