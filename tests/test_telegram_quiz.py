@@ -359,19 +359,21 @@ async def test_two_groups_at_once_and_leaderboard_after_two_sessions_and_a_daily
     since = say(fake, "/daily", BOB, GROUP)
     daily = await fake.wait_for_call("sendMessage", chat_id=GROUP, since=since)
     message_id = daily.result["message_id"]
-    data = [
-        b["callback_data"] for row in daily.result["reply_markup"]["inline_keyboard"] for b in row
-    ]
-    query = fake.press_button(GROUP, BOB, message_id, data[0])
+    prompt_id = int(
+        str(daily.result["reply_markup"]["inline_keyboard"][0][0]["callback_data"]).split(":")[1]
+    )
+    found = await core.study.prompt(prompt_id)
+    assert found is not None
+    right = found[1].text("en").quiz.correct
+    query = fake.press_button(GROUP, BOB, message_id, f"a:{prompt_id}:{right}")
     await fake.wait_for_callback_answer(query)
     board = await reply_to(fake, "/leaderboard", CAROL, GROUP)
     lines = board.splitlines()
     assert "Leaderboard this week" in lines[0]
-    daily_right = data[0] == "a:" + data[0].split(":")[1] + ":" + str(0)
-    assert lines[1].startswith("🥇 Bob &lt;b&gt; — ")
-    assert any(line.startswith("🥈 Alice — 1 correct of 1") for line in lines)
+    # Bob: two quiz answers and the daily question, all right; Alice: one quiz answer.
+    assert lines[1] == "🥇 Bob &lt;b&gt; — 3 correct of 3"
+    assert lines[2] == "🥈 Alice — 1 correct of 1"
     assert "Carol" not in board  # she played in the other group only
-    assert daily_right  # the first button is option A
     # Leaving the boards hides Bob; his own totals stay.
     assert "left the leaderboards" in await reply_to(fake, "/leaderboard off", BOB, GROUP)
     board = await reply_to(fake, "/leaderboard all", CAROL, GROUP)
@@ -435,3 +437,24 @@ async def test_flood_limiter_keeps_a_group_under_its_window(fake: FakeBotAPI) ->
     assert len(sends) == 45
     for i in range(20, len(sends)):
         assert sends[i] - sends[i - 20] >= 2.0 - 0.01
+
+
+async def test_poll_that_closed_while_the_bot_was_down_is_followed_by_the_next(
+    fake: FakeBotAPI, quiz_settings: Settings, clock: FixedClock
+) -> None:
+    async with open_core(quiz_settings, clock=clock) as core, running(core, fake):
+        since = say(fake, "/quiz 2")
+        first = await next_poll(fake, since)
+        await vote(core, fake, first, ALICE, correct(first), after=3)
+    clock.set(clock.now() + timedelta(minutes=5))
+    mark = fake.mark()
+    async with open_core(quiz_settings, clock=clock) as core, running(core, fake):
+        await fake.wait_for_call("stopPoll", chat_id=GROUP, since=mark)
+        second = await next_poll(fake, mark)
+        assert str(second.params["question"]).startswith("[2/2] ")
+        await vote(core, fake, second, ALICE, correct(second), after=2)
+        board = await fake.wait_for_call(
+            "sendMessage", lambda c: "Quiz over" in str(c.params["text"]), since=mark
+        )
+        assert "🥇 Alice — 2/2 · 2.5 s" in str(board.params["text"])
+    assert len([c for c in fake.calls("sendPoll") if c.ok]) == 2
