@@ -458,3 +458,21 @@ async def test_poll_that_closed_while_the_bot_was_down_is_followed_by_the_next(
         )
         assert "🥇 Alice — 2/2 · 2.5 s" in str(board.params["text"])
     assert len([c for c in fake.calls("sendPoll") if c.ok]) == 2
+
+
+async def test_quiz_in_a_private_chat_gives_a_personal_result(
+    bot: App, fake: FakeBotAPI, core: Core
+) -> None:
+    since = say(fake, "/quiz 2", ALICE, ALICE)
+    first = await next_poll(fake, since, ALICE)
+    mark = fake.mark()
+    await vote(core, fake, first, ALICE, wrong(first), after=5)
+    # The only player answered: the poll closes at once, the next comes 3 s later.
+    await fake.wait_for_call("stopPoll", chat_id=ALICE, since=mark)
+    await advance(core, 3)
+    second = await next_poll(fake, mark, ALICE)
+    await vote(core, fake, second, ALICE, correct(second), after=1)
+    board = await fake.wait_for_call(
+        "sendMessage", lambda c: "Quiz over" in str(c.params["text"]), chat_id=ALICE, since=mark
+    )
+    assert "Your result: 1/2 correct · mean answer time 3.0 s" in str(board.params["text"])
