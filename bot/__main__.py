@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -21,6 +22,9 @@ commands:
   runner           serve the /run sandbox on a Unix socket or loopback TCP
   content check    validate the question bank and print its counts
   sandbox check    print the sandbox level and run a containment self-test
+  db backup PATH   copy the database to PATH, safely while the bot runs
+  db check [PATH]  check the database (or a backup) for damage
+  db restore PATH  replace the database with a backup (the bot must be stopped)
 
 `studybot COMMAND --help` says what each command does, what it reads and how to call it.
 Configuration comes from the environment and from .env in the current directory (see
@@ -77,6 +81,19 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "STUDYBOT_SANDBOX_LEVEL, STUDYBOT_SANDBOX_MIN_LEVEL, STUDYBOT_RUN_* (limits)",
         "sudo .venv/bin/studybot sandbox check",
     ),
+    "db": (
+        "back up, check and restore the database",
+        "db backup PATH: write a consistent copy of the database to PATH (SQLite's online\n"
+        "backup, safe while the bot runs; written to a temporary file, then renamed).\n"
+        "db check [PATH]: check the database, or the file at PATH, for damage and broken\n"
+        "references; exit 1 with one line per problem.\n"
+        "db restore PATH: check the backup at PATH, then replace the database with it;\n"
+        "refused (exit 1) while a bot has the database open.",
+        "STUDYBOT_DATABASE (data/studybot.db)",
+        "studybot db backup backups/studybot-$(date +%F).db\n"
+        "studybot db check backups/studybot-2026-03-10.db\n"
+        "studybot db restore backups/studybot-2026-03-10.db",
+    ),
 }
 
 
@@ -117,6 +134,9 @@ def _parser() -> argparse.ArgumentParser:
         )
         if name in {"content", "sandbox"}:
             command.add_argument("action", choices=["check"], help="the only action: check")
+        if name == "db":
+            command.add_argument("action", choices=["backup", "check", "restore"])
+            command.add_argument("path", nargs="?", type=Path, help="the backup file")
     return parser
 
 
@@ -147,6 +167,32 @@ def content_check(settings: Settings) -> int:
     return 0
 
 
+def db_main(settings: Settings, action: str, path: Path | None) -> int:
+    """Back up, check or restore the database; print one line per problem."""
+    from bot.storage import backup
+
+    if action == "check":
+        target = path or settings.database
+        problems = backup.check(target)
+        for problem in problems:
+            print(problem)
+        if problems:
+            print(f"{target}: {len(problems)} problem(s) found", file=sys.stderr)
+            return 1
+        print(f"{target}: ok")
+        return 0
+    if path is None:
+        print(f"studybot: db {action} needs a PATH", file=sys.stderr)
+        return 2
+    if action == "backup":
+        backup.backup(settings.database, path)
+        print(f"backed up {settings.database} to {path}")
+    else:
+        backup.restore(path, settings.database)
+        print(f"restored {settings.database} from {path}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line."""
     args = _parser().parse_args(argv)
@@ -161,6 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "content":
             return content_check(settings)
+        if args.command == "db":
+            return db_main(settings, args.action, args.path)
         if args.command == "console":
             from bot.adapters.console_main import console_main
 
