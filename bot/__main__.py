@@ -50,6 +50,7 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "local runner (or the one at STUDYBOT_RUNNER_URL). Stops on SIGINT or SIGTERM.",
         "TELEGRAM_BOT_TOKEN (required), TELEGRAM_API_BASE_URL, STUDYBOT_DATABASE,\n"
         "STUDYBOT_TIMEZONE, STUDYBOT_DAILY_TIME, STUDYBOT_ADMIN_IDS, STUDYBOT_LOG_LEVEL,\n"
+        "STUDYBOT_METRICS_LISTEN (127.0.0.1:9464: /healthz and /metrics; empty: off),\n"
         "STUDYBOT_RUNNER_URL, STUDYBOT_RUN_ALLOW, STUDYBOT_SANDBOX_*, STUDYBOT_RUN_*",
         "TELEGRAM_BOT_TOKEN=123456789:AA... studybot serve\n"
         "sudo --preserve-env=TELEGRAM_BOT_TOKEN .venv/bin/studybot serve   # with /run",
@@ -60,6 +61,7 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "started with STUDYBOT_RUNNER_URL. It must run as root; it refuses to start (exit 2,\n"
         "one line) below STUDYBOT_SANDBOX_MIN_LEVEL. It never reads the bot's token.",
         "STUDYBOT_RUNNER_SOCKET (data/runner.sock), STUDYBOT_RUNNER_LISTEN,\n"
+        "STUDYBOT_RUNNER_METRICS_LISTEN (/healthz and /metrics; empty: off),\n"
         "STUDYBOT_SANDBOX_LEVEL, STUDYBOT_SANDBOX_MIN_LEVEL, STUDYBOT_RUN_* (limits),\n"
         "STUDYBOT_LOG_LEVEL",
         "sudo STUDYBOT_RUNNER_LISTEN=tcp://127.0.0.1:8765 .venv/bin/studybot runner\n"

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.metrics.http import parse_listen
 from bot.text import excerpt
 
 # The bank shipped with the project (next to the package in a checkout and in the image).
@@ -114,6 +115,10 @@ class Settings(BaseSettings):
     )
     content_dir: Path = Field(default=CONTENT_DIR, alias="STUDYBOT_CONTENT_DIR")
     log_level: str = Field(default="INFO", alias="STUDYBOT_LOG_LEVEL")
+    # /healthz and /metrics of the bot ("" turns them off) and of `studybot runner` (off unless
+    # set).
+    metrics_listen: str | None = Field(default="127.0.0.1:9464", alias="STUDYBOT_METRICS_LISTEN")
+    runner_metrics_listen: str | None = Field(default=None, alias="STUDYBOT_RUNNER_METRICS_LISTEN")
     quiz_seconds: int = Field(default=30, ge=5, le=600, alias="STUDYBOT_QUIZ_SECONDS")
 
     # /run: where the runner is, and who may use it
@@ -183,6 +188,14 @@ class Settings(BaseSettings):
         if v is None or not v.strip():
             return None  # empty in .env means unset
         parse_runner_address(v.strip())
+        return v.strip()
+
+    @field_validator("metrics_listen", "runner_metrics_listen")
+    @classmethod
+    def _listen(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None  # empty: off
+        parse_listen(v)
         return v.strip()
 
     @field_validator("log_level")

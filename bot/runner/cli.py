@@ -15,12 +15,13 @@ import signal
 import sys
 
 from bot.config import Settings
+from bot.metrics.http import Response, serving
+from bot.metrics.runner import MeteredScheduler, RunnerMetrics
 from bot.runner.cgroups import runner_tag
 from bot.runner.check import run_self_test
 from bot.runner.pool import WorkerError
 from bot.runner.probe import LEVELS, HostCapabilities, detect
 from bot.runner.sandbox import Sandbox
-from bot.runner.scheduler import Scheduler
 from bot.runner.server import RunnerServer
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,10 @@ async def _serve(settings: Settings, sandbox: Sandbox) -> int:
         log.error("cannot start the sandbox: %s", e)
         await sandbox.close()
         return EXIT_FAILED
-    scheduler = Scheduler(
+    metrics = RunnerMetrics(sandbox.level, settings.run_pool_size)
+    scheduler = MeteredScheduler(
         sandbox.run,
+        metrics=metrics,
         gpus=sandbox.devices[1:],
         cpu_concurrency=settings.run_cpu_concurrency,
         gpu_concurrency=settings.run_gpu_concurrency,
@@ -114,7 +117,17 @@ async def _serve(settings: Settings, sandbox: Sandbox) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+
+    async def metrics_page() -> Response:
+        return metrics.render()
+
+    async def healthz() -> Response:
+        return 200, "application/json", b'{"status": "ok"}\n'
+
+    async with serving(
+        settings.runner_metrics_listen, {"/metrics": metrics_page, "/healthz": healthz}
+    ):
+        await stop.wait()
     log.info("runner stopping")
     scheduler.closed = True
     await server.close()

@@ -13,6 +13,7 @@ from telegram.ext import (
     CommandHandler,
     MessageHandler,
     PollAnswerHandler,
+    TypeHandler,
     filters,
 )
 
@@ -20,6 +21,7 @@ from bot.adapters import render
 from bot.adapters.telegram.delivery import PLATFORM, DailyScheduler
 from bot.adapters.telegram.flood import FloodLimiter
 from bot.adapters.telegram.handlers import Handlers
+from bot.adapters.telegram.observe import ApiSeen, SeenRequest, timed, update_counter
 from bot.adapters.telegram.polling import (
     STARTUP_RETRY_DELAYS,
     PollingWatch,
@@ -29,6 +31,7 @@ from bot.adapters.telegram.polling import (
 from bot.adapters.telegram.quiz import QuizHandlers, TelegramQuizSender
 from bot.adapters.telegram.run_handlers import RunHandlers
 from bot.app import Core
+from bot.metrics.bot import BotMetrics
 from bot.services.runs import RunService
 
 log = logging.getLogger(__name__)
@@ -43,9 +46,12 @@ def build_application(
     base_url: str,
     runs: RunService,
     limiter: FloodLimiter | None = None,
+    metrics: BotMetrics | None = None,
 ) -> Application:  # type: ignore[type-arg]
     """Create the Application with rate limiting, job queue, handlers and start-up hooks."""
     watch = PollingWatch()  # one log line per failed poll, instead of PTB's tracebacks
+    seen = ApiSeen()
+    metrics = metrics or BotMetrics()
     application = (
         ApplicationBuilder()
         .token(token)
@@ -53,10 +59,15 @@ def build_application(
         .base_file_url(file_url(base_url))
         .rate_limiter(limiter or FloodLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(True)
-        .get_updates_request(WatchedRequest(watch))
+        .request(SeenRequest(seen))
+        .get_updates_request(WatchedRequest(watch, seen.mark))
         .build()
     )
     application.bot_data["polling_watch"] = watch
+    application.bot_data["api_seen"] = seen
+    application.bot_data["metrics"] = metrics
+    core.daily.observers.append(metrics.delivery)
+    runs.observers.append(metrics)
     scheduler = DailyScheduler(core, application)
     handlers = Handlers(core, scheduler)
     quiz = QuizHandlers(handlers)
@@ -80,18 +91,22 @@ def build_application(
         "stopquiz": quiz.stopquiz,
         "leaderboard": quiz.leaderboard,
     }
+    # Before any other group, so every update is counted whichever handler takes it.
+    application.add_handler(TypeHandler(Update, update_counter(metrics)), group=-1)
     # Only new messages: an edited /daily must not send another question.
     for name, callback in commands.items():
-        application.add_handler(CommandHandler(name, callback, filters=filters.UpdateType.MESSAGE))
-    run = RunHandlers(handlers, runs)
+        application.add_handler(
+            CommandHandler(name, timed(name, callback, metrics), filters=filters.UpdateType.MESSAGE)
+        )
+    run = timed("run", RunHandlers(handlers, runs).run, metrics)
     # /run also answers edits (re-run in place) and .py files with /run as their caption.
-    application.add_handler(CommandHandler("run", run.run, filters=filters.UpdateType.MESSAGES))
+    application.add_handler(CommandHandler("run", run, filters=filters.UpdateType.MESSAGES))
     application.add_handler(
         MessageHandler(
             filters.UpdateType.MESSAGES
             & filters.Document.ALL
             & filters.CaptionRegex(r"^/run(@\w+)?(\s|$)"),
-            run.run,
+            run,
         )
     )
     application.add_handler(CallbackQueryHandler(handlers.button))
