@@ -45,10 +45,12 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
     ),
     "serve": (
         "run the Telegram bot",
-        "Run the Telegram bot: long-poll the Bot API, publish the command menus, rebuild\n"
-        "every chat's daily question job from the database, and answer /run through a\n"
-        "local runner (or the one at STUDYBOT_RUNNER_URL). Stops on SIGINT or SIGTERM.",
+        "Run the Telegram bot: long-poll the Bot API (or serve a webhook), publish the\n"
+        "command menus, rebuild every chat's daily question job from the database, and\n"
+        "answer /run through a local runner (or the one at STUDYBOT_RUNNER_URL). On SIGINT\n"
+        "or SIGTERM it stops taking updates, lets running /run jobs finish, and exits 0.",
         "TELEGRAM_BOT_TOKEN (required), TELEGRAM_API_BASE_URL, STUDYBOT_DATABASE,\n"
+        "STUDYBOT_WEBHOOK_URL, STUDYBOT_WEBHOOK_LISTEN, STUDYBOT_WEBHOOK_SECRET,\n"
         "STUDYBOT_TIMEZONE, STUDYBOT_DAILY_TIME, STUDYBOT_ADMIN_IDS, STUDYBOT_LOG_LEVEL,\n"
         "STUDYBOT_METRICS_LISTEN (127.0.0.1:9464: /healthz and /metrics; empty: off),\n"
         "STUDYBOT_RUNNER_URL, STUDYBOT_RUN_ALLOW, STUDYBOT_SANDBOX_*, STUDYBOT_RUN_*",

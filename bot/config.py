@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.metrics.http import parse_listen
@@ -21,6 +21,8 @@ CONTENT_DIR = Path(__file__).resolve().parents[1] / "content"
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 # What @BotFather hands out: the bot's numeric id, a colon, then letters, digits, - and _.
 _TOKEN_SHAPE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]+$")
+# What Telegram accepts as a webhook's secret_token.
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 SandboxLevel = Literal["none", "basic", "strong"]
@@ -84,10 +86,13 @@ def settings_errors(error: ValidationError) -> list[str]:
     lines = []
     for err in error.errors():
         name = str(err["loc"][0]) if err["loc"] else "settings"
+        field = Settings.model_fields.get(name)
+        name = (field.alias if field else None) or name  # a default checked: the field name
         message = str(err["msg"]).removeprefix("Value error, ")
         value = err.get("input")
         shown = ""
-        if "TOKEN" not in name.upper() and isinstance(value, str | int | float):
+        secret = any(word in name.upper() for word in ("TOKEN", "SECRET"))
+        if not secret and isinstance(value, str | int | float):
             shown = f" (got {excerpt(str(value))!r})"
         lines.append(f"invalid {name}: {message}{shown}")
     return lines
@@ -104,6 +109,15 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
     telegram_api_base_url: str = Field(
         default="https://api.telegram.org/bot", alias="TELEGRAM_API_BASE_URL"
+    )
+
+    # Webhook mode (instead of long polling): the public HTTPS URL Telegram posts updates to,
+    # the address the bot listens on for them (behind a proxy that terminates TLS), and the
+    # secret Telegram sends with each update, required with a webhook.
+    webhook_url: str | None = Field(default=None, alias="STUDYBOT_WEBHOOK_URL")
+    webhook_listen: str = Field(default="127.0.0.1:8080", alias="STUDYBOT_WEBHOOK_LISTEN")
+    webhook_secret: SecretStr | None = Field(
+        default=None, alias="STUDYBOT_WEBHOOK_SECRET", validate_default=True
     )
 
     # Bot
@@ -189,6 +203,33 @@ class Settings(BaseSettings):
             return None  # empty in .env means unset
         parse_runner_address(v.strip())
         return v.strip()
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None  # empty: long polling
+        if not v.strip().startswith(("https://", "http://")):
+            raise ValueError("expected the public https:// URL Telegram posts updates to")
+        return v.strip()
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _webhook_listen(cls, v: str) -> str:
+        parse_listen(v)
+        return v.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, v: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        secret = v.get_secret_value() if v else ""
+        if not secret:
+            if info.data.get("webhook_url"):
+                raise ValueError("required with STUDYBOT_WEBHOOK_URL (1–256 of A-Z a-z 0-9 _ -)")
+            return None
+        if not _WEBHOOK_SECRET.match(secret):
+            raise ValueError("expected 1–256 characters of A-Z, a-z, 0-9, _ and -")
+        return v
 
     @field_validator("metrics_listen", "runner_metrics_listen")
     @classmethod

@@ -8,6 +8,7 @@ import re
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -56,8 +57,10 @@ def sample(page: str, name: str, **labels: str) -> float:
     return float(found.group(1))
 
 
-@pytest.fixture
-async def runner(tmp_path: Path) -> AsyncIterator[tuple[str, str, asyncio.subprocess.Process]]:
+@asynccontextmanager
+async def runner_process(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[str, str, asyncio.subprocess.Process]]:
     """Start `python -m bot.runner` with its metrics on; yield its URL, metrics URL, process."""
     sock, port = tmp_path / "runner.sock", free_port()
     env = clean_env(
@@ -75,6 +78,13 @@ async def runner(tmp_path: Path) -> AsyncIterator[tuple[str, str, asyncio.subpro
         if proc.returncode is None:
             proc.terminate()
         await proc.wait()
+
+
+@pytest.fixture
+async def runner(tmp_path: Path) -> AsyncIterator[tuple[str, str, asyncio.subprocess.Process]]:
+    """A runner process for one test."""
+    async with runner_process(tmp_path) as found:
+        yield found
 
 
 async def test_healthz_and_metrics_after_updates_and_a_run(

@@ -30,6 +30,7 @@ from bot.adapters.telegram.polling import (
 )
 from bot.adapters.telegram.quiz import QuizHandlers, TelegramQuizSender
 from bot.adapters.telegram.run_handlers import RunHandlers
+from bot.adapters.telegram.webhook import Webhook
 from bot.app import Core
 from bot.metrics.bot import BotMetrics
 from bot.services.runs import RunService
@@ -147,12 +148,27 @@ async def start_application(
     application: Application,  # type: ignore[type-arg]
     poll_timeout: int = 10,
     retry_delays: Sequence[float] = STARTUP_RETRY_DELAYS,
+    webhook: Webhook | None = None,
 ) -> None:
-    """Start polling without owning the event loop (what run_polling does, minus the loop)."""
+    """Start polling, or serve the webhook, without owning the event loop.
+
+    What run_polling and run_webhook do, minus the loop. With a webhook, PTB calls setWebhook
+    with the URL and the secret token and answers 403 to a post without that token.
+    """
     bot = application.bot
     await initialize_with_retries(application, bot.base_url.removesuffix(bot.token), retry_delays)
     await on_start(application)
-    if application.updater is not None:
+    if application.updater is not None and webhook is not None:
+        await application.updater.start_webhook(
+            listen=webhook.host,
+            port=webhook.port,
+            url_path=webhook.path,
+            webhook_url=webhook.url,
+            secret_token=webhook.secret,
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+        )
+    elif application.updater is not None:
         await application.updater.start_polling(
             timeout=poll_timeout,
             allowed_updates=Update.ALL_TYPES,
@@ -163,7 +179,7 @@ async def start_application(
 
 
 async def stop_application(application: Application) -> None:  # type: ignore[type-arg]
-    """Stop polling, the handlers and the job queue, and shut down."""
+    """Stop taking updates, let running handlers (a /run up to its limit) end, shut down."""
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
     if application.running:
