@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.config import Settings, settings_errors
+from bot.config import RunnerSettings, Settings, settings_errors
 from bot.errors import ContentError, StudyBotError
 
 DESCRIPTION = """A study bot for PyTorch interview preparation.
@@ -19,7 +19,7 @@ DESCRIPTION = """A study bot for PyTorch interview preparation.
 commands:
   console          chat with the bot in this terminal (no token needed)
   serve            run the Telegram bot (needs TELEGRAM_BOT_TOKEN)
-  runner           serve the /run sandbox on a Unix socket or loopback TCP
+  runner           serve the /run sandbox on a Unix socket or TCP
   content check    validate the question bank and print its counts
   sandbox check    print the sandbox level and run a containment self-test
   db backup PATH   copy the database to PATH, safely while the bot runs
@@ -28,7 +28,8 @@ commands:
 
 `studybot COMMAND --help` says what each command does, what it reads and how to call it.
 Configuration comes from the environment and from .env in the current directory (see
-.env.example); relative paths such as data/studybot.db are taken from the current directory."""
+.env.example; `runner` and `sandbox check` read the environment only); relative paths such as
+data/studybot.db are taken from the current directory."""
 
 # Each subcommand: (one-line help, what it does, the variables it reads, examples).
 COMMANDS: dict[str, tuple[str, str, str, str]] = {
@@ -53,16 +54,20 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "STUDYBOT_WEBHOOK_URL, STUDYBOT_WEBHOOK_LISTEN, STUDYBOT_WEBHOOK_SECRET,\n"
         "STUDYBOT_TIMEZONE, STUDYBOT_DAILY_TIME, STUDYBOT_ADMIN_IDS, STUDYBOT_LOG_LEVEL,\n"
         "STUDYBOT_METRICS_LISTEN (127.0.0.1:9464: /healthz and /metrics; empty: off),\n"
-        "STUDYBOT_RUNNER_URL, STUDYBOT_RUN_ALLOW, STUDYBOT_SANDBOX_*, STUDYBOT_RUN_*",
+        "STUDYBOT_RUNNER_URL, STUDYBOT_RUNNER_TOKEN, STUDYBOT_RUN_ALLOW, STUDYBOT_SANDBOX_*,\n"
+        "STUDYBOT_RUN_*",
         "TELEGRAM_BOT_TOKEN=123456789:AA... studybot serve\n"
         "sudo --preserve-env=TELEGRAM_BOT_TOKEN .venv/bin/studybot serve   # with /run",
     ),
     "runner": (
         "serve the /run sandbox",
-        "Serve the /run sandbox API on a Unix socket (mode 0600) or loopback TCP, for a bot\n"
-        "started with STUDYBOT_RUNNER_URL. It must run as root; it refuses to start (exit 2,\n"
-        "one line) below STUDYBOT_SANDBOX_MIN_LEVEL. It never reads the bot's token.",
+        "Serve the /run sandbox API on a Unix socket (mode 0600) or TCP, for a bot started\n"
+        "with STUDYBOT_RUNNER_URL. It must run as root; it refuses to start (exit 2, one\n"
+        "line) below STUDYBOT_SANDBOX_MIN_LEVEL, or on TCP beyond loopback without\n"
+        "STUDYBOT_RUNNER_TOKEN. It reads only its own environment: never .env, never the\n"
+        "bot's token.",
         "STUDYBOT_RUNNER_SOCKET (data/runner.sock), STUDYBOT_RUNNER_LISTEN,\n"
+        "STUDYBOT_RUNNER_TOKEN (required on TCP beyond loopback),\n"
         "STUDYBOT_RUNNER_METRICS_LISTEN (/healthz and /metrics; empty: off),\n"
         "STUDYBOT_SANDBOX_LEVEL, STUDYBOT_SANDBOX_MIN_LEVEL, STUDYBOT_RUN_* (limits),\n"
         "STUDYBOT_LOG_LEVEL",
@@ -109,10 +114,10 @@ def package_version() -> str:
         return "unknown (not installed)"
 
 
-def load_settings() -> Settings:
+def load_settings(kind: type[Settings] = Settings) -> Settings:
     """Read settings, or print one line per invalid variable and exit 2."""
     try:
-        return Settings()
+        return kind()
     except ValidationError as e:
         for line in settings_errors(e):
             print(f"studybot: {line}", file=sys.stderr)
@@ -132,8 +137,7 @@ def _parser() -> argparse.ArgumentParser:
             name,
             help=short,
             description=what,
-            epilog=f"environment (or .env in the current directory):\n{_indent(variables)}\n\n"
-            f"examples:\n{_indent(examples)}",
+            epilog=f"{_where(name)}:\n{_indent(variables)}\n\nexamples:\n{_indent(examples)}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         if name in {"content", "sandbox"}:
@@ -142,6 +146,13 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("action", choices=["backup", "check", "restore"])
             command.add_argument("path", nargs="?", type=Path, help="the backup file")
     return parser
+
+
+def _where(command: str) -> str:
+    """Say where a command's settings come from."""
+    if command in {"runner", "sandbox"}:
+        return "environment (only: the runner never reads .env)"
+    return "environment (or .env in the current directory)"
 
 
 def _indent(text: str) -> str:
@@ -203,7 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         _parser().print_help()
         return 0
-    settings = load_settings()
+    # The runner and its check read only their own environment: never .env, never the token.
+    settings = load_settings(RunnerSettings if args.command in {"runner", "sandbox"} else Settings)
     from bot.logging_setup import setup_logging
 
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""

@@ -53,7 +53,8 @@ async def open_runs(settings: Settings, *, wait: bool = True) -> AsyncIterator[R
 
     service = RunService(None, settings.run_allow, settings.run_max_code_kb * 1024)
     if settings.runner_url:
-        service.runner = RunnerClient(settings.runner_url)
+        token = settings.runner_token.get_secret_value() if settings.runner_token else None
+        service.runner = RunnerClient(settings.runner_url, token)
         yield service
         return
     starting = StartingRunner()

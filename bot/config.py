@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import time
 from pathlib import Path
@@ -23,6 +24,7 @@ _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _TOKEN_SHAPE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]+$")
 # What Telegram accepts as a webhook's secret_token.
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+MIN_RUNNER_TOKEN = 16
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 SandboxLevel = Literal["none", "basic", "strong"]
@@ -56,9 +58,9 @@ def check_token_shape(token: str) -> None:
 
 
 def parse_runner_address(url: str) -> tuple[str, str, int]:
-    """Split "unix:/path" (or a bare path) or "tcp://127.0.0.1:PORT" into (kind, where, port).
+    """Split "unix:/path" (or a bare path) or "tcp://HOST:PORT" into (kind, where, port).
 
-    TCP is loopback only: the runner API has no authentication.
+    TCP beyond loopback needs STUDYBOT_RUNNER_TOKEN (checked by the settings).
     """
     if url.startswith("tcp://"):
         parts = urlsplit(url)
@@ -66,19 +68,23 @@ def parse_runner_address(url: str) -> tuple[str, str, int]:
             port = parts.port
         except ValueError:
             port = None
-        if parts.hostname not in LOOPBACK_HOSTS:
-            raise ValueError(
-                "the runner API is loopback only: use tcp://127.0.0.1:PORT or unix:/path"
-            )
-        if port is None:
-            raise ValueError("expected tcp://127.0.0.1:PORT with a port number")
+        if not parts.hostname or port is None:
+            raise ValueError("expected tcp://HOST:PORT with a port number")
         return "tcp", parts.hostname, port
     if "://" in url:
-        raise ValueError("expected unix:/path or tcp://127.0.0.1:PORT")
+        raise ValueError("expected unix:/path or tcp://HOST:PORT")
     path = url.removeprefix("unix:")
     if not path:
-        raise ValueError("expected unix:/path or tcp://127.0.0.1:PORT")
+        raise ValueError("expected unix:/path or tcp://HOST:PORT")
     return "unix", path, 0
+
+
+def beyond_loopback(url: str | None) -> bool:
+    """Tell whether a runner address is TCP on an address other than loopback."""
+    if not url:
+        return False
+    kind, host, _ = parse_runner_address(url)
+    return kind == "tcp" and host not in LOOPBACK_HOSTS
 
 
 def settings_errors(error: ValidationError) -> list[str]:
@@ -143,9 +149,12 @@ class Settings(BaseSettings):
 
     # Runner and sandbox limits
     runner_socket: Path = Field(default=Path("data/runner.sock"), alias="STUDYBOT_RUNNER_SOCKET")
-    # Where `studybot runner` listens instead of runner_socket: "tcp://127.0.0.1:PORT" (loopback
-    # only) or "unix:/path".
+    # Where `studybot runner` listens instead of runner_socket: "tcp://HOST:PORT" or "unix:/path".
     runner_listen: str | None = Field(default=None, alias="STUDYBOT_RUNNER_LISTEN")
+    # The secret every request to the runner carries; required for TCP beyond loopback.
+    runner_token: SecretStr | None = Field(
+        default=None, alias="STUDYBOT_RUNNER_TOKEN", validate_default=True
+    )
     sandbox_level: Literal["auto", "strong", "basic"] = Field(
         default="auto", alias="STUDYBOT_SANDBOX_LEVEL"
     )
@@ -239,6 +248,22 @@ class Settings(BaseSettings):
         parse_listen(v)
         return v.strip()
 
+    @field_validator("runner_token")
+    @classmethod
+    def _runner_token(cls, v: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        token = v.get_secret_value().strip() if v else ""
+        if token and len(token) < MIN_RUNNER_TOKEN:
+            raise ValueError(f"too short: use at least {MIN_RUNNER_TOKEN} characters")
+        for name in ("runner_listen", "runner_url"):
+            if not token and beyond_loopback(info.data.get(name)):
+                alias = cls.model_fields[name].alias
+                raise ValueError(
+                    f"required when {alias} is TCP beyond loopback "
+                    "(the runner API must not be open to the network); "
+                    "e.g. `openssl rand -hex 32`"
+                )
+        return SecretStr(token) if token else None
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, v: str) -> str:
@@ -250,3 +275,21 @@ class Settings(BaseSettings):
     def daily_time_value(self) -> time:
         """Return the default daily time as a time object."""
         return parse_hhmm(self.daily_time)
+
+
+# The bot's secrets: the runner never holds them, even when they are in its environment.
+BOT_SECRETS = ("TELEGRAM_BOT_TOKEN", "STUDYBOT_WEBHOOK_SECRET")
+
+
+class RunnerSettings(Settings):
+    """The runner's settings: its own environment only, never .env, never the bot's secrets."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    def model_post_init(self, context: object) -> None:
+        """Drop the bot's secrets, and take them out of this process's environment."""
+        self.telegram_bot_token = None
+        self.webhook_secret = None
+        for name in BOT_SECRETS:
+            for key in [k for k in os.environ if k.upper() == name]:
+                del os.environ[key]

@@ -104,7 +104,8 @@ async def _serve(settings: Settings, sandbox: Sandbox) -> int:
         rate_per_minute=settings.run_rate_per_minute,
         max_code_bytes=settings.run_max_code_kb * 1024,
     )
-    server = RunnerServer(scheduler, sandbox.info)
+    token = settings.runner_token.get_secret_value() if settings.runner_token else None
+    server = RunnerServer(scheduler, sandbox.info, token)
     url = settings.runner_listen or f"unix:{settings.runner_socket}"
     try:
         await server.start(url)
