@@ -13,11 +13,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot._data import shipped
 from bot.metrics.http import parse_listen
 from bot.text import excerpt
 
-# The bank shipped with the project (next to the package in a checkout and in the image).
-CONTENT_DIR = Path(__file__).resolve().parents[1] / "content"
+# The bank shipped with the package: content/ in a checkout, package data in a wheel.
+CONTENT_DIR = shipped("content")
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 # What @BotFather hands out: the bot's numeric id, a colon, then letters, digits, - and _.

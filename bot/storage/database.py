@@ -15,12 +15,14 @@ from typing import Any
 
 import aiosqlite
 
+from bot._data import shipped
 from bot.errors import StudyBotError
 from bot.storage.backup import BackupError, database_lock
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "db"
+# The migrations shipped with the package: db/ in a checkout, package data in a wheel.
+MIGRATIONS_DIR = shipped("db")
 _MIGRATION = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 
