@@ -53,6 +53,7 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "TELEGRAM_BOT_TOKEN (required), TELEGRAM_API_BASE_URL, STUDYBOT_DATABASE,\n"
         "STUDYBOT_WEBHOOK_URL, STUDYBOT_WEBHOOK_LISTEN, STUDYBOT_WEBHOOK_SECRET,\n"
         "STUDYBOT_TIMEZONE, STUDYBOT_DAILY_TIME, STUDYBOT_ADMIN_IDS, STUDYBOT_LOG_LEVEL,\n"
+        "STUDYBOT_LOG_FORMAT (text or json),\n"
         "STUDYBOT_METRICS_LISTEN (127.0.0.1:9464: /healthz and /metrics; empty: off),\n"
         "STUDYBOT_RUNNER_URL, STUDYBOT_RUNNER_TOKEN, STUDYBOT_RUN_ALLOW, STUDYBOT_SANDBOX_*,\n"
         "STUDYBOT_RUN_*",
@@ -70,7 +71,7 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "STUDYBOT_RUNNER_TOKEN (required on TCP beyond loopback),\n"
         "STUDYBOT_RUNNER_METRICS_LISTEN (/healthz and /metrics; empty: off),\n"
         "STUDYBOT_SANDBOX_LEVEL, STUDYBOT_SANDBOX_MIN_LEVEL, STUDYBOT_RUN_* (limits),\n"
-        "STUDYBOT_LOG_LEVEL",
+        "STUDYBOT_LOG_LEVEL, STUDYBOT_LOG_FORMAT",
         "sudo STUDYBOT_RUNNER_LISTEN=tcp://127.0.0.1:8765 .venv/bin/studybot runner\n"
         "STUDYBOT_RUNNER_URL=tcp://127.0.0.1:8765 studybot serve",
     ),
@@ -219,7 +220,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.logging_setup import setup_logging
 
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-    setup_logging(settings.log_level if args.command != "console" else "WARNING", [token])
+    secrets = [token] + [
+        s.get_secret_value() for s in (settings.webhook_secret, settings.runner_token) if s
+    ]
+    setup_logging(
+        settings.log_level if args.command != "console" else "WARNING", secrets, settings.log_format
+    )
     try:
         if args.command == "content":
             return content_check(settings)

@@ -136,6 +136,8 @@ class Settings(BaseSettings):
     )
     content_dir: Path = Field(default=CONTENT_DIR, alias="STUDYBOT_CONTENT_DIR")
     log_level: str = Field(default="INFO", alias="STUDYBOT_LOG_LEVEL")
+    # "json": one JSON object per line (time, level, logger, event, chat/user ids).
+    log_format: Literal["text", "json"] = Field(default="text", alias="STUDYBOT_LOG_FORMAT")
     # /healthz and /metrics of the bot ("" turns them off) and of `studybot runner` (off unless
     # set).
     metrics_listen: str | None = Field(default="127.0.0.1:9464", alias="STUDYBOT_METRICS_LISTEN")

@@ -12,6 +12,7 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes
 from telegram.request import HTTPXRequest
 
+from bot.logging_setup import bind_ids
 from bot.metrics.bot import BotMetrics
 from bot.metrics.health import Check, Unhealthy
 
@@ -59,10 +60,13 @@ def update_type(update: Update) -> str:
 
 
 def update_counter(metrics: BotMetrics) -> Callback:
-    """Return a handler (for group -1) that counts each update by type."""
+    """Return a handler (for group -1) that counts each update and binds its ids to logs."""
 
     async def count(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         metrics.update(update_type(update))
+        # The handlers of later groups run in this same task: their log lines carry the ids.
+        chat, user = update.effective_chat, update.effective_user
+        bind_ids(chat_id=chat.id if chat else None, user_id=user.id if user else None)
 
     return count
 
