@@ -18,6 +18,7 @@ from telegram.ext import (
 )
 
 from bot.adapters import render
+from bot.adapters.telegram.admin import AdminHandlers
 from bot.adapters.telegram.delivery import PLATFORM, DailyScheduler
 from bot.adapters.telegram.flood import FloodLimiter
 from bot.adapters.telegram.handlers import Handlers
@@ -68,7 +69,7 @@ def build_application(
     application.bot_data["api_seen"] = seen
     application.bot_data["metrics"] = metrics
     core.daily.observers.append(metrics.delivery)
-    runs.observers.append(metrics)
+    runs.observers.extend([metrics, core.admin])
     scheduler = DailyScheduler(core, application)
     handlers = Handlers(core, scheduler)
     quiz = QuizHandlers(handlers)
@@ -91,6 +92,7 @@ def build_application(
         "quiz": quiz.quiz,
         "stopquiz": quiz.stopquiz,
         "leaderboard": quiz.leaderboard,
+        "admin": AdminHandlers(handlers, runs).admin,
     }
     # Before any other group, so every update is counted whichever handler takes it.
     application.add_handler(TypeHandler(Update, update_counter(metrics)), group=-1)
