@@ -15,6 +15,7 @@ import pytest
 from bot.logging_setup import bind_ids, setup_logging
 from tests.conftest import FIXTURE_BANK, clean_env
 from tests.fakebotapi import FakeBotAPI
+from tests.test_health_metrics import wait_for_runner
 from tests.test_telegram import TOKEN, USER, say
 
 
@@ -86,3 +87,27 @@ async def test_serve_logs_json_lines_only(tmp_path: Path) -> None:
     assert lines and all({"time", "level", "logger", "event"} <= set(x) for x in lines)
     assert any(x["event"] == "bot stopped" for x in lines)
     assert TOKEN not in err.decode()
+
+
+async def test_runner_logs_json_lines_too(tmp_path: Path) -> None:
+    env = clean_env(
+        STUDYBOT_RUNNER_SOCKET=str(tmp_path / "runner.sock"),
+        STUDYBOT_RUN_POOL_SIZE="1",
+        STUDYBOT_LOG_FORMAT="json",
+    )
+    runner = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.runner", env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE
+    )
+    assert runner.stderr is not None
+    lines = []
+    while line := await runner.stderr.readline():
+        lines.append(json.loads(line))
+        if lines[-1]["event"].startswith("runner listening on "):
+            break
+    await wait_for_runner(f"unix:{tmp_path / 'runner.sock'}", runner)  # its SIGTERM handler is set
+    runner.send_signal(signal.SIGTERM)
+    rest, _ = await runner.communicate()
+    lines += [json.loads(x) for x in (rest or b"").decode().splitlines()]
+    assert await runner.wait() == 0
+    assert any(x["event"].startswith("sandbox level ") for x in lines)
+    assert all(x["logger"].startswith("bot.") for x in lines)

@@ -15,6 +15,7 @@ import signal
 import sys
 
 from bot.config import Settings
+from bot.logging_setup import setup_logging
 from bot.metrics.http import Response, serving
 from bot.metrics.runner import MeteredScheduler, RunnerMetrics
 from bot.runner.cgroups import runner_tag
@@ -59,9 +60,8 @@ def choose_level(settings: Settings, caps: HostCapabilities) -> tuple[str, str]:
 
 def _configure_logging(settings: Settings) -> None:
     if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        token = settings.runner_token.get_secret_value() if settings.runner_token else ""
+        setup_logging(settings.log_level, [token], settings.log_format)
 
 
 def _describe(sandbox: Sandbox) -> list[str]:

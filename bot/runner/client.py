@@ -40,6 +40,7 @@ RUNNER_ENV_PREFIXES = (
     "STUDYBOT_RUNNER_SOCKET",
     "STUDYBOT_RUNNER_LISTEN",
     "STUDYBOT_LOG_LEVEL",
+    "STUDYBOT_LOG_FORMAT",
 )
 _NOT_PASSED = ("STUDYBOT_RUN_ALLOW",)  # the bot decides who may run; the runner need not know
 
