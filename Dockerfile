@@ -27,7 +27,7 @@ RUN pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels 
 # Every version comes from constraints-image.txt, so two builds of one commit are the same.
 RUN python -m venv /opt/studybot \
     && /opt/studybot/bin/pip install --no-cache-dir -c constraints-image.txt \
-        /wheels/studybot-0.1.0-py3-none-any.whl
+        /wheels/studybot-*.whl
 
 # --- runtime ------------------------------------------------------------------------------
 FROM python:3.11-slim-bookworm
