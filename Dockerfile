@@ -1,38 +1,66 @@
-# studybot with a CUDA build of torch. Build:   docker build -t studybot .
-# Run (Telegram, strong sandbox, GPU):
-#   docker run --gpus all --cap-add SYS_ADMIN --security-opt seccomp=unconfined \
-#     --security-opt apparmor=unconfined -e TELEGRAM_BOT_TOKEN=... -v studybot-data:/app/data studybot
-# Console mode, no token:  docker run -it studybot studybot console
+# studybot: one image, two containers (see compose.yaml): the bot, non-root with no added
+# capabilities, and the /run runner, root with only what the strong sandbox level needs.
+#   docker build -t studybot .
+# torch is the CUDA build (PyPI's Linux wheel) of the version in constraints-cpu.txt; the host
+# needs only the NVIDIA driver. On a host without a GPU the same image runs and GPU requests
+# answer "no GPU here".
+
+# --- build: a regular wheel of studybot, then every dependency pinned, in a virtualenv ------
+FROM python:3.11-slim-bookworm AS build
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /src
+COPY constraints-image.txt ./
+# The build backend, pinned like everything else.
+RUN pip install --no-cache-dir setuptools==84.2.1 wheel==0.45.1
+
+COPY pyproject.toml setup.py README.md ./
+COPY bot ./bot
+COPY db ./db
+COPY content ./content
+# Not editable: the migrations (db/) and the question bank (content/) travel inside the wheel
+# as package data.
+RUN pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels .
+
+# Every version comes from constraints-image.txt, so two builds of one commit are the same.
+RUN python -m venv /opt/studybot \
+    && /opt/studybot/bin/pip install --no-cache-dir -c constraints-image.txt \
+        /wheels/studybot-*.whl
+
+# --- runtime ------------------------------------------------------------------------------
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PATH=/opt/studybot/bin:$PATH \
+    STUDYBOT_DATABASE=/app/data/studybot.db \
+    STUDYBOT_HEALTH_URL=http://127.0.0.1:9464/healthz
 
-# libseccomp for the sandbox's syscall filter; tini reaps the runner's children.
+# libseccomp2 for the sandbox's syscall filter; tini as PID 1 reaps the runner's children and
+# passes SIGTERM on, so `docker stop` is a graceful stop.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libseccomp2 tini \
+    && apt-get install -y --no-install-recommends libseccomp2=2.5.4-1+deb12u1 tini=0.19.0-1+b3 \
     && rm -rf /var/lib/apt/lists/*
 
+COPY --from=build /opt/studybot /opt/studybot
+
+# The bot's user: it owns only /app/data (0700; a new named volume takes this mode and owner).
+RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin studybot \
+    && mkdir -p /app/data \
+    && chown studybot:studybot /app/data \
+    && chmod 0700 /app/data
 WORKDIR /app
-
-# torch first, in its own layer (large, rarely changing). PyPI's Linux x86_64 wheel of torch is
-# the CUDA build, with the CUDA runtime libraries as dependencies; the host needs only the driver.
-ARG TORCH_VERSION=2.13.0
-RUN pip install "torch==${TORCH_VERSION}"
-
-COPY pyproject.toml README.md ./
-COPY bot ./bot
-COPY content ./content
-COPY db ./db
-# Editable, so the bot finds content/ and db/ next to the package, as in a checkout.
-RUN pip install -e .
-
-# The bot and its runner read and write only under /app/data (mount a volume there); 0700, like
-# the folder the bot creates itself, and a new named volume takes this mode.
-RUN mkdir -m 0700 -p /app/data
 VOLUME ["/app/data"]
+USER 10001:10001
+
+EXPOSE 8080 9464
+
+# The bot's /healthz (database, runner, scheduler, Bot API); the runner's service overrides
+# STUDYBOT_HEALTH_URL with its own.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
+    CMD ["python", "-m", "bot.metrics.probe"]
 
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["studybot", "serve"]

@@ -7,10 +7,11 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.config import Settings, settings_errors
+from bot.config import RunnerSettings, Settings, settings_errors
 from bot.errors import ContentError, StudyBotError
 
 DESCRIPTION = """A study bot for PyTorch interview preparation.
@@ -18,13 +19,17 @@ DESCRIPTION = """A study bot for PyTorch interview preparation.
 commands:
   console          chat with the bot in this terminal (no token needed)
   serve            run the Telegram bot (needs TELEGRAM_BOT_TOKEN)
-  runner           serve the /run sandbox on a Unix socket or loopback TCP
+  runner           serve the /run sandbox on a Unix socket or TCP
   content check    validate the question bank and print its counts
   sandbox check    print the sandbox level and run a containment self-test
+  db backup PATH   copy the database to PATH, safely while the bot runs
+  db check [PATH]  check the database (or a backup) for damage
+  db restore PATH  replace the database with a backup (the bot must be stopped)
 
 `studybot COMMAND --help` says what each command does, what it reads and how to call it.
 Configuration comes from the environment and from .env in the current directory (see
-.env.example); relative paths such as data/studybot.db are taken from the current directory."""
+.env.example; `runner` and `sandbox check` read the environment only); relative paths such as
+data/studybot.db are taken from the current directory."""
 
 # Each subcommand: (one-line help, what it does, the variables it reads, examples).
 COMMANDS: dict[str, tuple[str, str, str, str]] = {
@@ -41,23 +46,32 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
     ),
     "serve": (
         "run the Telegram bot",
-        "Run the Telegram bot: long-poll the Bot API, publish the command menus, rebuild\n"
-        "every chat's daily question job from the database, and answer /run through a\n"
-        "local runner (or the one at STUDYBOT_RUNNER_URL). Stops on SIGINT or SIGTERM.",
+        "Run the Telegram bot: long-poll the Bot API (or serve a webhook), publish the\n"
+        "command menus, rebuild every chat's daily question job from the database, and\n"
+        "answer /run through a local runner (or the one at STUDYBOT_RUNNER_URL). On SIGINT\n"
+        "or SIGTERM it stops taking updates, lets running /run jobs finish, and exits 0.",
         "TELEGRAM_BOT_TOKEN (required), TELEGRAM_API_BASE_URL, STUDYBOT_DATABASE,\n"
+        "STUDYBOT_WEBHOOK_URL, STUDYBOT_WEBHOOK_LISTEN, STUDYBOT_WEBHOOK_SECRET,\n"
         "STUDYBOT_TIMEZONE, STUDYBOT_DAILY_TIME, STUDYBOT_ADMIN_IDS, STUDYBOT_LOG_LEVEL,\n"
-        "STUDYBOT_RUNNER_URL, STUDYBOT_RUN_ALLOW, STUDYBOT_SANDBOX_*, STUDYBOT_RUN_*",
+        "STUDYBOT_LOG_FORMAT (text or json),\n"
+        "STUDYBOT_METRICS_LISTEN (127.0.0.1:9464: /healthz and /metrics; empty: off),\n"
+        "STUDYBOT_RUNNER_URL, STUDYBOT_RUNNER_TOKEN, STUDYBOT_RUN_ALLOW, STUDYBOT_SANDBOX_*,\n"
+        "STUDYBOT_RUN_*",
         "TELEGRAM_BOT_TOKEN=123456789:AA... studybot serve\n"
         "sudo --preserve-env=TELEGRAM_BOT_TOKEN .venv/bin/studybot serve   # with /run",
     ),
     "runner": (
         "serve the /run sandbox",
-        "Serve the /run sandbox API on a Unix socket (mode 0600) or loopback TCP, for a bot\n"
-        "started with STUDYBOT_RUNNER_URL. It must run as root; it refuses to start (exit 2,\n"
-        "one line) below STUDYBOT_SANDBOX_MIN_LEVEL. It never reads the bot's token.",
+        "Serve the /run sandbox API on a Unix socket (mode 0600) or TCP, for a bot started\n"
+        "with STUDYBOT_RUNNER_URL. It must run as root; it refuses to start (exit 2, one\n"
+        "line) below STUDYBOT_SANDBOX_MIN_LEVEL, or on TCP beyond loopback without\n"
+        "STUDYBOT_RUNNER_TOKEN. It reads only its own environment: never .env, never the\n"
+        "bot's token.",
         "STUDYBOT_RUNNER_SOCKET (data/runner.sock), STUDYBOT_RUNNER_LISTEN,\n"
+        "STUDYBOT_RUNNER_TOKEN (required on TCP beyond loopback),\n"
+        "STUDYBOT_RUNNER_METRICS_LISTEN (/healthz and /metrics; empty: off),\n"
         "STUDYBOT_SANDBOX_LEVEL, STUDYBOT_SANDBOX_MIN_LEVEL, STUDYBOT_RUN_* (limits),\n"
-        "STUDYBOT_LOG_LEVEL",
+        "STUDYBOT_LOG_LEVEL, STUDYBOT_LOG_FORMAT",
         "sudo STUDYBOT_RUNNER_LISTEN=tcp://127.0.0.1:8765 .venv/bin/studybot runner\n"
         "STUDYBOT_RUNNER_URL=tcp://127.0.0.1:8765 studybot serve",
     ),
@@ -77,6 +91,19 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "STUDYBOT_SANDBOX_LEVEL, STUDYBOT_SANDBOX_MIN_LEVEL, STUDYBOT_RUN_* (limits)",
         "sudo .venv/bin/studybot sandbox check",
     ),
+    "db": (
+        "back up, check and restore the database",
+        "db backup PATH: write a consistent copy of the database to PATH (SQLite's online\n"
+        "backup, safe while the bot runs; written to a temporary file, then renamed).\n"
+        "db check [PATH]: check the database, or the file at PATH, for damage and broken\n"
+        "references; exit 1 with one line per problem.\n"
+        "db restore PATH: check the backup at PATH, then replace the database with it;\n"
+        "refused (exit 1) while a bot has the database open.",
+        "STUDYBOT_DATABASE (data/studybot.db)",
+        "studybot db backup backups/studybot-$(date +%F).db\n"
+        "studybot db check backups/studybot-2026-03-10.db\n"
+        "studybot db restore backups/studybot-2026-03-10.db",
+    ),
 }
 
 
@@ -88,10 +115,10 @@ def package_version() -> str:
         return "unknown (not installed)"
 
 
-def load_settings() -> Settings:
+def load_settings(kind: type[Settings] = Settings) -> Settings:
     """Read settings, or print one line per invalid variable and exit 2."""
     try:
-        return Settings()
+        return kind()
     except ValidationError as e:
         for line in settings_errors(e):
             print(f"studybot: {line}", file=sys.stderr)
@@ -111,13 +138,22 @@ def _parser() -> argparse.ArgumentParser:
             name,
             help=short,
             description=what,
-            epilog=f"environment (or .env in the current directory):\n{_indent(variables)}\n\n"
-            f"examples:\n{_indent(examples)}",
+            epilog=f"{_where(name)}:\n{_indent(variables)}\n\nexamples:\n{_indent(examples)}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         if name in {"content", "sandbox"}:
             command.add_argument("action", choices=["check"], help="the only action: check")
+        if name == "db":
+            command.add_argument("action", choices=["backup", "check", "restore"])
+            command.add_argument("path", nargs="?", type=Path, help="the backup file")
     return parser
+
+
+def _where(command: str) -> str:
+    """Say where a command's settings come from."""
+    if command in {"runner", "sandbox"}:
+        return "environment (only: the runner never reads .env)"
+    return "environment (or .env in the current directory)"
 
 
 def _indent(text: str) -> str:
@@ -147,20 +183,54 @@ def content_check(settings: Settings) -> int:
     return 0
 
 
+def db_main(settings: Settings, action: str, path: Path | None) -> int:
+    """Back up, check or restore the database; print one line per problem."""
+    from bot.storage import backup
+
+    if action == "check":
+        target = path or settings.database
+        problems = backup.check(target)
+        for problem in problems:
+            print(problem)
+        if problems:
+            print(f"{target}: {len(problems)} problem(s) found", file=sys.stderr)
+            return 1
+        print(f"{target}: ok")
+        return 0
+    if path is None:
+        print(f"studybot: db {action} needs a PATH", file=sys.stderr)
+        return 2
+    if action == "backup":
+        backup.backup(settings.database, path)
+        print(f"backed up {settings.database} to {path}")
+    else:
+        backup.restore(path, settings.database)
+        print(f"restored {settings.database} from {path}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line."""
     args = _parser().parse_args(argv)
     if args.command is None:
         _parser().print_help()
         return 0
-    settings = load_settings()
+    # The runner and its check read only their own environment: never .env, never the token.
+    settings = load_settings(RunnerSettings if args.command in {"runner", "sandbox"} else Settings)
     from bot.logging_setup import setup_logging
 
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-    setup_logging(settings.log_level if args.command != "console" else "WARNING", [token])
+    secrets = [token] + [
+        s.get_secret_value() for s in (settings.webhook_secret, settings.runner_token) if s
+    ]
+    setup_logging(
+        settings.log_level if args.command != "console" else "WARNING", secrets, settings.log_format
+    )
     try:
         if args.command == "content":
             return content_check(settings)
+        if args.command == "db":
+            return db_main(settings, args.action, args.path)
         if args.command == "console":
             from bot.adapters.console_main import console_main
 

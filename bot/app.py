@@ -13,6 +13,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.content.loader import ContentBank, load_bank
 from bot.errors import UserInputError
+from bot.services.admin import AdminService
 from bot.services.boards import BoardService
 from bot.services.daily import DailyService
 from bot.services.quiz import QuizService
@@ -21,6 +22,7 @@ from bot.services.study import StudyService
 from bot.services.timers import Timers
 from bot.storage.database import Database
 from bot.storage.repos import Repos
+from bot.storage.stats import StatsRepo
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +34,18 @@ class Core:
     settings: Settings
     db: Database
     repos: Repos
-    bank: ContentBank
     clock: Clock
     study: StudyService
     daily: DailyService
     quiz: QuizService
     boards: BoardService
     timers: Timers
+    admin: AdminService
+
+    @property
+    def bank(self) -> ContentBank:
+        """Return the question bank in use (/admin reload replaces it)."""
+        return self.study.bank
 
 
 @asynccontextmanager
@@ -53,7 +60,8 @@ async def open_runs(settings: Settings, *, wait: bool = True) -> AsyncIterator[R
 
     service = RunService(None, settings.run_allow, settings.run_max_code_kb * 1024)
     if settings.runner_url:
-        service.runner = RunnerClient(settings.runner_url)
+        token = settings.runner_token.get_secret_value() if settings.runner_token else None
+        service.runner = RunnerClient(settings.runner_url, token)
         yield service
         return
     starting = StartingRunner()
@@ -112,17 +120,18 @@ async def open_core(
         quiz = QuizService(repos, study, bank, clock, timers, settings.quiz_seconds)
         timers.start()
         try:
+            admin = AdminService(StatsRepo(db), study, quiz, clock, settings.content_dir)
             yield Core(
                 settings=settings,
                 db=db,
                 repos=repos,
-                bank=bank,
                 clock=clock,
                 study=study,
                 daily=daily,
                 quiz=quiz,
                 boards=BoardService(repos, clock),
                 timers=timers,
+                admin=admin,
             )
         finally:
             await timers.shutdown()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import time
 from pathlib import Path
@@ -9,17 +10,22 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot._data import shipped
+from bot.metrics.http import parse_listen
 from bot.text import excerpt
 
-# The bank shipped with the project (next to the package in a checkout and in the image).
-CONTENT_DIR = Path(__file__).resolve().parents[1] / "content"
+# The bank shipped with the package: content/ in a checkout, package data in a wheel.
+CONTENT_DIR = shipped("content")
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 # What @BotFather hands out: the bot's numeric id, a colon, then letters, digits, - and _.
 _TOKEN_SHAPE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]+$")
+# What Telegram accepts as a webhook's secret_token.
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+MIN_RUNNER_TOKEN = 16
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 SandboxLevel = Literal["none", "basic", "strong"]
@@ -53,9 +59,9 @@ def check_token_shape(token: str) -> None:
 
 
 def parse_runner_address(url: str) -> tuple[str, str, int]:
-    """Split "unix:/path" (or a bare path) or "tcp://127.0.0.1:PORT" into (kind, where, port).
+    """Split "unix:/path" (or a bare path) or "tcp://HOST:PORT" into (kind, where, port).
 
-    TCP is loopback only: the runner API has no authentication.
+    TCP beyond loopback needs STUDYBOT_RUNNER_TOKEN (checked by the settings).
     """
     if url.startswith("tcp://"):
         parts = urlsplit(url)
@@ -63,19 +69,23 @@ def parse_runner_address(url: str) -> tuple[str, str, int]:
             port = parts.port
         except ValueError:
             port = None
-        if parts.hostname not in LOOPBACK_HOSTS:
-            raise ValueError(
-                "the runner API is loopback only: use tcp://127.0.0.1:PORT or unix:/path"
-            )
-        if port is None:
-            raise ValueError("expected tcp://127.0.0.1:PORT with a port number")
+        if not parts.hostname or port is None:
+            raise ValueError("expected tcp://HOST:PORT with a port number")
         return "tcp", parts.hostname, port
     if "://" in url:
-        raise ValueError("expected unix:/path or tcp://127.0.0.1:PORT")
+        raise ValueError("expected unix:/path or tcp://HOST:PORT")
     path = url.removeprefix("unix:")
     if not path:
-        raise ValueError("expected unix:/path or tcp://127.0.0.1:PORT")
+        raise ValueError("expected unix:/path or tcp://HOST:PORT")
     return "unix", path, 0
+
+
+def beyond_loopback(url: str | None) -> bool:
+    """Tell whether a runner address is TCP on an address other than loopback."""
+    if not url:
+        return False
+    kind, host, _ = parse_runner_address(url)
+    return kind == "tcp" and host not in LOOPBACK_HOSTS
 
 
 def settings_errors(error: ValidationError) -> list[str]:
@@ -83,10 +93,13 @@ def settings_errors(error: ValidationError) -> list[str]:
     lines = []
     for err in error.errors():
         name = str(err["loc"][0]) if err["loc"] else "settings"
+        field = Settings.model_fields.get(name)
+        name = (field.alias if field else None) or name  # a default checked: the field name
         message = str(err["msg"]).removeprefix("Value error, ")
         value = err.get("input")
         shown = ""
-        if "TOKEN" not in name.upper() and isinstance(value, str | int | float):
+        secret = any(word in name.upper() for word in ("TOKEN", "SECRET"))
+        if not secret and isinstance(value, str | int | float):
             shown = f" (got {excerpt(str(value))!r})"
         lines.append(f"invalid {name}: {message}{shown}")
     return lines
@@ -105,6 +118,15 @@ class Settings(BaseSettings):
         default="https://api.telegram.org/bot", alias="TELEGRAM_API_BASE_URL"
     )
 
+    # Webhook mode (instead of long polling): the public HTTPS URL Telegram posts updates to,
+    # the address the bot listens on for them (behind a proxy that terminates TLS), and the
+    # secret Telegram sends with each update, required with a webhook.
+    webhook_url: str | None = Field(default=None, alias="STUDYBOT_WEBHOOK_URL")
+    webhook_listen: str = Field(default="127.0.0.1:8080", alias="STUDYBOT_WEBHOOK_LISTEN")
+    webhook_secret: SecretStr | None = Field(
+        default=None, alias="STUDYBOT_WEBHOOK_SECRET", validate_default=True
+    )
+
     # Bot
     database: Path = Field(default=Path("data/studybot.db"), alias="STUDYBOT_DATABASE")
     timezone: str = Field(default="UTC", alias="STUDYBOT_TIMEZONE")
@@ -114,6 +136,12 @@ class Settings(BaseSettings):
     )
     content_dir: Path = Field(default=CONTENT_DIR, alias="STUDYBOT_CONTENT_DIR")
     log_level: str = Field(default="INFO", alias="STUDYBOT_LOG_LEVEL")
+    # "json": one JSON object per line (time, level, logger, event, chat/user ids).
+    log_format: Literal["text", "json"] = Field(default="text", alias="STUDYBOT_LOG_FORMAT")
+    # /healthz and /metrics of the bot ("" turns them off) and of `studybot runner` (off unless
+    # set).
+    metrics_listen: str | None = Field(default="127.0.0.1:9464", alias="STUDYBOT_METRICS_LISTEN")
+    runner_metrics_listen: str | None = Field(default=None, alias="STUDYBOT_RUNNER_METRICS_LISTEN")
     quiz_seconds: int = Field(default=30, ge=5, le=600, alias="STUDYBOT_QUIZ_SECONDS")
 
     # /run: where the runner is, and who may use it
@@ -124,9 +152,12 @@ class Settings(BaseSettings):
 
     # Runner and sandbox limits
     runner_socket: Path = Field(default=Path("data/runner.sock"), alias="STUDYBOT_RUNNER_SOCKET")
-    # Where `studybot runner` listens instead of runner_socket: "tcp://127.0.0.1:PORT" (loopback
-    # only) or "unix:/path".
+    # Where `studybot runner` listens instead of runner_socket: "tcp://HOST:PORT" or "unix:/path".
     runner_listen: str | None = Field(default=None, alias="STUDYBOT_RUNNER_LISTEN")
+    # The secret every request to the runner carries; required for TCP beyond loopback.
+    runner_token: SecretStr | None = Field(
+        default=None, alias="STUDYBOT_RUNNER_TOKEN", validate_default=True
+    )
     sandbox_level: Literal["auto", "strong", "basic"] = Field(
         default="auto", alias="STUDYBOT_SANDBOX_LEVEL"
     )
@@ -185,6 +216,57 @@ class Settings(BaseSettings):
         parse_runner_address(v.strip())
         return v.strip()
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None  # empty: long polling
+        if not v.strip().startswith(("https://", "http://")):
+            raise ValueError("expected the public https:// URL Telegram posts updates to")
+        return v.strip()
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _webhook_listen(cls, v: str) -> str:
+        parse_listen(v)
+        return v.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, v: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        secret = v.get_secret_value() if v else ""
+        if not secret:
+            if info.data.get("webhook_url"):
+                raise ValueError("required with STUDYBOT_WEBHOOK_URL (1–256 of A-Z a-z 0-9 _ -)")
+            return None
+        if not _WEBHOOK_SECRET.match(secret):
+            raise ValueError("expected 1–256 characters of A-Z, a-z, 0-9, _ and -")
+        return v
+
+    @field_validator("metrics_listen", "runner_metrics_listen")
+    @classmethod
+    def _listen(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None  # empty: off
+        parse_listen(v)
+        return v.strip()
+
+    @field_validator("runner_token")
+    @classmethod
+    def _runner_token(cls, v: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        token = v.get_secret_value().strip() if v else ""
+        if token and len(token) < MIN_RUNNER_TOKEN:
+            raise ValueError(f"too short: use at least {MIN_RUNNER_TOKEN} characters")
+        for name in ("runner_listen", "runner_url"):
+            if not token and beyond_loopback(info.data.get(name)):
+                alias = cls.model_fields[name].alias
+                raise ValueError(
+                    f"required when {alias} is TCP beyond loopback "
+                    "(the runner API must not be open to the network); "
+                    "e.g. `openssl rand -hex 32`"
+                )
+        return SecretStr(token) if token else None
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, v: str) -> str:
@@ -196,3 +278,21 @@ class Settings(BaseSettings):
     def daily_time_value(self) -> time:
         """Return the default daily time as a time object."""
         return parse_hhmm(self.daily_time)
+
+
+# The bot's secrets: the runner never holds them, even when they are in its environment.
+BOT_SECRETS = ("TELEGRAM_BOT_TOKEN", "STUDYBOT_WEBHOOK_SECRET")
+
+
+class RunnerSettings(Settings):
+    """The runner's settings: its own environment only, never .env, never the bot's secrets."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    def model_post_init(self, context: object) -> None:
+        """Drop the bot's secrets, and take them out of this process's environment."""
+        self.telegram_bot_token = None
+        self.webhook_secret = None
+        for name in BOT_SECRETS:
+            for key in [k for k in os.environ if k.upper() == name]:
+                del os.environ[key]

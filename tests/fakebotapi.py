@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
+import aiohttp
 from aiohttp import web
 
 JSONDict = dict[str, Any]
@@ -733,6 +734,10 @@ class FakeBotAPI:
         self._delays: list[_Delay] = []
         self._custom: dict[str, MethodHandler] = {}
         self.webhook_url = ""
+        # With a webhook set, updates are POSTed to it (with this secret) instead of polled.
+        self.webhook_secret = ""
+        self.webhook_statuses: list[int] = []
+        self._pusher: asyncio.Task[None] | None = None
         # Flood control as Telegram documents it: per group and overall, in sliding windows of
         # real time; a request over a limit gets 429 with retry_after, as the real server does.
         self.flood_control = flood_control
@@ -800,6 +805,10 @@ class FakeBotAPI:
         """Wake long polls and stop the server."""
         self._closing = True
         self._wake_pollers()
+        if self._pusher is not None:
+            self._pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pusher
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -1445,6 +1454,36 @@ class FakeBotAPI:
     def _wake_pollers(self) -> None:
         self._updates_event.set()
         self._updates_event = asyncio.Event()
+        if self.webhook_url and not self._closing and (self._pusher is None or self._pusher.done()):
+            self._pusher = asyncio.get_running_loop().create_task(self._push())
+
+    async def post_update(self, update: JSONDict, *, secret: str | None) -> int:
+        """POST one update to the webhook as Telegram does (secret None: no header); the status."""
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(self.webhook_url, data=json.dumps(update), headers=headers) as response,
+        ):
+            await response.read()
+            return response.status
+
+    async def _push(self) -> None:
+        """Deliver pending updates to the webhook in order; retry one that was not taken."""
+        while self.webhook_url and self._updates and not self._closing:
+            update = self._updates[0]
+            try:
+                status = await self.post_update(update, secret=self.webhook_secret)
+            except aiohttp.ClientError:
+                status = 0
+            self.webhook_statuses.append(status)
+            if status == 200:
+                if self._updates and self._updates[0] is update:
+                    self._updates.pop(0)
+                self._notify_calls()
+            else:
+                await asyncio.sleep(0.2)  # Telegram, too, tries again later
 
     def _take(self, rules: list[_R], method: str, params: JSONDict) -> _R | None:
         for rule in rules:
@@ -1769,12 +1808,18 @@ class FakeBotAPI:
 
     async def _set_webhook(self, params: JSONDict, files: dict[str, UploadedFile]) -> Any:
         self.webhook_url = str(params.get("url", ""))
+        self.webhook_secret = str(params.get("secret_token", ""))
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, list):
+            self._allowed_updates = frozenset(allowed) if allowed else DEFAULT_ALLOWED_UPDATES
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        self._wake_pollers()
         return True
 
     async def _delete_webhook(self, params: JSONDict, files: dict[str, UploadedFile]) -> Any:
         self.webhook_url = ""
+        self.webhook_secret = ""
         if params.get("drop_pending_updates"):
             self._updates.clear()
         return True

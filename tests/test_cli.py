@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import COMMANDS
+from bot.__main__ import COMMANDS, _where
 from bot.config import Settings
 from tests.conftest import clean_env, studybot
 
@@ -25,7 +25,7 @@ def test_each_command_has_a_help_page_with_variables_and_an_example(
     assert proc.returncode == 0
     page = proc.stdout
     assert COMMANDS[command][1].splitlines()[0] in page  # what it does
-    assert "environment (or .env in the current directory):" in page
+    assert _where(command) + ":" in page
     assert "examples:" in page and "studybot " + command in page.split("examples:")[1]
     # Every variable it names exists (NAME_* stands for a family of them).
     named = re.findall(r"\b((?:STUDYBOT|TELEGRAM)_[A-Z_]*)(\*?)", page)
@@ -60,15 +60,16 @@ def test_long_invalid_value_is_shown_as_an_excerpt(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("command", [["runner"], ["console"], ["sandbox", "check"]])
-def test_runner_listening_beyond_loopback_is_refused_at_once(
+def test_runner_listening_beyond_loopback_without_a_token_is_refused_at_once(
     tmp_path: Path, command: list[str]
 ) -> None:
     env = clean_env(STUDYBOT_RUNNER_LISTEN="tcp://0.0.0.0:8765")
     proc = studybot(*command, env=env, cwd=tmp_path, stdin="")
     assert proc.returncode == 2
     assert proc.stderr == (
-        "studybot: invalid STUDYBOT_RUNNER_LISTEN: the runner API is loopback only: use "
-        "tcp://127.0.0.1:PORT or unix:/path (got 'tcp://0.0.0.0:8765')\n"
+        "studybot: invalid STUDYBOT_RUNNER_TOKEN: required when STUDYBOT_RUNNER_LISTEN is TCP "
+        "beyond loopback (the runner API must not be open to the network); "
+        "e.g. `openssl rand -hex 32`\n"
     )
 
 
@@ -84,7 +85,7 @@ def test_runner_process_refuses_bad_address_the_same_way(tmp_path: Path) -> None
         check=False,
     )
     assert proc.returncode == 2
-    assert proc.stderr.startswith("studybot runner: invalid STUDYBOT_RUNNER_LISTEN: ")
+    assert proc.stderr.startswith("studybot runner: invalid STUDYBOT_RUNNER_TOKEN: required ")
     assert len(proc.stderr.splitlines()) == 1
 
 

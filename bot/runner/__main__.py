@@ -6,14 +6,14 @@ import sys
 
 from pydantic import ValidationError
 
-from bot.config import Settings, settings_errors
+from bot.config import RunnerSettings, settings_errors
 from bot.runner.cli import runner_main
 
 
 def main() -> int:
-    """Load settings from the environment and serve."""
+    """Load the runner's settings from its environment (never .env) and serve."""
     try:
-        settings = Settings()
+        settings = RunnerSettings()
     except ValidationError as e:
         for line in settings_errors(e):
             print(f"studybot runner: {line}", file=sys.stderr)

@@ -15,12 +15,14 @@ import signal
 import sys
 
 from bot.config import Settings
+from bot.logging_setup import setup_logging
+from bot.metrics.http import Response, serving
+from bot.metrics.runner import MeteredScheduler, RunnerMetrics
 from bot.runner.cgroups import runner_tag
 from bot.runner.check import run_self_test
 from bot.runner.pool import WorkerError
 from bot.runner.probe import LEVELS, HostCapabilities, detect
 from bot.runner.sandbox import Sandbox
-from bot.runner.scheduler import Scheduler
 from bot.runner.server import RunnerServer
 
 log = logging.getLogger(__name__)
@@ -58,9 +60,8 @@ def choose_level(settings: Settings, caps: HostCapabilities) -> tuple[str, str]:
 
 def _configure_logging(settings: Settings) -> None:
     if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        token = settings.runner_token.get_secret_value() if settings.runner_token else ""
+        setup_logging(settings.log_level, [token], settings.log_format)
 
 
 def _describe(sandbox: Sandbox) -> list[str]:
@@ -93,15 +94,18 @@ async def _serve(settings: Settings, sandbox: Sandbox) -> int:
         log.error("cannot start the sandbox: %s", e)
         await sandbox.close()
         return EXIT_FAILED
-    scheduler = Scheduler(
+    metrics = RunnerMetrics(sandbox.level, settings.run_pool_size)
+    scheduler = MeteredScheduler(
         sandbox.run,
+        metrics=metrics,
         gpus=sandbox.devices[1:],
         cpu_concurrency=settings.run_cpu_concurrency,
         gpu_concurrency=settings.run_gpu_concurrency,
         rate_per_minute=settings.run_rate_per_minute,
         max_code_bytes=settings.run_max_code_kb * 1024,
     )
-    server = RunnerServer(scheduler, sandbox.info)
+    token = settings.runner_token.get_secret_value() if settings.runner_token else None
+    server = RunnerServer(scheduler, sandbox.info, token)
     url = settings.runner_listen or f"unix:{settings.runner_socket}"
     try:
         await server.start(url)
@@ -114,7 +118,17 @@ async def _serve(settings: Settings, sandbox: Sandbox) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+
+    async def metrics_page() -> Response:
+        return metrics.render()
+
+    async def healthz() -> Response:
+        return 200, "application/json", b'{"status": "ok"}\n'
+
+    async with serving(
+        settings.runner_metrics_listen, {"/metrics": metrics_page, "/healthz": healthz}
+    ):
+        await stop.wait()
     log.info("runner stopping")
     scheduler.closed = True
     await server.close()

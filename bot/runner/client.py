@@ -40,6 +40,7 @@ RUNNER_ENV_PREFIXES = (
     "STUDYBOT_RUNNER_SOCKET",
     "STUDYBOT_RUNNER_LISTEN",
     "STUDYBOT_LOG_LEVEL",
+    "STUDYBOT_LOG_FORMAT",
 )
 _NOT_PASSED = ("STUDYBOT_RUN_ALLOW",)  # the bot decides who may run; the runner need not know
 
@@ -60,8 +61,12 @@ class RunnerExited(RunnerUnavailable):
 class RunnerClient:
     """Talks to a runner at "unix:/path" or "tcp://127.0.0.1:PORT"."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, token: str | None = None) -> None:
         self.url = url
+        self._token = token
+
+    def _signed(self, message: dict[str, Any]) -> bytes:
+        return dump_line({**message, "token": self._token} if self._token else message)
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if self.url.startswith("tcp://"):
@@ -80,7 +85,7 @@ class RunnerClient:
         except (OSError, ValueError) as e:
             return RunResult.crashed(f"runner unreachable: {e}")
         try:
-            writer.write(dump_line(request_to_wire(request)))
+            writer.write(self._signed(request_to_wire(request)))
             await writer.drain()
             while True:
                 line = await reader.readline()
@@ -106,9 +111,12 @@ class RunnerClient:
         except (OSError, ValueError) as e:
             raise RunnerUnavailable(f"runner unreachable: {e}") from e
         try:
-            writer.write(dump_line({"type": "info"}))
+            writer.write(self._signed({"type": "info"}))
             await writer.drain()
-            return info_from_wire(load_line(await reader.readline()))
+            answer = load_line(await reader.readline())
+            if answer["type"] == "error":
+                raise RunnerUnavailable(f"the runner refused: {answer.get('message')}")
+            return info_from_wire(answer)
         except (OSError, ValueError, ProtocolError) as e:
             raise RunnerUnavailable(f"bad answer from the runner: {e}") from e
         finally:

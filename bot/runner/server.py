@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import os
 import socket
@@ -60,9 +61,13 @@ def bind_unix_socket(path: Path) -> socket.socket:
 class RunnerServer:
     """Serves the runner API for a scheduler."""
 
-    def __init__(self, scheduler: Scheduler, info: Callable[[], RunnerInfo]) -> None:
+    def __init__(
+        self, scheduler: Scheduler, info: Callable[[], RunnerInfo], token: str | None = None
+    ) -> None:
         self._scheduler = scheduler
         self._info = info
+        # STUDYBOT_RUNNER_TOKEN: every request must carry it (compared in constant time).
+        self._token = token.encode() if token else None
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
 
@@ -110,6 +115,13 @@ class RunnerServer:
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
 
+    def _authorized(self, message: dict[str, object]) -> bool:
+        if self._token is None:
+            return True
+        given = message.get("token")
+        given_bytes = given.encode() if isinstance(given, str) else b""
+        return hmac.compare_digest(given_bytes, self._token)
+
     async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             line = await reader.readline()
@@ -121,6 +133,11 @@ class RunnerServer:
             return
         try:
             message = load_line(line)
+            if not self._authorized(message):
+                log.warning("refused a request without the right STUDYBOT_RUNNER_TOKEN")
+                writer.write(dump_line({"type": "error", "message": "unauthorized"}))
+                await writer.drain()
+                return
             if message["type"] == "info":
                 writer.write(dump_line(info_to_wire(self._info())))
                 await writer.drain()

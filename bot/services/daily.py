@@ -42,6 +42,8 @@ class DailyService:
         # One delivery at a time per chat: the scheduled job, a catch-up and two members'
         # /daily may all arrive together, and only one of them may send.
         self._locks: dict[int, asyncio.Lock] = {}
+        # Told of each scheduled delivery's outcome (metrics).
+        self.observers: list[Callable[[DeliveryOutcome], None]] = []
 
     def zone(self, chat: Chat) -> str:
         """Return the zone a chat's schedule runs in."""
@@ -73,6 +75,12 @@ class DailyService:
 
     async def deliver(self, chat_id: int, send: Sender) -> DeliveryOutcome:
         """Send today's question to a subscribed chat unless it already got one today."""
+        outcome = await self._deliver_due(chat_id, send)
+        for observe in self.observers:
+            observe(outcome)
+        return outcome
+
+    async def _deliver_due(self, chat_id: int, send: Sender) -> DeliveryOutcome:
         async with self._lock(chat_id):
             chat = await self.repos.chats.get(chat_id)
             if chat is None or not chat.subscribed:

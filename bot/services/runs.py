@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -26,6 +27,18 @@ class Runner(Protocol):
         self, request: RunRequest, on_queued: Callable[[int], Awaitable[None]] | None = None
     ) -> RunResult:
         """Run one job."""
+        ...
+
+
+class RunObserver(Protocol):
+    """Told of every run handed to the runner (metrics)."""
+
+    def run_started(self) -> None:
+        """A run was handed to the runner."""
+        ...
+
+    def run(self, result: RunResult | None, seconds: float) -> None:
+        """The run ended with `result` (None: the runner never answered) after `seconds`."""
         ...
 
 
@@ -86,6 +99,11 @@ class StartingRunner:
         """Tell whether the runner has started (or failed to)."""
         return self._done.is_set()
 
+    @property
+    def current(self) -> Runner | None:
+        """Return the runner once it has started."""
+        return self._runner
+
     def started(self, runner: Runner) -> None:
         """Hand over the runner once it answers."""
         self._runner = runner
@@ -118,6 +136,7 @@ class RunService:
         self.runner = runner
         self.allow = allow
         self.max_code_bytes = max_code_bytes
+        self.observers: list[RunObserver] = []
 
     def parse(self, text: str, fallback: str | None = None) -> Job:
         """Parse a /run message with this bot's code size limit."""
@@ -146,7 +165,22 @@ class RunService:
         if self.runner is None:
             raise UserInputError("run_unavailable")
         request = RunRequest(code=job.code, user_key=user_key, device=job.device)
-        return await self.runner.run(request, on_queued)
+        for observer in self.observers:
+            observer.run_started()
+        started, result = time.monotonic(), None
+        try:
+            result = await self.runner.run(request, on_queued)
+            return result
+        finally:
+            for observer in self.observers:
+                observer.run(result, time.monotonic() - started)
+
+    @property
+    def client(self) -> Runner | None:
+        """Return the runner answering now (None while a local one starts, or if it failed)."""
+        if isinstance(self.runner, StartingRunner):
+            return self.runner.current
+        return self.runner
 
 
 def _int(value: str) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -14,11 +15,14 @@ from typing import Any
 
 import aiosqlite
 
+from bot._data import shipped
 from bot.errors import StudyBotError
+from bot.storage.backup import BackupError, database_lock
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "db"
+# The migrations shipped with the package: db/ in a checkout, package data in a wheel.
+MIGRATIONS_DIR = shipped("db")
 _MIGRATION = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 
@@ -46,6 +50,8 @@ class Database:
         self.path = str(path)
         self._migrations = migrations
         self._conn: aiosqlite.Connection | None = None
+        # Held while open, so that `studybot db restore` refuses to swap the file underneath.
+        self._lock = contextlib.ExitStack()
         # One connection serves every coroutine: writes take this lock so that statements of
         # two coroutines never end up in one transaction.
         self._write_lock = asyncio.Lock()
@@ -66,6 +72,7 @@ class Database:
         try:
             if self.path != ":memory:":
                 await asyncio.to_thread(_prepare_file, Path(self.path))
+                self._lock.enter_context(database_lock(Path(self.path), exclusive=False))
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a migration's DDL and
             # its user_version bump commit together.
             self._conn = await aiosqlite.connect(self.path, isolation_level=None)
@@ -78,6 +85,9 @@ class Database:
         except StorageError:
             await self.close()
             raise
+        except BackupError as e:
+            await self.close()
+            raise StorageError(str(e)) from e
         except Exception as e:  # sqlite3.Error and OSError alike
             await self.close()
             raise StorageError(f"cannot open database {_shown(self.path)}: {e}") from e
@@ -90,6 +100,7 @@ class Database:
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
+        self._lock.close()
 
     async def __aenter__(self) -> Database:
         await self.open()

@@ -13,13 +13,16 @@ from telegram.ext import (
     CommandHandler,
     MessageHandler,
     PollAnswerHandler,
+    TypeHandler,
     filters,
 )
 
 from bot.adapters import render
+from bot.adapters.telegram.admin import AdminHandlers
 from bot.adapters.telegram.delivery import PLATFORM, DailyScheduler
 from bot.adapters.telegram.flood import FloodLimiter
 from bot.adapters.telegram.handlers import Handlers
+from bot.adapters.telegram.observe import ApiSeen, SeenRequest, timed, update_counter
 from bot.adapters.telegram.polling import (
     STARTUP_RETRY_DELAYS,
     PollingWatch,
@@ -28,7 +31,9 @@ from bot.adapters.telegram.polling import (
 )
 from bot.adapters.telegram.quiz import QuizHandlers, TelegramQuizSender
 from bot.adapters.telegram.run_handlers import RunHandlers
+from bot.adapters.telegram.webhook import Webhook
 from bot.app import Core
+from bot.metrics.bot import BotMetrics
 from bot.services.runs import RunService
 
 log = logging.getLogger(__name__)
@@ -43,9 +48,12 @@ def build_application(
     base_url: str,
     runs: RunService,
     limiter: FloodLimiter | None = None,
+    metrics: BotMetrics | None = None,
 ) -> Application:  # type: ignore[type-arg]
     """Create the Application with rate limiting, job queue, handlers and start-up hooks."""
     watch = PollingWatch()  # one log line per failed poll, instead of PTB's tracebacks
+    seen = ApiSeen()
+    metrics = metrics or BotMetrics()
     application = (
         ApplicationBuilder()
         .token(token)
@@ -53,10 +61,15 @@ def build_application(
         .base_file_url(file_url(base_url))
         .rate_limiter(limiter or FloodLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(True)
-        .get_updates_request(WatchedRequest(watch))
+        .request(SeenRequest(seen))
+        .get_updates_request(WatchedRequest(watch, seen.mark))
         .build()
     )
     application.bot_data["polling_watch"] = watch
+    application.bot_data["api_seen"] = seen
+    application.bot_data["metrics"] = metrics
+    core.daily.observers.append(metrics.delivery)
+    runs.observers.extend([metrics, core.admin])
     scheduler = DailyScheduler(core, application)
     handlers = Handlers(core, scheduler)
     quiz = QuizHandlers(handlers)
@@ -79,19 +92,24 @@ def build_application(
         "quiz": quiz.quiz,
         "stopquiz": quiz.stopquiz,
         "leaderboard": quiz.leaderboard,
+        "admin": AdminHandlers(handlers, runs).admin,
     }
+    # Before any other group, so every update is counted whichever handler takes it.
+    application.add_handler(TypeHandler(Update, update_counter(metrics)), group=-1)
     # Only new messages: an edited /daily must not send another question.
     for name, callback in commands.items():
-        application.add_handler(CommandHandler(name, callback, filters=filters.UpdateType.MESSAGE))
-    run = RunHandlers(handlers, runs)
+        application.add_handler(
+            CommandHandler(name, timed(name, callback, metrics), filters=filters.UpdateType.MESSAGE)
+        )
+    run = timed("run", RunHandlers(handlers, runs).run, metrics)
     # /run also answers edits (re-run in place) and .py files with /run as their caption.
-    application.add_handler(CommandHandler("run", run.run, filters=filters.UpdateType.MESSAGES))
+    application.add_handler(CommandHandler("run", run, filters=filters.UpdateType.MESSAGES))
     application.add_handler(
         MessageHandler(
             filters.UpdateType.MESSAGES
             & filters.Document.ALL
             & filters.CaptionRegex(r"^/run(@\w+)?(\s|$)"),
-            run.run,
+            run,
         )
     )
     application.add_handler(CallbackQueryHandler(handlers.button))
@@ -132,12 +150,27 @@ async def start_application(
     application: Application,  # type: ignore[type-arg]
     poll_timeout: int = 10,
     retry_delays: Sequence[float] = STARTUP_RETRY_DELAYS,
+    webhook: Webhook | None = None,
 ) -> None:
-    """Start polling without owning the event loop (what run_polling does, minus the loop)."""
+    """Start polling, or serve the webhook, without owning the event loop.
+
+    What run_polling and run_webhook do, minus the loop. With a webhook, PTB calls setWebhook
+    with the URL and the secret token and answers 403 to a post without that token.
+    """
     bot = application.bot
     await initialize_with_retries(application, bot.base_url.removesuffix(bot.token), retry_delays)
     await on_start(application)
-    if application.updater is not None:
+    if application.updater is not None and webhook is not None:
+        await application.updater.start_webhook(
+            listen=webhook.host,
+            port=webhook.port,
+            url_path=webhook.path,
+            webhook_url=webhook.url,
+            secret_token=webhook.secret,
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+        )
+    elif application.updater is not None:
         await application.updater.start_polling(
             timeout=poll_timeout,
             allowed_updates=Update.ALL_TYPES,
@@ -148,7 +181,7 @@ async def start_application(
 
 
 async def stop_application(application: Application) -> None:  # type: ignore[type-arg]
-    """Stop polling, the handlers and the job queue, and shut down."""
+    """Stop taking updates, let running handlers (a /run up to its limit) end, shut down."""
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
     if application.running:

@@ -11,9 +11,14 @@ import sys
 from telegram.error import InvalidToken, NetworkError
 
 from bot.adapters.telegram.app import build_application, start_application, stop_application
+from bot.adapters.telegram.observe import telegram_checks
 from bot.adapters.telegram.polling import api_host, cause
+from bot.adapters.telegram.webhook import Webhook
 from bot.app import open_core, open_runs
 from bot.config import Settings, check_token_shape
+from bot.metrics.bot import BotMetrics
+from bot.metrics.health import Health, core_checks
+from bot.metrics.http import Response, serving
 
 log = logging.getLogger(__name__)
 
@@ -26,19 +31,54 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
+    try:
+        await _serve(settings, stop)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+
+
+async def _serve(settings: Settings, stop: asyncio.Event) -> None:
+    assert settings.telegram_bot_token is not None  # noqa: S101 - checked by serve_main
+    webhook = Webhook.from_settings(settings)
+    # Stopping, in order: no new updates, running handlers end (a /run within its limit),
+    # the job queue stops, then the runner and the database close.
     async with open_core(settings) as core, open_runs(settings) as runs:
+        metrics = BotMetrics()
         application = build_application(
             core,
             settings.telegram_bot_token.get_secret_value(),
             settings.telegram_api_base_url,
             runs,
+            metrics=metrics,
         )
-        try:
-            await start_application(application)
-            log.info("bot started; polling %s", api_host(settings.telegram_api_base_url))
-            await stop.wait()
-        finally:
-            await stop_application(application)
+        checks = core_checks(core, runs, metrics)
+        health = Health(
+            checks
+            | telegram_checks(
+                application, application.bot_data["api_seen"], polling=webhook is None
+            )
+        )
+
+        async def metrics_page() -> Response:
+            await health.run_one(checks["runner"])  # the sandbox level, as the runner says now
+            return metrics.render()
+
+        routes = {"/healthz": health.render, "/metrics": metrics_page}
+        async with serving(settings.metrics_listen, routes):
+            try:
+                await start_application(application, webhook=webhook)
+                if webhook is None:
+                    log.info("bot started; polling %s", api_host(settings.telegram_api_base_url))
+                else:
+                    log.info(
+                        "bot started; updates on %s:%d%s", webhook.host, webhook.port, webhook.path
+                    )
+                await stop.wait()
+                log.info("stopping: no new updates; waiting for running handlers")
+            finally:
+                await stop_application(application)
         log.info("bot stopped")
 
 

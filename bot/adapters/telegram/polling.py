@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -102,10 +102,11 @@ class WatchedRequest(HTTPXRequest):
     a time-out it retries at once without calling it, so that one is reported here.
     """
 
-    def __init__(self, watch: PollingWatch) -> None:
+    def __init__(self, watch: PollingWatch, on_ok: Callable[[], None] | None = None) -> None:
         # One connection, as PTB gives getUpdates by default.
         super().__init__(connection_pool_size=1)
         self.watch = watch
+        self.on_ok = on_ok
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         """Make the HTTP request; an answer with status 200 ends an outage."""
@@ -116,6 +117,8 @@ class WatchedRequest(HTTPXRequest):
             raise
         if code == HTTPStatus.OK:
             self.watch.succeeded()
+            if self.on_ok is not None:
+                self.on_ok()
         return code, payload
 
 

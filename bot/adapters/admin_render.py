@@ -1,0 +1,55 @@
+"""Render the operators' /admin replies."""
+
+from __future__ import annotations
+
+from bot.adapters.render import e
+from bot.content.loader import ContentBank
+from bot.i18n import _
+from bot.services.admin import AdminStats
+from bot.storage.records import Lang
+
+# A broken bank can have hundreds of problems; a message shows the first ones.
+SHOWN_PROBLEMS = 20
+
+
+def admin_usage(lang: Lang) -> str:
+    """Say how /admin is used."""
+    return _(lang, "Usage: /admin stats or /admin reload (operators, in a private chat).")
+
+
+def admin_refused(lang: Lang) -> str:
+    """Say that /admin is only for the operators, in a private chat."""
+    return _(lang, "/admin is for the bot's operators, in a private chat with the bot.")
+
+
+def admin_stats(lang: Lang, stats: AdminStats) -> str:
+    """Render the bot's numbers."""
+    lines = [
+        _(lang, "<b>studybot {version}</b>", version=e(stats.version)),
+        _(lang, "Users: {n}", n=stats.users),
+        _(lang, "Chats: {n} ({subscribed} subscribed)", n=stats.chats, subscribed=stats.subscribed),
+        _(lang, "Answers today (UTC): {n}", n=stats.answers_today),
+        _(lang, "Runs today (UTC): {n}", n=stats.runs_today),
+        _(lang, "Runs waiting or running: {n}", n=stats.runs_in_flight),
+        _(lang, "Sandbox level: {level}", level=e(stats.sandbox_level)),
+        _(lang, "Questions in the bank: {n}", n=stats.questions),
+    ]
+    return "\n".join(lines)
+
+
+def bank_reloaded(lang: Lang, bank: ContentBank) -> str:
+    """Say the new bank is in use."""
+    return _(lang, "Question bank reloaded: {n} questions.", n=len(bank.questions))
+
+
+def bank_refused(lang: Lang, problems: list[str]) -> str:
+    """List why a broken bank was refused; the old one stays."""
+    head = _(
+        lang,
+        "The question bank has {n} problem(s); it was not loaded and the old one stays:",
+        n=len(problems),
+    )
+    shown = "\n".join(f"• {e(p)}" for p in problems[:SHOWN_PROBLEMS])
+    more = len(problems) - SHOWN_PROBLEMS
+    tail = "\n" + _(lang, "… and {n} more.", n=more) if more > 0 else ""
+    return f"{head}\n{shown}{tail}"

@@ -1,0 +1,1 @@
+"""Health and Prometheus metrics for the bot and the runner, served over plain HTTP."""
