@@ -163,6 +163,18 @@ def raw_vote(fake: FakeBotAPI, poll: Call, user: int, options: list[int]) -> Non
     )
 
 
+async def next_poll_scheduled(core: Core) -> None:
+    """Wait until an early close has set the timer of the next poll (it follows 3 s later)."""
+
+    async def scheduled() -> bool:
+        row = await core.db.fetchone(
+            "SELECT id FROM quiz_sessions WHERE status = 'running' AND next_at IS NOT NULL"
+        )
+        return row is not None and core.timers.when(f"quiz:{row['id']}") is not None
+
+    await until(scheduled, "the next poll's timer")
+
+
 async def advance(core: Core, seconds: float) -> None:
     """Move the clock and fire the timers that became due."""
     clock = core.clock
@@ -200,6 +212,7 @@ async def test_quiz_3_in_a_group_scores_two_members_with_ranks_and_times(
     await vote(core, fake, second, ALICE, correct(second), after=3)
     await fake.wait_for_call("stopPoll", chat_id=GROUP, since=mark)
     assert not [c for c in fake.calls("sendPoll") if c.seq >= mark]
+    await next_poll_scheduled(core)
     await advance(core, 3)
     third = await next_poll(fake, mark)
 
@@ -304,6 +317,7 @@ async def test_restart_mid_session_finishes_with_correct_board_and_no_poll_twice
     async with open_core(quiz_settings, clock=clock) as core, running(core, fake):
         await vote(core, fake, second, BOB, wrong(second), after=5)
         mark = fake.mark()
+        await next_poll_scheduled(core)
         await advance(core, 3)
         third = await next_poll(fake, mark)
     # Down again, and the third poll closes while the bot is down: the session just ends.
@@ -469,6 +483,7 @@ async def test_quiz_in_a_private_chat_gives_a_personal_result(
     await vote(core, fake, first, ALICE, wrong(first), after=5)
     # The only player answered: the poll closes at once, the next comes 3 s later.
     await fake.wait_for_call("stopPoll", chat_id=ALICE, since=mark)
+    await next_poll_scheduled(core)
     await advance(core, 3)
     second = await next_poll(fake, mark, ALICE)
     await vote(core, fake, second, ALICE, correct(second), after=1)
