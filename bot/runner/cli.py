@@ -34,8 +34,8 @@ def choose_level(settings: Settings, caps: HostCapabilities) -> tuple[str, str]:
     """Return (level, "") for the configured level, or ("", why) when it cannot be had."""
     best = caps.best_level()
     if not caps.root:
-        # Without root nothing else matters: every level switches jobs to uid 65534.
-        why = "the runner is not root, and it must be to switch jobs to uid 65534"
+        # Without root nothing else matters: every level switches jobs to uids of their own.
+        why = "the runner is not root, and it must be to switch each job to a uid of its own"
     else:
         why = (
             "; ".join(x for x in (caps.namespaces, caps.cgroups, caps.seccomp) if x)
@@ -75,7 +75,7 @@ def runner_main(settings: Settings) -> int:
     """Serve the runner API until SIGTERM or SIGINT."""
     _configure_logging(settings)
     # Probe first: it forks, which must happen before the event loop starts threads.
-    caps = detect(f"studybot-probe-{runner_tag()}")
+    caps = detect(f"studybot-probe-{runner_tag()}", settings.run_landlock_abi_max)
     level, error = choose_level(settings, caps)
     if error:
         print(f"studybot runner: {error}", file=sys.stderr)
@@ -129,7 +129,7 @@ def sandbox_check_main(settings: Settings) -> int:
     """Print the level and each protection, run the containment self-test; 0 if all held."""
     # A canary only this process has: the self-test fails if any job can read it.
     os.environ["STUDYBOT_CHECK_CANARY"] = "canary-" + secrets.token_hex(8)
-    caps = detect(f"studybot-probe-{runner_tag()}")
+    caps = detect(f"studybot-probe-{runner_tag()}", settings.run_landlock_abi_max)
     level, error = choose_level(settings, caps)
     if error:
         # As `studybot runner` would refuse: one line, exit 2, nothing tested at another level.

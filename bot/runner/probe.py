@@ -63,11 +63,15 @@ class HostCapabilities:
         return "basic" if self.root and not self.seccomp else "none"
 
 
-def detect(cgroup_name: str) -> HostCapabilities:
-    """Probe the host; call it before any thread or event loop is started."""
+def detect(cgroup_name: str, landlock_abi_max: int | None = None) -> HostCapabilities:
+    """Probe the host; call it before any thread or event loop is started.
+
+    `landlock_abi_max` (tests only) caps the Landlock ABI the runner believes it has, so an
+    older kernel's behaviour, or none, can be checked on a newer one.
+    """
     caps = HostCapabilities(root=os.geteuid() == 0)
     if not caps.root:
-        caps.notes["uid_drop"] = "the runner is not root, so it cannot switch to uid 65534"
+        caps.notes["uid_drop"] = "the runner is not root, so it cannot switch jobs to other uids"
     caps.namespaces = _probe_namespaces()
     try:
         manager = CgroupManager.create(cgroup_name)
@@ -76,6 +80,9 @@ def detect(cgroup_name: str) -> HostCapabilities:
     except CgroupError as e:
         caps.cgroups = str(e)
     caps.landlock_abi = landlock.abi_version()
+    if landlock_abi_max is not None and caps.landlock_abi > landlock_abi_max:
+        caps.landlock_abi = landlock_abi_max
+        caps.notes["landlock"] = f"capped to ABI {landlock_abi_max} (STUDYBOT_RUN_LANDLOCK_ABI_MAX)"
     try:
         from bot.runner.seccomp import build_filter
 

@@ -84,7 +84,7 @@ async def test_worker_process_budget_without_root_counts_the_users_own_tasks(
     try:
         own = tasks_of_uid(os.getuid())
         assert own > 0
-        spec = sandbox._spec(0, "cpu", [], None)
+        spec = sandbox._spec(0, "cpu", [], None, os.getuid())
         assert not spec.drop_uid
         assert spec.nproc_rlimit >= own + settings.run_max_processes * settings.run_cpu_concurrency
     finally:
