@@ -71,6 +71,20 @@ def _describe(sandbox: Sandbox) -> list[str]:
     ]
 
 
+def describe_host(caps: HostCapabilities, settings: Settings) -> list[str]:
+    """Say which cgroup version and controllers, Landlock ABI and uids the sandbox uses."""
+    if caps.cgroup_version:
+        cgroups = f"cgroups: v{caps.cgroup_version} ({', '.join(caps.cgroup_controllers)})"
+    else:
+        cgroups = f"cgroups: none usable ({caps.cgroups})"
+    landlock = f"landlock: ABI {caps.landlock_abi}" if caps.landlock_abi else "landlock: none"
+    if "landlock" in caps.notes:
+        landlock += f" ({caps.notes['landlock']})"
+    first, last = settings.uid_range
+    uids = f"job uids: {first}-{last}, one per job" if caps.root else "job uids: the runner's own"
+    return [cgroups, landlock, uids]
+
+
 def runner_main(settings: Settings) -> int:
     """Serve the runner API until SIGTERM or SIGINT."""
     _configure_logging(settings)
@@ -85,6 +99,8 @@ def runner_main(settings: Settings) -> int:
 
 async def _serve(settings: Settings, sandbox: Sandbox) -> int:
     log.info("sandbox level %s; devices %s", sandbox.level, ", ".join(sandbox.devices))
+    for line in describe_host(sandbox.caps, settings):
+        log.info("%s", line)
     for line in _describe(sandbox):
         log.info("  %s", line)
     try:
@@ -138,6 +154,8 @@ def sandbox_check_main(settings: Settings) -> int:
     sandbox = Sandbox(settings, caps, level)
     print(f"sandbox level: {level} (best this host allows: {caps.best_level()})")
     print(f"devices: {', '.join(sandbox.devices)}")
+    for line in describe_host(caps, settings):
+        print(line)
     for line in _describe(sandbox):
         print(f"  {line}")
     if level == "none":

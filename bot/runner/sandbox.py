@@ -23,6 +23,8 @@ from bot.runner.cgroups import (
     CgroupError,
     CgroupManager,
     JobCgroup,
+    JobLimitsSpec,
+    create_manager,
     is_stale,
     remove_stale,
     runner_tag,
@@ -102,6 +104,7 @@ class Sandbox:
             "private_tmpfs": strong,
             "cgroup_memory": strong,
             "cgroup_pids": strong,
+            "cgroup_cpu": strong and "cpu" in self.caps.cgroup_controllers,
             "seccomp": not self.caps.seccomp,
             "landlock": self.caps.landlock_abi > 0,
             "uid_drop": basic_or_better and self.caps.root,
@@ -128,6 +131,8 @@ class Sandbox:
                 notes[name] = self.caps.notes.get("landlock", "the kernel has no Landlock")
             elif name == "seccomp":
                 notes[name] = self.caps.seccomp
+            elif name == "cgroup_cpu" and self.level == "strong":
+                notes[name] = "the cpu controller is not available to the runner"
             elif name in ("uid_drop", "uid_per_job"):
                 notes[name] = self.caps.notes.get("uid_drop", f"level is {self.level}")
             else:
@@ -149,7 +154,7 @@ class Sandbox:
         if self.level == "strong":
             remove_stale(CGROUP_PREFIX)
             try:
-                self._cgroups = CgroupManager.create(CGROUP_PREFIX + runner_tag())
+                self._cgroups = create_manager(CGROUP_PREFIX + runner_tag())
             except CgroupError as e:
                 raise WorkerError(f"cannot create the runner's cgroups: {e}") from e
         await self._pool.start()
@@ -216,9 +221,7 @@ class Sandbox:
                 raise WorkerError(str(e)) from e
         if self._cgroups is not None:
             try:
-                cgroup = self._cgroups.job(
-                    worker_id, self.settings.run_memory_mb * MIB, self.settings.run_max_processes
-                )
+                cgroup = self._cgroups.job(worker_id, self._cgroup_limits())
             except CgroupError as e:
                 self._release(uid)
                 raise WorkerError(str(e)) from e
@@ -228,6 +231,13 @@ class Sandbox:
         except WorkerError:
             await asyncio.to_thread(self._remove_leftovers, spec, cgroup)
             raise
+
+    def _cgroup_limits(self) -> JobLimitsSpec:
+        s = self.settings
+        # Each job may use its share of the cores and no more, so busy processes of one job
+        # cannot slow the others down.
+        cpus = max(1.0, (os.cpu_count() or 1) / s.run_cpu_concurrency)
+        return JobLimitsSpec(s.run_memory_mb * MIB, s.run_max_processes, cpus)
 
     def _release(self, uid: int) -> None:
         if self._uids is not None:

@@ -284,6 +284,35 @@ async def test_row6_deleted_but_open_files_count_against_the_disk_cap(
     await assert_next_job_runs(row_runner)
 
 
+# -- row 7: CPU shared fairly between jobs ---------------------------------------------------
+
+
+async def test_row7_a_job_gets_a_cpu_quota(row_runner: RunnerUnderTest) -> None:
+    if row_runner.level != "strong":
+        pytest.skip("basic has no cgroups: CPU is shared by the scheduler only")
+    # The job reads its own cgroup's quota: a share of the cores (2 jobs at once by default),
+    # whatever number of busy processes it starts. (How much slower a neighbour gets under
+    # load is a timing, not a test; the quota is what bounds it.)
+    result = await run(
+        row_runner,
+        """
+        import os
+        line = next(line for line in open("/proc/self/cgroup")
+                    if "cpu" in line.split(":")[1].split(",") or line.startswith("0::"))
+        path = line.strip().split(":", 2)[2]
+        for root, name in (("/sys/fs/cgroup/cpu", "cpu.cfs_quota_us"),
+                           ("/sys/fs/cgroup", "cpu.max")):
+            if os.path.exists(root + path + "/" + name):
+                print(open(root + path + "/" + name).read().split()[0])
+                break
+        else:
+            print("no cpu cgroup", path)
+        """,
+    )
+    expected = int(max(1.0, (os.cpu_count() or 1) / 2) * 100_000)
+    assert (result.status, result.stdout) == ("ok", f"{expected}\n"), result
+
+
 # -- row 8: /sys submounts ---------------------------------------------------------------------
 
 

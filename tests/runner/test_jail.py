@@ -1,4 +1,4 @@
-"""The jail's parts on their own: uids per job, mount listings."""
+"""The jail's parts on their own: uids per job, cgroup v2 files, mount listings."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config import Settings
+from bot.runner.cgroups import CgroupError, JobLimitsSpec
 from bot.runner.client import runner_environment
+from bot.runner.jail.cgroup_v2 import LEAF, V2JobCgroup, V2Manager, own_v2_cgroup
 from bot.runner.jail.uids import UidPool, UidsExhausted, live_uids
 from bot.runner.mounts import submounts
 from bot.runner.probe import HostCapabilities
@@ -84,6 +86,68 @@ async def test_root_gives_each_worker_its_own_uid_and_process_limit(settings: Se
         assert spec.nproc_rlimit == settings.run_max_processes
     finally:
         await sandbox.close()
+
+
+# -- cgroup v2, on a directory tree shaped like one ------------------------------------------
+
+
+def fake_v2(tmp_path: Path, controllers: str = "cpuset cpu io memory pids") -> Path:
+    own = tmp_path / "cg"
+    own.mkdir()
+    (own / "cgroup.controllers").write_text(controllers + "\n")
+    (own / "cgroup.subtree_control").write_text("cpu memory pids\n")
+    return own
+
+
+def test_v2_job_gets_memory_pids_and_cpu_limits(tmp_path: Path) -> None:
+    own = fake_v2(tmp_path)
+    manager = V2Manager.create("studybot-runner-x", own)
+    assert (manager.version, manager.controllers) == (2, ("memory", "pids", "cpu"))
+    assert (own / "studybot-runner-x" / "cgroup.subtree_control").read_text() == (
+        "+memory +pids +cpu"
+    )
+    job = manager.job(7, JobLimitsSpec(256 << 20, 32, 1.5))
+    assert job.procs_files == (str(own / "studybot-runner-x" / "w7" / "cgroup.procs"),)
+    written = {p.name: p.read_text() for p in job.path.iterdir()}
+    assert written == {
+        "memory.max": str(256 << 20),
+        "pids.max": "32",
+        "cpu.max": "150000 100000",
+        "cpu.weight": "100",
+    }
+
+
+def test_v2_without_delegated_controllers_says_which(tmp_path: Path) -> None:
+    own = fake_v2(tmp_path, controllers="cpu io")
+    with pytest.raises(CgroupError, match="memory, pids are not delegated"):
+        V2Manager.create("studybot-runner-x", own)
+
+
+def test_v2_subtree_goes_next_to_the_runners_leaf(tmp_path: Path) -> None:
+    own = fake_v2(tmp_path)
+    (own / LEAF).mkdir()
+    manager = V2Manager.create("studybot-runner-y", own / LEAF)
+    assert manager.base == own / "studybot-runner-y"
+
+
+def test_v2_oom_and_pids_events(tmp_path: Path) -> None:
+    job = V2JobCgroup(tmp_path)
+    assert not job.oom_killed() and not job.hit_pids_limit()
+    (tmp_path / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
+    (tmp_path / "pids.events").write_text("max 2\n")
+    assert job.oom_killed() and job.hit_pids_limit()
+
+
+def test_own_v2_cgroup_from_mountinfo(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text(
+        "25 1 0:22 / /sys rw,nosuid - sysfs sysfs rw\n"
+        f"30 25 0:26 / {tmp_path} rw,nosuid - cgroup2 cgroup2 rw\n"
+    )
+    proc_cgroup = tmp_path / "cgroup"
+    proc_cgroup.write_text("0::/a/b\n")
+    assert own_v2_cgroup(str(proc_cgroup), str(mountinfo)) == tmp_path / "a" / "b"
 
 
 # -- mounts ----------------------------------------------------------------------------------
