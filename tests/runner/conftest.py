@@ -205,13 +205,18 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(
             f"runner attack battery ran at: {', '.join(sorted(BATTERY_LEVELS))}"
         )
-    elif BATTERY_SKIPS:
+    elif BATTERY_SKIPS or battery_required():
         terminalreporter.write_sep("!", "THE RUNNER ATTACK BATTERY DID NOT RUN", red=True)
-        for reason in sorted(BATTERY_SKIPS):
+        for reason in sorted(BATTERY_SKIPS) or ["no fenced runner was started"]:
             terminalreporter.write_line(f"  {reason}", red=True)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Fail the run when the battery was required but ran at no level."""
-    if os.environ.get("STUDYBOT_REQUIRE_BATTERY") == "1" and not BATTERY_LEVELS:
+    if battery_required() and not BATTERY_LEVELS:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def battery_required() -> bool:
+    """Tell whether this run must attack the sandbox at some level (.ci/run says so)."""
+    return os.environ.get("STUDYBOT_REQUIRE_BATTERY") == "1"
