@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Callable
@@ -117,6 +118,14 @@ def test_v2_job_gets_memory_pids_and_cpu_limits(tmp_path: Path) -> None:
     }
 
 
+def test_v2_enables_the_controllers_below_its_own_cgroup_first(tmp_path: Path) -> None:
+    own = fake_v2(tmp_path)
+    (own / "cgroup.subtree_control").write_text("\n")
+    V2Manager.create("studybot-runner-z", own)
+    assert (own / "cgroup.subtree_control").read_text() == "+memory +pids +cpu"
+    assert not (own / LEAF).exists()  # nothing had to move: enabling was allowed
+
+
 def test_v2_without_delegated_controllers_says_which(tmp_path: Path) -> None:
     own = fake_v2(tmp_path, controllers="cpu io")
     with pytest.raises(CgroupError, match="memory, pids are not delegated"):
@@ -167,3 +176,48 @@ def test_submounts_lists_every_mount_below_a_path(tmp_path: Path) -> None:
         "/sys/fs/cgroup/memory",
         "/sys/kernel/my dir",
     ]
+
+
+def test_v2_job_cgroup_kills_and_removes_for_real() -> None:
+    # Where a v2 hierarchy is mounted (a hybrid host has one without controllers), joining,
+    # cgroup.kill and removal can be checked on the real thing.
+    own = own_v2_cgroup()
+    if own is None or os.geteuid() != 0:
+        pytest.skip("needs root and a mounted cgroup v2 hierarchy")
+    job = V2JobCgroup(own / f"studybot-test-jail-{os.getpid()}")
+    try:
+        job.path.mkdir()
+    except OSError as e:
+        pytest.skip(f"cannot create a v2 cgroup here: {e}")
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child
+        with open(job.procs_files[0], "w") as f:
+            f.write("0")
+        os.write(write, b"x")
+        signal.pause()
+        os._exit(0)
+    try:
+        assert os.read(read, 1) == b"x"
+        assert (job.path / "cgroup.procs").read_text().split() == [str(child)]
+        job.kill_all()
+        _, status = os.waitpid(child, 0)
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+        job.remove()
+        assert not job.path.exists()
+    finally:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+        os.close(read)
+        os.close(write)
+        with contextlib.suppress(OSError):
+            job.path.rmdir()
+
+
+def test_v2_without_controllers_here_is_refused_with_the_reason() -> None:
+    own = own_v2_cgroup()
+    if own is None or "memory" in (own / "cgroup.controllers").read_text().split():
+        pytest.skip("needs a v2 hierarchy without the memory controller (a hybrid host)")
+    with pytest.raises(CgroupError, match="not delegated"):
+        V2Manager.create(f"studybot-test-jail-{os.getpid()}")

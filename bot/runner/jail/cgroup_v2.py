@@ -129,8 +129,14 @@ class V2Manager:
             )
         controllers = tuple(c for c in WANTED if c in available)
         if not _enabled(parent, controllers):
-            _leave(parent)
-            _enable(parent, controllers)
+            try:
+                _enable(parent, controllers)
+            except CgroupError as e:
+                # Busy: processes live in `parent` (only the real root cgroup may have both).
+                if e.errno != errno.EBUSY:
+                    raise
+                _leave(parent)
+                _enable(parent, controllers)
         base = parent / name
         try:
             base.mkdir(exist_ok=True)
