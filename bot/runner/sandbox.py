@@ -336,17 +336,21 @@ class Sandbox:
         }
 
     def _sweep(self, worker: Worker) -> None:
-        """Kill the job's whole tree and wait until no process of its uid is left."""
+        """Kill the job's whole tree and wait until the keeper reports it gone."""
         worker.kill()
-        # The keeper reaps the jail and (basic level) SIGKILLs every descendant, orphans too.
+        # The keeper answers once the jail is reaped: at the strong level that is after the
+        # kernel emptied its pid namespace; at the basic level the keeper, the job's
+        # subreaper, first SIGKILLs and reaps every descendant, orphans included.
         worker.wait_keeper(SWEEP_TIMEOUT_S)
-        if self._uids is not None and not kill_uid(worker.spec.uid, SWEEP_TIMEOUT_S):
-            log.warning("processes of uid %d outlived the sweep", worker.spec.uid)
 
     def _cleanup(self, worker: Worker) -> None:
         # Idempotent after _sweep; a dropped idle worker gets its sweep here.
         self._sweep(worker)
         worker.close()
+        # Whatever still runs as the uid (nothing, unless the keeper died) dies before the
+        # uid can be handed out again.
+        if self._uids is not None and not kill_uid(worker.spec.uid, SWEEP_TIMEOUT_S):
+            log.warning("processes of uid %d outlived the sweep", worker.spec.uid)
         self._remove_leftovers(worker.spec, worker.cgroup)
 
     def _remove_leftovers(self, spec: WorkerSpec, cgroup: JobCgroup | None) -> None:
