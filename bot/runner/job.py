@@ -321,8 +321,9 @@ def _classify(
     cgroup = worker.cgroup
     status: Status
     reason = ""
-    # Memory first: a job whose child the OOM killer took may then run out its wall time.
-    if killed_for == "memory" or (cgroup is not None and cgroup.oom_killed() and exit_code != 0):
+    # Memory first: a job whose child the OOM killer took may then run out its wall time, or
+    # even exit 0; either way part of it was killed for using too much memory.
+    if killed_for == "memory" or (cgroup is not None and cgroup.oom_killed()):
         status, reason = "memory", "memory"
     elif killed_for == "wall_time":
         status, reason = "timeout", "wall_time"
