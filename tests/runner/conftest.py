@@ -51,6 +51,7 @@ class RunnerUnderTest:
     env_file: Path
     database: Path
     proc: subprocess.Popen[bytes]
+    uid_range: tuple[int, int]
 
     def client(self) -> RunnerClient:
         """Return a client for this runner."""
@@ -136,6 +137,10 @@ def fenced_runner(level: str, **settings: str) -> Iterator[RunnerUnderTest]:
     for f in (env_file, database):
         f.chmod(0o644)
     socket_path = workdir / "runner.sock"
+    # A range of its own, far from real users: runners alive at once (this session's, or a
+    # parallel one's on the same machine) must never hand out the same uid.
+    first = 1_000_000 + secrets.randbelow(40_000) * 100
+    uid_range = (first, first + 99)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(REPO),
@@ -152,6 +157,7 @@ def fenced_runner(level: str, **settings: str) -> Iterator[RunnerUnderTest]:
         "STUDYBOT_RUN_OUTPUT_KB": "16",
         "STUDYBOT_RUN_RATE_PER_MINUTE": "100000",
         "STUDYBOT_LOG_LEVEL": "INFO",
+        "STUDYBOT_RUN_UID_RANGE": f"{first}-{first + 99}",
         **settings,
     }
     log = workdir / "runner.log"
@@ -179,7 +185,9 @@ def fenced_runner(level: str, **settings: str) -> Iterator[RunnerUnderTest]:
         url = f"unix:{socket_path}"
         _wait_until_up(url, proc, log)
         BATTERY_LEVELS.add(level)
-        yield RunnerUnderTest(level, url, socket_path, workdir, secret, env_file, database, proc)
+        yield RunnerUnderTest(
+            level, url, socket_path, workdir, secret, env_file, database, proc, uid_range
+        )
     finally:
         stop_runner(proc)
         try:
