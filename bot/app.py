@@ -99,7 +99,7 @@ def runner_problem(error: Exception) -> UserInputError:
     from bot.runner.client import RunnerExited
 
     # Exit code 2: the level the host allows is below STUDYBOT_SANDBOX_MIN_LEVEL. Without
-    # root every level is out of reach (jobs are switched to uid 65534), so that is the cause.
+    # root every level is out of reach (jobs get uids of their own), so that is the cause.
     if isinstance(error, RunnerExited) and error.exit_code == 2 and os.geteuid() != 0:
         return UserInputError("run_needs_root")
     return UserInputError("run_unavailable", why=str(error))

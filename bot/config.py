@@ -39,6 +39,18 @@ def parse_hhmm(value: str) -> time:
     return time(int(match.group(1)), int(match.group(2)))
 
 
+def parse_uid_range(value: str) -> tuple[int, int]:
+    """Parse "FIRST-LAST" (uids, 0 < FIRST <= LAST)."""
+    first, sep, last = value.partition("-")
+    try:
+        low, high = int(first), int(last)
+    except ValueError:
+        low = high = -1
+    if not sep or not 0 < low <= high < 2**31 - 1:
+        raise ValueError("expected FIRST-LAST, two uids with 0 < FIRST <= LAST")
+    return low, high
+
+
 def check_timezone(value: str) -> str:
     """Return the IANA zone name if it exists, else raise ValueError."""
     # ZoneInfo("Europe") finds a folder, not a zone, and raises IsADirectoryError (an OSError).
@@ -178,6 +190,13 @@ class Settings(BaseSettings):
     )
     run_rate_per_minute: int = Field(default=5, ge=1, alias="STUDYBOT_RUN_RATE_PER_MINUTE")
     run_max_code_kb: int = Field(default=64, ge=1, le=1024, alias="STUDYBOT_RUN_MAX_CODE_KB")
+    # Each pre-forked worker gets its own uid and gid from this range ("FIRST-LAST").
+    run_uid_range: str = Field(default="60000-60999", alias="STUDYBOT_RUN_UID_RANGE")
+    # Tests only: believe the kernel's Landlock ABI is at most this (0 = no Landlock), so the
+    # behaviour of older kernels can be checked on a newer one.
+    run_landlock_abi_max: int | None = Field(
+        default=None, ge=0, alias="STUDYBOT_RUN_LANDLOCK_ABI_MAX"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -189,6 +208,17 @@ class Settings(BaseSettings):
     def _daily(cls, v: str) -> str:
         parse_hhmm(v)
         return v
+
+    @field_validator("run_uid_range")
+    @classmethod
+    def _uid_range(cls, v: str) -> str:
+        parse_uid_range(v)
+        return v
+
+    @property
+    def uid_range(self) -> tuple[int, int]:
+        """Return STUDYBOT_RUN_UID_RANGE as (first, last)."""
+        return parse_uid_range(self.run_uid_range)
 
     @field_validator("admin_ids", "run_allow", mode="before")
     @classmethod

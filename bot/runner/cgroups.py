@@ -1,10 +1,10 @@
-"""Per-job cgroup v1 memory and pids limits, nested under the runner's own cgroups.
+"""Per-job cgroups: memory, pids and CPU limits, on cgroup v1 or v2, below the runner's own.
 
-The runner creates one directory per controller for itself (under the cgroup it was started
-in, so an operator's or a test's outer limits still apply) and one per worker below that. The
-worker joins them before it drops root; the runner reads the OOM and pids counters after the
-job and removes the directories. Only cgroup v1 controllers are handled: that is what the
-hosts we run on mount for memory and pids.
+The runner creates a cgroup for itself under the one it was started in (so an operator's or a
+test's outer limits still apply) and one per worker below that. The worker joins its cgroup
+before it drops root; the runner reads the OOM and pids counters after the job and removes the
+directories. `create_manager` picks the version: v1 where memory and pids are v1 controllers
+(cpu is added where mounted), else a delegated v2 subtree (see bot/runner/jail/cgroup_v2.py).
 """
 
 from __future__ import annotations
@@ -16,13 +16,70 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-CONTROLLERS = ("memory", "pids")
+CONTROLLERS = ("memory", "pids")  # required on v1
+OPTIONAL_CONTROLLERS = ("cpu",)  # used on v1 where mounted
+CPU_PERIOD_US = 100_000
 
 
 class CgroupError(OSError):
     """A cgroup could not be created, configured or removed."""
+
+
+@dataclass(frozen=True)
+class JobLimitsSpec:
+    """What one job's cgroup enforces."""
+
+    memory_bytes: int
+    max_pids: int
+    cpus: float  # CPU time per wall second, in cores (0 = no quota)
+
+
+class JobCgroup(Protocol):
+    """One worker's cgroup(s), whatever the version."""
+
+    @property
+    def procs_files(self) -> tuple[str, ...]:
+        """Return the files a process writes "0" to in order to join."""
+
+    def oom_killed(self) -> bool:
+        """Tell whether the kernel's OOM killer fired in this cgroup."""
+
+    def hit_pids_limit(self) -> bool:
+        """Tell whether a fork or clone was refused by pids.max."""
+
+    def kill_all(self) -> None:
+        """SIGKILL every process still in the cgroup."""
+
+    def remove(self, attempts: int = 50) -> None:
+        """Remove the cgroup, waiting briefly for the last tasks to be reaped."""
+
+
+class CgroupManager(Protocol):
+    """Creates job cgroups under a base owned by this runner."""
+
+    version: int
+    controllers: tuple[str, ...]
+
+    def job(self, worker_id: int, limits: JobLimitsSpec) -> JobCgroup:
+        """Create and configure the cgroup of one worker."""
+
+    def close(self) -> None:
+        """Remove the runner's base cgroup and every job cgroup in it."""
+
+
+def create_manager(name: str) -> CgroupManager:
+    """Make the runner's base cgroups on v1, else v2; CgroupError when neither works."""
+    if own_cgroup("memory") is not None and own_cgroup("pids") is not None:
+        return V1Manager.create(name)
+    from bot.runner.jail.cgroup_v2 import V2Manager
+
+    try:
+        return V2Manager.create(name)
+    except CgroupError as e:
+        raise CgroupError(e.errno, f"no cgroup v1 memory and pids controllers, and {e}") from e
 
 
 def own_cgroup(controller: str, proc_cgroup: str = "/proc/self/cgroup") -> Path | None:
@@ -40,16 +97,22 @@ def own_cgroup(controller: str, proc_cgroup: str = "/proc/self/cgroup") -> Path 
 
 
 @dataclass(frozen=True)
-class JobCgroup:
-    """The memory and pids cgroups of one worker."""
+class V1JobCgroup:
+    """The memory, pids and (where mounted) cpu cgroups of one worker."""
 
     memory: Path
     pids: Path
+    cpu: Path | None = None
+
+    @property
+    def dirs(self) -> tuple[Path, ...]:
+        """Return every directory of this job, one per controller hierarchy."""
+        return (self.memory, self.pids) + ((self.cpu,) if self.cpu else ())
 
     @property
     def procs_files(self) -> tuple[str, ...]:
         """Return the files a process writes "0" to in order to join."""
-        return (str(self.memory / "cgroup.procs"), str(self.pids / "cgroup.procs"))
+        return tuple(str(d / "cgroup.procs") for d in self.dirs)
 
     def oom_killed(self) -> bool:
         """Tell whether the kernel's OOM killer fired in this cgroup."""
@@ -65,61 +128,68 @@ class JobCgroup:
 
     def kill_all(self) -> None:
         """SIGKILL every process still in the cgroup (the pid namespace should have)."""
-        for directory in (self.pids, self.memory):
-            for pid in _read(directory / "cgroup.procs").split():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(int(pid), signal.SIGKILL)
+        for directory in self.dirs:
+            kill_procs(directory)
 
     def remove(self, attempts: int = 50) -> None:
-        """Remove both directories, waiting briefly for the last tasks to be reaped."""
-        for directory in (self.memory, self.pids):
-            for _ in range(attempts):
-                try:
-                    directory.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError as e:
-                    if e.errno != errno.EBUSY:
-                        raise CgroupError(e.errno, f"cannot remove {directory}: {e}") from e
-                    self.kill_all()
-                    time.sleep(0.01)
+        """Remove every directory, waiting briefly for the last tasks to be reaped."""
+        for directory in self.dirs:
+            remove_dir(directory, attempts)
 
 
-class CgroupManager:
-    """Creates job cgroups under a base directory owned by this runner."""
+class V1Manager:
+    """Creates job cgroups under base directories owned by this runner (cgroup v1)."""
 
-    def __init__(self, memory_base: Path, pids_base: Path) -> None:
+    version = 1
+
+    def __init__(self, memory_base: Path, pids_base: Path, cpu_base: Path | None = None) -> None:
         self.memory_base = memory_base
         self.pids_base = pids_base
+        self.cpu_base = cpu_base
+        self.controllers = (*CONTROLLERS, *(("cpu",) if cpu_base else ()))
 
     @classmethod
-    def create(cls, name: str) -> CgroupManager:
+    def create(cls, name: str) -> V1Manager:
         """Make the runner's base cgroups, raising CgroupError when that is impossible."""
-        bases = []
-        for controller in CONTROLLERS:
+        bases: dict[str, Path] = {}
+        for controller in (*CONTROLLERS, *OPTIONAL_CONTROLLERS):
             parent = own_cgroup(controller)
             if parent is None:
+                if controller in OPTIONAL_CONTROLLERS:
+                    continue
                 raise CgroupError(errno.ENOENT, f"no cgroup v1 {controller} controller mounted")
             base = parent / name
             try:
                 base.mkdir(exist_ok=True)
             except OSError as e:
+                if controller in OPTIONAL_CONTROLLERS:
+                    continue
                 raise CgroupError(e.errno, f"cannot create {base}: {e}") from e
-            bases.append(base)
-        return cls(bases[0], bases[1])
+            bases[controller] = base
+        return cls(bases["memory"], bases["pids"], bases.get("cpu"))
 
-    def job(self, worker_id: int, memory_bytes: int, max_pids: int) -> JobCgroup:
+    def job(self, worker_id: int, limits: JobLimitsSpec) -> V1JobCgroup:
         """Create and configure the cgroups for one worker."""
-        cgroup = JobCgroup(self.memory_base / f"w{worker_id}", self.pids_base / f"w{worker_id}")
+        name = f"w{worker_id}"
+        cgroup = V1JobCgroup(
+            self.memory_base / name,
+            self.pids_base / name,
+            self.cpu_base / name if self.cpu_base else None,
+        )
         try:
-            cgroup.memory.mkdir()
-            cgroup.pids.mkdir()
-            (cgroup.memory / "memory.limit_in_bytes").write_text(str(memory_bytes))
+            for directory in cgroup.dirs:
+                directory.mkdir()
+            (cgroup.memory / "memory.limit_in_bytes").write_text(str(limits.memory_bytes))
             swap = cgroup.memory / "memory.memsw.limit_in_bytes"
             if swap.exists():
-                swap.write_text(str(memory_bytes))
-            (cgroup.pids / "pids.max").write_text(str(max_pids))
+                swap.write_text(str(limits.memory_bytes))
+            (cgroup.pids / "pids.max").write_text(str(limits.max_pids))
+            if cgroup.cpu is not None and limits.cpus > 0:
+                # A quota per job, so busy processes of one job cannot take every core from
+                # the others; equal shares (the default 1024) split what is left.
+                (cgroup.cpu / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
+                quota = int(limits.cpus * CPU_PERIOD_US)
+                (cgroup.cpu / "cpu.cfs_quota_us").write_text(str(quota))
         except OSError as e:
             with contextlib.suppress(OSError):
                 cgroup.remove(attempts=1)
@@ -128,8 +198,31 @@ class CgroupManager:
 
     def close(self) -> None:
         """Remove the base directories and any job cgroup still in them."""
-        for base in (self.memory_base, self.pids_base):
-            remove_tree(base)
+        for base in (self.memory_base, self.pids_base, self.cpu_base):
+            if base is not None:
+                remove_tree(base)
+
+
+def kill_procs(directory: Path) -> None:
+    """SIGKILL every process listed in a cgroup's cgroup.procs."""
+    for pid in _read(directory / "cgroup.procs").split():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGKILL)
+
+
+def remove_dir(directory: Path, attempts: int) -> None:
+    """rmdir a cgroup, killing its processes and retrying while it is busy."""
+    for _ in range(attempts):
+        try:
+            directory.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            if e.errno != errno.EBUSY:
+                raise CgroupError(e.errno, f"cannot remove {directory}: {e}") from e
+            kill_procs(directory)
+            time.sleep(0.01)
 
 
 def remove_tree(directory: Path) -> None:
@@ -140,9 +233,7 @@ def remove_tree(directory: Path) -> None:
         if child.is_dir():
             remove_tree(child)
     for _ in range(100):
-        for pid in _read(directory / "cgroup.procs").split():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid), signal.SIGKILL)
+        kill_procs(directory)
         try:
             directory.rmdir()
             return
@@ -169,8 +260,11 @@ def is_stale(tag: str) -> bool:
 
 def remove_stale(prefix: str) -> None:
     """Remove cgroups "<prefix><tag>" left by runners that died without cleaning up."""
-    for controller in CONTROLLERS:
-        parent = own_cgroup(controller)
+    parents = [own_cgroup(c) for c in (*CONTROLLERS, *OPTIONAL_CONTROLLERS)]
+    from bot.runner.jail.cgroup_v2 import own_v2_cgroup
+
+    parents.append(own_v2_cgroup())
+    for parent in parents:
         if parent is None:
             continue
         for child in parent.glob(prefix + "*"):

@@ -36,8 +36,8 @@ def choose_level(settings: Settings, caps: HostCapabilities) -> tuple[str, str]:
     """Return (level, "") for the configured level, or ("", why) when it cannot be had."""
     best = caps.best_level()
     if not caps.root:
-        # Without root nothing else matters: every level switches jobs to uid 65534.
-        why = "the runner is not root, and it must be to switch jobs to uid 65534"
+        # Without root nothing else matters: every level switches jobs to uids of their own.
+        why = "the runner is not root, and it must be to switch each job to a uid of its own"
     else:
         why = (
             "; ".join(x for x in (caps.namespaces, caps.cgroups, caps.seccomp) if x)
@@ -72,11 +72,25 @@ def _describe(sandbox: Sandbox) -> list[str]:
     ]
 
 
+def describe_host(caps: HostCapabilities, settings: Settings) -> list[str]:
+    """Say which cgroup version and controllers, Landlock ABI and uids the sandbox uses."""
+    if caps.cgroup_version:
+        cgroups = f"cgroups: v{caps.cgroup_version} ({', '.join(caps.cgroup_controllers)})"
+    else:
+        cgroups = f"cgroups: none usable ({caps.cgroups})"
+    landlock = f"landlock: ABI {caps.landlock_abi}" if caps.landlock_abi else "landlock: none"
+    if "landlock" in caps.notes:
+        landlock += f" ({caps.notes['landlock']})"
+    first, last = settings.uid_range
+    uids = f"job uids: {first}-{last}, one per job" if caps.root else "job uids: the runner's own"
+    return [cgroups, landlock, uids]
+
+
 def runner_main(settings: Settings) -> int:
     """Serve the runner API until SIGTERM or SIGINT."""
     _configure_logging(settings)
     # Probe first: it forks, which must happen before the event loop starts threads.
-    caps = detect(f"studybot-probe-{runner_tag()}")
+    caps = detect(f"studybot-probe-{runner_tag()}", settings.run_landlock_abi_max)
     level, error = choose_level(settings, caps)
     if error:
         print(f"studybot runner: {error}", file=sys.stderr)
@@ -86,6 +100,8 @@ def runner_main(settings: Settings) -> int:
 
 async def _serve(settings: Settings, sandbox: Sandbox) -> int:
     log.info("sandbox level %s; devices %s", sandbox.level, ", ".join(sandbox.devices))
+    for line in describe_host(sandbox.caps, settings):
+        log.info("%s", line)
     for line in _describe(sandbox):
         log.info("  %s", line)
     try:
@@ -143,7 +159,7 @@ def sandbox_check_main(settings: Settings) -> int:
     """Print the level and each protection, run the containment self-test; 0 if all held."""
     # A canary only this process has: the self-test fails if any job can read it.
     os.environ["STUDYBOT_CHECK_CANARY"] = "canary-" + secrets.token_hex(8)
-    caps = detect(f"studybot-probe-{runner_tag()}")
+    caps = detect(f"studybot-probe-{runner_tag()}", settings.run_landlock_abi_max)
     level, error = choose_level(settings, caps)
     if error:
         # As `studybot runner` would refuse: one line, exit 2, nothing tested at another level.
@@ -152,6 +168,8 @@ def sandbox_check_main(settings: Settings) -> int:
     sandbox = Sandbox(settings, caps, level)
     print(f"sandbox level: {level} (best this host allows: {caps.best_level()})")
     print(f"devices: {', '.join(sandbox.devices)}")
+    for line in describe_host(caps, settings):
+        print(line)
     for line in _describe(sandbox):
         print(f"  {line}")
     if level == "none":

@@ -136,8 +136,10 @@ def runner_environment(settings: Settings, socket_path: Path) -> dict[str, str]:
     env["PYTHONPATH"] = str(package_root)  # works without `pip install -e .` too
     for name, info in Settings.model_fields.items():
         alias = info.alias or name
-        if alias.startswith(RUNNER_ENV_PREFIXES) and alias not in _NOT_PASSED:
-            env[alias] = _env_value(getattr(settings, name))
+        value = getattr(settings, name)
+        # None (an unset optional setting) stays unset: the runner applies its own default.
+        if alias.startswith(RUNNER_ENV_PREFIXES) and alias not in _NOT_PASSED and value is not None:
+            env[alias] = _env_value(value)
     env["STUDYBOT_RUNNER_SOCKET"] = str(socket_path)
     env.pop("STUDYBOT_RUNNER_LISTEN", None)
     return env

@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 import signal
+import stat
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -212,7 +213,12 @@ async def _over_disk_cap(worker: Worker, limits: JobLimits) -> bool:
     # end keeps an over-cap job from passing as ok (and its files from being sent on).
     if not limits.watch_disk:
         return False
-    return await asyncio.to_thread(disk_usage, worker.scratch_fd) > limits.scratch_bytes
+    return await asyncio.to_thread(_job_disk_usage, worker) > limits.scratch_bytes
+
+
+def _job_disk_usage(worker: Worker) -> int:
+    # Names in scratch, plus files the job deleted but keeps open: those still fill the disk.
+    return disk_usage(worker.scratch_fd) + _unlinked_open_bytes(worker.keeper_pid)
 
 
 async def _read_done(fd: int) -> int | None:
@@ -240,33 +246,60 @@ async def _watch(worker: Worker, limits: JobLimits) -> str:
         await asyncio.sleep(WATCH_INTERVAL_S)
         # In a thread: a job with a huge tree must not stall the runner's event loop.
         if limits.watch_disk and (
-            await asyncio.to_thread(disk_usage, worker.scratch_fd) > limits.scratch_bytes
+            await asyncio.to_thread(_job_disk_usage, worker) > limits.scratch_bytes
         ):
             return "disk"
         if limits.rss_bytes and (
-            await asyncio.to_thread(_tree_pss, worker.jail_pid) > limits.rss_bytes
+            await asyncio.to_thread(_tree_pss, worker.keeper_pid) > limits.rss_bytes
         ):
             return "memory"
 
 
-def _tree_pss(pid: int) -> int:
-    # Proportional set size, not RSS: forked children share the warm interpreter's pages
-    # (and each other's), and RSS would count those once per process, so a job that merely
-    # forks a few times would look like gigabytes. PSS splits shared pages among sharers.
-    total, stack, seen = 0, [pid], 0
-    while stack and seen < 1000:
+def job_tree(keeper: int, limit: int = 1000) -> list[int]:
+    """Return the keeper's descendants: the jail and everything below it, orphans included.
+
+    At the basic level the keeper is the subreaper, so a process whose parent exited is
+    re-parented to it and still found here (walking from the jail would miss it).
+    """
+    found: list[int] = []
+    stack = [keeper]
+    while stack and len(found) < limit:
         current = stack.pop()
-        seen += 1
+        if current != keeper:
+            found.append(current)
         with contextlib.suppress(OSError, ValueError):
-            with open(f"/proc/{current}/smaps_rollup") as f:
-                for line in f:
-                    if line.startswith("Pss:"):
-                        total += int(line.split()[1]) * 1024
-                        break
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as f:
                     stack.extend(int(p) for p in f.read().split())
+    return found
+
+
+def _tree_pss(keeper: int) -> int:
+    # Proportional set size, not RSS: forked children share the warm interpreter's pages
+    # (and each other's), and RSS would count those once per process, so a job that merely
+    # forks a few times would look like gigabytes. PSS splits shared pages among sharers.
+    total = 0
+    for pid in job_tree(keeper):
+        with contextlib.suppress(OSError, ValueError), open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+                    break
     return total
+
+
+def _unlinked_open_bytes(keeper: int) -> int:
+    # Regular files with no name left (deleted while open, memfds) held by the job's tree,
+    # each counted once however many descriptors point at it.
+    seen: dict[tuple[int, int], int] = {}
+    for pid in job_tree(keeper):
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    st = os.stat(f"/proc/{pid}/fd/{fd}")
+                    if stat.S_ISREG(st.st_mode) and st.st_nlink == 0:
+                        seen[st.st_dev, st.st_ino] = st.st_blocks * 512
+    return sum(seen.values())
 
 
 def _classify(
@@ -288,8 +321,9 @@ def _classify(
     cgroup = worker.cgroup
     status: Status
     reason = ""
-    # Memory first: a job whose child the OOM killer took may then run out its wall time.
-    if killed_for == "memory" or (cgroup is not None and cgroup.oom_killed() and exit_code != 0):
+    # Memory first: a job whose child the OOM killer took may then run out its wall time, or
+    # even exit 0; either way part of it was killed for using too much memory.
+    if killed_for == "memory" or (cgroup is not None and cgroup.oom_killed()):
         status, reason = "memory", "memory"
     elif killed_for == "wall_time":
         status, reason = "timeout", "wall_time"

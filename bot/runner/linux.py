@@ -38,6 +38,12 @@ MS_REC = 16384
 MS_PRIVATE = 1 << 18
 MNT_DETACH = 2
 
+AT_FDCWD = -100
+AT_RECURSIVE = 0x8000
+MOUNT_ATTR_RDONLY = 0x1
+MOUNT_ATTR_NOSUID = 0x2
+MOUNT_ATTR_NODEV = 0x4
+
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
@@ -47,12 +53,14 @@ PR_SET_CHILD_SUBREAPER = 36
 _SYSCALLS = {
     "x86_64": {
         "pivot_root": 155,
+        "mount_setattr": 442,
         "landlock_create_ruleset": 444,
         "landlock_add_rule": 445,
         "landlock_restrict_self": 446,
     },
     "aarch64": {
         "pivot_root": 41,
+        "mount_setattr": 442,
         "landlock_create_ruleset": 444,
         "landlock_add_rule": 445,
         "landlock_restrict_self": 446,
@@ -113,3 +121,25 @@ def pivot_root(new_root: str, put_old: str) -> None:
 def prctl(option: int, arg: int = 0) -> None:
     """Call prctl(2) with one argument."""
     _check(_libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg), 0, 0, 0))
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [
+        ("attr_set", ctypes.c_uint64),
+        ("attr_clr", ctypes.c_uint64),
+        ("propagation", ctypes.c_uint64),
+        ("userns_fd", ctypes.c_uint64),
+    ]
+
+
+def mount_setattr_recursive(target: str, attr_set: int) -> None:
+    """Set mount attributes on `target` and every mount below it (Linux 5.12+)."""
+    attr = _MountAttr(attr_set, 0, 0, 0)
+    syscall(
+        "mount_setattr",
+        ctypes.c_int(AT_FDCWD),
+        target.encode(),
+        ctypes.c_uint(AT_RECURSIVE),
+        ctypes.byref(attr),
+        ctypes.c_size_t(ctypes.sizeof(attr)),
+    )

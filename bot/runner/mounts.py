@@ -9,11 +9,16 @@ directory, /tmp and /dev/shm. Nothing else of the host (the bot's directory, its
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
+import re
 
 from bot.runner.linux import (
     MNT_DETACH,
+    MOUNT_ATTR_NODEV,
+    MOUNT_ATTR_NOSUID,
+    MOUNT_ATTR_RDONLY,
     MS_BIND,
     MS_NODEV,
     MS_NOEXEC,
@@ -23,16 +28,17 @@ from bot.runner.linux import (
     MS_REC,
     MS_REMOUNT,
     mount,
+    mount_setattr_recursive,
     pivot_root,
     umount,
 )
-from bot.runner.spec import SANDBOX_GID, SANDBOX_UID, SCRATCH_IN_JAIL, WorkerSpec
+from bot.runner.spec import SCRATCH_IN_JAIL, WorkerSpec
 
 _DEVICES = ("null", "zero", "full", "random", "urandom")
 _USERS = (
-    "root:x:0:0:root:/root:/bin/false\nsandbox:x:65534:65534:sandbox:/home/sandbox:/bin/false\n"
+    "root:x:0:0:root:/root:/bin/false\nsandbox:x:{uid}:{gid}:sandbox:/home/sandbox:/bin/false\n"
 )
-_GROUPS = "root:x:0:\nsandbox:x:65534:\n"
+_GROUPS = "root:x:0:\nsandbox:x:{gid}:\n"
 
 
 def build_root(spec: WorkerSpec) -> None:
@@ -43,12 +49,12 @@ def build_root(spec: WorkerSpec) -> None:
     mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=0755")
     # The job's tmpfs first: Python or the venv may live under /tmp (a checkout there, say),
     # and binds made before it would be hidden beneath the job's own /tmp.
-    _make_jobfs(root, spec.scratch_bytes)
+    _make_jobfs(root, spec)
     for path in spec.read_only:
         _bind(path, root + path, read_only=True, allow_devices=False)
     _make_dev(root, spec.gpu)
-    _write(root + "/etc/passwd", _USERS)
-    _write(root + "/etc/group", _GROUPS)
+    _write(root + "/etc/passwd", _USERS.format(uid=spec.uid, gid=spec.gid))
+    _write(root + "/etc/group", _GROUPS.format(gid=spec.gid))
     _write(root + "/etc/hostname", "sandbox\n")
     _write(root + "/etc/hosts", "127.0.0.1 localhost sandbox\n")
     os.makedirs(root + "/proc", exist_ok=True)
@@ -80,6 +86,37 @@ def _bind(source: str, target: str, *, read_only: bool, allow_devices: bool) -> 
     mount(source, target, None, MS_BIND | MS_REC)
     flags = MS_BIND | MS_REMOUNT | MS_NOSUID | (MS_RDONLY if read_only else 0)
     mount(None, target, None, flags | (0 if allow_devices else MS_NODEV))
+    if read_only:
+        _read_only_below(target, allow_devices=allow_devices)
+
+
+def _read_only_below(target: str, *, allow_devices: bool) -> None:
+    # A recursive bind brings the submounts along (cgroupfs, debugfs, ... under /sys), and a
+    # remount changes only the top one: the others would stay writable inside the jail.
+    attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | (0 if allow_devices else MOUNT_ATTR_NODEV)
+    try:
+        mount_setattr_recursive(target, attrs)
+        return
+    except OSError as e:
+        if e.errno != errno.ENOSYS:
+            raise
+    # Before Linux 5.12: remount every mount below the target, one by one.
+    flags = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_RDONLY | (0 if allow_devices else MS_NODEV)
+    for point in submounts(target):
+        mount(None, point, None, flags)
+
+
+def submounts(target: str, mountinfo: str = "/proc/self/mountinfo") -> list[str]:
+    """Return the mount points strictly below `target`, parents first."""
+    prefix = target.rstrip("/") + "/"
+    with open(mountinfo) as f:
+        points = [_unescape(line.split()[4]) for line in f]
+    return [p for p in points if p.startswith(prefix)]
+
+
+def _unescape(field: str) -> str:
+    # mountinfo writes space, tab, newline and backslash as \ooo octal escapes.
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
 
 
 def _make_dev(root: str, gpu: bool) -> None:
@@ -102,12 +139,12 @@ def _make_dev(root: str, gpu: bool) -> None:
         os.symlink(target, f"{dev}/{name}")
 
 
-def _make_jobfs(root: str, size: int) -> None:
+def _make_jobfs(root: str, spec: WorkerSpec) -> None:
     # One tmpfs for home, /tmp and /dev/shm so a single size cap covers everything the job
     # can write; it dies with the namespace, so nothing is left for the next job.
     staging = root + "/run/job"
     os.makedirs(staging)
-    mount("tmpfs", staging, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=0755")
+    mount("tmpfs", staging, "tmpfs", MS_NOSUID | MS_NODEV, f"size={spec.scratch_bytes},mode=0755")
     # The job's own /tmp and /dev/shm (paths inside the jail, not the host's).
     jail_dirs = (
         ("home", 0o700, SCRATCH_IN_JAIL),
@@ -116,7 +153,7 @@ def _make_jobfs(root: str, size: int) -> None:
     )
     for name, mode, target in jail_dirs:
         os.mkdir(f"{staging}/{name}")
-        os.chown(f"{staging}/{name}", SANDBOX_UID, SANDBOX_GID)
+        os.chown(f"{staging}/{name}", spec.uid, spec.gid)
         os.chmod(f"{staging}/{name}", mode)
         os.makedirs(root + target, exist_ok=True)
         mount(f"{staging}/{name}", root + target, None, MS_BIND)

@@ -224,7 +224,11 @@ class WorkerPool:
         zygote_factory: Callable[[], Zygote],
         make_worker: Callable[[Zygote, str], Any],
         sizes: dict[str, int],
+        discard: Callable[[Worker], None] = Worker.close,
     ) -> None:
+        # `discard` takes every worker the pool drops unused (dead, or at a zygote restart), so
+        # the owner can sweep it and release its uid and scratch directory.
+        self._discard = discard
         self._zygote_factory = zygote_factory
         self._make_worker = make_worker
         self._sizes = sizes
@@ -255,7 +259,7 @@ class WorkerPool:
             if worker.is_alive():
                 self._refill(kind)
                 return worker
-            worker.close()
+            self._discard(worker)
         self._refill(kind)
         return await self._spawn(kind)
 
@@ -268,7 +272,7 @@ class WorkerPool:
                 self._zygote.stop()
                 for workers in self._ready.values():
                     while workers:
-                        workers.popleft().close()
+                        self._discard(workers.popleft())
             zygote = self._zygote_factory()
             await zygote.start()
             self._zygote = zygote
@@ -303,7 +307,7 @@ class WorkerPool:
         finally:
             self._pending[kind] -= 1
         if self._closing:
-            worker.close()
+            self._discard(worker)
         else:
             self._ready[kind].append(worker)
 
@@ -315,6 +319,6 @@ class WorkerPool:
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
         for workers in self._ready.values():
             while workers:
-                workers.popleft().close()
+                self._discard(workers.popleft())
         if self._zygote is not None:
             await asyncio.to_thread(self._zygote.stop)

@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 from bot.runner import landlock
-from bot.runner.cgroups import CgroupError, CgroupManager
+from bot.runner.cgroups import CgroupError, JobLimitsSpec, create_manager
 from bot.runner.linux import (
     CLONE_NEWIPC,
     CLONE_NEWNET,
@@ -45,7 +45,9 @@ class HostCapabilities:
 
     root: bool
     namespaces: str = ""  # empty when all namespaces and a private tmpfs work, else the error
-    cgroups: str = ""  # empty when v1 memory and pids cgroups can be created, else the error
+    cgroups: str = ""  # empty when job cgroups (v1 or v2) can be created, else the error
+    cgroup_version: int = 0  # 1 or 2 when cgroups work
+    cgroup_controllers: tuple[str, ...] = ()
     landlock_abi: int = 0
     seccomp: str = ""  # empty when a filter can be built
     gpus: int = 0
@@ -63,19 +65,27 @@ class HostCapabilities:
         return "basic" if self.root and not self.seccomp else "none"
 
 
-def detect(cgroup_name: str) -> HostCapabilities:
-    """Probe the host; call it before any thread or event loop is started."""
+def detect(cgroup_name: str, landlock_abi_max: int | None = None) -> HostCapabilities:
+    """Probe the host; call it before any thread or event loop is started.
+
+    `landlock_abi_max` (tests only) caps the Landlock ABI the runner believes it has, so an
+    older kernel's behaviour, or none, can be checked on a newer one.
+    """
     caps = HostCapabilities(root=os.geteuid() == 0)
     if not caps.root:
-        caps.notes["uid_drop"] = "the runner is not root, so it cannot switch to uid 65534"
+        caps.notes["uid_drop"] = "the runner is not root, so it cannot switch jobs to other uids"
     caps.namespaces = _probe_namespaces()
     try:
-        manager = CgroupManager.create(cgroup_name)
-        manager.job(0, 64 << 20, 8).remove()
+        manager = create_manager(cgroup_name)
+        manager.job(0, JobLimitsSpec(64 << 20, 8, 1.0)).remove()
         manager.close()
+        caps.cgroup_version, caps.cgroup_controllers = manager.version, manager.controllers
     except CgroupError as e:
         caps.cgroups = str(e)
     caps.landlock_abi = landlock.abi_version()
+    if landlock_abi_max is not None and caps.landlock_abi > landlock_abi_max:
+        caps.landlock_abi = landlock_abi_max
+        caps.notes["landlock"] = f"capped to ABI {landlock_abi_max} (STUDYBOT_RUN_LANDLOCK_ABI_MAX)"
     try:
         from bot.runner.seccomp import build_filter
 

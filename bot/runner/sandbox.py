@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +23,19 @@ from bot.runner.cgroups import (
     CgroupError,
     CgroupManager,
     JobCgroup,
+    JobLimitsSpec,
+    create_manager,
     is_stale,
     remove_stale,
     runner_tag,
 )
 from bot.runner.files import remove_tree
+from bot.runner.jail.uids import UidPool, UidsExhausted
 from bot.runner.job import JobLimits, run_on_worker
 from bot.runner.pool import Worker, WorkerError, WorkerPool, Zygote
 from bot.runner.probe import HostCapabilities
 from bot.runner.protocol import RunnerInfo, RunResult
-from bot.runner.spec import SANDBOX_UID, SCRATCH_IN_JAIL, WorkerSpec
+from bot.runner.spec import SCRATCH_IN_JAIL, WorkerSpec
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,7 @@ SYSTEM_READ_ONLY = (
 # At the basic level these are the host's own; Landlock allows reading them.
 BASIC_EXTRA_READ_ONLY = ("/proc", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf")
 SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")  # noqa: S108 - swept, never used for our files
+SWEEP_TIMEOUT_S = 10.0
 
 
 def _cover(paths: list[str]) -> tuple[str, ...]:
@@ -76,10 +82,12 @@ class Sandbox:
         _remove_stale_state()
         self._state = Path(tempfile.mkdtemp(prefix=f"{STATE_PREFIX}{runner_tag()}-"))
         self._cgroups: CgroupManager | None = None
+        # Root switches every job to a uid of its own; without root jobs keep the runner's.
+        self._uids = UidPool(*settings.uid_range) if caps.root else None
         self._next_id = 0
         self._cleanups: set[asyncio.Task[None]] = set()
         sizes = {"cpu": settings.run_pool_size} | dict.fromkeys(self.devices[1:], 1)
-        self._pool = WorkerPool(self._new_zygote, self._new_worker, sizes)
+        self._pool = WorkerPool(self._new_zygote, self._new_worker, sizes, self._discard)
 
     @property
     def protections(self) -> dict[str, bool]:
@@ -96,9 +104,11 @@ class Sandbox:
             "private_tmpfs": strong,
             "cgroup_memory": strong,
             "cgroup_pids": strong,
+            "cgroup_cpu": strong and "cpu" in self.caps.cgroup_controllers,
             "seccomp": not self.caps.seccomp,
             "landlock": self.caps.landlock_abi > 0,
             "uid_drop": basic_or_better and self.caps.root,
+            "uid_per_job": basic_or_better and self.caps.root,
             "no_new_privs": True,
             "rlimits": True,
             "fresh_process": True,
@@ -116,12 +126,14 @@ class Sandbox:
             if on:
                 continue
             if name == "namespace_user":
-                notes[name] = "not needed: the runner is root and jobs run as uid 65534"
+                notes[name] = "not needed: the runner is root and each job runs as its own uid"
             elif name == "landlock":
-                notes[name] = "the kernel has no Landlock"
+                notes[name] = self.caps.notes.get("landlock", "the kernel has no Landlock")
             elif name == "seccomp":
                 notes[name] = self.caps.seccomp
-            elif name == "uid_drop":
+            elif name == "cgroup_cpu" and self.level == "strong":
+                notes[name] = "the cpu controller is not available to the runner"
+            elif name in ("uid_drop", "uid_per_job"):
                 notes[name] = self.caps.notes.get("uid_drop", f"level is {self.level}")
             else:
                 notes[name] = strong_missing
@@ -133,7 +145,8 @@ class Sandbox:
 
     async def start(self) -> None:
         """Prepare directories and cgroups, start the zygote and pre-fork the pool."""
-        # Traversable, not listable: basic-level workers (uid 65534) reach their scratch dirs.
+        # Traversable, not listable: basic-level workers (each its own uid) reach their scratch
+        # directories, which are 0700 and their own.
         os.chmod(self._state, 0o711)  # noqa: S103
         for name, mode in (("root", 0o755), ("jobs", 0o711), ("mpl", 0o755)):
             (self._state / name).mkdir(mode=mode)
@@ -141,7 +154,7 @@ class Sandbox:
         if self.level == "strong":
             remove_stale(CGROUP_PREFIX)
             try:
-                self._cgroups = CgroupManager.create(CGROUP_PREFIX + runner_tag())
+                self._cgroups = create_manager(CGROUP_PREFIX + runner_tag())
             except CgroupError as e:
                 raise WorkerError(f"cannot create the runner's cgroups: {e}") from e
         await self._pool.start()
@@ -155,13 +168,21 @@ class Sandbox:
             # The runner is fine, the job never ran: not "crashed" (which promises a restart).
             return RunResult.rejected("sandbox_unavailable")
         try:
-            return await run_on_worker(
+            result = await run_on_worker(
                 worker, code, device, self._limits(device), self._job_extra(device)
             )
+            # Nothing of the job may still run when its user reads the answer: a leftover
+            # process would hold memory, processes or CPU that the next job is promised.
+            await asyncio.to_thread(self._sweep, worker)
+            return result
         finally:
-            task = asyncio.create_task(asyncio.to_thread(self._cleanup, worker))
-            self._cleanups.add(task)
-            task.add_done_callback(self._cleanups.discard)
+            self._discard(worker)
+
+    def _discard(self, worker: Worker) -> None:
+        """Sweep, remove and release a used or dropped worker in the background."""
+        task = asyncio.create_task(asyncio.to_thread(self._cleanup, worker))
+        self._cleanups.add(task)
+        task.add_done_callback(self._cleanups.discard)
 
     async def close(self) -> None:
         """Stop the pool, wait for cleanups, remove cgroups and the state directory."""
@@ -192,23 +213,43 @@ class Sandbox:
         self._next_id += 1
         worker_id = self._next_id
         cgroup: JobCgroup | None = None
+        uid = os.getuid()
+        if self._uids is not None:
+            try:
+                uid = await asyncio.to_thread(self._uids.acquire)
+            except UidsExhausted as e:
+                raise WorkerError(str(e)) from e
         if self._cgroups is not None:
             try:
-                cgroup = self._cgroups.job(
-                    worker_id, self.settings.run_memory_mb * MIB, self.settings.run_max_processes
-                )
+                cgroup = self._cgroups.job(worker_id, self._cgroup_limits())
             except CgroupError as e:
+                self._release(uid)
                 raise WorkerError(str(e)) from e
-        spec = self._spec(worker_id, kind, zygote.paths, cgroup)
+        spec = self._spec(worker_id, kind, zygote.paths, cgroup, uid)
         try:
             return await zygote.spawn(spec, kind, cgroup)
         except WorkerError:
-            if cgroup is not None:
-                await asyncio.to_thread(cgroup.remove)
+            await asyncio.to_thread(self._remove_leftovers, spec, cgroup)
             raise
 
+    def _cgroup_limits(self) -> JobLimitsSpec:
+        s = self.settings
+        # Each job may use its share of the cores and no more, so busy processes of one job
+        # cannot slow the others down.
+        cpus = max(1.0, (os.cpu_count() or 1) / s.run_cpu_concurrency)
+        return JobLimitsSpec(s.run_memory_mb * MIB, s.run_max_processes, cpus)
+
+    def _release(self, uid: int) -> None:
+        if self._uids is not None:
+            self._uids.release(uid)
+
     def _spec(
-        self, worker_id: int, kind: str, python_paths: list[str], cgroup: JobCgroup | None
+        self,
+        worker_id: int,
+        kind: str,
+        python_paths: list[str],
+        cgroup: JobCgroup | None,
+        uid: int,
     ) -> WorkerSpec:
         s = self.settings
         strong = self.level == "strong"
@@ -242,27 +283,32 @@ class Sandbox:
             scratch_bytes=s.run_scratch_mb * MIB,
             file_bytes=min(s.run_max_file_mb, s.run_scratch_mb) * MIB,
             open_files=s.run_max_open_files,
-            nproc_rlimit=0 if strong else self._nproc_budget(slots),
+            nproc_rlimit=self._nproc_budget(slots),
             cgroup_procs=cgroup.procs_files if cgroup else (),
             read_only=_cover(read_only),
-            landlock=self.caps.landlock_abi > 0,
+            landlock_abi=self.caps.landlock_abi,
             seccomp=not self.caps.seccomp,
             drop_uid=self.caps.root,
+            uid=uid,
+            gid=uid,
             env=env,
             threads=threads,
         )
 
     def _nproc_budget(self, slots: int) -> int:
-        """Return RLIMIT_NPROC for a worker below the strong level.
+        """Return RLIMIT_NPROC for a worker.
 
-        RLIMIT_NPROC counts every task of the job's real uid. Dropped to uid 65534 that is all
-        concurrent jobs and idle workers; without root the job keeps the runner's own uid, whose
-        desktop session may already hold hundreds of threads, so the budget comes on top of
-        what that uid runs now (else every job fails to start a thread).
+        RLIMIT_NPROC counts every task of the job's real uid. As root each job has a uid of its
+        own, so that is exactly the job's processes and threads. Without root the job keeps the
+        runner's own uid, shared by all jobs and by a desktop session that may already hold
+        hundreds of threads, so the budget comes on top of what that uid runs now (else every
+        job fails to start a thread).
         """
         s = self.settings
+        if self.caps.root:
+            return s.run_max_processes
         budget = s.run_max_processes * slots + 8 * (s.run_pool_size + 2)
-        return budget if self.caps.root else budget + tasks_of_uid(os.getuid())
+        return budget + tasks_of_uid(os.getuid())
 
     def _limits(self, device: str) -> JobLimits:
         s = self.settings
@@ -289,21 +335,36 @@ class Sandbox:
             "gpu_memory_fraction": self.settings.run_gpu_memory_fraction,
         }
 
-    def _cleanup(self, worker: Worker) -> None:
-        # The job may have been answered before its processes were gone; let the keeper
-        # finish (it reaps the tree) before the cgroup and scratch directory are removed.
+    def _sweep(self, worker: Worker) -> None:
+        """Kill the job's whole tree and wait until the keeper reports it gone."""
         worker.kill()
-        worker.wait_keeper(10.0)
+        # The keeper answers once the jail is reaped: at the strong level that is after the
+        # kernel emptied its pid namespace; at the basic level the keeper, the job's
+        # subreaper, first SIGKILLs and reaps every descendant, orphans included.
+        worker.wait_keeper(SWEEP_TIMEOUT_S)
+
+    def _cleanup(self, worker: Worker) -> None:
+        # Idempotent after _sweep; a dropped idle worker gets its sweep here.
+        self._sweep(worker)
         worker.close()
-        if worker.cgroup is not None:
+        # Whatever still runs as the uid (nothing, unless the keeper died) dies before the
+        # uid can be handed out again.
+        if self._uids is not None and not kill_uid(worker.spec.uid, SWEEP_TIMEOUT_S):
+            log.warning("processes of uid %d outlived the sweep", worker.spec.uid)
+        self._remove_leftovers(worker.spec, worker.cgroup)
+
+    def _remove_leftovers(self, spec: WorkerSpec, cgroup: JobCgroup | None) -> None:
+        # What the job's uid owns goes before the uid may be handed to another job.
+        if cgroup is not None:
             try:
-                worker.cgroup.remove()
+                cgroup.remove()
             except OSError as e:
-                log.warning("could not remove cgroup of worker %d: %s", worker.spec.worker_id, e)
+                log.warning("could not remove cgroup of worker %d: %s", spec.worker_id, e)
         if self.level != "strong":
-            remove_tree(worker.spec.scratch_dir)
+            remove_tree(spec.scratch_dir)
             if not self.caps.landlock_abi:
-                _sweep_shared_tmp()
+                _sweep_shared_tmp(spec.uid)
+        self._release(spec.uid)
 
 
 def tasks_of_uid(uid: int) -> int:
@@ -329,15 +390,44 @@ def _remove_stale_state() -> None:
             remove_tree(path)
 
 
-def _sweep_shared_tmp() -> None:
+def kill_uid(uid: int, timeout_s: float) -> bool:
+    """SIGKILL every process running as `uid` until none is left; False on timeout."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        pids = pids_of_uid(uid)
+        if not pids:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.005)
+
+
+def pids_of_uid(uid: int) -> list[int]:
+    """Return the processes with `uid` as real, effective, saved or filesystem uid."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError), open(f"{entry.path}/status") as f:
+                for line in f:
+                    if line.startswith("Uid:"):
+                        if uid in (int(x) for x in line.split()[1:]):
+                            found.append(int(entry.name))
+                        break
+    return found
+
+
+def _sweep_shared_tmp(uid: int) -> None:
     # Without Landlock a basic-level job can write to the world-writable /tmp and /dev/shm;
-    # what uid 65534 left there is removed so the next job cannot see it.
+    # what the job's uid left there is removed before the uid is handed out again.
     for directory in SHARED_TMP_DIRS:
         with contextlib.suppress(OSError), os.scandir(directory) as entries:
             for entry in entries:
                 with contextlib.suppress(OSError):
                     st = entry.stat(follow_symlinks=False)
-                    if st.st_uid != SANDBOX_UID:
+                    if st.st_uid != uid:
                         continue
                     if stat.S_ISDIR(st.st_mode):
                         remove_tree(entry.path)

@@ -1,9 +1,12 @@
 """The seccomp filter every job runs under: allow by default, deny what escapes or spies.
 
-A deny list (not an allowlist) because torch, numpy and their native libraries use a wide and
-changing set of syscalls; what is denied is what a job never needs: kernel and mount
-administration, namespaces, tracing other processes, keyrings, and (at every level) sockets
-other than AF_UNIX. Denied calls fail with EPERM so user code sees an ordinary error.
+A deny list (not an allowlist) because torch, numpy, CUDA's driver and their native libraries
+use a wide set of syscalls that changes with every release and every glibc (an allowlist that
+misses one breaks jobs in ways users cannot diagnose), while the calls that matter for escape
+are few and stable. What is denied is what a job never needs: kernel and mount administration,
+namespaces, tracing other processes, keyrings, everything Docker's default profile refuses to a
+container without capabilities (modify_ldt, vm86, NUMA policy, ...), and (at every level)
+sockets other than AF_UNIX. Denied calls fail with EPERM so user code sees an ordinary error.
 """
 
 from __future__ import annotations
@@ -71,6 +74,24 @@ DENIED_SYSCALLS = (
     "nfsservctl",
     "mknod",
     "mknodat",
+    # Refused by Docker's default profile as well: old or obscure kernel interfaces with a
+    # history of bugs, and NUMA memory policy, which a job has no use for.
+    "modify_ldt",
+    "vm86",
+    "vm86old",
+    "create_module",
+    "get_kernel_syms",
+    "query_module",
+    "sysfs",
+    "_sysctl",
+    "ustat",
+    "stime",
+    "umount",
+    "get_mempolicy",
+    "set_mempolicy",
+    "set_mempolicy_home_node",
+    "mbind",
+    "move_pages",
 )
 
 SYSV_IPC_SYSCALLS = (
@@ -95,7 +116,6 @@ OTHER_PROCESS_SYSCALLS = (
     ("sched_setattr", 0),
     ("sched_setaffinity", 0),
     ("migrate_pages", 0),
-    ("move_pages", 0),
     ("setpriority", 1),
     ("ioprio_set", 1),
 )
@@ -110,6 +130,9 @@ def build_filter(*, allow_unix_sockets: bool, deny_group_kill: bool) -> sc.Sysca
     """Build (not load) the job's filter; the options relax or tighten it per level."""
     deny = sc.ERRNO(errno.EPERM)
     f = sc.SyscallFilter(defaction=sc.ALLOW)
+    # Every thread of the process, not only the caller: the worker loads the filter after
+    # torch's warm-up may have started its thread pool.
+    f.set_attr(sc.Attr.CTL_TSYNC, 1)
     for name in DENIED_SYSCALLS:
         _add(f, deny, name)
     # Creating namespaces through clone() is as bad as unshare(); clone3 hides its flags in
@@ -128,18 +151,24 @@ def build_filter(*, allow_unix_sockets: bool, deny_group_kill: bool) -> sc.Sysca
         _add(f, deny, "socket", sc.Arg(0, sc.NE, socket.AF_UNIX))
     else:
         # Without a network namespace AF_UNIX reaches host sockets (abstract ones ignore file
-        # permissions); socketpair() stays allowed for in-process pipes.
+        # permissions); socketpair() stays allowed for in-process pipes, but may not be
+        # pointed anywhere else: no connect(), no sendto() with an address, and no sendmsg()
+        # (its address sits in memory seccomp cannot read).
         _add(f, deny, "socket")
+        for name in ("connect", "sendmsg", "sendmmsg"):
+            _add(f, deny, name)
+        _add(f, deny, "sendto", sc.Arg(4, sc.NE, 0))
     if deny_group_kill:
-        # Without a pid namespace, kill(-1) or kill(-pgid) as uid 65534 would hit other jobs.
+        # Without a pid namespace, kill(-1) or kill(-pgid) would reach whatever else runs as
+        # the job's uid (all jobs, when the runner is not root and cannot give each its own).
         for name in ("kill", "tgkill"):
             _add(f, deny, name, sc.Arg(0, sc.MASKED_EQ, _NEGATIVE_PID_BIT, _NEGATIVE_PID_BIT))
         # Without an IPC namespace, System V objects outlive the job (and escape its memory
         # limit), and the next job could read them.
         for name in SYSV_IPC_SYSCALLS:
             _add(f, deny, name)
-        # All jobs share uid 65534, so these calls could throttle or pin another user's job;
-        # on itself (pid or who 0) a job may still use them.
+        # Jobs share the host's pid space (and, without root, a uid), so these calls could
+        # throttle or pin another user's job; on itself (pid or who 0) a job may use them.
         for name, arg in OTHER_PROCESS_SYSCALLS:
             _add(f, deny, name, sc.Arg(arg, sc.NE, 0))
     return f

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SANDBOX_UID = 65534
-SANDBOX_GID = 65534
+NOBODY = 65534  # the uid a non-root runner's jobs are not switched to: for messages only
 SCRATCH_IN_JAIL = "/home/sandbox"
 
 
@@ -25,9 +24,11 @@ class WorkerSpec:
     nproc_rlimit: int  # basic: RLIMIT_NPROC (per uid); 0 = not set
     cgroup_procs: tuple[str, ...]  # strong: cgroup.procs files the job joins
     read_only: tuple[str, ...]  # host paths visible read-only (bound, or Landlock-allowed)
-    landlock: bool
+    landlock_abi: int  # 0 = no Landlock; else the ABI the ruleset is built for
     seccomp: bool
     drop_uid: bool = True  # False only when the runner is not root (level none)
+    uid: int = NOBODY  # the job's own uid and gid, from STUDYBOT_RUN_UID_RANGE
+    gid: int = NOBODY
     env: dict[str, str] = field(default_factory=dict)
     threads: int = 1
 

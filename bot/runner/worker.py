@@ -3,7 +3,7 @@
 Two processes per job. The keeper stays root outside the job's pid namespace, reports the job's
 pid (as a pidfd, so the runner can kill it without pid-reuse races) and its exit status, and at
 the basic level reaps and kills whatever the job left behind. The jail builds the sandbox (as
-far as possible before any code exists), drops to uid 65534, says "ready", waits for the code,
+far as possible before any code exists), drops to its own uid, says "ready", waits for the code,
 and runs it. Everything here runs in a forked copy of the zygote and ends in os._exit: no
 exception may unwind into the zygote's loop.
 """
@@ -37,7 +37,7 @@ from bot.runner.linux import (
     prctl,
     unshare,
 )
-from bot.runner.spec import SANDBOX_GID, SANDBOX_UID, SCRATCH_IN_JAIL, WorkerSpec
+from bot.runner.spec import SCRATCH_IN_JAIL, WorkerSpec
 
 KEEPER_FAILED = 70
 JAIL_FAILED = 71
@@ -131,9 +131,10 @@ def _jail_main(spec: WorkerSpec, job_fd: int, pipes: tuple[int, int, int], keepe
             scratch = SCRATCH_IN_JAIL
         else:
             scratch = spec.scratch_dir
+            # 0700 and the job's own uid: no other job (each has its own uid) can enter it.
             os.mkdir(scratch, 0o700)
             if spec.drop_uid:
-                os.chown(scratch, SANDBOX_UID, SANDBOX_GID)
+                os.chown(scratch, spec.uid, spec.gid)
             os.chdir(scratch)
         scratch_fd = os.open(scratch, os.O_RDONLY | os.O_DIRECTORY)
         null = os.open("/dev/null", os.O_RDONLY)
@@ -142,12 +143,12 @@ def _jail_main(spec: WorkerSpec, job_fd: int, pipes: tuple[int, int, int], keepe
         os.dup2(err_w, 2)
         path_fds = _open_unreachable_prefixes(spec) if spec.level != "strong" else {}
         _close_fds_except({0, 1, 2, job_fd, scratch_fd, done_w, *path_fds.values()})
-        ruleset = _landlock_rules(spec, scratch) if spec.landlock else None
+        ruleset = _landlock_rules(spec, scratch) if spec.landlock_abi else None
         _set_rlimits(spec)
         if spec.drop_uid:
             os.setgroups([])
-            os.setresgid(SANDBOX_GID, SANDBOX_GID, SANDBOX_GID)
-            os.setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
+            os.setresgid(spec.gid, spec.gid, spec.gid)
+            os.setresuid(spec.uid, spec.uid, spec.uid)
         prctl(PR_SET_NO_NEW_PRIVS, 1)
         if ruleset is not None:
             ruleset.enforce()
@@ -155,11 +156,12 @@ def _jail_main(spec: WorkerSpec, job_fd: int, pipes: tuple[int, int, int], keepe
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         if keeper and os.getppid() != keeper:
             os._exit(JAIL_FAILED)
+        seccomp = None
         if spec.seccomp:
             from bot.runner.seccomp import build_filter
 
             basic = spec.level != "strong"
-            build_filter(allow_unix_sockets=not basic, deny_group_kill=basic).load()
+            seccomp = build_filter(allow_unix_sockets=not basic, deny_group_kill=basic)
         _reroute_imports(path_fds)
         os.environ.clear()
         os.environ.update(spec.env)
@@ -167,6 +169,10 @@ def _jail_main(spec: WorkerSpec, job_fd: int, pipes: tuple[int, int, int], keepe
         job = socket.socket(fileno=job_fd)
         socket.send_fds(job, [_line({"type": "ready"})], [scratch_fd])
         os.close(scratch_fd)
+        # Loaded only now: passing the scratch fd needs sendmsg(), which basic jobs may not
+        # use. Still before any code exists, and the code is read under the filter.
+        if seccomp is not None:
+            seccomp.load()
         message = _read_line(job)
         job.close()
     except BaseException as e:
@@ -198,25 +204,25 @@ def _close_fds_except(keep: set[int]) -> None:
                 os.close(fd)
 
 
-def _sandbox_can_reach(path: str) -> bool:
-    # True when uid 65534 may traverse every directory down to `path` (checked by mode bits,
-    # because as root os.access() would say yes to everything).
+def _sandbox_can_reach(path: str, uid: int) -> bool:
+    # True when the job's uid may traverse every directory down to `path` (checked by mode
+    # bits, because as root os.access() would say yes to everything).
     current = "/"
     for part in [p for p in os.path.realpath(path).split("/") if p]:
         st = os.stat(current)
-        if st.st_uid != SANDBOX_UID and not st.st_mode & stat.S_IXOTH:
+        if st.st_uid != uid and not st.st_mode & stat.S_IXOTH:
             return False
         current = os.path.join(current, part)
     return True
 
 
 def _open_unreachable_prefixes(spec: WorkerSpec) -> dict[str, int]:
-    # An interpreter installed under a directory uid 65534 cannot enter (pyenv under /root)
+    # An interpreter installed under a directory the job's uid cannot enter (pyenv under /root)
     # would break every import not done by the zygote; a directory fd opened as root and used
     # through /proc/self/fd keeps those reachable read-only, without opening up the parent.
     fds: dict[str, int] = {}
     for prefix in spec.read_only:
-        if os.path.isdir(prefix) and not _sandbox_can_reach(prefix):
+        if os.path.isdir(prefix) and not _sandbox_can_reach(prefix, spec.uid):
             fds[prefix] = os.open(prefix, os.O_PATH | os.O_DIRECTORY)
     return fds
 
@@ -240,7 +246,7 @@ def _reroute_imports(path_fds: dict[str, int]) -> None:
 
 
 def _landlock_rules(spec: WorkerSpec, scratch: str) -> landlock.Ruleset:
-    ruleset = landlock.Ruleset(landlock.abi_version())
+    ruleset = landlock.Ruleset(spec.landlock_abi)
     writable = landlock.READ | landlock.WRITE_FILE | landlock.TRUNCATE
     if spec.level == "strong":
         # The mount namespace already shows only what the job may read.

@@ -2,8 +2,10 @@
 
 The runner under test runs as pid 1 of its own pid namespace (`unshare --pid --fork
 --mount-proc`), so a kill(-1) escaping the sandbox can only end that namespace, and inside a
-cgroup v1 memory+pids cgroup, so an escaped memory or fork bomb hits that cgroup's limits, not
-the machine. Tests that need this skip with the reason when it cannot be arranged.
+memory+pids cgroup (v1, or v2 where delegated), so an escaped memory or fork bomb hits that
+cgroup's limits, not the machine. Tests that need this skip with the reason when it cannot be
+arranged, and the summary says loudly at which levels the attack battery ran; with
+STUDYBOT_REQUIRE_BATTERY=1 (as .ci/run sets) a run where it ran at no level fails.
 """
 
 from __future__ import annotations
@@ -21,16 +23,20 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
-from bot.runner.cgroups import own_cgroup, remove_tree
+from bot.runner.cgroups import CgroupError, JobCgroup, JobLimitsSpec, create_manager
 from bot.runner.client import RunnerClient
 
 REPO = Path(__file__).resolve().parents[2]
 FENCE_MEMORY_BYTES = 6 * 1024**3
 FENCE_PIDS = 2048
 START_TIMEOUT_S = 120.0
+# Levels a fenced runner came up at in this session, and why one could not start.
+BATTERY_LEVELS: set[str] = set()
+BATTERY_SKIPS: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class RunnerUnderTest:
     env_file: Path
     database: Path
     proc: subprocess.Popen[bytes]
+    uid_range: tuple[int, int]
 
     def client(self) -> RunnerClient:
         """Return a client for this runner."""
@@ -56,32 +63,37 @@ class RunnerUnderTest:
 
 
 class Fence:
-    """A cgroup v1 memory+pids cgroup the runner under test is started in."""
+    """A memory+pids cgroup (v1, or v2 where delegated) the runner under test is started in."""
 
     def __init__(self) -> None:
         name = f"studybot-test-{os.getpid()}-{secrets.token_hex(3)}"
-        memory, pids = own_cgroup("memory"), own_cgroup("pids")
-        if memory is None or pids is None:
-            pytest.skip("needs cgroup v1 memory and pids controllers to fence the runner")
-        self.dirs = (memory / name, pids / name)
+        why = "cannot create a fence cgroup (needs root and memory+pids controllers)"
         try:
-            for d in self.dirs:
-                d.mkdir()
-            (self.dirs[0] / "memory.limit_in_bytes").write_text(str(FENCE_MEMORY_BYTES))
-            (self.dirs[1] / "pids.max").write_text(str(FENCE_PIDS))
-        except OSError as e:
-            self.remove()
-            pytest.skip(f"cannot create a fence cgroup (needs root): {e}")
+            self._manager = create_manager(name)
+        except CgroupError as e:
+            skip(f"{why}: {e}")
+        try:
+            self._cgroup: JobCgroup = self._manager.job(
+                0, JobLimitsSpec(FENCE_MEMORY_BYTES, FENCE_PIDS, 0)
+            )
+        except CgroupError as e:
+            self._manager.close()
+            skip(f"{why}: {e}")
 
     def prefix(self) -> list[str]:
         """Return a command prefix that joins the fence and then execs the rest."""
-        joins = " && ".join(f"echo $$ > {d}/cgroup.procs" for d in self.dirs)
+        joins = " && ".join(f"echo $$ > {f}" for f in self._cgroup.procs_files)
         return ["sh", "-c", f'{joins} && exec "$@"', "fence"]
 
     def remove(self) -> None:
         """Kill whatever is left inside and remove the cgroups (with the runner's below)."""
-        for d in self.dirs:
-            remove_tree(d)
+        self._manager.close()
+
+
+def skip(reason: str) -> NoReturn:
+    """Skip a fenced test, remembering why for the battery summary."""
+    BATTERY_SKIPS.add(reason)
+    pytest.skip(reason)
 
 
 def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -112,7 +124,7 @@ def stop_runner(proc: subprocess.Popen[bytes]) -> None:
 def fenced_runner(level: str, **settings: str) -> Iterator[RunnerUnderTest]:
     """Start `python -m bot.runner` at `level` inside the fence; stop it afterwards."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
-        pytest.skip("the runner tests need root and util-linux unshare")
+        skip("the runner tests need root and util-linux unshare")
     fence = Fence()
     # World-traversable on purpose: at the basic level only the sandbox, not permissions,
     # may stand between a job and these files.
@@ -125,6 +137,10 @@ def fenced_runner(level: str, **settings: str) -> Iterator[RunnerUnderTest]:
     for f in (env_file, database):
         f.chmod(0o644)
     socket_path = workdir / "runner.sock"
+    # A range of its own, far from real users: runners alive at once (this session's, or a
+    # parallel one's on the same machine) must never hand out the same uid.
+    first = 1_000_000 + secrets.randbelow(40_000) * 100
+    uid_range = (first, first + 99)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(REPO),
@@ -141,6 +157,7 @@ def fenced_runner(level: str, **settings: str) -> Iterator[RunnerUnderTest]:
         "STUDYBOT_RUN_OUTPUT_KB": "16",
         "STUDYBOT_RUN_RATE_PER_MINUTE": "100000",
         "STUDYBOT_LOG_LEVEL": "INFO",
+        "STUDYBOT_RUN_UID_RANGE": f"{first}-{first + 99}",
         **settings,
     }
     log = workdir / "runner.log"
@@ -167,7 +184,10 @@ def fenced_runner(level: str, **settings: str) -> Iterator[RunnerUnderTest]:
     try:
         url = f"unix:{socket_path}"
         _wait_until_up(url, proc, log)
-        yield RunnerUnderTest(level, url, socket_path, workdir, secret, env_file, database, proc)
+        BATTERY_LEVELS.add(level)
+        yield RunnerUnderTest(
+            level, url, socket_path, workdir, secret, env_file, database, proc, uid_range
+        )
     finally:
         stop_runner(proc)
         try:
@@ -185,3 +205,26 @@ def runner(request: pytest.FixtureRequest) -> Iterator[RunnerUnderTest]:
     """A fenced runner at each isolation level (the attack battery runs against both)."""
     with fenced_runner(request.param) as r:
         yield r
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say at which levels the attack battery ran, loudly when at none."""
+    if BATTERY_LEVELS:
+        terminalreporter.write_line(
+            f"runner attack battery ran at: {', '.join(sorted(BATTERY_LEVELS))}"
+        )
+    elif BATTERY_SKIPS or battery_required():
+        terminalreporter.write_sep("!", "THE RUNNER ATTACK BATTERY DID NOT RUN", red=True)
+        for reason in sorted(BATTERY_SKIPS) or ["no fenced runner was started"]:
+            terminalreporter.write_line(f"  {reason}", red=True)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Fail the run when the battery was required but ran at no level."""
+    if battery_required() and not BATTERY_LEVELS:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def battery_required() -> bool:
+    """Tell whether this run must attack the sandbox at some level (.ci/run says so)."""
+    return os.environ.get("STUDYBOT_REQUIRE_BATTERY") == "1"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
 from bot.config import Settings
+from bot.runner.cli import describe_host
 from bot.runner.probe import HostCapabilities
 from bot.runner.sandbox import Sandbox, tasks_of_uid
 from tests.runner.conftest import REPO, Fence
@@ -48,6 +50,10 @@ def test_sandbox_check_passes(level: str) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.startswith(f"sandbox level: {level}")
     assert "seccomp         on" in out.stdout
+    # The operator learns which cgroup version and controllers, and which Landlock ABI.
+    assert re.search(r"^cgroups: v[12] \(memory, pids(, cpu)?\)$", out.stdout, re.MULTILINE)
+    assert re.search(r"^landlock: (ABI \d+|none)$", out.stdout, re.MULTILINE)
+    assert "uid_per_job     on" in out.stdout
     assert out.stdout.count("PASS") == 6 and "FAIL" not in out.stdout
 
 
@@ -84,8 +90,25 @@ async def test_worker_process_budget_without_root_counts_the_users_own_tasks(
     try:
         own = tasks_of_uid(os.getuid())
         assert own > 0
-        spec = sandbox._spec(0, "cpu", [], None)
+        spec = sandbox._spec(0, "cpu", [], None, os.getuid())
         assert not spec.drop_uid
         assert spec.nproc_rlimit >= own + settings.run_max_processes * settings.run_cpu_concurrency
     finally:
         await sandbox.close()
+
+
+def test_check_names_the_cgroup_version_and_controllers(settings: Settings) -> None:
+    caps = HostCapabilities(
+        root=True, cgroup_version=2, cgroup_controllers=("memory", "pids", "cpu"), landlock_abi=5
+    )
+    assert describe_host(caps, settings) == [
+        "cgroups: v2 (memory, pids, cpu)",
+        "landlock: ABI 5",
+        "job uids: 60000-60999, one per job",
+    ]
+    none = HostCapabilities(root=False, cgroups="no cgroup v2 hierarchy mounted")
+    assert describe_host(none, settings) == [
+        "cgroups: none usable (no cgroup v2 hierarchy mounted)",
+        "landlock: none",
+        "job uids: the runner's own",
+    ]

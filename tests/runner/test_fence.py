@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.runner.conftest import RunnerUnderTest
+from tests.runner.conftest import REPO, RunnerUnderTest
 
 TESTS = Path(__file__).resolve().parents[1]
 # kill(-1), fork bombs and GiB-sized allocations: what could hurt the machine if it escaped.
@@ -24,6 +26,8 @@ def test_runner_under_test_has_its_own_pid_namespace_and_fence_cgroups(
     assert os.readlink(f"/proc/{inner}/ns/pid") != os.readlink("/proc/self/ns/pid")
     groups = Path(f"/proc/{inner}/cgroup").read_text().splitlines()
     fenced = {line.split(":")[1] for line in groups if "/studybot-test-" in line}
+    if "" in fenced:  # cgroup v2: one cgroup holds every controller
+        fenced.add("memory,pids")
     assert {"memory", "pids"} <= {c for line in fenced for c in line.split(",")}
 
 
@@ -34,3 +38,25 @@ def test_hostile_snippets_live_only_in_the_fenced_runner_tests() -> None:
         if "runner" not in path.relative_to(TESTS).parts and HOSTILE.search(path.read_text())
     ]
     assert outside == []
+
+
+def test_a_run_required_to_attack_the_sandbox_fails_when_the_battery_never_ran() -> None:
+    # One harmless test selected, so no fenced runner starts: loud, and a failure for .ci/run.
+    only = "tests/runner/test_jail.py::test_uid_pool_hands_out_distinct_uids_round_robin"
+    env = {k: v for k, v in os.environ.items() if k != "STUDYBOT_REQUIRE_BATTERY"}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", only]
+    relaxed = subprocess.run(
+        command, cwd=REPO, env=env, capture_output=True, text=True, check=False
+    )
+    required = subprocess.run(
+        command,
+        cwd=REPO,
+        env={**env, "STUDYBOT_REQUIRE_BATTERY": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert relaxed.returncode == 0, relaxed.stdout
+    assert required.returncode == 1, required.stdout
+    assert "THE RUNNER ATTACK BATTERY DID NOT RUN" in required.stdout
+    assert "1 passed" in required.stdout

@@ -87,7 +87,7 @@ async def test_plot_comes_back_as_image(runner: RunnerUnderTest) -> None:
 
 async def test_standard_library_imports_work(runner: RunnerUnderTest) -> None:
     # Modules the zygote did not preload must still import (the interpreter may live where
-    # uid 65534 cannot read, e.g. pyenv under /root).
+    # the job uids cannot read, e.g. pyenv under /root).
     result = await run(
         runner,
         """

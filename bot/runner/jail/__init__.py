@@ -1,0 +1,1 @@
+"""What protects a job: the identities, limits and filters a worker is jailed with."""

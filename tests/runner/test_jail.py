@@ -1,0 +1,223 @@
+"""The jail's parts on their own: uids per job, cgroup v2 files, mount listings."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from bot.config import Settings
+from bot.runner.cgroups import CgroupError, JobLimitsSpec
+from bot.runner.client import runner_environment
+from bot.runner.jail.cgroup_v2 import LEAF, V2JobCgroup, V2Manager, own_v2_cgroup
+from bot.runner.jail.uids import UidPool, UidsExhausted, live_uids
+from bot.runner.mounts import submounts
+from bot.runner.probe import HostCapabilities
+from bot.runner.sandbox import Sandbox
+
+# -- uids ------------------------------------------------------------------------------------
+
+
+def test_uid_pool_hands_out_distinct_uids_round_robin() -> None:
+    pool = UidPool(61000, 61002)
+    first, second, third = pool.acquire(), pool.acquire(), pool.acquire()
+    assert {first, second, third} == {61000, 61001, 61002}
+    with pytest.raises(UidsExhausted):
+        pool.acquire()
+    pool.release(second)
+    assert pool.acquire() == second
+    assert pool.held() == {61000, 61001, 61002}
+
+
+def test_uid_pool_never_hands_out_a_uid_a_process_still_runs_as() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to start a process under another uid")
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child
+        os.setresuid(61010, 61010, 61010)
+        os.write(write, b"x")
+        signal.pause()
+        os._exit(0)
+    try:
+        assert os.read(read, 1) == b"x"
+        assert 61010 in live_uids()
+        pool = UidPool(61010, 61011)
+        assert pool.acquire() == 61011
+        with pytest.raises(UidsExhausted):
+            pool.acquire()  # 61010 is free in the pool, but a process still runs as it
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        os.close(read)
+        os.close(write)
+    pool.release(61011)
+    assert pool.acquire() in {61010, 61011}
+
+
+def test_uid_range_setting(make_settings: Callable[..., Settings]) -> None:
+    assert make_settings().uid_range == (60000, 60999)
+    assert make_settings(STUDYBOT_RUN_UID_RANGE="70000-70009").uid_range == (70000, 70009)
+    for bad in ("70000", "9-1", "0-5", "a-b"):
+        with pytest.raises(ValidationError, match="FIRST-LAST"):
+            make_settings(STUDYBOT_RUN_UID_RANGE=bad)
+
+
+def test_local_runner_gets_the_uid_range_and_no_empty_settings(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    env = runner_environment(make_settings(STUDYBOT_RUN_UID_RANGE="61000-61099"), tmp_path)
+    assert env["STUDYBOT_RUN_UID_RANGE"] == "61000-61099"
+    assert "STUDYBOT_RUN_LANDLOCK_ABI_MAX" not in env  # unset stays unset, not ""
+    capped = runner_environment(make_settings(STUDYBOT_RUN_LANDLOCK_ABI_MAX=5), tmp_path)
+    assert capped["STUDYBOT_RUN_LANDLOCK_ABI_MAX"] == "5"
+
+
+async def test_root_gives_each_worker_its_own_uid_and_process_limit(settings: Settings) -> None:
+    sandbox = Sandbox(settings, HostCapabilities(root=True), "basic")
+    try:
+        spec = sandbox._spec(1, "cpu", [], None, 60123)
+        assert (spec.uid, spec.gid, spec.drop_uid) == (60123, 60123, True)
+        # The uid is the job's alone, so RLIMIT_NPROC is the job's own budget.
+        assert spec.nproc_rlimit == settings.run_max_processes
+    finally:
+        await sandbox.close()
+
+
+# -- cgroup v2, on a directory tree shaped like one ------------------------------------------
+
+
+def fake_v2(tmp_path: Path, controllers: str = "cpuset cpu io memory pids") -> Path:
+    own = tmp_path / "cg"
+    own.mkdir()
+    (own / "cgroup.controllers").write_text(controllers + "\n")
+    (own / "cgroup.subtree_control").write_text("cpu memory pids\n")
+    return own
+
+
+def test_v2_job_gets_memory_pids_and_cpu_limits(tmp_path: Path) -> None:
+    own = fake_v2(tmp_path)
+    manager = V2Manager.create("studybot-runner-x", own)
+    assert (manager.version, manager.controllers) == (2, ("memory", "pids", "cpu"))
+    assert (own / "studybot-runner-x" / "cgroup.subtree_control").read_text() == (
+        "+memory +pids +cpu"
+    )
+    job = manager.job(7, JobLimitsSpec(256 << 20, 32, 1.5))
+    assert job.procs_files == (str(own / "studybot-runner-x" / "w7" / "cgroup.procs"),)
+    written = {p.name: p.read_text() for p in job.path.iterdir()}
+    assert written == {
+        "memory.max": str(256 << 20),
+        "pids.max": "32",
+        "cpu.max": "150000 100000",
+        "cpu.weight": "100",
+    }
+
+
+def test_v2_enables_the_controllers_below_its_own_cgroup_first(tmp_path: Path) -> None:
+    own = fake_v2(tmp_path)
+    (own / "cgroup.subtree_control").write_text("\n")
+    V2Manager.create("studybot-runner-z", own)
+    assert (own / "cgroup.subtree_control").read_text() == "+memory +pids +cpu"
+    assert not (own / LEAF).exists()  # nothing had to move: enabling was allowed
+
+
+def test_v2_without_delegated_controllers_says_which(tmp_path: Path) -> None:
+    own = fake_v2(tmp_path, controllers="cpu io")
+    with pytest.raises(CgroupError, match="memory, pids are not delegated"):
+        V2Manager.create("studybot-runner-x", own)
+
+
+def test_v2_subtree_goes_next_to_the_runners_leaf(tmp_path: Path) -> None:
+    own = fake_v2(tmp_path)
+    (own / LEAF).mkdir()
+    manager = V2Manager.create("studybot-runner-y", own / LEAF)
+    assert manager.base == own / "studybot-runner-y"
+
+
+def test_v2_oom_and_pids_events(tmp_path: Path) -> None:
+    job = V2JobCgroup(tmp_path)
+    assert not job.oom_killed() and not job.hit_pids_limit()
+    (tmp_path / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
+    (tmp_path / "pids.events").write_text("max 2\n")
+    assert job.oom_killed() and job.hit_pids_limit()
+
+
+def test_own_v2_cgroup_from_mountinfo(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text(
+        "25 1 0:22 / /sys rw,nosuid - sysfs sysfs rw\n"
+        f"30 25 0:26 / {tmp_path} rw,nosuid - cgroup2 cgroup2 rw\n"
+    )
+    proc_cgroup = tmp_path / "cgroup"
+    proc_cgroup.write_text("0::/a/b\n")
+    assert own_v2_cgroup(str(proc_cgroup), str(mountinfo)) == tmp_path / "a" / "b"
+
+
+# -- mounts ----------------------------------------------------------------------------------
+
+
+def test_submounts_lists_every_mount_below_a_path(tmp_path: Path) -> None:
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text(
+        "1 0 0:1 / /sys rw - sysfs sysfs rw\n"
+        "2 1 0:2 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n"
+        "3 2 0:3 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+        "4 1 0:4 / /sys/kernel/my\\040dir rw - debugfs debugfs rw\n"
+        "5 0 0:5 / /system rw - tmpfs tmpfs rw\n"
+    )
+    assert submounts("/sys", str(mountinfo)) == [
+        "/sys/fs/cgroup",
+        "/sys/fs/cgroup/memory",
+        "/sys/kernel/my dir",
+    ]
+
+
+def test_v2_job_cgroup_kills_and_removes_for_real() -> None:
+    # Where a v2 hierarchy is mounted (a hybrid host has one without controllers), joining,
+    # cgroup.kill and removal can be checked on the real thing.
+    own = own_v2_cgroup()
+    if own is None or os.geteuid() != 0:
+        pytest.skip("needs root and a mounted cgroup v2 hierarchy")
+    job = V2JobCgroup(own / f"studybot-test-jail-{os.getpid()}")
+    try:
+        job.path.mkdir()
+    except OSError as e:
+        pytest.skip(f"cannot create a v2 cgroup here: {e}")
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child
+        with open(job.procs_files[0], "w") as f:
+            f.write("0")
+        os.write(write, b"x")
+        signal.pause()
+        os._exit(0)
+    try:
+        assert os.read(read, 1) == b"x"
+        assert (job.path / "cgroup.procs").read_text().split() == [str(child)]
+        job.kill_all()
+        _, status = os.waitpid(child, 0)
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+        job.remove()
+        assert not job.path.exists()
+    finally:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+        os.close(read)
+        os.close(write)
+        with contextlib.suppress(OSError):
+            job.path.rmdir()
+
+
+def test_v2_without_controllers_here_is_refused_with_the_reason() -> None:
+    own = own_v2_cgroup()
+    if own is None or "memory" in (own / "cgroup.controllers").read_text().split():
+        pytest.skip("needs a v2 hierarchy without the memory controller (a hybrid host)")
+    with pytest.raises(CgroupError, match="not delegated"):
+        V2Manager.create(f"studybot-test-jail-{os.getpid()}")
