@@ -56,7 +56,7 @@ async def test_snippet_prints_expected_output(runner: RunnerClient, question: Qu
 
 
 def undeclared_stderr(stderr: str, declared: str) -> list[str]:
-    """Return the warnings on stderr that no declared line accounts for, and declared ones missing."""
+    """Return stderr's warnings that nothing declared covers, and declared lines never seen."""
     wanted = [line.strip() for line in declared.splitlines() if line.strip()]
     warnings = [line for line in stderr.splitlines() if WARNING.search(line)]
     missing = [w for w in wanted if w not in stderr]
