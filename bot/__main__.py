@@ -78,7 +78,8 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "content": (
         "question bank tools",
         "content check: validate every file of the question bank and print the counts by\n"
-        "topic, difficulty and language; exit 1 with one line per problem otherwise.",
+        "topic, difficulty and language, then review it (near-duplicates, topics without an easy\n"
+        "and a hard question, snippets without a check); exit 1 with one line per problem.",
         "STUDYBOT_CONTENT_DIR (the content/ folder shipped with the bot)",
         "studybot content check\nSTUDYBOT_CONTENT_DIR=my-bank studybot content check",
     ),
@@ -163,6 +164,7 @@ def _indent(text: str) -> str:
 def content_check(settings: Settings) -> int:
     """Validate the bank; print every problem (exit 1) or the counts (exit 0)."""
     from bot.content.loader import load_bank
+    from bot.content.review import review
 
     try:
         bank = load_bank(settings.content_dir)
@@ -180,6 +182,15 @@ def content_check(settings: Settings) -> int:
     print(f"with runnable snippet: {bank.with_snippet} ({share}%)")
     seeds = sorted(n for q in bank.questions if (n := q.seed_number) is not None)
     print(f"from the seed: {len(seeds)} (questions {', '.join(map(str, seeds)) or '-'})")
+    hints = sum(1 for q in bank.questions if q.has_hint)
+    gpu = sum(1 for q in bank.questions if q.snippet is not None and q.snippet.device == "gpu")
+    print(f"with a hint: {hints}; GPU-only snippets: {gpu}")
+    findings = review(bank)
+    for finding in findings:
+        print(finding)
+    if findings:
+        print(f"{len(findings)} review finding(s)", file=sys.stderr)
+        return 1
     return 0
 
 

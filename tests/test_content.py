@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import yaml
 from bot.config import CONTENT_DIR
 from bot.content.loader import load_bank
 from bot.content.models import LANGS
+from bot.content.review import review
 from bot.errors import ContentError
 from bot.services.study import AnswerResult
 from tests.conftest import clean_env, studybot
@@ -75,29 +77,83 @@ def test_unknown_topic_and_id_mismatch(tmp_path: Path) -> None:
     )
 
 
-def test_content_check_command_exit_codes(tmp_path: Path) -> None:
+def clean_bank(tmp_path: Path) -> Path:
+    """Return a copy of the fixture bank that passes the review: one topic, easy and hard."""
     root = copy_bank(tmp_path)
-    ok = studybot("content", "check", env=clean_env(STUDYBOT_CONTENT_DIR=str(root)), cwd=tmp_path)
-    assert ok.returncode == 0, ok.stderr
-    assert "3 questions" in ok.stdout and "tensors 2" in ok.stdout
+    (root / "questions" / "fixture-q3.yaml").unlink()
+    (root / "topics.yaml").write_text("tensors: {zh: 张量, en: Tensors}\n", encoding="utf-8")
+    q2 = root / "questions" / "fixture-q2.yaml"
+    edit(q2, {"difficulty": "hard", "en.question": "How do strides describe a view?"})
+    edit(q2, {"en.quiz.question": "Which stride does a transposed 2x3 tensor have?"})
+    for i in (1, 2):
+        edit(root / "questions" / f"fixture-q{i}.yaml", {"snippet.code": f"assert {i} > 0\n"})
+        edit(root / "questions" / f"fixture-q{i}.yaml", {"snippet.expected": ""})
+    return root
+
+
+def check(root: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    return studybot("content", "check", env=clean_env(STUDYBOT_CONTENT_DIR=str(root)), cwd=tmp_path)
+
+
+def test_content_check_command_exit_codes(tmp_path: Path) -> None:
+    root = clean_bank(tmp_path)
+    ok = check(root, tmp_path)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "2 questions" in ok.stdout and "tensors 2" in ok.stdout
     edit(root / "questions" / "fixture-q1.yaml", {"en.quiz.options": ["only one"]})
-    bad = studybot("content", "check", env=clean_env(STUDYBOT_CONTENT_DIR=str(root)), cwd=tmp_path)
+    bad = check(root, tmp_path)
     assert bad.returncode == 1
     assert "fixture-q1.yaml: field en.quiz.options" in bad.stdout
 
 
+def test_content_check_reports_the_review(tmp_path: Path) -> None:
+    root = clean_bank(tmp_path)
+    q1, q2 = (root / "questions" / f"fixture-q{i}.yaml" for i in (1, 2))
+    edit(q2, {"en.question": "Fixture question 1, again?", "difficulty": "easy"})
+    edit(q1, {"snippet.code": "print(1)\n", "snippet.expected": "1\n"})
+    result = check(root, tmp_path)
+    assert result.returncode == 1
+    assert "near-duplicate: fixture-q1 and fixture-q2 (prompts" in result.stdout
+    assert "difficulty spread: topic tensors has no hard" in result.stdout
+    assert "snippet without a check: fixture-q1" in result.stdout
+    assert "snippet without a check: fixture-q2" not in result.stdout
+
+
+def test_new_ids_follow_the_house_style(tmp_path: Path) -> None:
+    root = copy_bank(tmp_path)
+    source = root / "questions" / "fixture-q1.yaml"
+    for name in ("nn-misfiled", "tensors-new-question"):
+        target = root / "questions" / f"{name}.yaml"
+        shutil.copy(source, target)
+        edit(target, {"id": name})
+    hinted = root / "questions" / "tensors-new-question.yaml"
+    edit(hinted, {"zh.hint": "想想步长。"})
+    with pytest.raises(ContentError) as err:
+        load_bank(root)
+    problems = "\n".join(err.value.problems)
+    assert "nn-misfiled.yaml: field id: 'nn-misfiled' must start with its topic's" in problems
+    assert "nn-misfiled.yaml: field zh.hint: required" in problems
+    assert "tensors-new-question.yaml: field en.hint: required" in problems
+    assert "tensors-new-question.yaml: field zh.hint" not in problems
+    assert "fixture-q1" not in problems  # listed in legacy-ids.txt
+    edit(hinted, {"en.hint": "Think of strides."})
+    (root / "questions" / "nn-misfiled.yaml").unlink()
+    assert load_bank(root).get("tensors-new-question") is not None
+
+
 def test_real_bank_loads_and_is_complete() -> None:
     bank = load_bank(CONTENT_DIR)
-    assert len(bank.questions) >= 60
-    assert bank.with_snippet / len(bank.questions) >= 0.8
+    assert len(bank.questions) >= 120
+    assert bank.with_snippet / len(bank.questions) >= 0.9
     assert sorted(n for q in bank.questions if (n := q.seed_number)) == list(range(1, 9))
     for q in bank.questions:
+        assert q.has_hint or q.id in bank.legacy, q.id
         for lang in LANGS:
             quiz = q.text(lang).quiz
             assert len(quiz.options) == 4, q.id
-    # Every topic has questions, and every difficulty is used.
+    # Every topic has an easy and a hard question; no overlap; every snippet checks itself.
+    assert review(bank) == []
     assert all(bank.counts_by_topic().values())
-    assert all(bank.counts_by_difficulty().values())
 
 
 def test_every_question_renders_within_telegram_limits() -> None:

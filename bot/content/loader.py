@@ -16,6 +16,9 @@ from bot.errors import ContentError
 
 TOPICS_FILE = "topics.yaml"
 QUESTIONS_DIR = "questions"
+# Ids published before the house style (attempts refer to them, so they never change): they may
+# carry another prefix than their topic's and may lack a hint. Every other id follows the rules.
+LEGACY_FILE = "legacy-ids.txt"
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class ContentBank:
 
     questions: tuple[Question, ...]
     topics: tuple[Topic, ...]
+    legacy: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {q.id: q for q in self.questions})
@@ -108,8 +112,38 @@ def _load_topics(root: Path, problems: list[str]) -> tuple[Topic, ...]:
     return tuple(topics)
 
 
+def _load_legacy(root: Path, problems: list[str]) -> frozenset[str]:
+    path = root / LEGACY_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return frozenset()
+    except (OSError, UnicodeDecodeError) as e:
+        problems.append(f"{path}: cannot read ({e})")
+        return frozenset()
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return frozenset(line for line in lines if line)
+
+
+def house_style_problems(question: Question, legacy: frozenset[str]) -> list[str]:
+    """List the house rules a question breaks: its topic's id prefix and a hint in each language."""
+    if question.id in legacy:
+        return []
+    problems = []
+    if not question.id.startswith(f"{question.topic}-"):
+        problems.append(
+            f"field id: {question.id!r} must start with its topic's prefix '{question.topic}-'"
+        )
+    problems.extend(
+        f"field {lang}.hint: required (only first-edition questions may lack it)"
+        for lang in LANGS
+        if not question.text(lang).hint
+    )
+    return problems
+
+
 def _validate_question(
-    path: Path, data: Any, topic_ids: set[str], problems: list[str]
+    path: Path, data: Any, topic_ids: set[str], legacy: frozenset[str], problems: list[str]
 ) -> Question | None:
     if not isinstance(data, Mapping):
         problems.append(f"{path}: expected a mapping with the question's fields")
@@ -130,6 +164,7 @@ def _validate_question(
         for err in e.errors():
             problems.append(f"{path}: field {_field_path(err['loc'])}: {err['msg']}")
         return None
+    problems.extend(f"{path}: {problem}" for problem in house_style_problems(question, legacy))
     return question if len(problems) == found else None
 
 
@@ -138,6 +173,7 @@ def load_bank(root: Path) -> ContentBank:
     problems: list[str] = []
     topics = _load_topics(root, problems)
     topic_ids = {t.id for t in topics}
+    legacy = _load_legacy(root, problems)
     qdir = root / QUESTIONS_DIR
     if not qdir.is_dir():
         problems.append(f"{qdir}: missing folder of question files")
@@ -155,7 +191,7 @@ def load_bank(root: Path) -> ContentBank:
             continue
         seen[path.stem] = path
         data = _read_yaml(path, problems)
-        question = _validate_question(path, data, topic_ids, problems)
+        question = _validate_question(path, data, topic_ids, legacy, problems)
         if question is not None:
             questions.append(question)
     if not questions and not problems:
@@ -163,4 +199,4 @@ def load_bank(root: Path) -> ContentBank:
     if problems:
         raise ContentError(problems)
     questions.sort(key=lambda q: q.id)
-    return ContentBank(questions=tuple(questions), topics=topics)
+    return ContentBank(questions=tuple(questions), topics=topics, legacy=legacy)

@@ -72,6 +72,8 @@ class LocalizedQuestion(_Strict):
     question: str = Field(min_length=1, max_length=1000)
     answer: str = Field(min_length=1, max_length=3000)
     quiz: Quiz
+    # A nudge shown before answering; required for every question newer than the first edition.
+    hint: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 class Snippet(_Strict):
@@ -79,6 +81,10 @@ class Snippet(_Strict):
 
     code: str = Field(min_length=1)
     expected: str
+    # "gpu" snippets need CUDA: the CPU test suite skips them and a GPU machine runs them.
+    device: Literal["cpu", "gpu"] = "cpu"
+    # Text that must appear on stderr (a warning the snippet demonstrates); otherwise none may.
+    stderr: str = ""
 
     @field_validator("code")
     @classmethod
@@ -124,6 +130,11 @@ class Question(_Strict):
         if not _SOURCE.match(v):
             raise ValueError("expected 'seed-N' or 'original'")
         return v
+
+    @property
+    def has_hint(self) -> bool:
+        """Return whether both languages carry a hint."""
+        return all(self.text(lang).hint for lang in LANGS)
 
     def text(self, lang: Lang) -> LocalizedQuestion:
         """Return the question's text in `lang`."""
