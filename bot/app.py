@@ -14,8 +14,10 @@ from bot.config import Settings
 from bot.content.loader import ContentBank, load_bank
 from bot.errors import UserInputError
 from bot.services.boards import BoardService
+from bot.services.cards import CardService
 from bot.services.daily import DailyService
 from bot.services.quiz import QuizService
+from bot.services.review import ReviewService
 from bot.services.runs import RunService, StartingRunner
 from bot.services.study import StudyService
 from bot.services.timers import Timers
@@ -39,6 +41,7 @@ class Core:
     quiz: QuizService
     boards: BoardService
     timers: Timers
+    review: ReviewService
 
 
 @asynccontextmanager
@@ -106,7 +109,10 @@ async def open_core(
     clock = clock or SystemClock()
     async with Database(settings.database) as db:
         repos = Repos(db)
-        study = StudyService(repos, bank, clock, settings.timezone, settings.daily_time)
+        cards = CardService(repos, settings.retention)
+        study = StudyService(
+            repos, bank, clock, settings.timezone, settings.daily_time, cards=cards
+        )
         daily = DailyService(repos, study, clock)
         timers = Timers(clock)
         quiz = QuizService(repos, study, bank, clock, timers, settings.quiz_seconds)
@@ -123,6 +129,7 @@ async def open_core(
                 quiz=quiz,
                 boards=BoardService(repos, clock),
                 timers=timers,
+                review=ReviewService(study, cards),
             )
         finally:
             await timers.shutdown()

@@ -115,6 +115,8 @@ class Settings(BaseSettings):
     content_dir: Path = Field(default=CONTENT_DIR, alias="STUDYBOT_CONTENT_DIR")
     log_level: str = Field(default="INFO", alias="STUDYBOT_LOG_LEVEL")
     quiz_seconds: int = Field(default=30, ge=5, le=600, alias="STUDYBOT_QUIZ_SECONDS")
+    # Spaced repetition: the share of cards a user should still know when they fall due.
+    retention: float = Field(default=0.9, ge=0.8, le=0.97, alias="STUDYBOT_RETENTION")
 
     # /run: where the runner is, and who may use it
     runner_url: str | None = Field(default=None, alias="STUDYBOT_RUNNER_URL")
