@@ -12,11 +12,12 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from bot.adapters import quiz_render, render
+from bot.adapters import quiz_render, render, review_render
 from bot.adapters.run_render import run_problem, run_reply
 from bot.app import Core
 from bot.errors import UserInputError
 from bot.i18n import _
+from bot.services.cards import GRADES
 from bot.services.quiz import CloseReason, PollSpec, Scoreboard, SentPoll
 from bot.services.runs import RunService, strip_command
 from bot.services.study import Context, Shown
@@ -174,6 +175,12 @@ class Console:
                 self.say(_(lang, "No question yet. Try /daily."))
             else:
                 self.say(render.reference_answer(self.current.question, self.current.lang))
+                if await self.core.review.may_rate_self(ctx, self.current.prompt.id):
+                    self.say(render.usage(lang, "usage_rate"))
+        elif command == "/review":
+            await self.review(ctx, arg)
+        elif command == "/rate":
+            await self.rate(ctx, arg)
         elif command == "/streak":
             self.say(render.streak(lang, await study.streak(ctx)))
         elif command == "/stats":
@@ -389,6 +396,51 @@ class Console:
             self.say(_(ctx.lang, "This question is no longer available."))
             return
         self.say(render.verdict(result))
+        if result.question is not None and result.card is not None and result.card.became_leech:
+            self.say(review_render.leech(result.lang))
+            self.say(render.reference_answer(result.question, result.lang))
+        if result.status == "recorded" and self.current.prompt.kind == "review":
+            await self.next_card(ctx)
+
+    async def review(self, ctx: Context, arg: str) -> None:
+        """Serve the next due card, or show or set the desired retention."""
+        words = arg.split()
+        if not words:
+            await self.next_card(ctx)
+        elif words[0].lower() != "retention" or len(words) > 2:
+            raise UserInputError("usage_review")
+        elif len(words) == 1:
+            self.say(review_render.retention_now(ctx.lang, self.core.review.retention(ctx)))
+        else:
+            changed = await self.core.review.set_retention(ctx, words[1])
+            self.say(review_render.retention_set(ctx.lang, changed))
+
+    async def next_card(self, ctx: Context) -> None:
+        """Show the most overdue card, or where the reviews stand when none is due."""
+        shown = await self.core.review.next(ctx)
+        if shown is not None:
+            await self.show(shown)
+            return
+        summary = await self.core.review.summary(ctx)
+        self.say(review_render.summary(ctx.lang, summary, ctx.user_zone, self.core.clock.now()))
+
+    async def rate(self, ctx: Context, arg: str) -> None:
+        """Rate one's recall of the current question after reading its answer."""
+        grade = arg.strip().lower()
+        if self.current is None or grade not in GRADES:
+            raise UserInputError("usage_rate")
+        rating = await self.core.review.rate_self(ctx, self.current.prompt.id, grade)
+        if rating.status == "answered":
+            self.say(_(ctx.lang, "You answered this one: your answer counts."))
+        elif rating.status == "already":
+            self.say(_(ctx.lang, "You already rated this one."))
+        elif rating.card is not None:
+            now = self.core.clock.now()
+            self.say(review_render.rated(ctx.lang, rating.card.card.due, ctx.user_zone, now))
+            if self.current.prompt.kind == "review":
+                await self.next_card(ctx)
+        else:
+            self.say(_(ctx.lang, "This question is no longer available."))
 
 
 def _option_index(text: str, options: int) -> int | None:

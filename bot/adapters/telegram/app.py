@@ -20,6 +20,7 @@ from bot.adapters import render
 from bot.adapters.telegram.delivery import PLATFORM, DailyScheduler
 from bot.adapters.telegram.flood import FloodLimiter
 from bot.adapters.telegram.handlers import Handlers
+from bot.adapters.telegram.keyboards import REVIEW_PATTERN
 from bot.adapters.telegram.polling import (
     STARTUP_RETRY_DELAYS,
     PollingWatch,
@@ -27,6 +28,7 @@ from bot.adapters.telegram.polling import (
     initialize_with_retries,
 )
 from bot.adapters.telegram.quiz import QuizHandlers, TelegramQuizSender
+from bot.adapters.telegram.review import ReviewHandlers
 from bot.adapters.telegram.run_handlers import RunHandlers
 from bot.app import Core
 from bot.services.runs import RunService
@@ -60,6 +62,7 @@ def build_application(
     scheduler = DailyScheduler(core, application)
     handlers = Handlers(core, scheduler)
     quiz = QuizHandlers(handlers)
+    review = ReviewHandlers(handlers, application.bot)
     core.quiz.register(PLATFORM, TelegramQuizSender(core, application))
     application.bot_data["scheduler"] = scheduler
     application.bot_data["core"] = core
@@ -79,6 +82,7 @@ def build_application(
         "quiz": quiz.quiz,
         "stopquiz": quiz.stopquiz,
         "leaderboard": quiz.leaderboard,
+        "review": review.review,
     }
     # Only new messages: an edited /daily must not send another question.
     for name, callback in commands.items():
@@ -94,6 +98,7 @@ def build_application(
             run.run,
         )
     )
+    application.add_handler(CallbackQueryHandler(review.button, pattern=REVIEW_PATTERN))
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_handler(PollAnswerHandler(quiz.poll_answer))
     # Last in the same group: only commands that no handler above took get the hint.
