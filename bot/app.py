@@ -17,6 +17,7 @@ from bot.services.boards import BoardService
 from bot.services.cards import CardService
 from bot.services.daily import DailyService
 from bot.services.quiz import QuizService
+from bot.services.reminders import ReminderService
 from bot.services.review import ReviewService
 from bot.services.runs import RunService, StartingRunner
 from bot.services.study import StudyService
@@ -42,6 +43,7 @@ class Core:
     boards: BoardService
     timers: Timers
     review: ReviewService
+    reminders: ReminderService
 
 
 @asynccontextmanager
@@ -130,6 +132,7 @@ async def open_core(
                 boards=BoardService(repos, clock),
                 timers=timers,
                 review=ReviewService(study, cards),
+                reminders=ReminderService(repos, cards, clock, timers, settings.timezone),
             )
         finally:
             await timers.shutdown()

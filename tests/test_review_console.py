@@ -50,3 +50,20 @@ async def test_console_self_rating_and_retention(core: Core) -> None:
     assert "more reviews a day" in out.getvalue()
     await c.handle("/review retention 2")
     assert "Usage: /review retention" in out.getvalue()
+
+
+async def test_console_remind(core: Core, clock: FixedClock) -> None:
+    out = io.StringIO()
+    c = Console(core, stdin=io.StringIO(""), stdout=out, user="tester")
+    await c.handle("/question")
+    await c.handle(letter(c, right=False))
+    await c.handle("/remind 20:00")
+    assert "remind you at 20:00 (UTC)" in out.getvalue()
+    await c.handle("/remind 24:00")
+    assert "Usage: /remind" in out.getvalue()
+    clock.set(clock.now() + timedelta(days=1, hours=8))
+    await core.timers.run_due()
+    assert "1-day streak ends today" in out.getvalue()
+    assert "1 card is due" in out.getvalue()
+    await c.handle("/remind off")
+    assert "Reminders are off" in out.getvalue()

@@ -159,3 +159,26 @@ async def test_in_a_group_without_a_private_chat_review_mentions_the_user(
     )
     assert "Correct" in verdict
     assert len(await core.db.fetchall("SELECT * FROM review_log")) == 2
+
+
+async def test_reminder_with_a_start_button(
+    bot: App, fake: FakeBotAPI, core: Core, clock: FixedClock
+) -> None:
+    assert "Usage: /remind" in await say(fake, "/remind 8pm")
+    await say(fake, "/question tensors")
+    question = fake.last_message(USER)
+    right = question.callback_data[await right_option(core, question)]
+    await press(fake, USER, question, right, USER)
+    assert "20:00 (UTC)" in await say(fake, "/remind 20:00")
+    clock.set(clock.now() + timedelta(days=1, hours=8))
+    since = fake.mark()
+    assert await core.timers.run_due() == 1
+    call = await fake.wait_for_call("sendMessage", chat_id=USER, since=since)
+    assert "1-day streak ends today" in str(call.params["text"])
+    reminder = fake.message(USER, call.result["message_id"])
+    assert reminder.callback_data == ["v:go"]
+    since = fake.mark()
+    await press(fake, USER, reminder, "v:go", USER)
+    card = await fake.wait_for_call("sendMessage", chat_id=USER, since=since)
+    assert "Review" in str(card.params["text"])
+    assert "Reminders are off" in await say(fake, "/remind off")

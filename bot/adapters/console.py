@@ -19,6 +19,7 @@ from bot.errors import UserInputError
 from bot.i18n import _
 from bot.services.cards import GRADES
 from bot.services.quiz import CloseReason, PollSpec, Scoreboard, SentPoll
+from bot.services.reminders import Reminder
 from bot.services.runs import RunService, strip_command
 from bot.services.study import Context, Shown
 from bot.storage.records import Chat
@@ -77,6 +78,7 @@ class Console:
         self._answered_polls: set[str] = set()
         self._held: list[str] | None = None  # output held back while an answer is scored
         core.quiz.register(PLATFORM, self)
+        core.reminders.register(PLATFORM, self.remind_now)
         self._eof = False
 
     def say(self, text: str) -> None:
@@ -100,6 +102,7 @@ class Console:
         """Read commands until /quit or end of input."""
         ctx = await self.context()
         await self.core.quiz.stop_all(PLATFORM)  # a quiz left by a killed console
+        await self.core.reminders.resume(PLATFORM)
         self.say(render.welcome(ctx.lang, self.user, console=True))
         self.say(_(ctx.lang, "Type a command, an option letter to answer, or /quit."))
         try:
@@ -181,6 +184,12 @@ class Console:
             await self.review(ctx, arg)
         elif command == "/rate":
             await self.rate(ctx, arg)
+        elif command == "/remind":
+            if len(arg.split()) != 1:
+                raise UserInputError("usage_remind")
+            user = await self.core.reminders.set(ctx, arg)
+            zone = self.core.reminders.zone(user)
+            self.say(review_render.remind_set(lang, user.remind_at, zone))
         elif command == "/streak":
             self.say(render.streak(lang, await study.streak(ctx)))
         elif command == "/stats":
@@ -401,6 +410,11 @@ class Console:
             self.say(render.reference_answer(result.question, result.lang))
         if result.status == "recorded" and self.current.prompt.kind == "review":
             await self.next_card(ctx)
+
+    async def remind_now(self, reminder: Reminder) -> None:
+        """Print a reminder and how to start."""
+        self.say(review_render.reminder(reminder))
+        self.say(_(reminder.lang, "Type /review or /daily to start."))
 
     async def review(self, ctx: Context, arg: str) -> None:
         """Serve the next due card, or show or set the desired retention."""

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.adapters.render import e
 from bot.i18n import _, ngettext
+from bot.services.reminders import Reminder
 from bot.services.review import RetentionSet, ReviewSummary
 from bot.storage.records import Lang
 
@@ -127,3 +128,40 @@ def review_due_button(lang: Lang, n: int) -> str:
 def mention(name: str, user_id: str) -> str:
     """Render an HTML mention of a Telegram user."""
     return f'<a href="tg://user?id={e(user_id)}">{e(name)}</a>'
+
+
+def reminder(r: Reminder) -> str:
+    """Render the short reminder: the streak at risk and the cards due."""
+    lines = []
+    if r.streak:
+        lines.append(
+            ngettext(
+                r.lang,
+                "🔥 Your {n}-day streak ends today unless you answer a question.",
+                "🔥 Your {n}-day streak ends today unless you answer a question.",
+                r.streak,
+            )
+        )
+    if r.due:
+        lines.append(ngettext(r.lang, "{n} card is due.", "{n} cards are due.", r.due))
+    return e("\n".join(lines))
+
+
+def start_button(lang: Lang) -> str:
+    """Label the reminder's button."""
+    return _(lang, "▶️ Start")
+
+
+def remind_set(lang: Lang, at: str | None, zone: str) -> str:
+    """Confirm the reminder time, or that reminders are off."""
+    if at is None:
+        return e(_(lang, "Reminders are off. /remind HH:MM turns them back on."))
+    return e(
+        _(
+            lang,
+            "I will remind you at {at} ({zone}) on days you have not studied yet, "
+            "when your streak or due cards need it.",
+            at=at,
+            zone=zone,
+        )
+    )

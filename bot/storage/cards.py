@@ -145,6 +145,14 @@ class ReminderRepo:
             )
             return cursor.rowcount > 0
 
+    async def claimed(self, user_id: int, local_date: date) -> bool:
+        """Return True if the user's reminder of a date was claimed."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM reminders WHERE user_id = ? AND local_date = ?",
+            (user_id, local_date.isoformat()),
+        )
+        return row is not None
+
     async def finish(self, user_id: int, local_date: date, status: str) -> None:
         """Mark a claimed reminder as sent, skipped or failed."""
         async with self.db.transaction() as conn:

@@ -28,6 +28,7 @@ from bot.adapters.telegram.polling import (
     initialize_with_retries,
 )
 from bot.adapters.telegram.quiz import QuizHandlers, TelegramQuizSender
+from bot.adapters.telegram.reminders import RemindHandlers, TelegramReminderSender
 from bot.adapters.telegram.review import ReviewHandlers
 from bot.adapters.telegram.run_handlers import RunHandlers
 from bot.app import Core
@@ -63,6 +64,8 @@ def build_application(
     handlers = Handlers(core, scheduler)
     quiz = QuizHandlers(handlers)
     review = ReviewHandlers(handlers, application.bot)
+    remind = RemindHandlers(handlers)
+    core.reminders.register(PLATFORM, TelegramReminderSender(application.bot))
     core.quiz.register(PLATFORM, TelegramQuizSender(core, application))
     application.bot_data["scheduler"] = scheduler
     application.bot_data["core"] = core
@@ -83,6 +86,7 @@ def build_application(
         "stopquiz": quiz.stopquiz,
         "leaderboard": quiz.leaderboard,
         "review": review.review,
+        "remind": remind.remind,
     }
     # Only new messages: an edited /daily must not send another question.
     for name, callback in commands.items():
@@ -122,6 +126,7 @@ async def on_start(application: Application) -> None:  # type: ignore[type-arg]
     await scheduler.start()
     core: Core = application.bot_data["core"]
     await core.quiz.resume(PLATFORM)
+    await core.reminders.resume(PLATFORM)
 
 
 async def publish_commands(application: Application) -> None:  # type: ignore[type-arg]

@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes
 from bot.adapters import render, review_render
 from bot.adapters.telegram.delivery import PLATFORM
 from bot.adapters.telegram.handlers import Handlers, command
-from bot.adapters.telegram.keyboards import parse_review, review_keyboard
+from bot.adapters.telegram.keyboards import parse_review, question_keyboard, review_keyboard
 from bot.errors import UserInputError
 from bot.i18n import _
 from bot.services.study import AnswerResult, Context
@@ -90,6 +90,18 @@ class ReviewHandlers:
         )
         await self.core.study.attach_message(shown.prompt.id, str(sent.message_id))
 
+    async def send_new(self, ctx: Context) -> None:
+        """Send a new question to the context's chat."""
+        shown = await self.core.study.show(ctx, "question")
+        options = len(shown.question.text(shown.lang).quiz.options)
+        sent = await self.bot.send_message(
+            int(ctx.chat.external_id),
+            render.question(self.core.bank, shown.question, shown.lang, "question"),
+            parse_mode=ParseMode.HTML,
+            reply_markup=question_keyboard(shown.prompt.id, options, shown.lang),
+        )
+        await self.core.study.attach_message(shown.prompt.id, str(sent.message_id))
+
     async def button(self, update: Update, context: Ctx) -> None:
         """Answer a review card, rate oneself, or start reviewing; answer every query."""
         query = update.callback_query
@@ -102,7 +114,10 @@ class ReviewHandlers:
             return
         if parsed.action == "start":
             await query.answer()
-            await self.serve(ctx, query.from_user.id, mention=ctx.chat.is_group)
+            if await self.core.review.due_now(ctx):
+                await self.serve(ctx, query.from_user.id, mention=ctx.chat.is_group)
+            else:  # nothing due: a new question keeps the streak
+                await self.send_new(ctx)
         elif parsed.action == "rate":
             await self._rate(query, ctx, parsed.prompt_id, parsed.grade)
         elif parsed.owner != query.from_user.id:
