@@ -115,7 +115,7 @@ async def open_core(
         study = StudyService(
             repos, bank, clock, settings.timezone, settings.daily_time, cards=cards
         )
-        daily = DailyService(repos, study, clock)
+        daily = DailyService(repos, study, clock, settings.daily_reviews)
         timers = Timers(clock)
         quiz = QuizService(repos, study, bank, clock, timers, settings.quiz_seconds)
         timers.start()

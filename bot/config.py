@@ -117,6 +117,8 @@ class Settings(BaseSettings):
     quiz_seconds: int = Field(default=30, ge=5, le=600, alias="STUDYBOT_QUIZ_SECONDS")
     # Spaced repetition: the share of cards a user should still know when they fall due.
     retention: float = Field(default=0.9, ge=0.8, le=0.97, alias="STUDYBOT_RETENTION")
+    # Reviews offered ("Review n due") under a private chat's daily question.
+    daily_reviews: int = Field(default=10, ge=0, le=100, alias="STUDYBOT_DAILY_REVIEWS")
 
     # /run: where the runner is, and who may use it
     runner_url: str | None = Field(default=None, alias="STUDYBOT_RUNNER_URL")

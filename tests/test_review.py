@@ -204,3 +204,76 @@ async def test_cards_are_stored_in_utc(core: Core, clock: FixedClock) -> None:
     await answer(core, ctx, shown, right=False)
     summary = await core.review.summary(ctx)
     assert summary.next_due == datetime(2026, 3, 10, 23, 31, tzinfo=UTC)
+
+
+async def daily(core: Core, ctx: Context) -> Shown:
+    shown: list[Shown] = []
+
+    async def send(_chat: object, s: Shown) -> str:
+        shown.append(s)
+        return "1"
+
+    await core.daily.today(ctx, send)
+    return shown[-1]
+
+
+async def test_a_private_daily_question_is_a_due_card_first(core: Core, clock: FixedClock) -> None:
+    ctx = await private(core)
+    first = await daily(core, ctx)
+    assert first.review_due == 0
+    await answer(core, ctx, first, right=False)
+    clock.set(clock.now() + timedelta(minutes=1))
+    second = await core.study.show(ctx, "question")
+    await answer(core, ctx, second, right=False)
+    clock.set(clock.now() + timedelta(days=1))
+    today = await daily(core, ctx)
+    assert today.question.id == first.question.id  # the most overdue card
+    assert today.prompt.kind == "daily"
+    assert today.review_due == 1  # the other due card, offered under it
+    again = await daily(core, ctx)  # shown again the same day: the same prompt
+    assert again.prompt.id == today.prompt.id
+
+
+async def test_a_private_daily_question_is_new_without_due_cards(
+    core: Core, clock: FixedClock
+) -> None:
+    ctx = await private(core)
+    first = await daily(core, ctx)
+    await answer(core, ctx, first, right=True)
+    clock.set(clock.now() + timedelta(days=1))
+    today = await daily(core, ctx)
+    # Good after the first step leaves the card due in 10 minutes, so it is due a day later.
+    assert today.question.id == first.question.id
+    await answer(core, ctx, today, right=True)
+    clock.set(clock.now() + timedelta(days=1))
+    assert (await core.review.summary(ctx)).next_due is not None
+    newer = await daily(core, ctx)
+    assert newer.question.id != first.question.id
+
+
+async def test_reviews_offered_under_the_daily_are_capped(
+    make_settings: Callable[..., Settings], clock: FixedClock
+) -> None:
+    async with open_core(make_settings(STUDYBOT_DAILY_REVIEWS="1"), clock=clock) as core:
+        ctx = await private(core)
+        for _ in range(3):
+            await answer(core, ctx, await core.study.show(ctx, "question"), right=False)
+        clock.set(clock.now() + timedelta(days=1))
+        assert (await daily(core, ctx)).review_due == 1
+
+
+async def test_a_group_keeps_the_shared_daily_question(core: Core, clock: FixedClock) -> None:
+    ctx = await core.study.enter(
+        platform="test",
+        user_id="u1",
+        user_name="Ann",
+        language_code="en",
+        chat_id="-100",
+        chat_type="supergroup",
+    )
+    first = await daily(core, ctx)
+    await answer(core, ctx, first, right=False)
+    clock.set(clock.now() + timedelta(days=1))
+    today = await daily(core, ctx)
+    assert today.question.id != first.question.id
+    assert today.review_due == 0

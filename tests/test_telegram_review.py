@@ -182,3 +182,21 @@ async def test_reminder_with_a_start_button(
     card = await fake.wait_for_call("sendMessage", chat_id=USER, since=since)
     assert "Review" in str(card.params["text"])
     assert "Reminders are off" in await say(fake, "/remind off")
+
+
+async def test_private_daily_offers_the_due_reviews(
+    bot: App, fake: FakeBotAPI, core: Core, clock: FixedClock
+) -> None:
+    await miss_one(fake, core)
+    await say(fake, "/question")
+    other = fake.last_message(USER)
+    wrong = other.callback_data[(await right_option(core, other) + 1) % 4]
+    await press(fake, USER, other, wrong, USER)
+    clock.set(clock.now() + timedelta(days=1))
+    assert "Daily question" in await say(fake, "/daily")
+    question = fake.last_message(USER)
+    assert question.buttons[-1] == {"text": "🔁 Review 1 due", "callback_data": "v:go"}
+    since = fake.mark()
+    await press(fake, USER, question, "v:go", USER)
+    card = await fake.wait_for_call("sendMessage", chat_id=USER, since=since)
+    assert "Review" in str(card.params["text"])

@@ -298,6 +298,9 @@ class Console:
                 last=render.LETTERS[len(shown.question.text(shown.lang).quiz.options) - 1],
             )
         )
+        if shown.review_due:
+            label = review_render.review_due_button(shown.lang, shown.review_due)
+            self.say(_(shown.lang, "{label}: type /review.", label=label))
 
     async def leaderboard(self, ctx: Context, arg: str) -> None:
         """Show the console user's totals for a period, or leave or rejoin the boards."""

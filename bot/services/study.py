@@ -45,6 +45,7 @@ class Shown:
     prompt: Prompt
     question: Question
     lang: Lang
+    review_due: int = 0  # under a private daily question: how many reviews to offer
 
 
 @dataclass(frozen=True)

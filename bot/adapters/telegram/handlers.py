@@ -135,7 +135,7 @@ class Handlers:
             raise RuntimeError("no message to reply to")
         sent = await message.reply_html(
             render.question(self.core.bank, shown.question, shown.lang, shown.prompt.kind),
-            reply_markup=question_keyboard(shown.prompt.id, options, shown.lang),
+            reply_markup=question_keyboard(shown.prompt.id, options, shown.lang, shown.review_due),
         )
         return str(sent.message_id)
 

@@ -38,13 +38,18 @@ def parse(data: str | None) -> Callback | None:
     return None
 
 
-def question_keyboard(prompt_id: int, options: int, lang: Lang) -> InlineKeyboardMarkup:
-    """Return one button per option letter and a "show answer" button."""
+def question_keyboard(
+    prompt_id: int, options: int, lang: Lang, review_due: int = 0
+) -> InlineKeyboardMarkup:
+    """Return one button per option letter, "show answer", and "Review n due" if any."""
     letters = [
         InlineKeyboardButton(LETTERS[i], callback_data=f"a:{prompt_id}:{i}") for i in range(options)
     ]
     rows = [letters[i : i + 5] for i in range(0, len(letters), 5)]
     rows.append([InlineKeyboardButton(_(lang, "💡 Show answer"), callback_data=f"r:{prompt_id}")])
+    if review_due > 0:
+        label = review_render.review_due_button(lang, review_due)
+        rows.append([InlineKeyboardButton(label, callback_data="v:go")])
     return InlineKeyboardMarkup(rows)
 
 
