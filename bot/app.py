@@ -20,6 +20,7 @@ from bot.services.quiz import QuizService
 from bot.services.reminders import ReminderService
 from bot.services.review import ReviewService
 from bot.services.runs import RunService, StartingRunner
+from bot.services.stats import StatsService
 from bot.services.study import StudyService
 from bot.services.timers import Timers
 from bot.storage.database import Database
@@ -44,6 +45,7 @@ class Core:
     timers: Timers
     review: ReviewService
     reminders: ReminderService
+    stats: StatsService
 
 
 @asynccontextmanager
@@ -133,6 +135,7 @@ async def open_core(
                 timers=timers,
                 review=ReviewService(study, cards),
                 reminders=ReminderService(repos, cards, clock, timers, settings.timezone),
+                stats=StatsService(study, cards),
             )
         finally:
             await timers.shutdown()

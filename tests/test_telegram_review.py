@@ -200,3 +200,18 @@ async def test_private_daily_offers_the_due_reviews(
     await press(fake, USER, question, "v:go", USER)
     card = await fake.wait_for_call("sendMessage", chat_id=USER, since=since)
     assert "Review" in str(card.params["text"])
+
+
+async def test_stats_is_a_picture_with_a_caption(bot: App, fake: FakeBotAPI, core: Core) -> None:
+    assert "No answers yet" in await say(fake, "/stats")
+    await miss_one(fake, core)
+    since = fake.mark()
+    fake.send_message(USER, USER, "/stats", chat_type="private", language_code="en")
+    call = await fake.wait_for_call("sendPhoto", chat_id=USER, since=since)
+    caption = str(call.params["caption"])
+    assert "Streak: 1 day" in caption
+    assert "Accuracy: 0% (0/1)" in caption
+    assert "Due today: 1 card" in caption
+    photo = fake.message(USER, call.result["message_id"]).photo
+    assert photo is not None
+    assert (photo[-1]["width"], photo[-1]["height"]) == (1200, 800)

@@ -12,8 +12,9 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from bot.adapters import quiz_render, render, review_render
+from bot.adapters import quiz_render, render, review_render, stats_render
 from bot.adapters.run_render import run_problem, run_reply
+from bot.adapters.stats_picture import PictureRenderer
 from bot.app import Core
 from bot.errors import UserInputError
 from bot.i18n import _
@@ -79,6 +80,7 @@ class Console:
         self._held: list[str] | None = None  # output held back while an answer is scored
         core.quiz.register(PLATFORM, self)
         core.reminders.register(PLATFORM, self.remind_now)
+        self.pictures: PictureRenderer | None = None
         self._eof = False
 
     def say(self, text: str) -> None:
@@ -120,6 +122,7 @@ class Console:
                     await self.handle(line)
         finally:
             await self.core.quiz.stop_all(PLATFORM)
+            self.close()
 
     async def readline(self) -> str:
         """Read one line ("" at end of input) without blocking the event loop.
@@ -193,7 +196,7 @@ class Console:
         elif command == "/streak":
             self.say(render.streak(lang, await study.streak(ctx)))
         elif command == "/stats":
-            self.say(render.stats(self.core.bank, lang, await study.stats(ctx)))
+            await self.stats(ctx)
         elif command == "/topics":
             self.say(render.topics(self.core.bank, lang))
         elif command == "/timezone":
@@ -413,6 +416,26 @@ class Console:
             self.say(render.reference_answer(result.question, result.lang))
         if result.status == "recorded" and self.current.prompt.kind == "review":
             await self.next_card(ctx)
+
+    async def stats(self, ctx: Context) -> None:
+        """Write the statistics picture to a file, print its path and the caption."""
+        overview = await self.core.stats.overview(ctx)
+        if overview.empty:
+            self.say(stats_render.empty(ctx.lang))
+            return
+        if self.pictures is None:
+            self.pictures = PictureRenderer()
+        spec = stats_render.picture_spec(self.core.bank, ctx.lang, overview)
+        path = self.save_file("stats.png", await self.pictures.render(spec))
+        self.say(_(ctx.lang, "Your statistics picture: {path}", path=path))
+        self.say(stats_render.caption(ctx.lang, overview))
+        self.say(render.stats(self.core.bank, ctx.lang, overview.totals))
+
+    def close(self) -> None:
+        """Stop the picture worker, if one was started."""
+        if self.pictures is not None:
+            self.pictures.close()
+            self.pictures = None
 
     async def remind_now(self, reminder: Reminder) -> None:
         """Print a reminder and how to start."""

@@ -123,6 +123,21 @@ class CardRepo:
         )
         return from_iso(row[0]) if row and row[0] else None
 
+    async def by_state(self, user_id: int) -> dict[int, int]:
+        """Return how many of the user's cards are in each fsrs state."""
+        rows = await self.db.fetchall(
+            "SELECT state, COUNT(*) AS n FROM cards WHERE user_id = ? GROUP BY state", (user_id,)
+        )
+        return {r["state"]: r["n"] for r in rows}
+
+    async def due_before(self, user_id: int, until: datetime) -> list[datetime]:
+        """Return the due times of the user's cards (leeches aside) before `until`."""
+        rows = await self.db.fetchall(
+            "SELECT due FROM cards WHERE user_id = ? AND leech = 0 AND due < ?",
+            (user_id, to_iso(until)),
+        )
+        return [from_iso(r["due"]) for r in rows]
+
     async def count(self, user_id: int) -> int:
         """Return how many cards the user has."""
         row = await self.db.fetchone("SELECT COUNT(*) FROM cards WHERE user_id = ?", (user_id,))

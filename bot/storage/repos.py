@@ -348,6 +348,15 @@ class AttemptRepo:
         )
         return [(r["question_id"], r["n"], r["c"] or 0) for r in rows]
 
+    async def per_day(self, user_id: int, since: date) -> dict[date, int]:
+        """Return how many answers the user gave on each local date from `since` on."""
+        rows = await self.db.fetchall(
+            "SELECT local_date, COUNT(*) AS n FROM attempts WHERE user_id = ? AND local_date >= ?"
+            " GROUP BY local_date",
+            (user_id, since.isoformat()),
+        )
+        return {date.fromisoformat(r["local_date"]): r["n"] for r in rows}
+
     async def answered_on(self, user_id: int, local_date: date) -> bool:
         """Return True if the user answered anything on a local date."""
         row = await self.db.fetchone(

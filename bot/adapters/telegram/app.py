@@ -17,6 +17,7 @@ from telegram.ext import (
 )
 
 from bot.adapters import render
+from bot.adapters.stats_picture import PictureRenderer
 from bot.adapters.telegram.delivery import PLATFORM, DailyScheduler
 from bot.adapters.telegram.flood import FloodLimiter
 from bot.adapters.telegram.handlers import Handlers
@@ -31,6 +32,7 @@ from bot.adapters.telegram.quiz import QuizHandlers, TelegramQuizSender
 from bot.adapters.telegram.reminders import RemindHandlers, TelegramReminderSender
 from bot.adapters.telegram.review import ReviewHandlers
 from bot.adapters.telegram.run_handlers import RunHandlers
+from bot.adapters.telegram.stats import StatsHandlers
 from bot.app import Core
 from bot.services.runs import RunService
 
@@ -65,6 +67,9 @@ def build_application(
     quiz = QuizHandlers(handlers)
     review = ReviewHandlers(handlers, application.bot)
     remind = RemindHandlers(handlers)
+    pictures = PictureRenderer()
+    application.bot_data["pictures"] = pictures
+    stats = StatsHandlers(handlers, pictures)
     core.reminders.register(PLATFORM, TelegramReminderSender(application.bot))
     core.quiz.register(PLATFORM, TelegramQuizSender(core, application))
     application.bot_data["scheduler"] = scheduler
@@ -77,7 +82,7 @@ def build_application(
         "question": handlers.question,
         "topics": handlers.topics,
         "streak": handlers.streak,
-        "stats": handlers.stats,
+        "stats": stats.stats,
         "subscribe": handlers.subscribe,
         "unsubscribe": handlers.unsubscribe,
         "timezone": handlers.timezone,
@@ -164,3 +169,6 @@ async def stop_application(application: Application) -> None:  # type: ignore[ty
     if application.running:
         await application.stop()
     await application.shutdown()
+    pictures = application.bot_data.get("pictures")
+    if isinstance(pictures, PictureRenderer):
+        pictures.close()
