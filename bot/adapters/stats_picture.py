@@ -92,10 +92,13 @@ def render_png(spec: PictureSpec) -> bytes:
     with matplotlib.rc_context({"font.family": family, "font.size": 11}):
         fig = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
         fig.suptitle(labels.title, fontsize=16, fontweight="bold")
-        grid = fig.add_gridspec(2, 2, height_ratios=(1, 1.1), hspace=0.45, wspace=0.35)
+        grid = fig.add_gridspec(
+            2, 3, height_ratios=(1, 1.1), width_ratios=(1.4, 1, 1), hspace=0.45, wspace=0.45
+        )
         _heatmap(fig.add_subplot(grid[0, :]), spec, labels)
         _accuracy(fig.add_subplot(grid[1, 0]), spec, labels)
         _cards(fig.add_subplot(grid[1, 1]), spec, labels)
+        _due(fig.add_subplot(grid[1, 2]), spec, labels)
         buffer = io.BytesIO()
         # Fast zlib: the file grows a little, the render is quicker.
         fig.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
@@ -140,15 +143,19 @@ def _accuracy(ax: Any, spec: PictureSpec, labels: Labels) -> None:
 
 def _cards(ax: Any, spec: PictureSpec, labels: Labels) -> None:
     ax.set_title(labels.cards, loc="left")
-    names = [*labels.states, *labels.days]
-    values = [*spec.states, *spec.due_days]
-    colors = ["#c9d1d9", "#f2cc60", "#40c463"] + ["#58a6ff"] * len(spec.due_days)
-    bars = ax.bar(range(len(values)), values, color=colors)
+    bars = ax.bar(range(3), spec.states, color=["#c9d1d9", "#f2cc60", "#40c463"])
     ax.bar_label(bars, fontsize=9)
-    ax.set_xticks(range(len(values)), names, rotation=45, ha="right")
-    ax.axvline(2.5, color="#8b949e", linewidth=1, linestyle="--")
-    ax.text(3, max([*values, 1]) * 1.05, labels.due, fontsize=10)
-    ax.set_ylim(0, max([*values, 1]) * 1.2)
+    ax.set_xticks(range(3), labels.states)
+    ax.set_ylim(0, max([*spec.states, 1]) * 1.15)
+
+
+def _due(ax: Any, spec: PictureSpec, labels: Labels) -> None:
+    # Its own panel: a handful of due cards would vanish next to hundreds of new ones.
+    ax.set_title(labels.due, loc="left")
+    bars = ax.bar(range(len(spec.due_days)), spec.due_days, color="#58a6ff")
+    ax.bar_label(bars, fontsize=9)
+    ax.set_xticks(range(len(spec.due_days)), labels.days, rotation=45, ha="right")
+    ax.set_ylim(0, max([*spec.due_days, 1]) * 1.2)
 
 
 class PictureRenderer:

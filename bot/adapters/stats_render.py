@@ -36,9 +36,9 @@ def labels(bank: ContentBank, lang: Lang, overview: StatsOverview) -> Labels:
         more=_(lang, "more"),
         accuracy=_(lang, "Accuracy by topic (%)"),
         topics=tuple(topics),
-        cards=_(lang, "Cards by state, and due in the next 7 days"),
+        cards=_(lang, "Cards by state"),
         states=(_(lang, "new"), _(lang, "learning"), _(lang, "review")),
-        due=_(lang, "due"),
+        due=_(lang, "Due in the next 7 days"),
         days=(_(lang, "today"), *(f"{d.month}/{d.day}" for d in days[1:])),
     )
 
