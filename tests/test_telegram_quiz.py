@@ -163,6 +163,21 @@ def raw_vote(fake: FakeBotAPI, poll: Call, user: int, options: list[int]) -> Non
     )
 
 
+async def next_step_within(core: Core, seconds: float) -> None:
+    """Wait until the bot has scheduled the quiz's next step (after an early close).
+
+    stopPoll reaches the fake before the bot stores and schedules the next step, so moving
+    the clock at once could fire nothing and leave the step to the real-time fallback.
+    """
+
+    async def scheduled() -> bool:
+        limit = core.clock.now() + timedelta(seconds=seconds)
+        due = [core.timers.when(f"quiz:{session}") for session in range(1, 10)]
+        return any(when is not None and when <= limit for when in due)
+
+    await until(scheduled, "the next step of the quiz")
+
+
 async def advance(core: Core, seconds: float) -> None:
     """Move the clock and fire the timers that became due."""
     clock = core.clock
@@ -200,6 +215,7 @@ async def test_quiz_3_in_a_group_scores_two_members_with_ranks_and_times(
     await vote(core, fake, second, ALICE, correct(second), after=3)
     await fake.wait_for_call("stopPoll", chat_id=GROUP, since=mark)
     assert not [c for c in fake.calls("sendPoll") if c.seq >= mark]
+    await next_step_within(core, 3)
     await advance(core, 3)
     third = await next_poll(fake, mark)
 
@@ -470,6 +486,7 @@ async def test_quiz_in_a_private_chat_gives_a_personal_result(
     await vote(core, fake, first, ALICE, wrong(first), after=5)
     # The only player answered: the poll closes at once, the next comes 3 s later.
     await fake.wait_for_call("stopPoll", chat_id=ALICE, since=mark)
+    await next_step_within(core, 3)
     await advance(core, 3)
     second = await next_poll(fake, mark, ALICE)
     await vote(core, fake, second, ALICE, correct(second), after=1)
