@@ -15,9 +15,13 @@ from bot.content.loader import ContentBank, load_bank
 from bot.errors import UserInputError
 from bot.services.admin import AdminService
 from bot.services.boards import BoardService
+from bot.services.cards import CardService
 from bot.services.daily import DailyService
 from bot.services.quiz import QuizService
+from bot.services.reminders import ReminderService
+from bot.services.review import ReviewService
 from bot.services.runs import RunService, StartingRunner
+from bot.services.stats import StatsService
 from bot.services.study import StudyService
 from bot.services.timers import Timers
 from bot.storage.database import Database
@@ -46,6 +50,10 @@ class Core:
     def bank(self) -> ContentBank:
         """Return the question bank in use (/admin reload replaces it)."""
         return self.study.bank
+
+    review: ReviewService
+    reminders: ReminderService
+    stats: StatsService
 
 
 @asynccontextmanager
@@ -114,8 +122,11 @@ async def open_core(
     clock = clock or SystemClock()
     async with Database(settings.database) as db:
         repos = Repos(db)
-        study = StudyService(repos, bank, clock, settings.timezone, settings.daily_time)
-        daily = DailyService(repos, study, clock)
+        cards = CardService(repos, settings.retention)
+        study = StudyService(
+            repos, bank, clock, settings.timezone, settings.daily_time, cards=cards
+        )
+        daily = DailyService(repos, study, clock, settings.daily_reviews)
         timers = Timers(clock)
         quiz = QuizService(repos, study, bank, clock, timers, settings.quiz_seconds)
         timers.start()
@@ -132,6 +143,9 @@ async def open_core(
                 boards=BoardService(repos, clock),
                 timers=timers,
                 admin=admin,
+                review=ReviewService(study, cards),
+                reminders=ReminderService(repos, cards, clock, timers, settings.timezone),
+                stats=StatsService(study, cards),
             )
         finally:
             await timers.shutdown()

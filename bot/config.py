@@ -155,6 +155,10 @@ class Settings(BaseSettings):
     metrics_listen: str | None = Field(default="127.0.0.1:9464", alias="STUDYBOT_METRICS_LISTEN")
     runner_metrics_listen: str | None = Field(default=None, alias="STUDYBOT_RUNNER_METRICS_LISTEN")
     quiz_seconds: int = Field(default=30, ge=5, le=600, alias="STUDYBOT_QUIZ_SECONDS")
+    # Spaced repetition: the share of cards a user should still know when they fall due.
+    retention: float = Field(default=0.9, ge=0.8, le=0.97, alias="STUDYBOT_RETENTION")
+    # Reviews offered ("Review n due") under a private chat's daily question.
+    daily_reviews: int = Field(default=10, ge=0, le=100, alias="STUDYBOT_DAILY_REVIEWS")
 
     # /run: where the runner is, and who may use it
     runner_url: str | None = Field(default=None, alias="STUDYBOT_RUNNER_URL")

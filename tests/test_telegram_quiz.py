@@ -229,8 +229,9 @@ async def test_quiz_3_in_a_group_scores_two_members_with_ranks_and_times(
     # Every answer counted as an attempt of its user, with a streak in the user's zone.
     rows = await core.db.fetchall("SELECT source, COUNT(*) AS n FROM attempts GROUP BY source")
     assert {r["source"]: r["n"] for r in rows} == {"quiz": 6}
-    stats = await reply_to(fake, "/stats", BOB, BOB)
-    assert "Answered: 3 · correct: 2" in stats
+    since = say(fake, "/stats", BOB, BOB)
+    picture = await fake.wait_for_call("sendPhoto", chat_id=BOB, since=since)
+    assert "Accuracy: 67% (2/3)" in str(picture.params["caption"])
     assert "Streak: 1 day" in await reply_to(fake, "/streak", BOB, BOB)
 
 

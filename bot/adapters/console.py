@@ -12,12 +12,15 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from bot.adapters import quiz_render, render
+from bot.adapters import quiz_render, render, review_render, stats_render
 from bot.adapters.run_render import run_problem, run_reply
+from bot.adapters.stats_picture import PictureRenderer
 from bot.app import Core
 from bot.errors import UserInputError
 from bot.i18n import _
+from bot.services.cards import GRADES
 from bot.services.quiz import CloseReason, PollSpec, Scoreboard, SentPoll
+from bot.services.reminders import Reminder
 from bot.services.runs import RunService, strip_command
 from bot.services.study import Context, Shown
 from bot.storage.records import Chat
@@ -76,6 +79,8 @@ class Console:
         self._answered_polls: set[str] = set()
         self._held: list[str] | None = None  # output held back while an answer is scored
         core.quiz.register(PLATFORM, self)
+        core.reminders.register(PLATFORM, self.remind_now)
+        self.pictures: PictureRenderer | None = None
         self._eof = False
 
     def say(self, text: str) -> None:
@@ -99,6 +104,7 @@ class Console:
         """Read commands until /quit or end of input."""
         ctx = await self.context()
         await self.core.quiz.stop_all(PLATFORM)  # a quiz left by a killed console
+        await self.core.reminders.resume(PLATFORM)
         self.say(render.welcome(ctx.lang, self.user, console=True))
         self.say(_(ctx.lang, "Type a command, an option letter to answer, or /quit."))
         try:
@@ -116,6 +122,7 @@ class Console:
                     await self.handle(line)
         finally:
             await self.core.quiz.stop_all(PLATFORM)
+            self.close()
 
     async def readline(self) -> str:
         """Read one line ("" at end of input) without blocking the event loop.
@@ -174,10 +181,22 @@ class Console:
                 self.say(_(lang, "No question yet. Try /daily."))
             else:
                 self.say(render.reference_answer(self.current.question, self.current.lang))
+                if await self.core.review.may_rate_self(ctx, self.current.prompt.id):
+                    self.say(render.usage(lang, "usage_rate"))
+        elif command == "/review":
+            await self.review(ctx, arg)
+        elif command == "/rate":
+            await self.rate(ctx, arg)
+        elif command == "/remind":
+            if len(arg.split()) != 1:
+                raise UserInputError("usage_remind")
+            user = await self.core.reminders.set(ctx, arg)
+            zone = self.core.reminders.zone(user)
+            self.say(review_render.remind_set(lang, user.remind_at, zone))
         elif command == "/streak":
             self.say(render.streak(lang, await study.streak(ctx)))
         elif command == "/stats":
-            self.say(render.stats(self.core.bank, lang, await study.stats(ctx)))
+            await self.stats(ctx)
         elif command == "/topics":
             self.say(render.topics(self.core.bank, lang))
         elif command == "/timezone":
@@ -282,6 +301,9 @@ class Console:
                 last=render.LETTERS[len(shown.question.text(shown.lang).quiz.options) - 1],
             )
         )
+        if shown.review_due:
+            label = review_render.review_due_button(shown.lang, shown.review_due)
+            self.say(_(shown.lang, "{label}: type /review.", label=label))
 
     async def leaderboard(self, ctx: Context, arg: str) -> None:
         """Show the console user's totals for a period, or leave or rejoin the boards."""
@@ -389,6 +411,76 @@ class Console:
             self.say(_(ctx.lang, "This question is no longer available."))
             return
         self.say(render.verdict(result))
+        if result.question is not None and result.card is not None and result.card.became_leech:
+            self.say(review_render.leech(result.lang))
+            self.say(render.reference_answer(result.question, result.lang))
+        if result.status == "recorded" and self.current.prompt.kind == "review":
+            await self.next_card(ctx)
+
+    async def stats(self, ctx: Context) -> None:
+        """Write the statistics picture to a file, print its path and the caption."""
+        overview = await self.core.stats.overview(ctx)
+        if overview.empty:
+            self.say(stats_render.empty(ctx.lang))
+            return
+        if self.pictures is None:
+            self.pictures = PictureRenderer()
+        spec = stats_render.picture_spec(self.core.bank, ctx.lang, overview)
+        path = self.save_file("stats.png", await self.pictures.render(spec))
+        self.say(_(ctx.lang, "Your statistics picture: {path}", path=path))
+        self.say(stats_render.caption(ctx.lang, overview))
+        self.say(render.stats(self.core.bank, ctx.lang, overview.totals))
+
+    def close(self) -> None:
+        """Stop the picture worker, if one was started."""
+        if self.pictures is not None:
+            self.pictures.close()
+            self.pictures = None
+
+    async def remind_now(self, reminder: Reminder) -> None:
+        """Print a reminder and how to start."""
+        self.say(review_render.reminder(reminder))
+        self.say(_(reminder.lang, "Type /review or /daily to start."))
+
+    async def review(self, ctx: Context, arg: str) -> None:
+        """Serve the next due card, or show or set the desired retention."""
+        words = arg.split()
+        if not words:
+            await self.next_card(ctx)
+        elif words[0].lower() != "retention" or len(words) > 2:
+            raise UserInputError("usage_review")
+        elif len(words) == 1:
+            self.say(review_render.retention_now(ctx.lang, self.core.review.retention(ctx)))
+        else:
+            changed = await self.core.review.set_retention(ctx, words[1])
+            self.say(review_render.retention_set(ctx.lang, changed))
+
+    async def next_card(self, ctx: Context) -> None:
+        """Show the most overdue card, or where the reviews stand when none is due."""
+        shown = await self.core.review.next(ctx)
+        if shown is not None:
+            await self.show(shown)
+            return
+        summary = await self.core.review.summary(ctx)
+        self.say(review_render.summary(ctx.lang, summary, ctx.user_zone, self.core.clock.now()))
+
+    async def rate(self, ctx: Context, arg: str) -> None:
+        """Rate one's recall of the current question after reading its answer."""
+        grade = arg.strip().lower()
+        if self.current is None or grade not in GRADES:
+            raise UserInputError("usage_rate")
+        rating = await self.core.review.rate_self(ctx, self.current.prompt.id, grade)
+        if rating.status == "answered":
+            self.say(_(ctx.lang, "You answered this one: your answer counts."))
+        elif rating.status == "already":
+            self.say(_(ctx.lang, "You already rated this one."))
+        elif rating.card is not None:
+            now = self.core.clock.now()
+            self.say(review_render.rated(ctx.lang, rating.card.card.due, ctx.user_zone, now))
+            if self.current.prompt.kind == "review":
+                await self.next_card(ctx)
+        else:
+            self.say(_(ctx.lang, "This question is no longer available."))
 
 
 def _option_index(text: str, options: int) -> int | None:

@@ -23,6 +23,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("topics", N_("Topics and how many questions each has")),
     ("streak", N_("Your streak")),
     ("stats", N_("Your answers so far")),
+    ("review", N_("Review what is due: what you missed comes back before you forget it")),
+    ("remind", N_("A reminder when your streak is at risk: /remind 20:30 or /remind off")),
     ("quiz", N_("A quiz of N questions as polls: /quiz 5 autograd")),
     ("stopquiz", N_("End the running quiz with the scoreboard so far")),
     ("leaderboard", N_("Top members: /leaderboard week, month or all; off or on")),
@@ -69,6 +71,9 @@ CONSOLE_COMMANDS: tuple[tuple[str, str], ...] = (
     ("topics", N_("Topics and how many questions each has")),
     ("streak", N_("Your streak")),
     ("stats", N_("Your answers so far")),
+    ("review", N_("Review what is due: what you missed comes back before you forget it")),
+    ("rate", N_("After /answer, rate your recall: /rate again, hard, good or easy")),
+    ("remind", N_("A reminder when your streak is at risk: /remind 20:30 or /remind off")),
     ("quiz", N_("A timed quiz: /quiz 5 autograd")),
     ("stopquiz", N_("End the running quiz with the result so far")),
     ("leaderboard", N_("Your totals: /leaderboard week, month or all")),
@@ -308,6 +313,22 @@ def usage(lang: Lang, key: str, **params: object) -> str:
             question=params.get("question", 1),
             total=params.get("total", 1),
         ),
+        "usage_review": _(
+            lang,
+            "Usage: /review serves your due cards; /review retention 0.85 sets how much "
+            "you want to remember (0.80–0.97).",
+        ),
+        "usage_retention": _(
+            lang,
+            "Usage: /review retention 0.85, a number from 0.80 to 0.97 (or default). "
+            "Higher means more reviews, lower means more forgetting.",
+        ),
+        "usage_remind": _(
+            lang,
+            "Usage: /remind HH:MM (24-hour, your local time), e.g. /remind 20:30; "
+            "/remind off stops reminders.",
+        ),
+        "usage_rate": _(lang, "Usage: /rate again, hard, good or easy, after /answer."),
         "no_quiz": _(lang, "No quiz is running here. Start one with /quiz."),
         "quiz_stop_refused": _(lang, "Only whoever started the quiz or a group admin can stop it."),
         "usage_run": _(

@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, time
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.config import parse_hhmm
+from bot.content.models import Question
 from bot.services.sending import ChatGone, SendFailed, SendRefused, SendUncertain
 from bot.services.study import Context, Shown, StudyService
-from bot.storage.records import Chat, Lang
+from bot.storage.records import Chat, Lang, User
 from bot.storage.repos import Repos
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,10 @@ class DeliveryOutcome:
 class DailyService:
     """Decide when a chat's daily question is due and deliver it exactly once per local day."""
 
-    def __init__(self, repos: Repos, study: StudyService, clock: Clock) -> None:
+    def __init__(
+        self, repos: Repos, study: StudyService, clock: Clock, review_cap: int = 10
+    ) -> None:
+        self.review_cap = review_cap  # reviews offered under a private daily question
         self.repos = repos
         self.study = study
         self.clock = clock
@@ -104,6 +108,7 @@ class DailyService:
                 if found is not None:
                     prompt, question = found
                     shown = Shown(prompt=prompt, question=question, lang=prompt.language)
+                    shown = await self._with_reviews(chat, shown)
                     await self.study.attach_message(prompt.id, await send(chat, shown))
                     return DeliveryOutcome("already", day)
             return await self._deliver(chat, day, ctx.lang, send)
@@ -111,15 +116,41 @@ class DailyService:
     def _lock(self, chat_id: int) -> asyncio.Lock:
         return self._locks.setdefault(chat_id, asyncio.Lock())
 
+    async def _owner(self, chat: Chat) -> User | None:
+        """Return the user of a private chat (same platform id), None for a group."""
+        if chat.is_group or chat.type != "private":
+            return None
+        return await self.repos.users.by_external(chat.platform, chat.external_id)
+
+    async def _pick(self, chat: Chat) -> Question:
+        """Pick the day's question: in a private chat the most overdue card, else a new one."""
+        owner = await self._owner(chat)
+        if owner is not None:
+            for card in await self.study.cards.due(owner, self.clock.now()):
+                question = self.study.bank.get(card.question_id)
+                if question is not None:
+                    return question
+        return await self.study.pick(chat, chat.topic_filter)
+
+    async def _with_reviews(self, chat: Chat, shown: Shown) -> Shown:
+        """Offer the private chat's other due cards (up to the cap) under the daily question."""
+        owner = await self._owner(chat)
+        if owner is None:
+            return shown
+        due = await self.study.cards.due(owner, self.clock.now(), self.review_cap + 1)
+        others = [c for c in due if c.question_id != shown.question.id]
+        return replace(shown, review_due=min(len(others), self.review_cap))
+
     async def _deliver(self, chat: Chat, day: date, lang: Lang, send: Sender) -> DeliveryOutcome:
         now = self.clock.now()
-        question = await self.study.pick(chat, chat.topic_filter)
+        question = await self._pick(chat)
         if not await self.repos.deliveries.claim(chat.id, day, question.id, now):
             return DeliveryOutcome("already", day)
         # A delivery retried after a failed send keeps the question it chose first.
         delivery = await self.repos.deliveries.get(chat.id, day)
         chosen = self.study.bank.get(delivery.question_id) if delivery else None
         shown = await self.study.show_question(chat, chosen or question, "daily", lang)
+        shown = await self._with_reviews(chat, shown)
         finish = self.repos.deliveries.finish
         try:
             ref = await send(chat, shown)

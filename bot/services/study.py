@@ -14,6 +14,7 @@ from bot.content.loader import ContentBank
 from bot.content.models import Question
 from bot.errors import UserInputError
 from bot.services import streaks
+from bot.services.cards import CardService, Rated
 from bot.services.zones import canonical_zone, suggest_zones
 from bot.storage.records import Chat, Lang, Prompt, User, UserStats
 from bot.storage.repos import Repos
@@ -44,6 +45,7 @@ class Shown:
     prompt: Prompt
     question: Question
     lang: Lang
+    review_due: int = 0  # under a private daily question: how many reviews to offer
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class AnswerResult:
     correct: bool = False
     streak: streaks.StreakView | None = None
     streak_grew: bool = False
+    card: Rated | None = None  # the user's card of the question after this answer
 
 
 class StudyService:
@@ -69,7 +72,9 @@ class StudyService:
         clock: Clock,
         default_zone: str,
         default_daily_time: str,
+        cards: CardService,
     ) -> None:
+        self.cards = cards
         self.repos = repos
         self.bank = bank
         self.clock = clock
@@ -188,7 +193,10 @@ class StudyService:
         return (prompt, question) if question else None
 
     async def answer(self, ctx: Context, prompt_id: int, option: int) -> AnswerResult:
-        """Grade an option of a prompt, record the attempt and advance the user's streak."""
+        """Grade an option of a prompt, record the attempt, advance the streak, rate the card.
+
+        Every graded answer counts for the user's card: wrong is Again, right is Good.
+        """
         found = await self.prompt(prompt_id)
         if found is None:
             return AnswerResult(status="stale")
@@ -224,6 +232,14 @@ class StudyService:
         if recorded is None:  # a double press raced us
             return await self.answer(ctx, prompt_id, option)
         _, after = recorded
+        card = await self.cards.rate(
+            ctx.user,
+            question.id,
+            "good" if correct else "again",
+            source=prompt.kind,
+            prompt_id=prompt_id,
+            now=now,
+        )
         return AnswerResult(
             status="recorded",
             question=question,
@@ -232,6 +248,7 @@ class StudyService:
             correct=correct,
             streak=streaks.view_at(after, now, ctx.user_zone),
             streak_grew=after.current != before.current or before.last_date is None,
+            card=card,
         )
 
     async def has_answered(self, ctx: Context, prompt_id: int) -> bool:

@@ -19,6 +19,8 @@ class User:
     name: str
     language: Lang | None
     timezone: str | None
+    retention: float | None = None  # None: the bot's STUDYBOT_RETENTION
+    remind_at: str | None = None  # HH:MM in the user's zone; None: no reminder
 
 
 @dataclass(frozen=True)
@@ -183,3 +185,19 @@ class PeriodTotals:
     quiz_correct: int
     days: int
     chats: int
+
+
+@dataclass(frozen=True)
+class Card:
+    """A user's spaced-repetition card for one question, as the scheduler left it."""
+
+    user_id: int
+    question_id: str
+    state: int  # fsrs State: 1 learning, 2 review, 3 relearning
+    step: int | None
+    stability: float | None
+    difficulty: float | None
+    due: datetime
+    last_review: datetime | None
+    lapses: int
+    leech: bool

@@ -9,6 +9,7 @@ from typing import Any, cast
 import aiosqlite
 
 from bot.clock import from_iso, to_iso
+from bot.storage.cards import CardRepo, ReminderRepo
 from bot.storage.database import Database
 from bot.storage.quizzes import BoardRepo, QuizRepo
 from bot.storage.records import Attempt, Chat, Delivery, Lang, Prompt, Streak, User
@@ -22,6 +23,8 @@ def _user(row: aiosqlite.Row) -> User:
         name=row["name"],
         language=cast(Lang | None, row["language"]),
         timezone=row["timezone"],
+        retention=row["retention"],
+        remind_at=row["remind_at"],
     )
 
 
@@ -119,6 +122,24 @@ class UserRepo:
         """Store the user's IANA time zone."""
         async with self.db.transaction() as conn:
             await conn.execute("UPDATE users SET timezone = ? WHERE id = ?", (timezone, user_id))
+
+    async def set_retention(self, user_id: int, retention: float | None) -> None:
+        """Store the user's desired retention (None: the bot's default)."""
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE users SET retention = ? WHERE id = ?", (retention, user_id))
+
+    async def set_remind_at(self, user_id: int, remind_at: str | None) -> None:
+        """Store the user's reminder time, HH:MM local (None: no reminder)."""
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE users SET remind_at = ? WHERE id = ?", (remind_at, user_id))
+
+    async def with_reminders(self, platform: str) -> list[User]:
+        """Return the users of a platform who set a reminder time."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM users WHERE platform = ? AND remind_at IS NOT NULL ORDER BY id",
+            (platform,),
+        )
+        return [_user(r) for r in rows]
 
 
 class ChatRepo:
@@ -327,6 +348,23 @@ class AttemptRepo:
         )
         return [(r["question_id"], r["n"], r["c"] or 0) for r in rows]
 
+    async def per_day(self, user_id: int, since: date) -> dict[date, int]:
+        """Return how many answers the user gave on each local date from `since` on."""
+        rows = await self.db.fetchall(
+            "SELECT local_date, COUNT(*) AS n FROM attempts WHERE user_id = ? AND local_date >= ?"
+            " GROUP BY local_date",
+            (user_id, since.isoformat()),
+        )
+        return {date.fromisoformat(r["local_date"]): r["n"] for r in rows}
+
+    async def answered_on(self, user_id: int, local_date: date) -> bool:
+        """Return True if the user answered anything on a local date."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM attempts WHERE user_id = ? AND local_date = ? LIMIT 1",
+            (user_id, local_date.isoformat()),
+        )
+        return row is not None
+
     async def active_days(self, user_id: int) -> int:
         """Return the number of distinct local dates the user answered on."""
         row = await self.db.fetchone(
@@ -442,3 +480,5 @@ class Repos:
         self.streaks = StreakRepo(db)
         self.quizzes = QuizRepo(db)
         self.boards = BoardRepo(db)
+        self.cards = CardRepo(db)
+        self.reminders = ReminderRepo(db)

@@ -18,10 +18,12 @@ from telegram.ext import (
 )
 
 from bot.adapters import render
+from bot.adapters.stats_picture import PictureRenderer
 from bot.adapters.telegram.admin import AdminHandlers
 from bot.adapters.telegram.delivery import PLATFORM, DailyScheduler
 from bot.adapters.telegram.flood import FloodLimiter
 from bot.adapters.telegram.handlers import Handlers
+from bot.adapters.telegram.keyboards import REVIEW_PATTERN
 from bot.adapters.telegram.observe import ApiSeen, SeenRequest, timed, update_counter
 from bot.adapters.telegram.polling import (
     STARTUP_RETRY_DELAYS,
@@ -30,7 +32,10 @@ from bot.adapters.telegram.polling import (
     initialize_with_retries,
 )
 from bot.adapters.telegram.quiz import QuizHandlers, TelegramQuizSender
+from bot.adapters.telegram.reminders import RemindHandlers, TelegramReminderSender
+from bot.adapters.telegram.review import ReviewHandlers
 from bot.adapters.telegram.run_handlers import RunHandlers
+from bot.adapters.telegram.stats import StatsHandlers
 from bot.adapters.telegram.webhook import Webhook
 from bot.app import Core
 from bot.metrics.bot import BotMetrics
@@ -73,6 +78,12 @@ def build_application(
     scheduler = DailyScheduler(core, application)
     handlers = Handlers(core, scheduler)
     quiz = QuizHandlers(handlers)
+    review = ReviewHandlers(handlers, application.bot)
+    remind = RemindHandlers(handlers)
+    pictures = PictureRenderer()
+    application.bot_data["pictures"] = pictures
+    stats = StatsHandlers(handlers, pictures)
+    core.reminders.register(PLATFORM, TelegramReminderSender(application.bot))
     core.quiz.register(PLATFORM, TelegramQuizSender(core, application))
     application.bot_data["scheduler"] = scheduler
     application.bot_data["core"] = core
@@ -84,7 +95,7 @@ def build_application(
         "question": handlers.question,
         "topics": handlers.topics,
         "streak": handlers.streak,
-        "stats": handlers.stats,
+        "stats": stats.stats,
         "subscribe": handlers.subscribe,
         "unsubscribe": handlers.unsubscribe,
         "timezone": handlers.timezone,
@@ -93,6 +104,8 @@ def build_application(
         "stopquiz": quiz.stopquiz,
         "leaderboard": quiz.leaderboard,
         "admin": AdminHandlers(handlers, runs).admin,
+        "review": review.review,
+        "remind": remind.remind,
     }
     # Before any other group, so every update is counted whichever handler takes it.
     application.add_handler(TypeHandler(Update, update_counter(metrics)), group=-1)
@@ -112,6 +125,7 @@ def build_application(
             run,
         )
     )
+    application.add_handler(CallbackQueryHandler(review.button, pattern=REVIEW_PATTERN))
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_handler(PollAnswerHandler(quiz.poll_answer))
     # Last in the same group: only commands that no handler above took get the hint.
@@ -135,6 +149,7 @@ async def on_start(application: Application) -> None:  # type: ignore[type-arg]
     await scheduler.start()
     core: Core = application.bot_data["core"]
     await core.quiz.resume(PLATFORM)
+    await core.reminders.resume(PLATFORM)
 
 
 async def publish_commands(application: Application) -> None:  # type: ignore[type-arg]
@@ -187,3 +202,6 @@ async def stop_application(application: Application) -> None:  # type: ignore[ty
     if application.running:
         await application.stop()
     await application.shutdown()
+    pictures = application.bot_data.get("pictures")
+    if isinstance(pictures, PictureRenderer):
+        pictures.close()

@@ -115,7 +115,10 @@ class DailyScheduler:
         """Send a question message; map Bot API failures to the services' send errors."""
         text = render.question(self.core.bank, shown.question, shown.lang, "daily")
         markup = question_keyboard(
-            shown.prompt.id, len(shown.question.text(shown.lang).quiz.options), shown.lang
+            shown.prompt.id,
+            len(shown.question.text(shown.lang).quiz.options),
+            shown.lang,
+            shown.review_due,
         )
 
         async def call(chat_id: int) -> str:

@@ -13,9 +13,14 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.adapters import render
+from bot.adapters import render, review_render
 from bot.adapters.telegram.delivery import PLATFORM, DailyScheduler
-from bot.adapters.telegram.keyboards import parse, question_keyboard, reveal_keyboard
+from bot.adapters.telegram.keyboards import (
+    parse,
+    question_keyboard,
+    reveal_keyboard,
+    self_rating_keyboard,
+)
 from bot.app import Core
 from bot.errors import UserInputError
 from bot.i18n import _
@@ -130,7 +135,7 @@ class Handlers:
             raise RuntimeError("no message to reply to")
         sent = await message.reply_html(
             render.question(self.core.bank, shown.question, shown.lang, shown.prompt.kind),
-            reply_markup=question_keyboard(shown.prompt.id, options, shown.lang),
+            reply_markup=question_keyboard(shown.prompt.id, options, shown.lang, shown.review_due),
         )
         return str(sent.message_id)
 
@@ -309,8 +314,12 @@ class Handlers:
             await query.answer()
             message = query.message if isinstance(query.message, Message) else None
             text = render.reference_answer(question, prompt.language)
+            # Read without answering: the user rates their own recall for their card.
+            rate = not ctx.chat.is_group and await self.core.review.may_rate_self(ctx, prompt.id)
             if message is not None:
-                await message.reply_html(text)
+                await message.reply_html(
+                    text, reply_markup=self_rating_keyboard(prompt.id, ctx.lang) if rate else None
+                )
             else:
                 await context.bot.send_message(
                     ctx.chat.external_id, text, parse_mode=ParseMode.HTML
@@ -345,6 +354,14 @@ class Handlers:
         except BadRequest as e:
             if "message is not modified" not in e.message.lower():
                 raise
+        if result.card is not None and result.card.became_leech:
+            await context.bot.send_message(
+                ctx.chat.external_id,
+                review_render.leech(result.lang)
+                + "\n\n"
+                + render.reference_answer(question, result.lang),
+                parse_mode=ParseMode.HTML,
+            )
 
     async def _may_reveal_in_group(
         self, query: CallbackQuery, ctx: Context, prompt_id: int

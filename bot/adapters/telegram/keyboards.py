@@ -8,6 +8,7 @@ from typing import Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.adapters import review_render
 from bot.adapters.render import LETTERS
 from bot.i18n import _
 from bot.storage.records import Lang
@@ -37,13 +38,18 @@ def parse(data: str | None) -> Callback | None:
     return None
 
 
-def question_keyboard(prompt_id: int, options: int, lang: Lang) -> InlineKeyboardMarkup:
-    """Return one button per option letter and a "show answer" button."""
+def question_keyboard(
+    prompt_id: int, options: int, lang: Lang, review_due: int = 0
+) -> InlineKeyboardMarkup:
+    """Return one button per option letter, "show answer", and "Review n due" if any."""
     letters = [
         InlineKeyboardButton(LETTERS[i], callback_data=f"a:{prompt_id}:{i}") for i in range(options)
     ]
     rows = [letters[i : i + 5] for i in range(0, len(letters), 5)]
     rows.append([InlineKeyboardButton(_(lang, "💡 Show answer"), callback_data=f"r:{prompt_id}")])
+    if review_due > 0:
+        label = review_render.review_due_button(lang, review_due)
+        rows.append([InlineKeyboardButton(label, callback_data="v:go")])
     return InlineKeyboardMarkup(rows)
 
 
@@ -52,3 +58,68 @@ def reveal_keyboard(prompt_id: int, lang: Lang) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(_(lang, "💡 Show answer"), callback_data=f"r:{prompt_id}")]]
     )
+
+
+# Personal review: answer a card (v:prompt:option:owner), rate oneself after reading the
+# answer (g:prompt:grade), or start reviewing (v:go). The owner's Telegram id rides along so
+# that a card shown in a group counts only for its owner.
+_REVIEW_DATA = re.compile(r"^(?:v:(\d{1,12}):(\d{1,2}):(\d{1,20})|g:(\d{1,12}):([0-3])|v:go)$")
+REVIEW_PATTERN = r"^(v|g):"
+GRADE_ORDER = ("again", "hard", "good", "easy")
+
+
+@dataclass(frozen=True)
+class ReviewCallback:
+    """A parsed review button: answer a card, rate oneself, or start reviewing."""
+
+    action: Literal["answer", "rate", "start"]
+    prompt_id: int = 0
+    option: int = -1
+    owner: int = 0
+    grade: str = ""
+
+
+def parse_review(data: str | None) -> ReviewCallback | None:
+    """Parse review callback data we produced; None for anything else."""
+    match = _REVIEW_DATA.match(data or "")
+    if not match:
+        return None
+    prompt, option, owner, rated, grade = match.groups()
+    if prompt is not None:
+        return ReviewCallback("answer", int(prompt), int(option), int(owner))
+    if rated is not None:
+        return ReviewCallback("rate", int(rated), grade=GRADE_ORDER[int(grade)])
+    return ReviewCallback("start")
+
+
+def review_keyboard(prompt_id: int, options: int, owner: int, lang: Lang) -> InlineKeyboardMarkup:
+    """Return a review card's option letters (for its owner) and the "show answer" button."""
+    letters = [
+        InlineKeyboardButton(LETTERS[i], callback_data=f"v:{prompt_id}:{i}:{owner}")
+        for i in range(options)
+    ]
+    rows = [letters[i : i + 5] for i in range(0, len(letters), 5)]
+    rows.append([InlineKeyboardButton(_(lang, "💡 Show answer"), callback_data=f"r:{prompt_id}")])
+    return InlineKeyboardMarkup(rows)
+
+
+def rating_keyboard(prompt_id: int, labels: list[str]) -> InlineKeyboardMarkup:
+    """Return the Again / Hard / Good / Easy buttons for rating oneself."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(label, callback_data=f"g:{prompt_id}:{i}")
+                for i, label in enumerate(labels)
+            ]
+        ]
+    )
+
+
+def start_review_keyboard(label: str) -> InlineKeyboardMarkup:
+    """Return the one button that starts a review."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data="v:go")]])
+
+
+def self_rating_keyboard(prompt_id: int, lang: Lang) -> InlineKeyboardMarkup:
+    """Return the Again / Hard / Good / Easy buttons in the user's language."""
+    return rating_keyboard(prompt_id, [review_render.grade_name(lang, g) for g in GRADE_ORDER])

@@ -1,0 +1,102 @@
+"""Time the /stats picture for a heavy user: a year of answers on the shipped bank.
+
+Builds the history through the services on a temporary database (an injected clock moves day
+by day), then times the overview query and the PNG rendering in the worker process: the first
+render (spawning the worker and importing matplotlib), the median of the warm ones, and the
+CPU time of one warm render (what a loaded machine's wall clock hides).
+Usage (from the repository root): python bench/stats_picture.py [--per-day 8] [--renders 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.adapters import stats_render  # noqa: E402
+from bot.adapters.stats_picture import PictureRenderer, PictureSpec, render_png  # noqa: E402
+from bot.app import open_core  # noqa: E402
+from bot.clock import FixedClock  # noqa: E402
+from bot.config import Settings  # noqa: E402
+
+
+def cpu_ms(spec: PictureSpec) -> float:
+    """Render in this process and return the CPU time it took (less sensitive to load)."""
+    render_png(spec)  # import and font cache first
+    started = time.process_time()
+    render_png(spec)
+    return (time.process_time() - started) * 1000
+
+
+async def main(per_day: int, renders: int, lang: str) -> None:
+    """Build the history, then time the overview and the renders."""
+    rng = random.Random(13)  # noqa: S311 - reproducible bench data
+    end = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
+    clock = FixedClock(end - timedelta(days=365))
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings.model_validate({"STUDYBOT_DATABASE": str(Path(tmp) / "bench.db")})
+        async with open_core(settings, clock=clock) as core:
+            ctx = await core.study.enter(
+                platform="bench",
+                user_id="heavy",
+                user_name="Heavy",
+                language_code=lang,
+                chat_id="heavy",
+                chat_type="private",
+            )
+            answers = 0
+            while clock.now() < end:
+                if rng.random() < 0.85:
+                    for _ in range(rng.randint(1, per_day)):
+                        shown = await core.study.show(ctx, "question")
+                        quiz = shown.question.text(shown.lang).quiz
+                        right = rng.random() < 0.7
+                        wrong = (quiz.correct + 1) % len(quiz.options)
+                        await core.study.answer(
+                            ctx, shown.prompt.id, quiz.correct if right else wrong
+                        )
+                        answers += 1
+                clock.set(clock.now() + timedelta(days=1))
+            started = time.perf_counter()
+            overview = await core.stats.overview(ctx)
+            query_ms = (time.perf_counter() - started) * 1000
+            spec = stats_render.picture_spec(core.bank, ctx.lang, overview)
+            renderer = PictureRenderer()
+            try:
+                started = time.perf_counter()
+                png = await renderer.render(spec)
+                cold_ms = (time.perf_counter() - started) * 1000
+                warm = []
+                for _ in range(renders):
+                    started = time.perf_counter()
+                    await renderer.render(spec)
+                    warm.append((time.perf_counter() - started) * 1000)
+            finally:
+                renderer.close()
+    cpu = cpu_ms(spec)
+    print(f"history: {answers} answers over 365 days, {len(overview.totals.by_topic)} topics")
+    print(f"overview query: {query_ms:.1f} ms")
+    print(f"first render (spawn + import matplotlib): {cold_ms:.0f} ms")
+    print(
+        f"warm render: median {statistics.median(warm):.0f} ms, max {max(warm):.0f} ms "
+        f"over {renders}; PNG {len(png) // 1024} KiB"
+    )
+    print(f"render CPU time (in process, warm): {cpu:.0f} ms")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--per-day", type=int, default=8)
+    parser.add_argument("--renders", type=int, default=10)
+    parser.add_argument("--lang", choices=("en", "zh"), default="en")
+    args = parser.parse_args()
+    asyncio.run(main(args.per_day, args.renders, args.lang))

@@ -1,0 +1,93 @@
+"""Turn a StatsOverview into the /stats picture's spec and its caption."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.adapters.render import e
+from bot.adapters.stats_picture import Labels, PictureSpec
+from bot.content.loader import ContentBank
+from bot.i18n import _, ngettext
+from bot.services.stats import DUE_DAYS, StatsOverview
+from bot.storage.records import Lang
+
+
+def labels(bank: ContentBank, lang: Lang, overview: StatsOverview) -> Labels:
+    """Return the picture's words in one language."""
+    weekdays = (
+        _(lang, "Mon"),
+        _(lang, "Tue"),
+        _(lang, "Wed"),
+        _(lang, "Thu"),
+        _(lang, "Fri"),
+        _(lang, "Sat"),
+        _(lang, "Sun"),
+    )
+    topics = []
+    for topic_id in overview.totals.by_topic:
+        topic = bank.topic(topic_id)
+        topics.append(topic.name(lang) if topic else topic_id)
+    days = [overview.today + timedelta(days=i) for i in range(DUE_DAYS)]
+    return Labels(
+        title=_(lang, "Your study"),
+        activity=_(lang, "Answers per day, last 12 weeks"),
+        weekdays=weekdays,
+        less=_(lang, "fewer"),
+        more=_(lang, "more"),
+        accuracy=_(lang, "Accuracy by topic (%)"),
+        topics=tuple(topics),
+        cards=_(lang, "Cards by state"),
+        states=(_(lang, "new"), _(lang, "learning"), _(lang, "review")),
+        due=_(lang, "Due in the next 7 days"),
+        days=(_(lang, "today"), *(f"{d.month}/{d.day}" for d in days[1:])),
+    )
+
+
+def picture_spec(bank: ContentBank, lang: Lang, overview: StatsOverview) -> PictureSpec:
+    """Return what the worker draws for a user's overview."""
+    span = 7 * 12
+    activity = tuple(
+        overview.activity.get(overview.first_day + timedelta(days=i), 0) for i in range(span)
+    )
+    return PictureSpec(
+        labels=labels(bank, lang, overview),
+        english=labels(bank, "en", overview),
+        needs_cjk=lang == "zh",
+        activity=activity,
+        today_index=(overview.today - overview.first_day).days,
+        accuracy=tuple(overview.totals.by_topic.values()),
+        states=(overview.new, overview.learning, overview.review),
+        due_days=overview.due_days,
+    )
+
+
+def caption(lang: Lang, overview: StatsOverview) -> str:
+    """Render the picture's caption: streaks, freezes, accuracy, due today."""
+    streak, totals = overview.streak, overview.totals
+    share = round(100 * totals.correct / totals.answered) if totals.answered else 0
+    lines = [
+        ngettext(lang, "🔥 Streak: {n} day", "🔥 Streak: {n} days", streak.current)
+        + " · "
+        + _(lang, "longest: {n}", n=streak.longest),
+        _(lang, "❄️ Freezes banked: {n}", n=streak.freezes),
+        _(
+            lang,
+            "✅ Accuracy: {share}% ({correct}/{answered})",
+            share=share,
+            correct=totals.correct,
+            answered=totals.answered,
+        ),
+        ngettext(lang, "🔁 Due today: {n} card", "🔁 Due today: {n} cards", overview.due_today),
+    ]
+    return e("\n".join(lines))
+
+
+def empty(lang: Lang) -> str:
+    """Say there is nothing to draw yet, kindly."""
+    return e(
+        _(
+            lang,
+            "No answers yet, so no picture yet. Try /daily: your calendar starts filling "
+            "with your first answer.",
+        )
+    )

@@ -1,0 +1,121 @@
+"""/stats as a picture: the overview, the PNG from the worker process, the caption."""
+
+from __future__ import annotations
+
+import random
+import struct
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.adapters import stats_render
+from bot.adapters.stats_picture import HEIGHT, WIDTH, PictureRenderer, choose_font
+from bot.app import Core
+from bot.clock import FixedClock, local_date
+from bot.services.study import Context
+
+
+async def private(core: Core, lang: str = "en") -> Context:
+    return await core.study.enter(
+        platform="test",
+        user_id="u1",
+        user_name="Ann",
+        language_code=lang,
+        chat_id="u1",
+        chat_type="private",
+    )
+
+
+async def year_of_history(core: Core, clock: FixedClock, ctx: Context) -> None:
+    """Answer on most days of the last year through the services, moving the clock."""
+    rng = random.Random(7)  # noqa: S311 - reproducible test data
+    end = clock.now()
+    clock.set(end - timedelta(days=365))
+    while clock.now() < end:
+        if rng.random() < 0.8:
+            for _ in range(rng.randint(1, 3)):
+                shown = await core.study.show(ctx, "question")
+                quiz = shown.question.text("en").quiz
+                right = rng.random() < 0.7
+                option = quiz.correct if right else (quiz.correct + 1) % len(quiz.options)
+                await core.study.answer(ctx, shown.prompt.id, option)
+        clock.set(clock.now() + timedelta(days=1))
+    clock.set(end)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+async def test_empty_history_is_a_friendly_text(core: Core) -> None:
+    overview = await core.stats.overview(await private(core))
+    assert overview.empty
+    assert "No answers yet" in stats_render.empty("en")
+
+
+async def test_a_year_of_history(core: Core, clock: FixedClock) -> None:
+    ctx = await private(core)
+    await year_of_history(core, clock, ctx)
+    overview = await core.stats.overview(ctx)
+    assert not overview.empty
+    assert overview.first_day.weekday() == 0
+    assert overview.today == local_date(clock.now(), "UTC")
+    assert 0 <= (overview.today - overview.first_day).days < 84
+    assert sum(overview.activity.values()) > 84  # only the last 12 weeks are counted
+    assert overview.new + overview.learning + overview.review == len(core.bank.questions)
+    assert len(overview.due_days) == 7
+    caption = stats_render.caption("en", overview)
+    assert "Streak: 1 day" in caption or "Streak:" in caption
+    assert "Accuracy:" in caption
+    spec = stats_render.picture_spec(core.bank, "en", overview)
+    assert len(spec.activity) == 84
+    renderer = PictureRenderer()
+    try:
+        png = await renderer.render(spec)
+    finally:
+        renderer.close()
+    assert png_size(png) == (WIDTH, HEIGHT)
+
+
+async def test_chinese_labels_fall_back_to_english_without_a_cjk_font(
+    core: Core, clock: FixedClock
+) -> None:
+    ctx = await private(core, "zh")
+    shown = await core.study.show(ctx, "question")
+    await core.study.answer(ctx, shown.prompt.id, 0)
+    spec = stats_render.picture_spec(core.bank, "zh", await core.stats.overview(ctx))
+    assert spec.labels.title != spec.english.title
+    labels, family = choose_font(spec, None)
+    assert labels == spec.english
+    assert family == ["DejaVu Sans"]
+    labels, family = choose_font(spec, "Noto Sans CJK SC")
+    assert labels == spec.labels
+    assert family[0] == "Noto Sans CJK SC"
+
+
+async def test_console_writes_the_picture_and_prints_the_caption(
+    core: Core, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from bot.adapters.console import Console
+
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    c = Console(core, stdin=io.StringIO(""), stdout=out, user="tester")
+    await c.handle("/stats")
+    assert "No answers yet" in out.getvalue()
+    await c.handle("/question")
+    await c.handle("A")
+    try:
+        await c.handle("/stats")
+    finally:
+        c.close()
+    text = out.getvalue()
+    assert "studybot-output/stats.png" in text
+    assert "Accuracy:" in text
+    assert png_size((tmp_path / "studybot-output" / "stats.png").read_bytes()) == (WIDTH, HEIGHT)
