@@ -335,24 +335,46 @@ class AttemptRepo:
         return int(row[0]) if row else 0
 
 
+_CLAIM = (
+    "INSERT INTO daily_deliveries (chat_id, local_date, question_id, status, claimed_at)"
+    " VALUES (?, ?, ?, 'sending', ?) ON CONFLICT (chat_id, local_date) DO UPDATE SET"
+    " status = 'sending', claimed_at = excluded.claimed_at WHERE daily_deliveries.status = 'retry'"
+)
+# Asked for by a user, a delivery refused for today or cut short by a crash is tried again.
+_CLAIM_ASKED = _CLAIM.replace("= 'retry'", "IN ('retry', 'failed', 'sending')")
+
+
 class DeliveryRepo:
     """Daily deliveries: at most one per chat and local date."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def claim(self, chat_id: int, local_date: date, question_id: str, now: datetime) -> bool:
-        """Claim the chat's delivery for a date; False unless it is new or marked for retry."""
+    async def claim(
+        self,
+        chat_id: int,
+        local_date: date,
+        question_id: str,
+        now: datetime,
+        *,
+        asked: bool = False,
+    ) -> bool:
+        """Claim the chat's delivery for a date: new, marked for retry or (`asked`) not yet sent."""
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
-                "INSERT INTO daily_deliveries"
-                " (chat_id, local_date, question_id, status, claimed_at)"
-                " VALUES (?, ?, ?, 'sending', ?)"
-                " ON CONFLICT (chat_id, local_date) DO UPDATE SET status = 'sending',"
-                " claimed_at = excluded.claimed_at WHERE daily_deliveries.status = 'retry'",
+                _CLAIM_ASKED if asked else _CLAIM,
                 (chat_id, local_date.isoformat(), question_id, to_iso(now)),
             )
             return cursor.rowcount > 0
+
+    async def in_flight(self, since: datetime) -> int:
+        """Count deliveries claimed since `since` and left "sending" (a crash cut them short)."""
+        row = await self.db.fetchone(
+            "SELECT count(*) AS n FROM daily_deliveries"
+            " WHERE status = 'sending' AND claimed_at >= ?",
+            (to_iso(since),),
+        )
+        return int(row["n"]) if row else 0
 
     async def get(self, chat_id: int, local_date: date) -> Delivery | None:
         """Return the delivery of a chat on a date, or None."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from telegram import ReplyParameters
 from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, Job, JobQueue
 
@@ -53,6 +54,13 @@ class DailyScheduler:
             if await self.schedule(chat):
                 overdue += 1
         log.info("scheduled %d daily job(s); %d overdue sent now", len(chats), overdue)
+        interrupted = await self.core.daily.interrupted()
+        if interrupted:
+            log.warning(
+                "%d daily question(s) were being sent when the bot stopped; not sent again "
+                "(at most once), they may be missing in those chats",
+                interrupted,
+            )
 
     async def schedule(self, chat: Chat) -> bool:
         """(Re)schedule a chat's daily job; deliver now if today's time has passed unsent.
@@ -101,7 +109,13 @@ class DailyScheduler:
             return
         outcome = await self.deliver(job.data)
         if outcome.status == "failed":
-            self._run_soon(job.data, f"retry:{job.data}", RETRY_AFTER_FAILURE)
+            self.retry_later(job.data)
+
+    def retry_later(self, chat_id: int) -> None:
+        """Try the chat's delivery again in a few minutes (a no-op unless it is still due)."""
+        for job in self.jobs.get_jobs_by_name(f"retry:{chat_id}"):
+            job.schedule_removal()
+        self._run_soon(chat_id, f"retry:{chat_id}", RETRY_AFTER_FAILURE)
 
     async def deliver(self, chat_id: int) -> DeliveryOutcome:
         """Deliver a chat's daily question now, if it has not had today's."""
@@ -111,16 +125,30 @@ class DailyScheduler:
             self.unschedule(chat_id)
         return outcome
 
-    async def send(self, chat: Chat, shown: Shown) -> str:
-        """Send a question message; map Bot API failures to the services' send errors."""
-        text = render.question(self.core.bank, shown.question, shown.lang, "daily")
+    async def send(self, chat: Chat, shown: Shown, reply_to: int | None = None) -> str:
+        """Send a question message; map Bot API failures to the services' send errors.
+
+        The one sender of questions, scheduled or asked for (/daily, /question in reply to
+        `reply_to`), so that every path learns whether a send surely failed.
+        """
+        text = render.question(self.core.bank, shown.question, shown.lang, shown.prompt.kind)
         markup = question_keyboard(
             shown.prompt.id, len(shown.question.text(shown.lang).quiz.options), shown.lang
         )
 
+        reply = (
+            None
+            if reply_to is None
+            else ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+        )
+
         async def call(chat_id: int) -> str:
             message = await self.application.bot.send_message(
-                chat_id=chat_id, text=text, parse_mode=ParseMode.HTML, reply_markup=markup
+                chat_id=chat_id,
+                text=text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                reply_parameters=reply,
             )
             return str(message.message_id)
 

@@ -11,7 +11,6 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.adapters import render
 from bot.adapters.run_render import run_problem, run_reply
 from bot.adapters.telegram.handlers import Handlers
 from bot.errors import UserInputError
@@ -62,10 +61,10 @@ class RunHandlers:
             return
         text = message.text or message.caption or ""
         setting = strip_command(text).strip().lower()
-        if setting in {"on", "off"}:
-            await self._switch(update, context, ctx, setting == "on")
-            return
         try:
+            if setting in {"on", "off"}:
+                await self._switch(update, context, ctx, setting == "on")
+                return
             self.runs.check_allowed(update.effective_user.id, ctx.chat)
             job = self.runs.parse(text, await self._fallback_code(message, context))
         except UserInputError as err:
@@ -159,10 +158,8 @@ class RunHandlers:
 
     async def _switch(self, update: Update, context: Ctx, ctx: Context, on: bool) -> None:
         if not ctx.chat.is_group:
-            await self.base.reply(update, render.usage(ctx.lang, "usage_run"))
-            return
-        if not await self.base.require_admin(update, context, ctx):
-            return
+            raise UserInputError("usage_run")
+        await self.base.require_admin(update, context)
         await self.base.core.study.set_run_enabled(ctx, on)
         await self.base.reply(
             update,
