@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     content_dir: Path = Field(default=CONTENT_DIR, alias="STUDYBOT_CONTENT_DIR")
     log_level: str = Field(default="INFO", alias="STUDYBOT_LOG_LEVEL")
     quiz_seconds: int = Field(default=30, ge=5, le=600, alias="STUDYBOT_QUIZ_SECONDS")
+    # off: no flood windows in the bot (a self-hosted Bot API, or paid broadcasts); a 429 is
+    # still obeyed with its retry_after.
+    rate_limit: Literal["on", "off"] = Field(default="on", alias="STUDYBOT_RATE_LIMIT")
 
     # /run: where the runner is, and who may use it
     runner_url: str | None = Field(default=None, alias="STUDYBOT_RUNNER_URL")
@@ -184,6 +187,11 @@ class Settings(BaseSettings):
             return None  # empty in .env means unset
         parse_runner_address(v.strip())
         return v.strip()
+
+    @field_validator("rate_limit", mode="before")
+    @classmethod
+    def _on_off(cls, v: object) -> object:
+        return v.strip().lower() if isinstance(v, str) else v
 
     @field_validator("log_level")
     @classmethod

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -427,3 +427,14 @@ async def test_daily_refused_by_schedule_is_sent_when_asked(
     assert (await scheduler.deliver(1)).status == "refused"
     assert "Daily question" in await say(fake, "/daily")
     assert (await scheduler.deliver(1)).status == "already"
+
+
+async def test_rate_limit_setting_decides_the_limiter(
+    fake: FakeBotAPI, make_settings: Callable[..., Settings], clock: FixedClock
+) -> None:
+    for value, limited in (("on", True), ("off", False)):
+        async with open_core(make_settings(STUDYBOT_RATE_LIMIT=value), clock=clock) as core:
+            app = build_application(core, TOKEN, fake.base_url, RunService(None, frozenset()))
+            assert isinstance(app.bot.rate_limiter, FloodLimiter) is limited
+            async with running(core, fake):
+                assert "PyTorch" in await say(fake, "/start")
