@@ -48,13 +48,14 @@ class DailyScheduler:
 
     async def start(self) -> None:
         """Schedule every subscribed chat and deliver at once where today's time has passed."""
+        # Counted first: the catch-ups below start sending while the loop still runs.
+        interrupted = await self.core.daily.interrupted()
         chats = await self.core.daily.subscribed_chats(PLATFORM)
         overdue = 0
         for chat in chats:
             if await self.schedule(chat):
                 overdue += 1
         log.info("scheduled %d daily job(s); %d overdue sent now", len(chats), overdue)
-        interrupted = await self.core.daily.interrupted()
         if interrupted:
             log.warning(
                 "%d daily question(s) were being sent when the bot stopped; not sent again "
