@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -24,6 +25,10 @@ RETRY_AFTER_FAILURE = timedelta(minutes=5)
 # A daily job that fires late (busy loop, suspended host) still runs within this window;
 # later than that, the start-up catch-up delivers it.
 MISFIRE_GRACE_S = 6 * 3600
+# Deliveries claimed and not yet answered, at most: a fan-out of 10,000 chats claims each chat
+# just before its send rather than all at once, so a crash loses at most this many (one second
+# of sends at Telegram's 30 a second).
+MAX_IN_FLIGHT = 30
 
 
 def job_name(chat_id: int) -> str:
@@ -37,6 +42,7 @@ class DailyScheduler:
     def __init__(self, core: Core, application: Application) -> None:  # type: ignore[type-arg]
         self.core = core
         self.application = application
+        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
 
     @property
     def jobs(self) -> JobQueue:  # type: ignore[type-arg]
@@ -120,7 +126,8 @@ class DailyScheduler:
 
     async def deliver(self, chat_id: int) -> DeliveryOutcome:
         """Deliver a chat's daily question now, if it has not had today's."""
-        outcome = await self.core.daily.deliver(chat_id, self.send)
+        async with self._in_flight:
+            outcome = await self.core.daily.deliver(chat_id, self.send)
         log.info("daily delivery chat=%s: %s", chat_id, outcome.status)
         if outcome.status == "gone":
             self.unschedule(chat_id)
