@@ -16,7 +16,7 @@ DEFAULT_MAX_CODE_BYTES = 64 * 1024
 # A runner that says nothing for a job's wall time plus this long is taken for dead.
 RUNNER_GRACE_S = 5.0
 _COMMAND = re.compile(r"^/run(@\w+)?(?=\s|$)", re.IGNORECASE)
-_FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n?(.*?)```", re.DOTALL | re.IGNORECASE)
+_FENCE = re.compile(r"```[ \t]*(?:python3|python|py)?[ \t]*\n?(.*?)```", re.DOTALL | re.IGNORECASE)
 _FIRST_WORD = re.compile(r"\s*(\S+)(?:\s+|$)")
 _DEVICES: dict[str, Device] = {"cpu": "cpu", "gpu": "gpu", "cuda": "gpu", "auto": "auto"}
 
