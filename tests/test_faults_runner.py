@@ -92,3 +92,14 @@ async def test_runner_fault_answers_in_time_and_the_bot_keeps_working(
         if fault != "deleted":
             runner.mode = "ok"
             assert "hello" in await say(fake, "/run print('hello')")
+
+
+async def test_a_quick_job_is_one_message_with_nothing_before_it(
+    core: Core, fake: FakeBotAPI, runner: StandInRunner
+) -> None:
+    async with running(core, fake, service(runner)):
+        since = fake.mark()
+        assert "hello" in await say(fake, "/run print('hello')")
+        await say(fake, "/help")  # a later update: anything the /run still did would show by now
+        mine = [c.method for c in fake.calls(chat_id=USER) if c.seq >= since]
+        assert mine == ["sendMessage", "sendMessage"]

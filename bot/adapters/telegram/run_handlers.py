@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 Ctx = ContextTypes.DEFAULT_TYPE
 EDIT_WINDOW = timedelta(minutes=2)
+# A job done within this long is answered with one message; a longer one shows "typing" first.
+QUICK_RESULT_S = 0.5
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 
@@ -96,8 +99,18 @@ class RunHandlers:
             )
             await quiz.wait_closed(ctx.chat.id)
             edited = True  # the result replaces the note
-        await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
-        result = await self.runs.run(job, f"tg:{update.effective_user.id}", on_queued)
+        task = asyncio.ensure_future(
+            self.runs.run(job, f"tg:{update.effective_user.id}", on_queued)
+        )
+        try:
+            done, _pending = await asyncio.wait({task}, timeout=QUICK_RESULT_S)
+            if not done:
+                # Only a job still running after half a second gets a sign of life: a quick one
+                # is answered with its result alone, one message and no request before it.
+                await self._typing(context, message.chat_id)
+            result = await task
+        finally:
+            task.cancel()
         reply = run_reply(ctx.lang, result, self.base.core.settings.run_wall_time_s)
         if status is not None and not edited:
             await status.edit_text(reply.text, parse_mode=ParseMode.HTML)
@@ -105,6 +118,12 @@ class RunHandlers:
         else:
             await self._answer(message, key, edited, reply.text, now)
         await self._send_files(message, reply.files)
+
+    async def _typing(self, context: Ctx, chat_id: int) -> None:
+        try:
+            await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except TelegramError:
+            log.debug("could not show that a job is running", exc_info=True)
 
     async def _answer(
         self, message: Message, key: tuple[int, int], edited: bool, text: str, now: datetime
