@@ -131,11 +131,11 @@ class DailyService:
     ) -> DeliveryOutcome:
         now = self.clock.now()
         question = await self.study.pick(chat, chat.topic_filter)
-        if not await self.repos.deliveries.claim(chat.id, day, question.id, now, asked=asked):
+        claimed = await self.repos.deliveries.claim(chat.id, day, question.id, now, asked=asked)
+        if claimed is None:
             return DeliveryOutcome("already", day)
         # A delivery retried after a failed send keeps the question it chose first.
-        delivery = await self.repos.deliveries.get(chat.id, day)
-        chosen = self.study.bank.get(delivery.question_id) if delivery else None
+        chosen = self.study.bank.get(claimed)
         shown = await self.study.show_question(chat, chosen or question, "daily", lang)
         finish = self.repos.deliveries.finish
         try:
@@ -157,6 +157,5 @@ class DailyService:
             log.warning("daily question for chat %s not sent; will retry", chat.id)
             await finish(chat.id, day, "retry", shown.prompt.id, now)
             return DeliveryOutcome("failed", day)
-        await self.study.attach_message(shown.prompt.id, ref)
-        await finish(chat.id, day, "sent", shown.prompt.id, self.clock.now())
+        await finish(chat.id, day, "sent", shown.prompt.id, self.clock.now(), ref)
         return DeliveryOutcome("sent", day)

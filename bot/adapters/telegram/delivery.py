@@ -102,13 +102,16 @@ class DailyScheduler:
             when=when,
             data=chat_id,
             name=name,
-            job_kwargs={"misfire_grace_time": None},
+            # One pending run per name: a newer one replaces it (looked up by id, not scanned).
+            job_kwargs={"misfire_grace_time": None, "id": name, "replace_existing": True},
         )
 
     def unschedule(self, chat_id: int) -> None:
         """Remove a chat's daily job, if any."""
-        for job in self.jobs.get_jobs_by_name(job_name(chat_id)):
-            job.schedule_removal()
+        # By id, not get_jobs_by_name: that scans every job, and start-up does this per chat.
+        job = self.jobs.scheduler.get_job(job_name(chat_id))
+        if job is not None:
+            job.remove()
 
     async def _run(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         job: Job | None = context.job  # type: ignore[type-arg]
@@ -120,8 +123,6 @@ class DailyScheduler:
 
     def retry_later(self, chat_id: int) -> None:
         """Try the chat's delivery again in a few minutes (a no-op unless it is still due)."""
-        for job in self.jobs.get_jobs_by_name(f"retry:{chat_id}"):
-            job.schedule_removal()
         self._run_soon(chat_id, f"retry:{chat_id}", RETRY_AFTER_FAILURE)
 
     async def deliver(self, chat_id: int) -> DeliveryOutcome:
