@@ -106,8 +106,11 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="studybot-updates-") as folder:
-        baseline = asyncio.run(echo_bot(args.users))
+        # Each once to warm up (imports, first connections), then measured.
+        asyncio.run(echo_bot(min(args.users, 100)))
+        asyncio.run(study_bot(min(args.users, 100), Path(folder) / "warm"))
         bot = asyncio.run(study_bot(args.users, Path(folder)))
+        baseline = asyncio.run(echo_bot(args.users))
     print(f"echo bot, {args.users} users: {baseline:.1f} s, {args.users / baseline:.0f} replies/s")
     print(f"studybot, {args.users} users: {bot:.1f} s, {args.users / bot:.0f} replies/s")
     print(f"ratio studybot/echo rate: {baseline / bot:.2f} (target >= 0.8)")
