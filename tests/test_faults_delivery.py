@@ -19,12 +19,13 @@ from telegram.ext import Application
 
 from bot.adapters.telegram.app import build_application, start_application, stop_application
 from bot.adapters.telegram.delivery import DailyScheduler
+from bot.adapters.telegram.flood import FloodLimiter
 from bot.app import Core
 from bot.clock import FixedClock
 from bot.services.runs import RunService
 from tests.fakebotapi import FakeBotAPI
 from tests.gate import Gate
-from tests.test_telegram import TOKEN, USER, say, until
+from tests.test_telegram import TOKEN, USER, running, say, until
 
 App = Application[Any, Any, Any, Any, Any, Any]
 CHATS = 24  # ALL_SENT below counts them
@@ -158,3 +159,32 @@ async def test_daily_under_faults_is_one_question_and_can_be_asked_again(
     assert len(set(texts)) == 1
     prompts = await core.db.fetchall("SELECT DISTINCT question_id FROM prompts")
     assert len(prompts) == 1
+
+
+async def test_fan_out_over_the_overall_limit_earns_no_429(core: Core, clock: FixedClock) -> None:
+    # Ten a second on both sides (Telegram's rule is 30): 25 chats span three windows.
+    async with FakeBotAPI(token=TOKEN, flood_control=True, overall_limit=(10, 1.0)) as fake:
+        clock.set(datetime(2026, 3, 10, 6, 0, tzinfo=UTC))
+        users = [6000 + i for i in range(25)]
+        for user in users:
+            ctx = await core.study.enter(
+                platform="telegram",
+                user_id=str(user),
+                user_name=f"u{user}",
+                language_code="en",
+                chat_id=str(user),
+                chat_type="private",
+                chat_title="",
+            )
+            await core.study.subscribe(ctx, "07:00")
+        async with running(core, fake, limiter=FloodLimiter(overall=10, max_retries=3)) as app:
+            clock.set(datetime(2026, 3, 10, 7, 0, tzinfo=UTC))
+            scheduler: DailyScheduler = app.bot_data["scheduler"]
+            await scheduler.start()
+            await until(
+                core,
+                "SELECT count(*) FROM daily_deliveries WHERE status = 'sent' HAVING count(*) = 25",
+                seconds=30,
+            )
+        assert fake.flood_errors == 0
+        assert all(len(daily_messages(fake, u)) == 1 for u in users)
