@@ -1,8 +1,11 @@
-"""Measure /run latency at the runner API against a cold `python -c "import torch"`.
+"""Measure /run latency end to end through the bot and at the runner API, against a cold torch.
 
 Starts a runner (its own socket in a temporary directory), warms it up, times N=50 runs of
-`print(torch.randn(3, 3).sum())` through RunnerClient and N=5 cold torch imports, and prints
-p50/p90 of both, their ratio, and the peak resident memory of the runner and its pool.
+`print(torch.randn(3, 3).sum())` through RunnerClient, then N more as `/run` messages through
+the real Telegram application and the fake Bot API of the tests (loopback only: from the
+update to the reply's sendMessage), and N=5 cold `python -c "import torch"`; prints p50/p95
+of each, the ratios (targets: cold/bot >= 60x, bot/runner <= 4x at p50), and the peak memory
+of the runner and its pool. Needs root, as the runner's sandbox does.
 Usage (from the repository root): python bench/run_latency.py [--runs 50] [--cold 5]
 """
 
@@ -21,8 +24,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+from bot.adapters.telegram.app import (  # noqa: E402
+    build_application,
+    start_application,
+    stop_application,
+)
+from bot.app import open_core  # noqa: E402
+from bot.config import Settings  # noqa: E402
 from bot.runner.client import RunnerClient  # noqa: E402
 from bot.runner.protocol import RunRequest  # noqa: E402
+from bot.services.runs import RunService  # noqa: E402
+from tests.fakebotapi import FakeBotAPI  # noqa: E402
+
+TOKEN = "987654321:AAH-fake-token-for-the-run-benchmark"  # noqa: S105 - fake
 
 SNIPPET = "import torch\nprint(torch.randn(3, 3).sum())"
 
@@ -94,6 +110,35 @@ async def measure(
     return times, peak_runner, peak_total
 
 
+async def through_bot(url: str, runs: int, folder: Path) -> list[float]:
+    """Time `/run` messages from the update to the reply, through the whole bot."""
+    settings = Settings.model_validate(
+        {"STUDYBOT_DATABASE": str(folder / "bot.db"), "STUDYBOT_LOG_LEVEL": "WARNING"}
+    )
+    times = []
+    async with FakeBotAPI(token=TOKEN) as fake, open_core(settings) as core:
+        runs_service = RunService(RunnerClient(url), frozenset())
+        app = build_application(core, TOKEN, fake.base_url, runs_service)
+        await start_application(app, poll_timeout=1)
+        try:
+            for i in range(runs + 3):
+                await asyncio.sleep(0.05)  # let the pool refill, as between real users
+                user = 50_000_000 + i  # one user each: the runner's rate limit is per user
+                since = fake.mark()
+                start = time.perf_counter()
+                fake.send_message(user, user, "/run " + SNIPPET.replace("\n", "; "))
+                reply = await fake.wait_for_call("sendMessage", chat_id=user, since=since)
+                if i >= 3:  # the first ones warm the bot up
+                    times.append((time.perf_counter() - start) * 1000)
+                if "tensor(" not in str(reply.params.get("text")):
+                    raise SystemExit(f"/run through the bot failed: {reply.params}")
+                if [c for c in fake.calls(chat_id=user) if c.method != "sendMessage"]:
+                    raise SystemExit("a quick /run was not answered with one message alone")
+        finally:
+            await stop_application(app)
+    return times
+
+
 def cold_imports(n: int) -> list[float]:
     times = []
     for _ in range(n):
@@ -124,6 +169,7 @@ def main() -> int:
                 measure(f"unix:{socket_path}", args.runs, proc)
             )
             info = asyncio.run(RunnerClient(f"unix:{socket_path}").info())
+            bot_times = asyncio.run(through_bot(f"unix:{socket_path}", args.runs, Path(tmp)))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -132,13 +178,20 @@ def main() -> int:
     print(f"runner level {info.level}, devices {', '.join(info.devices)}")
     print(
         f"runner API, {args.runs} runs of print(torch.randn(3, 3).sum()): "
-        f"p50 {p50:.1f} ms, p90 {percentile(times, 90):.1f} ms"
+        f"p50 {p50:.1f} ms, p95 {percentile(times, 95):.1f} ms"
+    )
+    bot_p50 = statistics.median(bot_times)
+    print(
+        f"/run through the bot (update to reply), {args.runs} runs: "
+        f"p50 {bot_p50:.1f} ms, p95 {percentile(bot_times, 95):.1f} ms"
     )
     print(
         f"cold `python -c 'import torch'`, {args.cold} runs: "
-        f"p50 {cold_p50:.0f} ms, p90 {percentile(cold, 90):.0f} ms"
+        f"p50 {cold_p50:.0f} ms, p95 {percentile(cold, 95):.0f} ms"
     )
-    print(f"ratio cold/warm p50: {cold_p50 / p50:.0f}x")
+    print(f"ratio cold/runner API p50: {cold_p50 / p50:.0f}x")
+    print(f"ratio cold/bot p50: {cold_p50 / bot_p50:.0f}x (target >= 60x)")
+    print(f"ratio bot/runner API p50: {bot_p50 / p50:.1f}x (target <= 4x)")
     print(
         f"peak memory: runner RSS {peak_runner / 1024:.0f} MiB; runner + zygote + pool "
         f"(sum of PSS, shared pages split) {peak_total / 1024:.0f} MiB"

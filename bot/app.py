@@ -66,7 +66,9 @@ async def open_runs(settings: Settings, *, wait: bool = True) -> AsyncIterator[R
     """
     from bot.runner.client import LocalRunner, RunnerClient
 
-    service = RunService(None, settings.run_allow, settings.run_max_code_kb * 1024)
+    service = RunService(
+        None, settings.run_allow, settings.run_max_code_kb * 1024, settings.run_wall_time_s
+    )
     if settings.runner_url:
         token = settings.runner_token.get_secret_value() if settings.runner_token else None
         service.runner = RunnerClient(settings.runner_url, token)

@@ -159,6 +159,9 @@ class Settings(BaseSettings):
     retention: float = Field(default=0.9, ge=0.8, le=0.97, alias="STUDYBOT_RETENTION")
     # Reviews offered ("Review n due") under a private chat's daily question.
     daily_reviews: int = Field(default=10, ge=0, le=100, alias="STUDYBOT_DAILY_REVIEWS")
+    # off: no flood windows in the bot (a self-hosted Bot API, or paid broadcasts); a 429 is
+    # still obeyed with its retry_after.
+    rate_limit: Literal["on", "off"] = Field(default="on", alias="STUDYBOT_RATE_LIMIT")
 
     # /run: where the runner is, and who may use it
     runner_url: str | None = Field(default=None, alias="STUDYBOT_RUNNER_URL")
@@ -300,6 +303,11 @@ class Settings(BaseSettings):
                     "e.g. `openssl rand -hex 32`"
                 )
         return SecretStr(token) if token else None
+
+    @field_validator("rate_limit", mode="before")
+    @classmethod
+    def _on_off(cls, v: object) -> object:
+        return v.strip().lower() if isinstance(v, str) else v
 
     @field_validator("log_level")
     @classmethod

@@ -21,6 +21,14 @@ from bot.config import Settings
 
 FIXTURE_BANK = Path(__file__).parent / "fixtures" / "bank"
 
+# The runner's sandbox runs each job as an unprivileged user in its own namespaces: without root
+# it refuses to start (STUDYBOT_SANDBOX_MIN_LEVEL=basic), so these tests cannot run /run at all.
+requires_root = pytest.mark.skipif(
+    os.geteuid() != 0,
+    reason="needs root: the /run sandbox starts jobs as an unprivileged user in their own "
+    "namespaces; run the tests with sudo to cover /run end to end",
+)
+
 
 @pytest.fixture
 def clock() -> FixedClock:

@@ -303,6 +303,7 @@ class _Delay:
     method: str
     seconds: float
     remaining: int | None
+    after: bool = False
 
 
 _R = TypeVar("_R", _Fault, _Delay)
@@ -944,9 +945,15 @@ class FakeBotAPI:
             )
         )
 
-    def delay_next(self, method: str, seconds: float, *, count: int | None = 1) -> None:
-        """Delay the answer to the next ``count`` (None: all) calls of ``method``."""
-        self._delays.append(_Delay(method.lower(), seconds, count))
+    def delay_next(
+        self, method: str, seconds: float, *, count: int | None = 1, after: bool = False
+    ) -> None:
+        """Delay the answer to the next ``count`` (None: all) calls of ``method``.
+
+        With ``after``, the call is carried out first and only its answer is late: a client
+        that times out has still sent the message, as happens with the real server.
+        """
+        self._delays.append(_Delay(method.lower(), seconds, count, after))
 
     def clear_faults(self) -> None:
         """Drop all pending fail_next/delay_next rules."""
@@ -1364,8 +1371,20 @@ class FakeBotAPI:
             return 401, BotAPIError(401, "Unauthorized").payload()
         key = method.lower()
         delay = self._take(self._delays, key, params)
-        if delay is not None:
+        if delay is not None and not delay.after:
             await asyncio.sleep(delay.seconds)
+        answer = await self._carry_out(key, params, files, parse_error)
+        if delay is not None and delay.after:
+            await asyncio.sleep(delay.seconds)
+        return answer
+
+    async def _carry_out(
+        self,
+        key: str,
+        params: JSONDict,
+        files: dict[str, UploadedFile],
+        parse_error: BotAPIError | None,
+    ) -> tuple[int, JSONDict]:
         fault = self._take(self._faults, key, params)
         if fault is not None:
             error = BotAPIError(fault.error_code, fault.description, fault.parameters)

@@ -59,3 +59,12 @@ def test_unusable_database_path_is_one_clear_line(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "cannot open database /proc/no/such/bot.db" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_rate_limit_on_by_default_and_off_by_setting(
+    make_settings: Callable[..., Settings],
+) -> None:
+    assert Settings(_env_file=None).rate_limit == "on"  # type: ignore[call-arg]
+    assert make_settings(STUDYBOT_RATE_LIMIT="OFF").rate_limit == "off"
+    with pytest.raises(ValidationError):
+        make_settings(STUDYBOT_RATE_LIMIT="sometimes")

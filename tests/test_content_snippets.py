@@ -14,7 +14,9 @@ from bot.content.loader import load_bank
 from bot.content.models import Question
 from bot.runner.client import LocalRunner, RunnerClient
 from bot.runner.protocol import RunRequest
+from tests.conftest import requires_root
 
+pytestmark = requires_root
 BANK = load_bank(CONTENT_DIR)
 WITH_SNIPPETS = [q for q in BANK.questions if q.snippet is not None]
 

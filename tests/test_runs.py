@@ -116,3 +116,7 @@ def test_a_job_without_a_sandbox_is_not_called_a_crash() -> None:
     text = run_reply("en", RunResult.rejected("sandbox_unavailable"), 10).text
     assert text.startswith("⚠️ The sandbox could not be set up for this job")
     assert "crashed" not in text
+
+
+def test_python3_fence_is_not_read_as_code() -> None:
+    assert parse_job("/run\n```python3\nprint(1)\n```").code == "print(1)"

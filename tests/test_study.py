@@ -135,7 +135,7 @@ async def test_daily_on_request_counts_as_todays(core: Core, clock: FixedClock) 
     clock.set(datetime(2026, 3, 10, 7, 0, tzinfo=UTC))
     send = Recorder()
     assert (await core.daily.today(ctx, send)).status == "sent"
-    assert (await core.daily.today(ctx, send)).status == "already"  # same question again
+    assert (await core.daily.today(ctx, send)).status == "repeated"  # same question again
     assert send.sent[0].question.id == send.sent[1].question.id
     clock.set(datetime(2026, 3, 10, 9, 0, tzinfo=UTC))
     assert (await core.daily.deliver(chat.id, send)).status == "already"
@@ -180,7 +180,7 @@ async def test_concurrent_requests_send_one_daily_question(core: Core, clock: Fi
         core.daily.today(ctx, send),
         core.daily.deliver(chat.id, send),
     )
-    assert sorted(o.status for o in outcomes) == ["already", "already", "sent"]
+    assert sorted(o.status for o in outcomes) == ["already", "repeated", "sent"]
     # The job and /daily both ran: the same prompt was shown at most twice, sent once as new.
     assert len({s.prompt.id for s in send.sent}) == 1
 
@@ -212,3 +212,16 @@ async def test_uncertain_send_counts_as_sent_and_refused_gives_up(
     assert refused.status == "refused"
     assert not await core.daily.is_pending(chat)
     assert (await core.repos.chats.get(chat.id)).subscribed  # type: ignore[union-attr]
+
+
+async def test_crash_leftover_is_counted_and_sent_when_asked(core: Core, clock: FixedClock) -> None:
+    ctx = await private(core)
+    chat = await core.study.subscribe(ctx, "09:00")
+    clock.set(datetime(2026, 3, 10, 9, 0, tzinfo=UTC))
+    assert await core.repos.deliveries.claim(chat.id, date(2026, 3, 10), "fixture-q1", clock.now())
+    assert await core.daily.interrupted() == 1
+    send = Recorder()
+    assert (await core.daily.deliver(chat.id, send)).status == "already"  # never automatically
+    assert (await core.daily.today(ctx, send)).status == "sent"  # but a member may ask
+    assert len(send.sent) == 1
+    assert await core.daily.interrupted() == 0

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +53,15 @@ async def running(
         yield app
     finally:
         await stop_application(app)
+
+
+async def until(core: Core, sql: str, seconds: float = 5.0) -> None:
+    """Wait until `sql` returns a row: the bot writes after Telegram answered it."""
+    for _ in range(int(seconds / 0.01)):
+        if await core.db.fetchall(sql):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no row after {seconds} s: {sql}")
 
 
 @pytest.fixture
@@ -191,6 +200,9 @@ async def test_blocked_chat_is_unsubscribed_not_retried(
         ("/timezone Europe", "Usage: /timezone"),
         ("/lang xx", "Usage: /lang"),
         ("/question nosuchtopic", "Unknown topic"),
+        ("/subscribe 08:00 nosuchtopic", "Unknown topic “nosuchtopic”"),
+        ("/subscribe nosuchtopic", "Unknown topic “nosuchtopic”"),
+        ("/timezone Europe/Berln", "Did you mean Europe/Berlin,"),
         ("/frobnicate", "Unknown command /frobnicate"),
         ("/run", "/run is not available"),
     ],
@@ -380,3 +392,49 @@ async def test_rejected_token_is_one_line_without_the_token(
     assert "TELEGRAM_BOT_TOKEN" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert wrong not in proc.stderr + proc.stdout
+
+
+async def test_daily_that_failed_to_send_is_told_and_can_be_asked_again(
+    bot: App, fake: FakeBotAPI, core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.adapters.telegram.sending.BACKOFF_S", 0.01)
+    fake.fail_next("sendMessage", error_code=502, count=3)  # every try of the question fails
+    since = fake.mark()
+    fake.send_message(USER, USER, "/daily")
+    calls = await fake.wait_for_calls("sendMessage", 4, since=since)
+    assert [c.error_code for c in calls[:3]] == [502, 502, 502]
+    assert "Try /daily again" in str(calls[3].params["text"])
+    rows = await core.db.fetchall("SELECT status FROM daily_deliveries")
+    assert [r["status"] for r in rows] == ["retry"]
+    assert "Daily question" in await say(fake, "/daily")
+    await until(core, "SELECT 1 FROM daily_deliveries WHERE status = 'sent'")
+    # Asked again the same day, it is the same question (answered once), not a new one.
+    assert "Daily question" in await say(fake, "/daily")
+    prompts = await core.db.fetchall("SELECT DISTINCT question_id FROM prompts")
+    assert len(prompts) == 1
+
+
+async def test_daily_refused_by_schedule_is_sent_when_asked(
+    bot: App, fake: FakeBotAPI, clock: FixedClock
+) -> None:
+    clock.set(datetime(2026, 3, 10, 6, 0, tzinfo=UTC))
+    await say(fake, "/subscribe 07:00")
+    clock.set(datetime(2026, 3, 10, 7, 0, tzinfo=UTC))
+    fake.fail_next(
+        "sendMessage", error_code=400, description="Bad Request: not enough rights to send text"
+    )
+    scheduler: DailyScheduler = bot.bot_data["scheduler"]
+    assert (await scheduler.deliver(1)).status == "refused"
+    assert "Daily question" in await say(fake, "/daily")
+    assert (await scheduler.deliver(1)).status == "already"
+
+
+async def test_rate_limit_setting_decides_the_limiter(
+    fake: FakeBotAPI, make_settings: Callable[..., Settings], clock: FixedClock
+) -> None:
+    for value, limited in (("on", True), ("off", False)):
+        async with open_core(make_settings(STUDYBOT_RATE_LIMIT=value), clock=clock) as core:
+            app = build_application(core, TOKEN, fake.base_url, RunService(None, frozenset()))
+            assert isinstance(app.bot.rate_limiter, FloodLimiter) is limited
+            async with running(core, fake):
+                assert "PyTorch" in await say(fake, "/start")

@@ -17,10 +17,11 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.runner.client import LocalRunner, RunnerClient
 from bot.services.runs import RunService
+from tests.conftest import requires_root
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram import GROUP, TOKEN, USER, App, running, say
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), requires_root]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -70,6 +71,17 @@ async def test_run_text_replies_with_status_device_and_output(
     assert text.startswith("<b>✅ OK</b>")
     assert "cpu · " in text
     assert "<pre>4.0</pre>" in text
+
+
+async def test_quick_job_is_answered_with_one_message_and_nothing_before(
+    bot: App, fake: FakeBotAPI
+) -> None:
+    since = fake.mark()
+    assert "<pre>7</pre>" in await say(fake, "/run print(3 + 4)")
+    await say(fake, "/help")  # a later update: anything the /run still did would show by now
+    mine = [c for c in fake.calls(chat_id=USER) if c.seq >= since]
+    assert [c.method for c in mine][:1] == ["sendMessage"]
+    assert not [c for c in mine if c.method in {"sendChatAction", "editMessageText"}]
 
 
 async def test_run_fenced_blocks_and_errors_escaped(
@@ -180,9 +192,8 @@ async def test_other_commands_answered_while_a_job_runs_and_queue_shown(
 ) -> None:
     since = fake.mark()
     fake.send_message(USER, USER, "/run import time; time.sleep(2); print('slow')")
-    # The bot shows "typing" just before it hands the job to the runner.
+    # "typing" shows once the job has been with the runner for half a second: it runs now.
     await fake.wait_for_call("sendChatAction", chat_id=USER, since=since)
-    await asyncio.sleep(0.3)
     # Another user's job waits behind it (one CPU job at a time in this runner) and sees its
     # place in the queue; meanwhile other commands are answered at once.
     fake.send_message(USER + 2, USER + 2, "/run print('next')")
@@ -205,7 +216,7 @@ async def test_runner_crash_is_reported_and_runner_restarts(
     assert pid is not None
     since = fake.mark()
     fake.send_message(USER, USER, "/run import time; time.sleep(3)")
-    await asyncio.sleep(1.0)
+    await fake.wait_for_call("sendChatAction", chat_id=USER, since=since)  # the job is running
     os.kill(pid, signal.SIGKILL)
     reply = await fake.wait_for_call("sendMessage", chat_id=USER, since=since, timeout=30)
     assert "crashed" in str(reply.params["text"])

@@ -173,7 +173,10 @@ class Console:
         elif command == "/help":
             self.say(render.help_text(lang, console=True))
         elif command == "/daily":
-            await self.core.daily.today(ctx, self._send_question)
+            outcome = await self.core.daily.today(ctx, self._send_question)
+            problem = render.daily_problem(lang, outcome.status)
+            if problem is not None:
+                self.say(problem)
         elif command == "/question":
             await self.show(await study.show(ctx, "question", arg or None))
         elif command == "/answer":

@@ -274,6 +274,15 @@ def subscribed(bank: ContentBank, lang: Lang, chat: Chat, zone: str, now: dateti
     )
 
 
+def daily_problem(lang: Lang, status: str) -> str | None:
+    """Say why /daily showed no question (None when it did)."""
+    if status == "already":
+        return _(lang, "Today's question was already sent in this chat; see above.")
+    if status == "failed":
+        return _(lang, "Telegram did not take the question just now. Try /daily again.")
+    return None
+
+
 def usage(lang: Lang, key: str, **params: object) -> str:
     """Render the usage line for a command given wrong arguments (escaped for HTML)."""
     # What the user typed comes back as a short excerpt at most, never a whole long text.
@@ -291,6 +300,7 @@ def usage(lang: Lang, key: str, **params: object) -> str:
         ),
         "unknown_timezone": unknown_timezone(lang, params),
         "usage_lang": _(lang, "Usage: /lang zh or /lang en."),
+        "admins_only": _(lang, "Only group admins can change this."),
         "unknown_topic": _(
             lang,
             "Unknown topic “{topic}”. See /topics for the list.",

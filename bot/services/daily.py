@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import date, time
+from datetime import date, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -29,7 +29,9 @@ Sender = Callable[[Chat, Shown], Awaitable[str]]
 class DeliveryOutcome:
     """What happened to one chat's daily question."""
 
-    status: Literal["sent", "already", "not_due", "gone", "failed", "refused"]
+    # "repeated": today's question shown again on request; "already": nothing sent, because
+    # today's delivery is in flight elsewhere or was refused for today.
+    status: Literal["sent", "repeated", "already", "not_due", "gone", "failed", "refused"]
     local_date: date | None = None
 
 
@@ -68,6 +70,14 @@ class DailyService:
         if local.time().replace(tzinfo=None) < parse_hhmm(chat.daily_time):
             return None
         return local.date()
+
+    async def interrupted(self) -> int:
+        """Count today's sends cut short by a stop: each may or may not have reached its chat.
+
+        At most once: such a chat is not sent another automatically (its members can ask with
+        /daily), so a crash costs at most one message per chat that was in flight.
+        """
+        return await self.repos.deliveries.in_flight(self.clock.now() - timedelta(days=1))
 
     async def is_pending(self, chat: Chat) -> bool:
         """Return True if today's time has passed in the chat's zone and nothing was sent today."""
@@ -109,9 +119,22 @@ class DailyService:
                     prompt, question = found
                     shown = Shown(prompt=prompt, question=question, lang=prompt.language)
                     shown = await self._with_reviews(chat, shown)
-                    await self.study.attach_message(prompt.id, await send(chat, shown))
-                    return DeliveryOutcome("already", day)
-            return await self._deliver(chat, day, ctx.lang, send)
+                    return await self._repeat(shown, day, send, chat)
+            # Asked for, today's question goes out even where a scheduled send was refused or
+            # cut short by a crash: the user is here and wants it.
+            return await self._deliver(chat, day, ctx.lang, send, asked=True)
+
+    async def _repeat(self, shown: Shown, day: date, send: Sender, chat: Chat) -> DeliveryOutcome:
+        try:
+            ref = await send(chat, shown)
+        except SendFailed:
+            return DeliveryOutcome("failed", day)
+        except SendUncertain:
+            return DeliveryOutcome("repeated", day)
+        except (ChatGone, SendRefused):
+            return DeliveryOutcome("refused", day)
+        await self.study.attach_message(shown.prompt.id, ref)
+        return DeliveryOutcome("repeated", day)
 
     def _lock(self, chat_id: int) -> asyncio.Lock:
         return self._locks.setdefault(chat_id, asyncio.Lock())
@@ -141,14 +164,16 @@ class DailyService:
         others = [c for c in due if c.question_id != shown.question.id]
         return replace(shown, review_due=min(len(others), self.review_cap))
 
-    async def _deliver(self, chat: Chat, day: date, lang: Lang, send: Sender) -> DeliveryOutcome:
+    async def _deliver(
+        self, chat: Chat, day: date, lang: Lang, send: Sender, *, asked: bool = False
+    ) -> DeliveryOutcome:
         now = self.clock.now()
         question = await self._pick(chat)
-        if not await self.repos.deliveries.claim(chat.id, day, question.id, now):
+        claimed = await self.repos.deliveries.claim(chat.id, day, question.id, now, asked=asked)
+        if claimed is None:
             return DeliveryOutcome("already", day)
         # A delivery retried after a failed send keeps the question it chose first.
-        delivery = await self.repos.deliveries.get(chat.id, day)
-        chosen = self.study.bank.get(delivery.question_id) if delivery else None
+        chosen = self.study.bank.get(claimed)
         shown = await self.study.show_question(chat, chosen or question, "daily", lang)
         shown = await self._with_reviews(chat, shown)
         finish = self.repos.deliveries.finish
@@ -171,6 +196,5 @@ class DailyService:
             log.warning("daily question for chat %s not sent; will retry", chat.id)
             await finish(chat.id, day, "retry", shown.prompt.id, now)
             return DeliveryOutcome("failed", day)
-        await self.study.attach_message(shown.prompt.id, ref)
-        await finish(chat.id, day, "sent", shown.prompt.id, self.clock.now())
+        await finish(chat.id, day, "sent", shown.prompt.id, self.clock.now(), ref)
         return DeliveryOutcome("sent", day)

@@ -14,8 +14,10 @@ from bot.runner.protocol import Device, RunRequest, RunResult
 from bot.storage.records import Chat
 
 DEFAULT_MAX_CODE_BYTES = 64 * 1024
+# A runner that says nothing for a job's wall time plus this long is taken for dead.
+RUNNER_GRACE_S = 5.0
 _COMMAND = re.compile(r"^/run(@\w+)?(?=\s|$)", re.IGNORECASE)
-_FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n?(.*?)```", re.DOTALL | re.IGNORECASE)
+_FENCE = re.compile(r"```[ \t]*(?:python3|python|py)?[ \t]*\n?(.*?)```", re.DOTALL | re.IGNORECASE)
 _FIRST_WORD = re.compile(r"\s*(\S+)(?:\s+|$)")
 _DEVICES: dict[str, Device] = {"cpu": "cpu", "gpu": "gpu", "cuda": "gpu", "auto": "auto"}
 
@@ -132,11 +134,13 @@ class RunService:
         runner: Runner | None,
         allow: frozenset[int],
         max_code_bytes: int = DEFAULT_MAX_CODE_BYTES,
+        wall_time_s: float = 10.0,
     ) -> None:
         self.runner = runner
         self.allow = allow
         self.max_code_bytes = max_code_bytes
         self.observers: list[RunObserver] = []
+        self.wall_time_s = wall_time_s
 
     def parse(self, text: str, fallback: str | None = None) -> Job:
         """Parse a /run message with this bot's code size limit."""
@@ -169,7 +173,10 @@ class RunService:
             observer.run_started()
         started, result = time.monotonic(), None
         try:
-            result = await self.runner.run(request, on_queued)
+            if isinstance(self.runner, StartingRunner) and not self.runner.ready:
+                result = await self.runner.run(request, on_queued)  # start-up has its own timeout
+            else:
+                result = await self._watched(self.runner, request, on_queued)
             return result
         finally:
             for observer in self.observers:
@@ -181,6 +188,35 @@ class RunService:
         if isinstance(self.runner, StartingRunner):
             return self.runner.current
         return self.runner
+
+    async def _watched(
+        self,
+        runner: Runner,
+        request: RunRequest,
+        on_queued: Callable[[int], Awaitable[None]] | None,
+    ) -> RunResult:
+        """Run, giving up on a runner that stays silent past the job's wall time plus a grace."""
+        loop = asyncio.get_running_loop()
+        budget = self.wall_time_s + RUNNER_GRACE_S
+        deadline = loop.time() + budget
+
+        async def queued(position: int) -> None:
+            nonlocal deadline
+            # The runner is alive; each job ahead of this one ends within its wall time.
+            deadline = loop.time() + budget + position * self.wall_time_s
+            if on_queued is not None:
+                await on_queued(position)
+
+        task = asyncio.ensure_future(runner.run(request, queued))
+        try:
+            while not task.done():
+                await asyncio.wait({task}, timeout=max(0.0, deadline - loop.time()))
+                if not task.done() and loop.time() >= deadline:
+                    task.cancel()
+                    return RunResult.crashed(f"the runner did not answer within {budget:g} s")
+            return task.result()
+        finally:
+            task.cancel()
 
 
 def _int(value: str) -> int | None:

@@ -245,10 +245,9 @@ class PromptRepo:
                 " VALUES (?, ?, ?, ?, ?)",
                 (chat_id, question_id, kind, language, to_iso(now)),
             )
-            prompt_id = cursor.lastrowid
-        prompt = await self.get(cast(int, prompt_id))
-        assert prompt is not None  # noqa: S101 - just written
-        return prompt
+            prompt_id = cast(int, cursor.lastrowid)
+        # Built from what was written rather than read back: a fan-out creates thousands.
+        return Prompt(prompt_id, chat_id, question_id, kind, language, None, from_iso(to_iso(now)))
 
     async def get(self, prompt_id: int) -> Prompt | None:
         """Return the prompt with this id, or None."""
@@ -373,24 +372,52 @@ class AttemptRepo:
         return int(row[0]) if row else 0
 
 
+_CLAIM = (
+    "INSERT INTO daily_deliveries (chat_id, local_date, question_id, status, claimed_at)"
+    " VALUES (?, ?, ?, 'sending', ?) ON CONFLICT (chat_id, local_date) DO UPDATE SET"
+    " status = 'sending', claimed_at = excluded.claimed_at WHERE daily_deliveries.status = 'retry'"
+    " RETURNING question_id"
+)
+# Asked for by a user, a delivery refused for today or cut short by a crash is tried again.
+_CLAIM_ASKED = _CLAIM.replace("= 'retry'", "IN ('retry', 'failed', 'sending')")
+
+
 class DeliveryRepo:
     """Daily deliveries: at most one per chat and local date."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def claim(self, chat_id: int, local_date: date, question_id: str, now: datetime) -> bool:
-        """Claim the chat's delivery for a date; False unless it is new or marked for retry."""
+    async def claim(
+        self,
+        chat_id: int,
+        local_date: date,
+        question_id: str,
+        now: datetime,
+        *,
+        asked: bool = False,
+    ) -> str | None:
+        """Claim the chat's delivery for a date: new, marked for retry or (`asked`) not yet sent.
+
+        Return the question of the claimed delivery (a retried one keeps its first), else None.
+        """
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
-                "INSERT INTO daily_deliveries"
-                " (chat_id, local_date, question_id, status, claimed_at)"
-                " VALUES (?, ?, ?, 'sending', ?)"
-                " ON CONFLICT (chat_id, local_date) DO UPDATE SET status = 'sending',"
-                " claimed_at = excluded.claimed_at WHERE daily_deliveries.status = 'retry'",
+                _CLAIM_ASKED if asked else _CLAIM,
                 (chat_id, local_date.isoformat(), question_id, to_iso(now)),
             )
-            return cursor.rowcount > 0
+            row = await cursor.fetchone()
+            await cursor.close()
+            return str(row[0]) if row else None
+
+    async def in_flight(self, since: datetime) -> int:
+        """Count deliveries claimed since `since` and left "sending" (a crash cut them short)."""
+        row = await self.db.fetchone(
+            "SELECT count(*) AS n FROM daily_deliveries"
+            " WHERE status = 'sending' AND claimed_at >= ?",
+            (to_iso(since),),
+        )
+        return int(row["n"]) if row else 0
 
     async def get(self, chat_id: int, local_date: date) -> Delivery | None:
         """Return the delivery of a chat on a date, or None."""
@@ -409,15 +436,25 @@ class DeliveryRepo:
         )
 
     async def finish(
-        self, chat_id: int, local_date: date, status: str, prompt_id: int | None, now: datetime
+        self,
+        chat_id: int,
+        local_date: date,
+        status: str,
+        prompt_id: int | None,
+        now: datetime,
+        message_ref: str | None = None,
     ) -> None:
-        """Mark a claimed delivery as sent, failed, or to be retried."""
+        """Mark a claimed delivery as sent, failed, or to be retried (and its prompt's message)."""
         async with self.db.transaction() as conn:
             await conn.execute(
                 "UPDATE daily_deliveries SET status = ?, prompt_id = ?, sent_at = ?"
                 " WHERE chat_id = ? AND local_date = ?",
                 (status, prompt_id, to_iso(now), chat_id, local_date.isoformat()),
             )
+            if message_ref is not None and prompt_id is not None:
+                await conn.execute(
+                    "UPDATE prompts SET message_ref = ? WHERE id = ?", (message_ref, prompt_id)
+                )
 
 
 _STREAK_UPSERT = (

@@ -55,21 +55,28 @@ def build_application(
     limiter: FloodLimiter | None = None,
     metrics: BotMetrics | None = None,
 ) -> Application:  # type: ignore[type-arg]
-    """Create the Application with rate limiting, job queue, handlers and start-up hooks."""
+    """Create the Application with rate limiting, job queue, handlers and start-up hooks.
+
+    `limiter` replaces the default FloodLimiter; with STUDYBOT_RATE_LIMIT=off and no `limiter`
+    the bot sends as fast as the Bot API answers.
+    """
     watch = PollingWatch()  # one log line per failed poll, instead of PTB's tracebacks
     seen = ApiSeen()
     metrics = metrics or BotMetrics()
-    application = (
+    builder = (
         ApplicationBuilder()
         .token(token)
         .base_url(base_url)
         .base_file_url(file_url(base_url))
-        .rate_limiter(limiter or FloodLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(True)
         .request(SeenRequest(seen))
         .get_updates_request(WatchedRequest(watch, seen.mark))
-        .build()
     )
+    if limiter is None and core.settings.rate_limit == "on":
+        limiter = FloodLimiter(max_retries=RATE_LIMIT_RETRIES)
+    if limiter is not None:
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]  # PTB types it per builder
+    application = builder.build()
     application.bot_data["polling_watch"] = watch
     application.bot_data["api_seen"] = seen
     application.bot_data["metrics"] = metrics

@@ -3,15 +3,18 @@
 AIORateLimiter meters requests with leaky buckets (aiolimiter): a group's bucket of 20 per minute
 lets 20 requests through at once and then one every 3 s, so any 60 s window can see almost 40.
 Telegram counts messages per minute, so a quiz that closes polls early would earn 429s. These
-windows never let more than `limit` requests start within any `period` seconds.
+windows never let more than `limit` requests through within `period` seconds, counted from the
+answers to the earlier ones.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import Callable
+from contextvars import ContextVar
 from types import TracebackType
 
 from telegram.constants import FloodLimit
@@ -19,30 +22,55 @@ from telegram.ext import AIORateLimiter
 
 
 class SlidingWindow:
-    """An async context manager that admits at most `limit` entries per `period` seconds."""
+    """An async context manager that admits at most `limit` entries per `period` seconds.
+
+    A slot is free again `period` after its request was *answered*, not after it started:
+    Telegram counts a message when it arrives, which is some time after the bot let it go
+    and before the answer comes back, so counting from the answer can never earn a 429
+    however late a request reaches the server (a busy event loop, a slow network).
+    """
 
     def __init__(
         self, limit: int, period: float, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.limit = limit
-        # A request admitted here reaches Telegram a little later than the one it waited for
-        # may have; 5 % of slack keeps that jitter from earning a 429.
-        self.period = period * 1.05
+        self.period = period
         self._clock = clock
-        self._starts: deque[float] = deque()
+        # One cell per request in the window: [end time], or [inf] while it is in flight.
+        self._cells: deque[list[float]] = deque()
         self._lock = asyncio.Lock()
+        self._mine: ContextVar[list[float] | None] = ContextVar(f"window-{id(self)}", default=None)
+        self._freed = asyncio.Event()
+
+    @property
+    def _starts(self) -> deque[list[float]]:
+        return self._cells  # the idle check of FloodLimiter looks at the last entry
 
     async def acquire(self) -> None:
         """Wait until one more request fits in the window, and count it."""
         async with self._lock:  # first come, first served
             while True:
                 now = self._clock()
-                while self._starts and now - self._starts[0] >= self.period:
-                    self._starts.popleft()
-                if len(self._starts) < self.limit:
-                    self._starts.append(now)
+                self._cells = deque(c for c in self._cells if now - c[0] < self.period)
+                if len(self._cells) < self.limit:
+                    cell = [math.inf]
+                    self._cells.append(cell)
+                    self._mine.set(cell)
                     return
-                await asyncio.sleep(self.period - (now - self._starts[0]) + 0.001)
+                oldest = min(c[0] for c in self._cells)
+                self._freed.clear()
+                if math.isinf(oldest):
+                    await self._freed.wait()  # every slot is in flight: wait for an answer
+                else:
+                    await asyncio.sleep(self.period - (now - oldest) + 0.001)
+
+    def release(self) -> None:
+        """Start the slot's period now: its request has been answered."""
+        cell = self._mine.get()
+        if cell is not None:
+            cell[0] = self._clock()
+            self._mine.set(None)
+            self._freed.set()
 
     async def __aenter__(self) -> None:
         await self.acquire()
@@ -53,7 +81,7 @@ class SlidingWindow:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        return None
+        self.release()
 
 
 class FloodLimiter(AIORateLimiter):
@@ -88,7 +116,7 @@ class FloodLimiter(AIORateLimiter):
             if len(self._windows) > 512:  # forget idle groups, as AIORateLimiter does
                 now = time.monotonic()
                 for key, old in list(self._windows.items()):
-                    if not old._starts or now - old._starts[-1] > old.period:
+                    if not old._starts or now - old._starts[-1][0] > old.period:
                         del self._windows[key]
             window = self._windows[group_id] = SlidingWindow(
                 int(self._group_max_rate), self._group_time_period

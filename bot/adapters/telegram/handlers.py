@@ -15,16 +15,12 @@ from telegram.ext import ContextTypes
 
 from bot.adapters import render, review_render
 from bot.adapters.telegram.delivery import PLATFORM, DailyScheduler
-from bot.adapters.telegram.keyboards import (
-    parse,
-    question_keyboard,
-    reveal_keyboard,
-    self_rating_keyboard,
-)
+from bot.adapters.telegram.keyboards import parse, reveal_keyboard, self_rating_keyboard
 from bot.app import Core
 from bot.errors import UserInputError
 from bot.i18n import _
-from bot.services.study import Context, Shown, language_from_code
+from bot.services.daily import Sender
+from bot.services.study import Context, language_from_code
 from bot.text import excerpt
 
 log = logging.getLogger(__name__)
@@ -46,7 +42,8 @@ def command(
 ) -> Callable[[S, Update, Ctx], Coroutine[Any, Any, None]]:
     """Resolve the update's context first and answer UserInputError with its usage line.
 
-    The one error path of command handlers: they raise UserInputError and hold no try/except.
+    The one error path of command handlers: they raise UserInputError (with its parameters;
+    `require_admin` raises one too) and hold no try/except.
     """
 
     @functools.wraps(handler)
@@ -120,24 +117,16 @@ class Handlers:
         """Render what was wrong with the user's input."""
         return render.usage(ctx.lang, err.key, **err.params)
 
-    async def require_admin(self, update: Update, context: Ctx, ctx: Context) -> bool:
-        """Return True if the sender may change the chat's settings, else tell them why not."""
-        if await self.is_admin(update, context):
-            return True
-        await self.reply(update, _(ctx.lang, "Only group admins can change this."))
-        return False
+    async def require_admin(self, update: Update, context: Ctx) -> None:
+        """Raise UserInputError("admins_only") unless the sender may change the chat's settings."""
+        if not await self.is_admin(update, context):
+            raise UserInputError("admins_only")
 
-    async def send_question(self, update: Update, shown: Shown) -> str:
-        """Send a question with its keyboard in reply; return the message id."""
-        options = len(shown.question.text(shown.lang).quiz.options)
+    def sender_in_reply(self, update: Update) -> Sender:
+        """Return the daily sender, replying to the update's message (one sender for all)."""
         message = update.effective_message
-        if message is None:
-            raise RuntimeError("no message to reply to")
-        sent = await message.reply_html(
-            render.question(self.core.bank, shown.question, shown.lang, shown.prompt.kind),
-            reply_markup=question_keyboard(shown.prompt.id, options, shown.lang, shown.review_due),
-        )
-        return str(sent.message_id)
+        reply_to = message.message_id if message is not None else None
+        return lambda chat, shown: self.scheduler.send(chat, shown, reply_to)
 
     @staticmethod
     def args(context: Ctx) -> list[str]:
@@ -145,100 +134,85 @@ class Handlers:
         return list(context.args or [])
 
     # -- commands -----------------------------------------------------------------------
-    async def start(self, update: Update, context: Ctx) -> None:
+    @command
+    async def start(self, update: Update, context: Ctx, ctx: Context) -> None:
         """Greet the user in their language."""
-        ctx = await self.context_of(update)
-        if ctx is None:
-            return
         await self.reply(update, render.welcome(ctx.lang, ctx.user.name))
 
-    async def help(self, update: Update, context: Ctx) -> None:
+    @command
+    async def help(self, update: Update, context: Ctx, ctx: Context) -> None:
         """List the commands."""
-        ctx = await self.context_of(update)
-        if ctx is not None:
-            await self.reply(update, render.help_text(ctx.lang))
+        await self.reply(update, render.help_text(ctx.lang))
 
-    async def daily(self, update: Update, context: Ctx) -> None:
-        """Show today's question now."""
-        ctx = await self.context_of(update)
-        if ctx is not None:
-            await self.core.daily.today(ctx, lambda _chat, shown: self.send_question(update, shown))
-
-    async def question(self, update: Update, context: Ctx) -> None:
-        """Show a question, optionally from one topic."""
-        ctx = await self.context_of(update)
-        if ctx is None:
+    @command
+    async def daily(self, update: Update, context: Ctx, ctx: Context) -> None:
+        """Show today's question now; say so when it cannot be shown."""
+        outcome = await self.core.daily.today(ctx, self.sender_in_reply(update))
+        if outcome.status == "failed":
+            # Nothing reached Telegram: this /daily can be sent again, and a subscribed chat's
+            # delivery is retried (a no-op unless it is due and unsent).
+            self.scheduler.retry_later(ctx.chat.id)
+        text = render.daily_problem(ctx.lang, outcome.status)
+        if text is None:
             return
+        try:
+            await self.reply(update, text)
+        except TelegramError:
+            log.warning("could not tell chat %s about its daily question", ctx.chat.id)
+
+    @command
+    async def question(self, update: Update, context: Ctx, ctx: Context) -> None:
+        """Show a question, optionally from one topic."""
         args = self.args(context)
         if len(args) > 1:
-            await self.reply(update, render.usage(ctx.lang, "unknown_topic", topic=" ".join(args)))
-            return
-        try:
-            shown = await self.core.study.show(ctx, "question", args[0] if args else None)
-        except UserInputError as err:
-            await self.reply(update, render.usage(ctx.lang, err.key, **err.params))
-            return
-        await self.core.study.attach_message(
-            shown.prompt.id, await self.send_question(update, shown)
-        )
+            raise UserInputError("unknown_topic", topic=" ".join(args))
+        shown = await self.core.study.show(ctx, "question", args[0] if args else None)
+        ref = await self.sender_in_reply(update)(ctx.chat, shown)
+        await self.core.study.attach_message(shown.prompt.id, ref)
 
-    async def topics(self, update: Update, context: Ctx) -> None:
+    @command
+    async def topics(self, update: Update, context: Ctx, ctx: Context) -> None:
         """List topics with counts."""
-        ctx = await self.context_of(update)
-        if ctx is not None:
-            await self.reply(update, render.topics(self.core.bank, ctx.lang))
+        await self.reply(update, render.topics(self.core.bank, ctx.lang))
 
-    async def streak(self, update: Update, context: Ctx) -> None:
+    @command
+    async def streak(self, update: Update, context: Ctx, ctx: Context) -> None:
         """Show the sender's streak."""
-        ctx = await self.context_of(update)
-        if ctx is not None:
-            await self.reply(update, render.streak(ctx.lang, await self.core.study.streak(ctx)))
+        await self.reply(update, render.streak(ctx.lang, await self.core.study.streak(ctx)))
 
-    async def stats(self, update: Update, context: Ctx) -> None:
+    @command
+    async def stats(self, update: Update, context: Ctx, ctx: Context) -> None:
         """Show the sender's totals."""
-        ctx = await self.context_of(update)
-        if ctx is not None:
-            stats = await self.core.study.stats(ctx)
-            await self.reply(update, render.stats(self.core.bank, ctx.lang, stats))
+        stats = await self.core.study.stats(ctx)
+        await self.reply(update, render.stats(self.core.bank, ctx.lang, stats))
 
-    async def subscribe(self, update: Update, context: Ctx) -> None:
+    @command
+    async def subscribe(self, update: Update, context: Ctx, ctx: Context) -> None:
         """Subscribe the chat to the daily question, optionally at HH:MM and on one topic."""
-        ctx = await self.context_of(update)
-        if ctx is None:
-            return
         args = self.args(context)
         if len(args) > 2:
-            await self.reply(update, render.usage(ctx.lang, "usage_subscribe"))
-            return
-        if not await self.require_admin(update, context, ctx):
-            return
-        try:
-            chat = await self.core.study.subscribe_args(ctx, args)
-        except UserInputError as err:
-            await self.reply(update, render.usage(ctx.lang, err.key))
-            return
+            raise UserInputError("usage_subscribe")
+        await self.require_admin(update, context)
+        chat = await self.core.study.subscribe_args(ctx, args)
         await self.scheduler.schedule(chat)
         zone = self.core.daily.zone(chat)
         await self.reply(
             update, render.subscribed(self.core.bank, ctx.lang, chat, zone, self.core.clock.now())
         )
 
-    async def unsubscribe(self, update: Update, context: Ctx) -> None:
+    @command
+    async def unsubscribe(self, update: Update, context: Ctx, ctx: Context) -> None:
         """Stop the chat's daily question."""
-        ctx = await self.context_of(update)
-        if ctx is None or not await self.require_admin(update, context, ctx):
-            return
+        await self.require_admin(update, context)
         chat = await self.core.study.unsubscribe(ctx)
         self.scheduler.unschedule(chat.id)
         await self.reply(
             update, _(ctx.lang, "Unsubscribed. /subscribe brings the daily question back.")
         )
 
-    async def timezone(self, update: Update, context: Ctx) -> None:
+    @command
+    async def timezone(self, update: Update, context: Ctx, ctx: Context) -> None:
         """Show or set the time zone (the user's in private chats, the group's in groups)."""
-        ctx = await self.context_of(update)
-        if ctx is None:
-            return
         args = self.args(context)
         if len(args) != 1:
             zone = ctx.chat_zone if ctx.chat.is_group else ctx.user_zone
@@ -249,28 +223,19 @@ class Handlers:
                 + render.usage(ctx.lang, "usage_timezone"),
             )
             return
-        if ctx.chat.is_group and not await self.require_admin(update, context, ctx):
-            return
-        try:
-            ctx = await self.core.study.set_timezone(ctx, args[0])
-        except UserInputError as err:
-            await self.reply(update, render.usage(ctx.lang, err.key, **err.params))
-            return
+        await self.require_admin(update, context)
+        ctx = await self.core.study.set_timezone(ctx, args[0])
         await self.scheduler.schedule(ctx.chat)
         zone = ctx.chat_zone if ctx.chat.is_group else ctx.user_zone
         await self.reply(update, _(ctx.lang, "Time zone set to {zone}.", zone=zone))
 
-    async def lang(self, update: Update, context: Ctx) -> None:
+    @command
+    async def lang(self, update: Update, context: Ctx, ctx: Context) -> None:
         """Set the language (the user's in private chats, the group's in groups)."""
-        ctx = await self.context_of(update)
-        if ctx is None:
-            return
         args = self.args(context)
-        if len(args) != 1 or args[0].lower() not in ("zh", "en"):
-            await self.reply(update, render.usage(ctx.lang, "usage_lang"))
-            return
-        if ctx.chat.is_group and not await self.require_admin(update, context, ctx):
-            return
+        if len(args) != 1:
+            raise UserInputError("usage_lang")
+        await self.require_admin(update, context)
         ctx = await self.core.study.set_language(ctx, args[0])
         await self.reply(update, _(ctx.lang, "I will speak English from now on."))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,7 +12,6 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.adapters import render
 from bot.adapters.run_render import run_problem, run_reply
 from bot.adapters.telegram.handlers import Handlers
 from bot.errors import UserInputError
@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 Ctx = ContextTypes.DEFAULT_TYPE
 EDIT_WINDOW = timedelta(minutes=2)
+# A job done within this long is answered with one message; a longer one shows "typing" first.
+QUICK_RESULT_S = 0.5
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 
@@ -62,10 +64,10 @@ class RunHandlers:
             return
         text = message.text or message.caption or ""
         setting = strip_command(text).strip().lower()
-        if setting in {"on", "off"}:
-            await self._switch(update, context, ctx, setting == "on")
-            return
         try:
+            if setting in {"on", "off"}:
+                await self._switch(update, context, ctx, setting == "on")
+                return
             self.runs.check_allowed(update.effective_user.id, ctx.chat)
             job = self.runs.parse(text, await self._fallback_code(message, context))
         except UserInputError as err:
@@ -97,8 +99,18 @@ class RunHandlers:
             )
             await quiz.wait_closed(ctx.chat.id)
             edited = True  # the result replaces the note
-        await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
-        result = await self.runs.run(job, f"tg:{update.effective_user.id}", on_queued)
+        task = asyncio.ensure_future(
+            self.runs.run(job, f"tg:{update.effective_user.id}", on_queued)
+        )
+        try:
+            done, _pending = await asyncio.wait({task}, timeout=QUICK_RESULT_S)
+            if not done:
+                # Only a job still running after half a second gets a sign of life: a quick one
+                # is answered with its result alone, one message and no request before it.
+                await self._typing(context, message.chat_id)
+            result = await task
+        finally:
+            task.cancel()
         reply = run_reply(ctx.lang, result, self.base.core.settings.run_wall_time_s)
         if status is not None and not edited:
             await status.edit_text(reply.text, parse_mode=ParseMode.HTML)
@@ -106,6 +118,12 @@ class RunHandlers:
         else:
             await self._answer(message, key, edited, reply.text, now)
         await self._send_files(message, reply.files)
+
+    async def _typing(self, context: Ctx, chat_id: int) -> None:
+        try:
+            await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except TelegramError:
+            log.debug("could not show that a job is running", exc_info=True)
 
     async def _answer(
         self, message: Message, key: tuple[int, int], edited: bool, text: str, now: datetime
@@ -159,10 +177,8 @@ class RunHandlers:
 
     async def _switch(self, update: Update, context: Ctx, ctx: Context, on: bool) -> None:
         if not ctx.chat.is_group:
-            await self.base.reply(update, render.usage(ctx.lang, "usage_run"))
-            return
-        if not await self.base.require_admin(update, context, ctx):
-            return
+            raise UserInputError("usage_run")
+        await self.base.require_admin(update, context)
         await self.base.core.study.set_run_enabled(ctx, on)
         await self.base.reply(
             update,

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
 
+import httpx
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.services.sending import ChatGone, SendFailed, SendRefused, SendUncertain
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SEND_ATTEMPTS = 3
+BACKOFF_S = 1.0  # then 2 s: a blip passes, an outage leaves the delivery to its retry job
 _GONE_MARKERS = (
     "chat not found",
     "bot was kicked",
@@ -55,13 +57,25 @@ async def send_mapped(
                 raise SendFailed(str(e)) from e
             await asyncio.sleep(_seconds(e.retry_after))
         except TimedOut as e:
-            # The request may have reached Telegram: sending again could make two.
-            raise SendUncertain(str(e)) from e
-        except NetworkError as e:
+            if not _never_sent(e):
+                # The request may have reached Telegram: sending again could make two.
+                raise SendUncertain(str(e)) from e
             if attempt == SEND_ATTEMPTS:
                 raise SendFailed(str(e)) from e
-            await asyncio.sleep(2**attempt)
+            await asyncio.sleep(BACKOFF_S * 2 ** (attempt - 1))
+        except NetworkError as e:
+            if isinstance(e.__cause__, httpx.ReadError | httpx.RemoteProtocolError):
+                raise SendUncertain(str(e)) from e  # the connection broke after the request left
+            # Refused connections and 5xx answers: Telegram did not take it.
+            if attempt == SEND_ATTEMPTS:
+                raise SendFailed(str(e)) from e
+            await asyncio.sleep(BACKOFF_S * 2 ** (attempt - 1))
     raise SendFailed("no attempt left")
+
+
+def _never_sent(error: TimedOut) -> bool:
+    """Tell whether a timeout happened before the request left (no connection, full pool)."""
+    return isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
 def _seconds(value: float | timedelta) -> float:
