@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from telegram.ext import Application
 
-from bot.app import Core
+from bot.app import Core, open_core
 from bot.clock import FixedClock
+from bot.config import Settings
 from tests.fakebotapi import BotMessage, FakeBotAPI
 from tests.test_telegram import GROUP, TOKEN, USER, running, say
 
@@ -215,3 +216,32 @@ async def test_stats_is_a_picture_with_a_caption(bot: App, fake: FakeBotAPI, cor
     photo = fake.message(USER, call.result["message_id"]).photo
     assert photo is not None
     assert (photo[-1]["width"], photo[-1]["height"]) == (1200, 800)
+
+
+async def test_the_daily_batch_stops_at_its_cap_and_review_goes_on(
+    fake: FakeBotAPI, make_settings: Callable[..., Settings], clock: FixedClock
+) -> None:
+    settings = make_settings(STUDYBOT_DAILY_REVIEWS="1")
+    async with open_core(settings, clock=clock) as core, running(core, fake):
+        for _ in range(3):  # three different questions, each answered wrong
+            await say(fake, "/question")
+            asked = fake.last_message(USER)
+            wrong = asked.callback_data[(await right_option(core, asked) + 1) % 4]
+            await press(fake, USER, asked, wrong, USER)
+        clock.set(clock.now() + timedelta(days=1))
+        await say(fake, "/daily")  # itself the most overdue card
+        question = fake.last_message(USER)
+        assert question.buttons[-1] == {"text": "🔁 Review 1 due", "callback_data": "v:go"}
+        since = fake.mark()
+        await press(fake, USER, question, "v:go", USER)
+        await fake.wait_for_call("sendMessage", chat_id=USER, since=since)
+        card = fake.last_message(USER)
+        assert all(d.endswith(":c") for d in card.callback_data[:-1])
+        since = fake.mark()
+        await press(fake, USER, card, card.callback_data[await right_option(core, card)], USER)
+        done = await fake.wait_for_call("sendMessage", chat_id=USER, since=since)
+        assert "today's batch: 1 review" in str(done.params["text"])
+        # /review itself is not capped: the third card is still there.
+        assert "Review" in await say(fake, "/review")
+        third = fake.last_message(USER)
+        assert not any(d.endswith(":c") for d in third.callback_data)

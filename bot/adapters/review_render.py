@@ -165,3 +165,13 @@ def remind_set(lang: Lang, at: str | None, zone: str) -> str:
             zone=zone,
         )
     )
+
+
+def daily_batch_done(lang: Lang, cap: int) -> str:
+    """Say that the daily question's batch of reviews is done; /review goes on."""
+    return ngettext(
+        lang,
+        "✅ That was today's batch: {n} review from the daily question. /review goes on.",
+        "✅ That was today's batch: {n} reviews from the daily question. /review goes on.",
+        cap,
+    )

@@ -66,6 +66,12 @@ class ReviewService:
             next_due=await self.cards.next_due(ctx.user, now),
         )
 
+    async def reviewed_today(self, ctx: Context) -> int:
+        """Return how many review cards the user answered on their local day."""
+        return await self.study.repos.attempts.count_on(
+            ctx.user.id, self.study.today(ctx), "review"
+        )
+
     async def due_now(self, ctx: Context) -> int:
         """Return how many of the user's cards are due now."""
         return await self.cards.count_due(ctx.user, self.study.clock.now())

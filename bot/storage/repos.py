@@ -364,6 +364,14 @@ class AttemptRepo:
         )
         return row is not None
 
+    async def count_on(self, user_id: int, local_date: date, source: str) -> int:
+        """Return how many answers of one source the user gave on a local date."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM attempts WHERE user_id = ? AND local_date = ? AND source = ?",
+            (user_id, local_date.isoformat(), source),
+        )
+        return int(row[0]) if row else 0
+
     async def active_days(self, user_id: int) -> int:
         """Return the number of distinct local dates the user answered on."""
         row = await self.db.fetchone(

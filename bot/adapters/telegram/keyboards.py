@@ -60,10 +60,11 @@ def reveal_keyboard(prompt_id: int, lang: Lang) -> InlineKeyboardMarkup:
     )
 
 
-# Personal review: answer a card (v:prompt:option:owner), rate oneself after reading the
-# answer (g:prompt:grade), or start reviewing (v:go). The owner's Telegram id rides along so
-# that a card shown in a group counts only for its owner.
-_REVIEW_DATA = re.compile(r"^(?:v:(\d{1,12}):(\d{1,2}):(\d{1,20})|g:(\d{1,12}):([0-3])|v:go)$")
+# Personal review: answer a card (v:prompt:option:owner, ":c" when the daily question's capped
+# batch served it), rate oneself after reading the answer (g:prompt:grade), or start the daily
+# batch (v:go). The owner's Telegram id rides along so that a card shown in a group counts only
+# for its owner.
+_REVIEW_DATA = re.compile(r"^(?:v:(\d{1,12}):(\d{1,2}):(\d{1,20})(:c)?|g:(\d{1,12}):([0-3])|v:go)$")
 REVIEW_PATTERN = r"^(v|g):"
 GRADE_ORDER = ("again", "hard", "good", "easy")
 
@@ -77,6 +78,7 @@ class ReviewCallback:
     option: int = -1
     owner: int = 0
     grade: str = ""
+    capped: bool = False  # part of the daily question's batch (STUDYBOT_DAILY_REVIEWS)
 
 
 def parse_review(data: str | None) -> ReviewCallback | None:
@@ -84,18 +86,21 @@ def parse_review(data: str | None) -> ReviewCallback | None:
     match = _REVIEW_DATA.match(data or "")
     if not match:
         return None
-    prompt, option, owner, rated, grade = match.groups()
+    prompt, option, owner, capped, rated, grade = match.groups()
     if prompt is not None:
-        return ReviewCallback("answer", int(prompt), int(option), int(owner))
+        return ReviewCallback("answer", int(prompt), int(option), int(owner), capped=bool(capped))
     if rated is not None:
         return ReviewCallback("rate", int(rated), grade=GRADE_ORDER[int(grade)])
     return ReviewCallback("start")
 
 
-def review_keyboard(prompt_id: int, options: int, owner: int, lang: Lang) -> InlineKeyboardMarkup:
+def review_keyboard(
+    prompt_id: int, options: int, owner: int, lang: Lang, capped: bool = False
+) -> InlineKeyboardMarkup:
     """Return a review card's option letters (for its owner) and the "show answer" button."""
+    tail = ":c" if capped else ""
     letters = [
-        InlineKeyboardButton(LETTERS[i], callback_data=f"v:{prompt_id}:{i}:{owner}")
+        InlineKeyboardButton(LETTERS[i], callback_data=f"v:{prompt_id}:{i}:{owner}{tail}")
         for i in range(options)
     ]
     rows = [letters[i : i + 5] for i in range(0, len(letters), 5)]

@@ -70,12 +70,23 @@ class ReviewHandlers:
             return
         await self.base.reply(update, _(ctx.lang, "I sent your review to you privately."))
 
-    async def serve(self, ctx: Context, owner: int, *, mention: bool = False) -> None:
-        """Send the user's most overdue card to the context's chat, or say where they stand."""
+    async def serve(
+        self, ctx: Context, owner: int, *, mention: bool = False, capped: bool = False
+    ) -> None:
+        """Send the user's most overdue card to the context's chat, or say where they stand.
+
+        `capped`: the batch started under the daily question, which stops after
+        STUDYBOT_DAILY_REVIEWS reviews that day (/review itself goes on until none is due).
+        """
         bot = self.bot
         who = review_render.mention(ctx.user.name, ctx.user.external_id) + "\n" if mention else ""
-        shown = await self.core.review.next(ctx)
         chat_id = int(ctx.chat.external_id)
+        cap = self.core.settings.daily_reviews
+        if capped and await self.core.review.reviewed_today(ctx) >= cap:
+            text = review_render.daily_batch_done(ctx.lang, cap)
+            await bot.send_message(chat_id, who + text, parse_mode=ParseMode.HTML)
+            return
+        shown = await self.core.review.next(ctx)
         if shown is None:
             summary = await self.core.review.summary(ctx)
             text = review_render.summary(ctx.lang, summary, ctx.user_zone, self.core.clock.now())
@@ -86,7 +97,7 @@ class ReviewHandlers:
             chat_id,
             who + render.question(self.core.bank, shown.question, shown.lang, "review"),
             parse_mode=ParseMode.HTML,
-            reply_markup=review_keyboard(shown.prompt.id, options, owner, shown.lang),
+            reply_markup=review_keyboard(shown.prompt.id, options, owner, shown.lang, capped),
         )
         await self.core.study.attach_message(shown.prompt.id, str(sent.message_id))
 
@@ -115,7 +126,7 @@ class ReviewHandlers:
         if parsed.action == "start":
             await query.answer()
             if await self.core.review.due_now(ctx):
-                await self.serve(ctx, query.from_user.id, mention=ctx.chat.is_group)
+                await self.serve(ctx, query.from_user.id, mention=ctx.chat.is_group, capped=True)
             else:  # nothing due: a new question keeps the streak
                 await self.send_new(ctx)
         elif parsed.action == "rate":
@@ -125,10 +136,10 @@ class ReviewHandlers:
                 _(ctx.lang, "This card belongs to someone else: /review shows yours.")
             )
         else:
-            await self._answer(query, ctx, parsed.prompt_id, parsed.option)
+            await self._answer(query, ctx, parsed.prompt_id, parsed.option, parsed.capped)
 
     async def _answer(
-        self, query: CallbackQuery, ctx: Context, prompt_id: int, option: int
+        self, query: CallbackQuery, ctx: Context, prompt_id: int, option: int, capped: bool
     ) -> None:
         result = await self.core.study.answer(ctx, prompt_id, option)
         if result.status == "stale" or result.question is None:
@@ -149,7 +160,7 @@ class ReviewHandlers:
                 if "message is not modified" not in e.message.lower():
                     raise
         await self.send_leech(ctx, result)
-        await self.serve(ctx, query.from_user.id, mention=ctx.chat.is_group)
+        await self.serve(ctx, query.from_user.id, mention=ctx.chat.is_group, capped=capped)
 
     async def send_leech(self, ctx: Context, result: AnswerResult) -> None:
         """Show a card that just became a leech with its reference answer and snippet."""
