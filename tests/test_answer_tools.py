@@ -172,3 +172,29 @@ async def test_console_hint_report_and_answer_run_without_a_runner(core: Core) -
     assert [(r.question_id, r.text, r.user_platform) for r in found.newest] == [
         ("fixture-q3", "The explanation counts from zero", "console")
     ]
+
+
+async def test_report_in_a_group_mentions_the_reporter_and_takes_only_their_reply(
+    bot: App, fake: FakeBotAPI, core: Core
+) -> None:
+    await say(fake, "/question nn", chat=GROUP, user=USER)
+    question = fake.last_message(GROUP)
+    query = fake.press_button(GROUP, USER, question.message_id, question.callback_data[0])
+    await fake.wait_for_callback_answer(query)
+    since = fake.mark()
+    fake.press_button(GROUP, USER, question.message_id, text="💡 Show answer")
+    await fake.wait_for_call("sendMessage", chat_id=GROUP, since=since)
+    reference = fake.last_message(GROUP)
+    since = fake.mark()
+    fake.press_button(GROUP, USER, reference.message_id, text="⚠ Report a problem")
+    asked = await fake.wait_for_call("sendMessage", chat_id=GROUP, since=since)
+    assert f"tg://user?id={USER}" in str(asked.params["text"])
+    assert asked.params["reply_markup"]["selective"] is True
+    ask_id = int(asked.result["message_id"])
+    fake.send_message(GROUP, USER + 7, "hijack", reply_to_message=ask_id, chat_type="supergroup")
+    since = fake.mark()
+    fake.send_message(GROUP, USER, "The quiz stem is ambiguous", reply_to_message=ask_id)
+    thanks = await fake.wait_for_call("sendMessage", chat_id=GROUP, since=since)
+    assert "Thank you" in str(thanks.params["text"])
+    found = await core.reports.open_reports()
+    assert [r.text for r in found.newest] == ["The quiz stem is ambiguous"]

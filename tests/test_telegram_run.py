@@ -290,3 +290,29 @@ async def test_console_answer_run_runs_the_current_snippet(
     assert "No question yet" in text
     assert "✅ OK" in text
     assert text.rstrip().endswith("3") or "\n3\n" in text
+
+
+async def test_run_it_in_a_chat_with_an_open_quiz_poll_waits_until_it_closes(
+    bot: App, fake: FakeBotAPI, core: Core, clock: FixedClock
+) -> None:
+    await say(fake, "/question nn", chat=GROUP, user=USER)
+    question = fake.last_message(GROUP)
+    query = fake.press_button(GROUP, USER, question.message_id, question.callback_data[0])
+    await fake.wait_for_callback_answer(query)
+    since = fake.mark()
+    fake.press_button(GROUP, USER, question.message_id, text="💡 Show answer")
+    await fake.wait_for_call("sendMessage", chat_id=GROUP, since=since)
+    reference = fake.last_message(GROUP)
+    since = fake.mark()
+    fake.send_message(GROUP, USER, "/quiz 1", chat_type="supergroup")
+    await fake.wait_for_call("sendPoll", chat_id=GROUP, since=since)
+    since = fake.mark()
+    fake.press_button(GROUP, USER + 1, reference.message_id, text="▶ Run it")
+    note = await fake.wait_for_call("sendMessage", chat_id=GROUP, since=since)
+    assert "runs when it closes" in str(note.params["text"])
+    await asyncio.sleep(0.5)  # the runner answers in milliseconds: nothing may come meanwhile
+    assert not [c for c in fake.calls("editMessageText") if c.seq > since]
+    clock.set(clock.now() + timedelta(seconds=31))
+    await core.timers.run_due()
+    edit = await fake.wait_for_call("editMessageText", chat_id=GROUP, since=since)
+    assert "<pre>3</pre>" in str(edit.params["text"])

@@ -6,8 +6,9 @@ import logging
 from collections import OrderedDict
 
 from telegram import ForceReply, Update
+from telegram.constants import ParseMode
 
-from bot.adapters import render
+from bot.adapters import render, review_render
 from bot.adapters.telegram.handlers import Ctx, Handlers
 from bot.adapters.telegram.keyboards import parse
 from bot.adapters.telegram.run_handlers import RunHandlers
@@ -51,13 +52,18 @@ class AnswerTools:
             await self.runs.run_snippet(query, ctx, question)
         else:
             await query.answer()
+            text = _(
+                ctx.lang,
+                "What is wrong with “{question}”? Reply to this message in a few words.",
+                question=render.e(question.id),
+            )
+            if ctx.chat.is_group:
+                # A selective ForceReply opens the reply box only for those the text mentions.
+                text = review_render.mention(ctx.user.name, ctx.user.external_id) + " " + text
             asked = await context.bot.send_message(
                 ctx.chat.external_id,
-                _(
-                    ctx.lang,
-                    "What is wrong with “{question}”? Reply to this message in a few words.",
-                    question=render.e(question.id),
-                ),
+                text,
+                parse_mode=ParseMode.HTML,
                 reply_markup=ForceReply(
                     selective=True, input_field_placeholder=_(ctx.lang, "What is wrong?")
                 ),
