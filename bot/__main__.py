@@ -21,6 +21,7 @@ commands:
   serve            run the Telegram bot (needs TELEGRAM_BOT_TOKEN)
   runner           serve the /run sandbox on a Unix socket or TCP
   content check    validate the question bank and print its counts
+  content reports  list the open problem reports users filed on questions
   sandbox check    print the sandbox level and run a containment self-test
   db backup PATH   copy the database to PATH, safely while the bot runs
   db check [PATH]  check the database (or a backup) for damage
@@ -79,9 +80,13 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "question bank tools",
         "content check: validate every file of the question bank and print the counts by\n"
         "topic, difficulty and language, then review it (near-duplicates, topics without an easy\n"
-        "and a hard question, snippets without a check); exit 1 with one line per problem.",
-        "STUDYBOT_CONTENT_DIR (the content/ folder shipped with the bot)",
-        "studybot content check\nSTUDYBOT_CONTENT_DIR=my-bank studybot content check",
+        "and a hard question, snippets without a check); exit 1 with one line per problem.\n"
+        'content reports: list the open problem reports users filed with the "Report a\n'
+        'problem" button (or /report in the console), newest first; --close ID closes one.',
+        "STUDYBOT_CONTENT_DIR (the content/ folder shipped with the bot),\n"
+        "STUDYBOT_DATABASE (data/studybot.db; for reports)",
+        "studybot content check\nSTUDYBOT_CONTENT_DIR=my-bank studybot content check\n"
+        "studybot content reports\nstudybot content reports --close 3",
     ),
     "sandbox": (
         "sandbox tools",
@@ -106,6 +111,10 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "studybot db restore backups/studybot-2026-03-10.db",
     ),
 }
+
+
+# `studybot content reports` lists at most this many open reports.
+REPORTS_LISTED = 1000
 
 
 def package_version() -> str:
@@ -142,7 +151,12 @@ def _parser() -> argparse.ArgumentParser:
             epilog=f"{_where(name)}:\n{_indent(variables)}\n\nexamples:\n{_indent(examples)}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        if name in {"content", "sandbox"}:
+        if name == "content":
+            command.add_argument("action", choices=["check", "reports"])
+            command.add_argument(
+                "--close", type=int, metavar="ID", help="with reports: close report ID"
+            )
+        if name == "sandbox":
             command.add_argument("action", choices=["check"], help="the only action: check")
         if name == "db":
             command.add_argument("action", choices=["backup", "check", "restore"])
@@ -194,6 +208,26 @@ def content_check(settings: Settings) -> int:
     return 0
 
 
+async def content_reports(settings: Settings, close: int | None) -> int:
+    """Print the open problem reports, newest first, or close one of them."""
+    from bot.app import open_core
+
+    async with open_core(settings) as core:
+        if close is not None:
+            if not await core.reports.close(close):
+                print(f"studybot: no open report #{close}", file=sys.stderr)
+                return 1
+            print(f"closed report #{close}")
+            return 0
+        found = await core.reports.open_reports(limit=REPORTS_LISTED)
+    print(f"{found.count} open report(s)")
+    for r in found.newest:
+        when = r.created_at.strftime("%Y-%m-%d %H:%M UTC")
+        text = " ".join(r.text.split())
+        print(f"#{r.id}  {when}  {r.question_id}  {r.user_platform}:{r.user_name}  {text}")
+    return 0
+
+
 def db_main(settings: Settings, action: str, path: Path | None) -> int:
     """Back up, check or restore the database; print one line per problem."""
     from bot.storage import backup
@@ -238,6 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings.log_level if args.command != "console" else "WARNING", secrets, settings.log_format
     )
     try:
+        if args.command == "content" and args.action == "reports":
+            return asyncio.run(content_reports(settings, args.close))
         if args.command == "content":
             return content_check(settings)
         if args.command == "db":

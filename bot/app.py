@@ -19,6 +19,7 @@ from bot.services.cards import CardService
 from bot.services.daily import DailyService
 from bot.services.quiz import QuizService
 from bot.services.reminders import ReminderService
+from bot.services.reports import ReportService
 from bot.services.review import ReviewService
 from bot.services.runs import RunService, StartingRunner
 from bot.services.stats import StatsService
@@ -54,6 +55,7 @@ class Core:
     review: ReviewService
     reminders: ReminderService
     stats: StatsService
+    reports: ReportService
 
 
 @asynccontextmanager
@@ -133,7 +135,8 @@ async def open_core(
         quiz = QuizService(repos, study, bank, clock, timers, settings.quiz_seconds)
         timers.start()
         try:
-            admin = AdminService(StatsRepo(db), study, quiz, clock, settings.content_dir)
+            reports = ReportService(repos, study, clock)
+            admin = AdminService(StatsRepo(db), study, quiz, clock, settings.content_dir, reports)
             yield Core(
                 settings=settings,
                 db=db,
@@ -148,6 +151,7 @@ async def open_core(
                 review=ReviewService(study, cards),
                 reminders=ReminderService(repos, cards, clock, timers, settings.timezone),
                 stats=StatsService(study, cards),
+                reports=reports,
             )
         finally:
             await timers.shutdown()

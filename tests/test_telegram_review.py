@@ -17,6 +17,8 @@ from tests.test_telegram import GROUP, TOKEN, USER, running, say
 
 App = Application[Any, Any, Any, Any, Any, Any]
 OTHER = 1002
+# Under every reference answer of the fixture bank (each question has a snippet).
+TOOLS = ["▶ Run it", "⚠ Report a problem"]
 
 
 @pytest.fixture
@@ -98,12 +100,18 @@ async def test_self_rating_after_reading_the_answer(
     call = await fake.wait_for_call("sendMessage", chat_id=USER, since=since)
     reference = fake.message(USER, call.result["message_id"])
     assert "Quiz answer" in (reference.text or "")
-    assert [b["text"] for b in reference.buttons] == ["🔁 Again", "😓 Hard", "🙂 Good", "😎 Easy"]
+    assert [b["text"] for b in reference.buttons] == [
+        "🔁 Again",
+        "😓 Hard",
+        "🙂 Good",
+        "😎 Easy",
+        *TOOLS,
+    ]
     since = fake.mark()
     text = await press(fake, USER, reference, reference.callback_data[0], USER)
     assert "comes back at 12:01" in text
     await fake.wait_for_call("editMessageReplyMarkup", since=since)
-    assert fake.message(USER, reference.message_id).buttons == []
+    assert [b["text"] for b in fake.message(USER, reference.message_id).buttons] == TOOLS
     query = fake.press_button_raw(USER, USER, reference.message_id, reference.callback_data[3])
     again = await fake.wait_for_callback_answer(query)
     assert "already rated" in str(again.params.get("text"))
@@ -117,7 +125,7 @@ async def test_no_rating_buttons_once_answered(bot: App, fake: FakeBotAPI, core:
     since = fake.mark()
     fake.press_button(USER, USER, question.message_id, question.callback_data[-1])
     call = await fake.wait_for_call("sendMessage", chat_id=USER, since=since)
-    assert fake.message(USER, call.result["message_id"]).buttons == []
+    assert [b["text"] for b in fake.message(USER, call.result["message_id"]).buttons] == TOOLS
 
 
 async def test_retention(bot: App, fake: FakeBotAPI, core: Core) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from bot.adapters.console import Console
 from bot.app import Core, open_core
 from bot.clock import FixedClock
 from bot.config import Settings
@@ -250,3 +252,67 @@ async def test_run_in_a_chat_with_an_open_quiz_poll_waits_until_it_closes(
     await core.timers.run_due()
     edit = await fake.wait_for_call("editMessageText", chat_id=GROUP, since=since)
     assert "42" in str(edit.params["text"])
+
+
+async def test_run_it_button_runs_the_snippet_under_the_reference_answer(
+    bot: App, fake: FakeBotAPI
+) -> None:
+    await say(fake, "/question nn")
+    question = fake.last_message(USER)
+    since = fake.mark()
+    fake.press_button(USER, USER, question.message_id, text="💡 Show answer")
+    await fake.wait_for_call("sendMessage", since=since)
+    reference = fake.last_message(USER)
+    since = fake.mark()
+    query = fake.press_button(USER, USER, reference.message_id, text="▶ Run it")
+    await fake.wait_for_callback_answer(query)
+    reply = await fake.wait_for_call("sendMessage", chat_id=USER, since=since, timeout=30)
+    text = str(reply.params["text"])
+    assert text.startswith("<b>✅ OK</b>")
+    assert "<pre>3</pre>" in text
+
+
+async def test_console_answer_run_runs_the_current_snippet(
+    core: Core, local_runner: tuple[LocalRunner, RunnerClient]
+) -> None:
+    out = io.StringIO()
+    c = Console(
+        core,
+        stdin=io.StringIO(""),
+        stdout=out,
+        user="tester",
+        runs=RunService(local_runner[1], frozenset()),
+    )
+    await c.handle("/answer run")
+    await c.handle("/question nn")
+    await c.handle("/answer run")
+    text = out.getvalue()
+    assert "No question yet" in text
+    assert "✅ OK" in text
+    assert text.rstrip().endswith("3") or "\n3\n" in text
+
+
+async def test_run_it_in_a_chat_with_an_open_quiz_poll_waits_until_it_closes(
+    bot: App, fake: FakeBotAPI, core: Core, clock: FixedClock
+) -> None:
+    await say(fake, "/question nn", chat=GROUP, user=USER)
+    question = fake.last_message(GROUP)
+    query = fake.press_button(GROUP, USER, question.message_id, question.callback_data[0])
+    await fake.wait_for_callback_answer(query)
+    since = fake.mark()
+    fake.press_button(GROUP, USER, question.message_id, text="💡 Show answer")
+    await fake.wait_for_call("sendMessage", chat_id=GROUP, since=since)
+    reference = fake.last_message(GROUP)
+    since = fake.mark()
+    fake.send_message(GROUP, USER, "/quiz 1", chat_type="supergroup")
+    await fake.wait_for_call("sendPoll", chat_id=GROUP, since=since)
+    since = fake.mark()
+    fake.press_button(GROUP, USER + 1, reference.message_id, text="▶ Run it")
+    note = await fake.wait_for_call("sendMessage", chat_id=GROUP, since=since)
+    assert "runs when it closes" in str(note.params["text"])
+    await asyncio.sleep(0.5)  # the runner answers in milliseconds: nothing may come meanwhile
+    assert not [c for c in fake.calls("editMessageText") if c.seq > since]
+    clock.set(clock.now() + timedelta(seconds=31))
+    await core.timers.run_due()
+    edit = await fake.wait_for_call("editMessageText", chat_id=GROUP, since=since)
+    assert "<pre>3</pre>" in str(edit.params["text"])

@@ -7,6 +7,7 @@ from bot.content.loader import ContentBank
 from bot.i18n import _
 from bot.services.admin import AdminStats
 from bot.storage.records import Lang
+from bot.text import excerpt
 
 # A broken bank can have hundreds of problems; a message shows the first ones.
 SHOWN_PROBLEMS = 20
@@ -33,7 +34,14 @@ def admin_stats(lang: Lang, stats: AdminStats) -> str:
         _(lang, "Runs waiting or running: {n}", n=stats.runs_in_flight),
         _(lang, "Sandbox level: {level}", level=e(stats.sandbox_level)),
         _(lang, "Questions in the bank: {n}", n=stats.questions),
+        _(lang, "Open problem reports: {n}", n=stats.reports.count),
     ]
+    lines += [
+        f"• #{r.id} <code>{e(r.question_id)}</code> · {e(r.user_name)}: {e(excerpt(r.text, 80))}"
+        for r in stats.reports.newest
+    ]
+    if stats.reports.count:
+        lines.append(_(lang, "All of them: studybot content reports"))
     return "\n".join(lines)
 
 

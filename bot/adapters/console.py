@@ -21,7 +21,7 @@ from bot.i18n import _
 from bot.services.cards import GRADES
 from bot.services.quiz import CloseReason, PollSpec, Scoreboard, SentPoll
 from bot.services.reminders import Reminder
-from bot.services.runs import RunService, strip_command
+from bot.services.runs import Job, RunService, snippet_job, strip_command
 from bot.services.study import Context, Shown
 from bot.storage.records import Chat
 from bot.text import excerpt
@@ -179,6 +179,15 @@ class Console:
                 self.say(problem)
         elif command == "/question":
             await self.show(await study.show(ctx, "question", arg or None))
+        elif command == "/answer" and arg.lower() == "run":
+            await self.run_snippet(ctx)
+        elif command == "/hint":
+            self.hint(ctx)
+        elif command == "/report":
+            if self.current is None:
+                raise UserInputError("no_question")
+            await self.core.reports.report_prompt(ctx, self.current.prompt.id, arg)
+            self.say(_(lang, "Thank you! The report is stored for the bot's operators."))
         elif command == "/answer":
             if self.current is None:
                 self.say(_(lang, "No question yet. Try /daily."))
@@ -228,6 +237,22 @@ class Console:
         else:
             self.say(_(lang, "Unknown command {command}. See /help.", command=excerpt(command)))
 
+    def hint(self, ctx: Context) -> None:
+        """Print the current question's hint, if it has one."""
+        if self.current is None:
+            raise UserInputError("no_question")
+        hint = self.current.question.text(self.current.lang).hint
+        self.say(f"💡 {hint}" if hint else _(ctx.lang, "This question has no hint."))
+
+    async def run_snippet(self, ctx: Context) -> None:
+        """Run the current question's snippet in the sandbox (`/answer run`)."""
+        if self.current is None:
+            raise UserInputError("no_question")
+        snippet = self.current.question.snippet
+        if snippet is None:
+            raise UserInputError("no_snippet")
+        await self.run_job(ctx, snippet_job(snippet))
+
     async def run_code(self, ctx: Context, line: str) -> None:
         """Run `/run [cpu|gpu] code`; a bare /run reads a block until a line with only `.`."""
         if self.runs is None:
@@ -245,7 +270,18 @@ class Console:
         except UserInputError as err:
             self.say(run_problem(ctx.lang, err, operator=True))
             return
+        await self.run_job(ctx, job)
 
+    async def run_job(self, ctx: Context, job: Job) -> None:
+        """Run a job once no quiz poll is open here, and print the result and saved files."""
+        if self.runs is None:
+            self.say(run_problem(ctx.lang, UserInputError("run_unavailable"), operator=True))
+            return
+        try:
+            self.runs.check_allowed(None, ctx.chat)
+        except UserInputError as err:
+            self.say(run_problem(ctx.lang, err, operator=True))
+            return
         if self.core.quiz.poll_open(ctx.chat.id):
             self.say(_(ctx.lang, "⏸ A quiz question is open here: your code runs when it closes."))
             await self.core.quiz.wait_closed(ctx.chat.id)

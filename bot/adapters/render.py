@@ -67,7 +67,9 @@ def welcome(lang: Lang, name: str, console: bool = False) -> str:
 CONSOLE_COMMANDS: tuple[tuple[str, str], ...] = (
     ("daily", N_("Today's question")),
     ("question", N_("A question, optionally from one topic: /question autograd")),
-    ("answer", N_("Show the reference answer of the last question")),
+    ("answer", N_("Show the reference answer of the last question; /answer run runs its snippet")),
+    ("hint", N_("A hint for the current question, before you answer")),
+    ("report", N_("Report a problem with the current question: /report option C is right too")),
     ("topics", N_("Topics and how many questions each has")),
     ("streak", N_("Your streak")),
     ("stats", N_("Your answers so far")),
@@ -339,6 +341,13 @@ def usage(lang: Lang, key: str, **params: object) -> str:
             "/remind off stops reminders.",
         ),
         "usage_rate": _(lang, "Usage: /rate again, hard, good or easy, after /answer."),
+        "usage_report": _(
+            lang,
+            "Say what is wrong in a few words: reply to my message, or /report <text> "
+            "in the console.",
+        ),
+        "no_question": _(lang, "No question yet. Try /daily."),
+        "no_snippet": _(lang, "This question has no snippet to run."),
         "no_quiz": _(lang, "No quiz is running here. Start one with /quiz."),
         "quiz_stop_refused": _(lang, "Only whoever started the quiz or a group admin can stop it."),
         "usage_run": _(

@@ -12,11 +12,14 @@ from bot.clock import Clock
 from bot.content.loader import ContentBank, load_bank
 from bot.runner.protocol import RunResult
 from bot.services.quiz import QuizService
+from bot.services.reports import OpenReports, ReportService
 from bot.services.runs import RunService
 from bot.services.study import StudyService
 from bot.storage.stats import StatsRepo
 
 RUNNER_TIMEOUT_S = 3.0
+# /admin stats lists this many of the newest open reports.
+SHOWN_REPORTS = 3
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class AdminStats:
     sandbox_level: str  # "?" when the runner does not answer
     version: str
     questions: int
+    reports: OpenReports
 
 
 class AdminService:
@@ -44,12 +48,14 @@ class AdminService:
         quiz: QuizService,
         clock: Clock,
         content_dir: Path,
+        reports: ReportService,
     ) -> None:
         self.stats_repo = stats
         self.study = study
         self.quiz = quiz
         self.clock = clock
         self.content_dir = content_dir
+        self.reports = reports
         self._runs_day: date | None = None
         self._runs_today = 0
         self._in_flight = 0
@@ -81,6 +87,7 @@ class AdminService:
             sandbox_level=await _level(runs),
             version=_version(),
             questions=len(self.study.bank.questions),
+            reports=await self.reports.open_reports(SHOWN_REPORTS),
         )
 
     async def reload(self) -> ContentBank:

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.content.models import Snippet
 from bot.errors import UserInputError
 from bot.runner.protocol import Device, RunRequest, RunResult
 from bot.storage.records import Chat
@@ -77,6 +78,11 @@ def parse_job(
     if len(code.encode()) > max_bytes:
         raise UserInputError("run_too_long", limit=max_bytes // 1024)
     return Job(code=code, device=device)
+
+
+def snippet_job(snippet: Snippet) -> Job:
+    """Return the job that runs a bank snippet on the device it was written for."""
+    return Job(code=snippet.code, device=snippet.device)
 
 
 def _code_of(text: str | None) -> str:

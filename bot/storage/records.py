@@ -201,3 +201,17 @@ class Card:
     last_review: datetime | None
     lapses: int
     leech: bool
+
+
+@dataclass(frozen=True)
+class Report:
+    """A problem a user reported about a question."""
+
+    id: int
+    question_id: str
+    user_name: str
+    user_platform: str
+    chat_id: int
+    text: str
+    created_at: datetime
+    closed_at: datetime | None = None

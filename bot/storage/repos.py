@@ -13,6 +13,7 @@ from bot.storage.cards import CardRepo, ReminderRepo
 from bot.storage.database import Database
 from bot.storage.quizzes import BoardRepo, QuizRepo
 from bot.storage.records import Attempt, Chat, Delivery, Lang, Prompt, Streak, User
+from bot.storage.reports import ReportRepo
 
 
 def _user(row: aiosqlite.Row) -> User:
@@ -527,3 +528,4 @@ class Repos:
         self.boards = BoardRepo(db)
         self.cards = CardRepo(db)
         self.reminders = ReminderRepo(db)
+        self.reports = ReportRepo(db)

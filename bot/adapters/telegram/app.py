@@ -20,10 +20,11 @@ from telegram.ext import (
 from bot.adapters import render
 from bot.adapters.stats_picture import PictureRenderer
 from bot.adapters.telegram.admin import AdminHandlers
+from bot.adapters.telegram.answer_tools import AnswerTools
 from bot.adapters.telegram.delivery import PLATFORM, DailyScheduler
 from bot.adapters.telegram.flood import FloodLimiter
 from bot.adapters.telegram.handlers import Handlers
-from bot.adapters.telegram.keyboards import REVIEW_PATTERN
+from bot.adapters.telegram.keyboards import REVIEW_PATTERN, TOOLS_PATTERN
 from bot.adapters.telegram.observe import ApiSeen, SeenRequest, timed, update_counter
 from bot.adapters.telegram.polling import (
     STARTUP_RETRY_DELAYS,
@@ -121,7 +122,9 @@ def build_application(
         application.add_handler(
             CommandHandler(name, timed(name, callback, metrics), filters=filters.UpdateType.MESSAGE)
         )
-    run = timed("run", RunHandlers(handlers, runs).run, metrics)
+    run_handlers = RunHandlers(handlers, runs)
+    tools = AnswerTools(handlers, run_handlers)
+    run = timed("run", run_handlers.run, metrics)
     # /run also answers edits (re-run in place) and .py files with /run as their caption.
     application.add_handler(CommandHandler("run", run, filters=filters.UpdateType.MESSAGES))
     application.add_handler(
@@ -133,6 +136,14 @@ def build_application(
         )
     )
     application.add_handler(CallbackQueryHandler(review.button, pattern=REVIEW_PATTERN))
+    application.add_handler(CallbackQueryHandler(tools.button, pattern=TOOLS_PATTERN))
+    # A reply to "what is wrong with this question?" carries a problem report.
+    application.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+            tools.report_reply,
+        )
+    )
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_handler(PollAnswerHandler(quiz.poll_answer))
     # Last in the same group: only commands that no handler above took get the hint.

@@ -146,6 +146,7 @@ class DailyScheduler:
             len(shown.question.text(shown.lang).quiz.options),
             shown.lang,
             shown.review_due,
+            hint=shown.question.text(shown.lang).hint is not None,
         )
 
         reply = (

@@ -15,7 +15,7 @@ from telegram.ext import ContextTypes
 
 from bot.adapters import render, review_render
 from bot.adapters.telegram.delivery import PLATFORM, DailyScheduler
-from bot.adapters.telegram.keyboards import parse, reveal_keyboard, self_rating_keyboard
+from bot.adapters.telegram.keyboards import answer_keyboard, parse, reveal_keyboard
 from bot.app import Core
 from bot.errors import UserInputError
 from bot.i18n import _
@@ -281,13 +281,12 @@ class Handlers:
             text = render.reference_answer(question, prompt.language)
             # Read without answering: the user rates their own recall for their card.
             rate = not ctx.chat.is_group and await self.core.review.may_rate_self(ctx, prompt.id)
+            markup = answer_keyboard(prompt.id, ctx.lang, question.snippet is not None, rate)
             if message is not None:
-                await message.reply_html(
-                    text, reply_markup=self_rating_keyboard(prompt.id, ctx.lang) if rate else None
-                )
+                await message.reply_html(text, reply_markup=markup)
             else:
                 await context.bot.send_message(
-                    ctx.chat.external_id, text, parse_mode=ParseMode.HTML
+                    ctx.chat.external_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
                 )
             return
         result = await self.core.study.answer(ctx, parsed.prompt_id, parsed.option)

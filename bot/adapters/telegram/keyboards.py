@@ -13,14 +13,17 @@ from bot.adapters.render import LETTERS
 from bot.i18n import _
 from bot.storage.records import Lang
 
-_DATA = re.compile(r"^(a|r):(\d{1,12})(?::(\d{1,2}))?$")
+# a: answer an option, r: reveal the answer; h: hint, x: run the snippet, p: report a problem.
+_DATA = re.compile(r"^(a|r|h|x|p):(\d{1,12})(?::(\d{1,2}))?$")
+TOOLS_PATTERN = r"^(h|x|p):"
+_TOOLS: dict[str, Literal["hint", "run", "report"]] = {"h": "hint", "x": "run", "p": "report"}
 
 
 @dataclass(frozen=True)
 class Callback:
-    """A parsed button press: answer option `option` of prompt `prompt_id`, or reveal it."""
+    """A parsed button press on a prompt: answer, reveal, hint, run its snippet or report it."""
 
-    action: Literal["answer", "reveal"]
+    action: Literal["answer", "reveal", "hint", "run", "report"]
     prompt_id: int
     option: int = -1
 
@@ -35,18 +38,23 @@ def parse(data: str | None) -> Callback | None:
         return Callback("answer", int(prompt), int(option))
     if kind == "r" and option is None:
         return Callback("reveal", int(prompt))
+    if kind in _TOOLS and option is None:
+        return Callback(_TOOLS[kind], int(prompt))
     return None
 
 
 def question_keyboard(
-    prompt_id: int, options: int, lang: Lang, review_due: int = 0
+    prompt_id: int, options: int, lang: Lang, review_due: int = 0, hint: bool = False
 ) -> InlineKeyboardMarkup:
-    """Return one button per option letter, "show answer", and "Review n due" if any."""
+    """Return one button per option letter, "hint" if any, "show answer", and "Review n due"."""
     letters = [
         InlineKeyboardButton(LETTERS[i], callback_data=f"a:{prompt_id}:{i}") for i in range(options)
     ]
     rows = [letters[i : i + 5] for i in range(0, len(letters), 5)]
-    rows.append([InlineKeyboardButton(_(lang, "💡 Show answer"), callback_data=f"r:{prompt_id}")])
+    last = [InlineKeyboardButton(_(lang, "💡 Show answer"), callback_data=f"r:{prompt_id}")]
+    if hint:
+        last.insert(0, InlineKeyboardButton(_(lang, "💡 Hint"), callback_data=f"h:{prompt_id}"))
+    rows.append(last)
     if review_due > 0:
         label = review_render.review_due_button(lang, review_due)
         rows.append([InlineKeyboardButton(label, callback_data="v:go")])
@@ -58,6 +66,19 @@ def reveal_keyboard(prompt_id: int, lang: Lang) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(_(lang, "💡 Show answer"), callback_data=f"r:{prompt_id}")]]
     )
+
+
+def answer_keyboard(
+    prompt_id: int, lang: Lang, runnable: bool, rating: bool
+) -> InlineKeyboardMarkup:
+    """Return the buttons under a reference answer: run its snippet, report, rate oneself."""
+    tools = [InlineKeyboardButton(_(lang, "⚠ Report a problem"), callback_data=f"p:{prompt_id}")]
+    if runnable:
+        tools.insert(0, InlineKeyboardButton(_(lang, "▶ Run it"), callback_data=f"x:{prompt_id}"))
+    rows = [tools]
+    if rating:
+        rows.insert(0, list(self_rating_keyboard(prompt_id, lang).inline_keyboard[0]))
+    return InlineKeyboardMarkup(rows)
 
 
 # Personal review: answer a card (v:prompt:option:owner, ":c" when the daily question's capped

@@ -12,7 +12,12 @@ from telegram.ext import ContextTypes
 from bot.adapters import render, review_render
 from bot.adapters.telegram.delivery import PLATFORM
 from bot.adapters.telegram.handlers import Handlers, command
-from bot.adapters.telegram.keyboards import parse_review, question_keyboard, review_keyboard
+from bot.adapters.telegram.keyboards import (
+    answer_keyboard,
+    parse_review,
+    question_keyboard,
+    review_keyboard,
+)
 from bot.errors import UserInputError
 from bot.i18n import _
 from bot.services.study import AnswerResult, Context
@@ -109,7 +114,12 @@ class ReviewHandlers:
             int(ctx.chat.external_id),
             render.question(self.core.bank, shown.question, shown.lang, "question"),
             parse_mode=ParseMode.HTML,
-            reply_markup=question_keyboard(shown.prompt.id, options, shown.lang),
+            reply_markup=question_keyboard(
+                shown.prompt.id,
+                options,
+                shown.lang,
+                hint=shown.question.text(shown.lang).hint is not None,
+            ),
         )
         await self.core.study.attach_message(shown.prompt.id, str(sent.message_id))
 
@@ -188,12 +198,16 @@ class ReviewHandlers:
         now = self.core.clock.now()
         await query.answer(review_render.rated(ctx.lang, rating.card.card.due, ctx.user_zone, now))
         message = query.message if isinstance(query.message, Message) else None
+        found = await self.core.study.prompt(prompt_id)
         if message is not None:
+            # The rating buttons go; running the snippet and reporting a problem stay.
+            runnable = found is not None and found[1].snippet is not None
             try:
-                await message.edit_reply_markup(reply_markup=None)
+                await message.edit_reply_markup(
+                    reply_markup=answer_keyboard(prompt_id, ctx.lang, runnable, rating=False)
+                )
             except BadRequest as e:
                 if "message is not modified" not in e.message.lower():
                     raise
-        found = await self.core.study.prompt(prompt_id)
         if found is not None and found[0].kind == "review":
             await self.serve(ctx, query.from_user.id, mention=ctx.chat.is_group)

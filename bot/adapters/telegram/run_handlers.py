@@ -7,17 +7,18 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from telegram import Document, Message, Update
+from telegram import CallbackQuery, Document, Message, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.adapters.run_render import run_problem, run_reply
 from bot.adapters.telegram.handlers import Handlers
+from bot.content.models import Question
 from bot.errors import UserInputError
 from bot.i18n import _
 from bot.runner.protocol import RunFile
-from bot.services.runs import RunService, strip_command
+from bot.services.runs import RunService, snippet_job, strip_command
 from bot.services.study import Context
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,65 @@ class RunHandlers:
         else:
             await self._answer(message, key, edited, reply.text, now)
         await self._send_files(message, reply.files)
+
+    async def run_snippet(self, query: CallbackQuery, ctx: Context, question: Question) -> None:
+        """Run a question's snippet for whoever pressed "▶ Run it"; reply under the answer.
+
+        The same rules as /run: the allowlist and the chat's switch, the runner's per-user
+        limits (the same user key), and no run while a quiz poll is open in the chat.
+        """
+        message = query.message if isinstance(query.message, Message) else None
+        if question.snippet is None or message is None:
+            await query.answer(_(ctx.lang, "This question has no snippet to run."))
+            return
+        await query.answer()
+        try:
+            self.runs.check_allowed(query.from_user.id, ctx.chat)
+        except UserInputError as err:
+            await message.reply_html(self._problem(ctx, err))
+            return
+        note: Message | None = None
+        quiz = self.base.core.quiz
+        if quiz.poll_open(ctx.chat.id):
+            # The snippet may be the very "what does this print?" of the open poll.
+            note = await message.reply_text(
+                _(ctx.lang, "⏸ A quiz question is open here: your code runs when it closes.")
+            )
+            await quiz.wait_closed(ctx.chat.id)
+
+        async def on_queued(position: int) -> None:
+            nonlocal note
+            line = _(ctx.lang, "⏳ In queue: position {position}", position=position)
+            try:
+                if note is None:
+                    note = await message.reply_text(line)
+                else:
+                    await note.edit_text(line)
+            except TelegramError:
+                log.debug("could not show the queue position", exc_info=True)
+
+        task = asyncio.ensure_future(
+            self.runs.run(snippet_job(question.snippet), f"tg:{query.from_user.id}", on_queued)
+        )
+        try:
+            done, _pending = await asyncio.wait({task}, timeout=QUICK_RESULT_S)
+            if not done:
+                await self._typing_in(message)
+            result = await task
+        finally:
+            task.cancel()
+        reply = run_reply(ctx.lang, result, self.base.core.settings.run_wall_time_s)
+        if note is not None:
+            await note.edit_text(reply.text, parse_mode=ParseMode.HTML)
+        else:
+            await message.reply_html(reply.text)
+        await self._send_files(message, reply.files)
+
+    async def _typing_in(self, message: Message) -> None:
+        try:
+            await message.get_bot().send_chat_action(message.chat_id, ChatAction.TYPING)
+        except TelegramError:
+            log.debug("could not show that a job is running", exc_info=True)
 
     async def _typing(self, context: Ctx, chat_id: int) -> None:
         try:

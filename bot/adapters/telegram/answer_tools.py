@@ -1,0 +1,95 @@
+"""The buttons around a question: 💡 Hint before answering, ▶ Run it and ⚠ Report after."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+
+from telegram import ForceReply, Update
+from telegram.constants import ParseMode
+
+from bot.adapters import render, review_render
+from bot.adapters.telegram.handlers import Ctx, Handlers
+from bot.adapters.telegram.keyboards import parse
+from bot.adapters.telegram.run_handlers import RunHandlers
+from bot.errors import UserInputError
+from bot.i18n import _
+
+log = logging.getLogger(__name__)
+
+# Report prompts waiting for their reply; the oldest are forgotten beyond this many.
+MAX_PENDING_REPORTS = 1000
+
+
+class AnswerTools:
+    """Answer the hint, run and report buttons, and take the replies that carry a report."""
+
+    def __init__(self, base: Handlers, runs: RunHandlers) -> None:
+        self.base = base
+        self.runs = runs
+        # (chat id, id of our "what is wrong?" message) -> (prompt id, Telegram id of who asked)
+        self.pending: OrderedDict[tuple[int, int], tuple[int, int]] = OrderedDict()
+
+    async def button(self, update: Update, context: Ctx) -> None:
+        """Show the hint, run the snippet, or ask what is wrong; answer every press."""
+        query = update.callback_query
+        if query is None:
+            return
+        ctx = await self.base.context_of(update)
+        parsed = parse(query.data)
+        found = await self.base.core.study.prompt(parsed.prompt_id) if parsed else None
+        if ctx is None or parsed is None or found is None or found[0].chat_id != ctx.chat.id:
+            lang = ctx.lang if ctx else "en"
+            await query.answer(_(lang, "This question is no longer available."))
+            return
+        prompt, question = found
+        if parsed.action == "hint":
+            hint = question.text(prompt.language).hint
+            text = f"💡 {hint}" if hint else _(ctx.lang, "This question has no hint.")
+            # A pop-up for the presser alone: in a group the hint spoils nothing for the others.
+            await query.answer(text if len(text) <= 200 else text[:199] + "…", show_alert=True)
+        elif parsed.action == "run":
+            await self.runs.run_snippet(query, ctx, question)
+        else:
+            await query.answer()
+            text = _(
+                ctx.lang,
+                "What is wrong with “{question}”? Reply to this message in a few words.",
+                question=render.e(question.id),
+            )
+            if ctx.chat.is_group:
+                # A selective ForceReply opens the reply box only for those the text mentions.
+                text = review_render.mention(ctx.user.name, ctx.user.external_id) + " " + text
+            asked = await context.bot.send_message(
+                ctx.chat.external_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=ForceReply(
+                    selective=True, input_field_placeholder=_(ctx.lang, "What is wrong?")
+                ),
+            )
+            self.pending[(asked.chat_id, asked.message_id)] = (prompt.id, query.from_user.id)
+            while len(self.pending) > MAX_PENDING_REPORTS:
+                self.pending.popitem(last=False)
+
+    async def report_reply(self, update: Update, context: Ctx) -> None:
+        """Store the reply to a "what is wrong?" message as a report; ignore other replies."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None or message.reply_to_message is None:
+            return
+        key = (message.chat_id, message.reply_to_message.message_id)
+        waiting = self.pending.get(key)
+        if waiting is None or waiting[1] != user.id:
+            return
+        ctx = await self.base.context_of(update)
+        if ctx is None:
+            return
+        try:
+            await self.base.core.reports.report_prompt(ctx, waiting[0], message.text or "")
+        except UserInputError as err:
+            await self.base.reply(update, self.base.problem(ctx, err))
+            return
+        del self.pending[key]
+        await self.base.reply(
+            update, _(ctx.lang, "Thank you! The report is stored for the bot's operators.")
+        )
