@@ -93,7 +93,14 @@ def render_png(spec: PictureSpec) -> bytes:
         fig = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI)
         fig.suptitle(labels.title, fontsize=16, fontweight="bold")
         grid = fig.add_gridspec(
-            2, 3, height_ratios=(1, 1.1), width_ratios=(1.4, 1, 1), hspace=0.45, wspace=0.45
+            2,
+            3,
+            height_ratios=(1, 1.1),
+            width_ratios=(1.4, 1, 1),
+            hspace=0.45,
+            wspace=0.45,
+            left=0.16,
+            right=0.97,
         )
         _heatmap(fig.add_subplot(grid[0, :]), spec, labels)
         _accuracy(fig.add_subplot(grid[1, 0]), spec, labels)
@@ -134,7 +141,8 @@ def _accuracy(ax: Any, spec: PictureSpec, labels: Labels) -> None:
     shares = [100 * c / a if a else 0 for a, c in spec.accuracy]
     rows = range(len(shares))
     ax.barh(rows, shares, color="#40c463")
-    ax.set_yticks(rows, labels.topics)
+    # Long topic names ("Attention and Transformers") would run off the left edge.
+    ax.set_yticks(rows, [t if len(t) <= 18 else t[:17] + "…" for t in labels.topics])
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
     for row, (share, (answered, correct)) in enumerate(zip(shares, spec.accuracy, strict=True)):
@@ -150,8 +158,11 @@ def _cards(ax: Any, spec: PictureSpec, labels: Labels) -> None:
 
 
 def _due(ax: Any, spec: PictureSpec, labels: Labels) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     # Its own panel: a handful of due cards would vanish next to hundreds of new ones.
     ax.set_title(labels.due, loc="left")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # cards come whole
     bars = ax.bar(range(len(spec.due_days)), spec.due_days, color="#58a6ff")
     ax.bar_label(bars, fontsize=9)
     ax.set_xticks(range(len(spec.due_days)), labels.days, rotation=45, ha="right")
