@@ -83,9 +83,14 @@ def choose_font(spec: PictureSpec, cjk: str | None) -> tuple[Labels, list[str]]:
 
 def render_png(spec: PictureSpec) -> bytes:
     """Draw the picture and return it as PNG bytes of WIDTH × HEIGHT pixels."""
+    import logging
+
     import matplotlib
 
     matplotlib.use("Agg")
+    # A CJK font without a bold face makes matplotlib warn on every title; the regular face is
+    # what we want, and the warning would land in the console user's terminal.
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     from matplotlib.figure import Figure
 
     labels, family = choose_font(spec, cjk_family() if spec.needs_cjk else None)
