@@ -708,6 +708,7 @@ class FakeBotAPI:
         self._calls: list[Call] = []
         self._next_seq = 1
         self._stats: Counter[str] = Counter()
+        self._succeeded: Counter[str] = Counter()
         self._calls_event = asyncio.Event()
 
         self._updates: list[JSONDict] = []
@@ -846,6 +847,10 @@ class FakeBotAPI:
     def stats(self) -> dict[str, int]:
         """Number of requests per method since start (not reset by clear_calls)."""
         return dict(self._stats)
+
+    def succeeded(self, method: str) -> int:
+        """Number of requests of ``method`` answered ok since start (not reset by clear_calls)."""
+        return self._succeeded[method]
 
     async def wait_for_call(
         self,
@@ -1018,9 +1023,10 @@ class FakeBotAPI:
                 user.pop(key, None)
             elif value is not None:
                 user[key] = value
-        for chat in self._chats.values():
-            if chat["id"] == user_id and chat["type"] == "private":
-                chat.update(self._private_chat(user))
+        # A private chat's id is its user's id: one lookup, not a scan of every chat.
+        chat = self._chats.get(user_id)
+        if chat is not None and chat["type"] == "private":
+            chat.update(self._private_chat(user))
         return copy.deepcopy(user)
 
     def set_chat(
@@ -1356,6 +1362,8 @@ class FakeBotAPI:
             self._notify_calls()
             raise
         call.status, call.response = status, body
+        if call.ok:
+            self._succeeded[method] += 1
         self._notify_calls()
         return web.json_response(body, status=status)
 

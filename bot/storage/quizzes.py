@@ -317,9 +317,53 @@ WITH scores AS (
 SELECT * FROM ranked WHERE rank <= ? OR user_id = ? ORDER BY rank
 """  # noqa: S608 - only placeholders are formatted in
 
+# The all-time board from the kept totals, in the same order as _LEADERBOARD: the top walks
+# the board_totals_rank index; a member's rank is one plus the members ordered before them.
+_TOP_ALL = """
+SELECT ROW_NUMBER() OVER (ORDER BY t.correct DESC, t.answered ASC, t.first_id ASC) AS rank,
+       t.user_id, u.name, t.correct, t.answered
+FROM (
+    SELECT user_id, correct, answered, first_id FROM board_totals
+    WHERE chat_id = ? AND on_boards = 1
+    ORDER BY correct DESC, answered ASC, first_id ASC LIMIT ?
+) AS t JOIN users AS u ON u.id = t.user_id
+ORDER BY rank
+"""
+_RANK_ALL = """
+SELECT t.user_id, u.name, t.correct, t.answered,
+       1 + (SELECT COUNT(*) FROM board_totals AS o
+            WHERE o.chat_id = t.chat_id AND o.on_boards = 1 AND o.correct > t.correct)
+         + (SELECT COUNT(*) FROM board_totals AS o
+            WHERE o.chat_id = t.chat_id AND o.on_boards = 1 AND o.correct = t.correct
+              AND (o.answered, o.first_id) < (t.answered, t.first_id)) AS rank
+FROM board_totals AS t JOIN users AS u ON u.id = t.user_id
+WHERE t.chat_id = ? AND t.user_id = ? AND t.on_boards = 1
+"""
+
+
+async def count_on_boards(
+    conn: aiosqlite.Connection,
+    attempt_id: int,
+    chat_id: int,
+    user_id: int,
+    source: str,
+    correct: bool,
+) -> None:
+    """Add a new attempt to its chat's all-time board totals, in the caller's transaction."""
+    if source not in BOARD_SOURCES:
+        return
+    await conn.execute(
+        "INSERT INTO board_totals (chat_id, user_id, on_boards, correct, answered, first_id)"
+        " SELECT ?, id, on_boards, ?, 1, ? FROM users WHERE id = ?"
+        " ON CONFLICT (chat_id, user_id) DO UPDATE SET"
+        " correct = correct + excluded.correct, answered = answered + 1,"
+        " first_id = MIN(first_id, excluded.first_id)",
+        (chat_id, int(correct), attempt_id, user_id),
+    )
+
 
 class BoardRepo:
-    """Leaderboards: SQL aggregates over attempts, by chat and period."""
+    """Leaderboards: SQL aggregates over attempts by chat and period; all time from kept totals."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -328,10 +372,14 @@ class BoardRepo:
         self, chat_id: int, since: datetime | None, limit: int, user_id: int
     ) -> list[LeaderRow]:
         """Return the chat's top `limit` members since a time, plus `user_id` wherever it ranks."""
-        rows = await self.db.fetchall(
-            _LEADERBOARD,
-            (chat_id, to_iso(since) if since else "", *BOARD_SOURCES, limit, user_id),
-        )
+        if since is None:
+            rows = await self.db.fetchall(_TOP_ALL, (chat_id, limit))
+            if all(r["user_id"] != user_id for r in rows):
+                rows += await self.db.fetchall(_RANK_ALL, (chat_id, user_id))
+        else:
+            rows = await self.db.fetchall(
+                _LEADERBOARD, (chat_id, to_iso(since), *BOARD_SOURCES, limit, user_id)
+            )
         return [
             LeaderRow(r["rank"], r["user_id"], r["name"], r["correct"], r["answered"]) for r in rows
         ]
@@ -353,6 +401,9 @@ class BoardRepo:
         """Put a user on the leaderboards or take them off."""
         async with self.db.transaction() as conn:
             await conn.execute("UPDATE users SET on_boards = ? WHERE id = ?", (int(on), user_id))
+            await conn.execute(
+                "UPDATE board_totals SET on_boards = ? WHERE user_id = ?", (int(on), user_id)
+            )
 
     async def on_boards(self, user_id: int) -> bool:
         """Return whether a user appears on leaderboards."""

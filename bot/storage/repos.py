@@ -11,7 +11,7 @@ import aiosqlite
 from bot.clock import from_iso, to_iso
 from bot.storage.cards import CardRepo, ReminderRepo
 from bot.storage.database import Database
-from bot.storage.quizzes import BoardRepo, QuizRepo
+from bot.storage.quizzes import BoardRepo, QuizRepo, count_on_boards
 from bot.storage.records import Attempt, Chat, Delivery, Lang, Prompt, Streak, User
 from bot.storage.reports import ReportRepo
 
@@ -314,6 +314,7 @@ class AttemptRepo:
             if cursor.rowcount == 0:
                 return None
             attempt_id = cast(int, cursor.lastrowid)
+            await count_on_boards(conn, attempt_id, chat_id, user_id, source, correct)
             streak = advance_streak(await _load_streak(conn, user_id))
             await _store_streak(conn, streak, answered_at)
         attempt = Attempt(

@@ -75,9 +75,12 @@ class DailyScheduler:
         Return True when a delivery was queued for now (after downtime, or after the chat
         moved its time or zone so that today's time is already behind it).
         """
-        self.unschedule(chat.id)
         if not chat.subscribed:
+            self.unschedule(chat.id)
             return False
+        # replace_existing replaces the chat's job by id, with no lookup first: before the
+        # JobQueue starts (start-up schedules every chat then), APScheduler finds a job by
+        # scanning its list of pending jobs, which made start-up quadratic in the chats.
         self.jobs.run_daily(
             self._run,
             time=self.core.daily.daily_time(chat),
