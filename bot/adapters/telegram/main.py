@@ -43,7 +43,7 @@ async def _serve(settings: Settings, stop: asyncio.Event) -> None:
     assert settings.telegram_bot_token is not None  # noqa: S101 - checked by serve_main
     webhook = Webhook.from_settings(settings)
     # Stopping, in order: no new updates, running handlers end (a /run within its limit),
-    # the job queue stops, then the runner and the database close.
+    # the daily schedule stops, then the runner and the database close.
     async with open_core(settings) as core, open_runs(settings) as runs:
         metrics = BotMetrics()
         application = build_application(
@@ -55,10 +55,7 @@ async def _serve(settings: Settings, stop: asyncio.Event) -> None:
         )
         checks = core_checks(core, runs, metrics)
         health = Health(
-            checks
-            | telegram_checks(
-                application, application.bot_data["api_seen"], polling=webhook is None
-            )
+            checks | telegram_checks(application.bot_data["api_seen"], polling=webhook is None)
         )
 
         async def metrics_page() -> Response:
