@@ -30,10 +30,13 @@ from bot.runner.linux import (
     CLONE_NEWNET,
     CLONE_NEWNS,
     CLONE_NEWPID,
+    CLONE_NEWUSER,
     CLONE_NEWUTS,
     PR_SET_CHILD_SUBREAPER,
     PR_SET_NO_NEW_PRIVS,
     PR_SET_PDEATHSIG,
+    drop_capabilities,
+    map_own_ids,
     prctl,
     unshare,
 )
@@ -55,7 +58,15 @@ def keeper_main(
         if os.getppid() != zygote_pid:
             os._exit(KEEPER_FAILED)
         if spec.level == "strong":
-            unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID)
+            jail_namespaces = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID
+            if spec.userns:
+                # Without root, as bubblewrap and nsjail do: a user namespace of this job's own
+                # first (it owns the other namespaces, so building the jail needs no privilege
+                # on the host), mapping the job's uid and gid to the runner's.
+                unshare(CLONE_NEWUSER | jail_namespaces)
+                map_own_ids(spec.uid, spec.gid, spec.outer_uid, spec.outer_gid)
+            else:
+                unshare(jail_namespaces)
         else:
             # Without a pid namespace, orphans of the job are re-parented to us, not to init,
             # so a daemonized grandchild can still be found and killed.
@@ -149,6 +160,9 @@ def _jail_main(spec: WorkerSpec, job_fd: int, pipes: tuple[int, int, int], keepe
             os.setgroups([])
             os.setresgid(spec.gid, spec.gid, spec.gid)
             os.setresuid(spec.uid, spec.uid, spec.uid)
+        if spec.userns:
+            # Already the job's uid: what it still holds, it holds for building the jail.
+            drop_capabilities()
         prctl(PR_SET_NO_NEW_PRIVS, 1)
         if ruleset is not None:
             ruleset.enforce()
@@ -274,6 +288,10 @@ def _set_rlimits(spec: WorkerSpec) -> None:
     if spec.nproc_rlimit:
         limits.append((resource.RLIMIT_NPROC, spec.nproc_rlimit))
     for which, value in limits:
+        # Never above the hard limit the runner was given: only root may raise that.
+        hard = resource.getrlimit(which)[1]
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
         resource.setrlimit(which, (value, value))
 
 
