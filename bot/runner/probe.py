@@ -54,19 +54,19 @@ USERNS_SWITCHES = (
     (
         "/proc/sys/kernel/unprivileged_userns_clone",
         "kernel.unprivileged_userns_clone",
-        lambda v: v == "0",
+        "0",
         "sudo sysctl -w kernel.unprivileged_userns_clone=1",
     ),
     (
         "/proc/sys/user/max_user_namespaces",
         "user.max_user_namespaces",
-        lambda v: v == "0",
+        "0",
         "sudo sysctl -w user.max_user_namespaces=15000",
     ),
     (
         "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
         "kernel.apparmor_restrict_unprivileged_userns",
-        lambda v: v == "1",
+        "1",
         "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (or an AppArmor profile "
         "with `userns,` for this Python)",
     ),
@@ -210,13 +210,13 @@ def _mount_proc_in_child(target: str) -> str:  # pragma: no cover - runs in the 
 
 def userns_refusal(failure: str, proc_sys: str = "/proc/sys") -> str:
     """Say why a user namespace could not be had, and how an administrator allows it."""
-    for path, name, forbids, command in USERNS_SWITCHES:
+    for path, name, forbidden, command in USERNS_SWITCHES:
         try:
             with open(proc_sys + path.removeprefix("/proc/sys")) as f:
                 value = f.read().strip()
         except OSError:
             continue
-        if forbids(value):
+        if value == forbidden:
             return (
                 f"unprivileged user namespaces are disabled on this host ({name} = {value}); "
                 f"an administrator enables them with: {command}{SYSCTL_HINT}"

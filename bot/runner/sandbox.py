@@ -327,9 +327,9 @@ class Sandbox:
         RLIMIT_NPROC counts every task of the job's real uid. As root each job has a uid of its
         own, so that is exactly the job's processes and threads. In a user namespace of the
         job's own the kernel counts per namespace, so it is the job's tasks plus its keeper.
-        Without either the job keeps the runner's own uid, shared by all jobs and by a desktop session that may already hold
-        hundreds of threads, so the budget comes on top of what that uid runs now (else every
-        job fails to start a thread).
+        Without either the job keeps the runner's own uid, shared by all jobs and by a desktop
+        session that may already hold hundreds of threads, so the budget comes on top of what
+        that uid runs now (else every job fails to start a thread).
         """
         s = self.settings
         if self.caps.root:

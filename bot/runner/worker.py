@@ -58,7 +58,9 @@ def keeper_main(
         if os.getppid() != zygote_pid:
             os._exit(KEEPER_FAILED)
         if spec.level == "strong":
-            jail_namespaces = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID
+            jail_namespaces = (
+                CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID
+            )
             if spec.userns:
                 # Without root, as bubblewrap and nsjail do: a user namespace of this job's own
                 # first (it owns the other namespaces, so building the jail needs no privilege

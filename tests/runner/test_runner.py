@@ -26,7 +26,9 @@ async def test_info(runner: RunnerUnderTest) -> None:
     # cgroup v2 subtree in the fence) no cgroups.
     assert info.protections["uid_drop"] == (not runner.unprivileged)
     assert info.protections["namespace_user"] == runner.unprivileged
-    assert info.protections["cgroup_memory"] == (runner.level == "strong" and not runner.unprivileged)
+    assert info.protections["cgroup_memory"] == (
+        runner.level == "strong" and not runner.unprivileged
+    )
 
 
 async def test_print_and_exit_codes(runner: RunnerUnderTest) -> None:

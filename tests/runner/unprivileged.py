@@ -106,7 +106,9 @@ def ensure_python() -> str:
     if readable_by_others(sys.executable) and readable_by_others(sys.prefix):
         return sys.executable
     if not os.path.exists(SYSTEM_PYTHON):
-        raise Unavailable(f"{sys.executable} is not readable by others and {SYSTEM_PYTHON} is absent")
+        raise Unavailable(
+            f"{sys.executable} is not readable by others and {SYSTEM_PYTHON} is absent"
+        )
     target = venv_dir()
     python = target / "bin" / "python"
     done = target / ".complete"
