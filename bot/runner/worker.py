@@ -1,9 +1,11 @@
 """The single-use worker, forked from the zygote: keeper, jail, and the snippet itself.
 
-Two processes per job. The keeper stays root outside the job's pid namespace, reports the job's
+Two processes per job. The keeper stays outside the job's pid namespace (as root, or without
+root in the job's own user namespace, which it creates and maps first), reports the job's
 pid (as a pidfd, so the runner can kill it without pid-reuse races) and its exit status, and at
 the basic level reaps and kills whatever the job left behind. The jail builds the sandbox (as
-far as possible before any code exists), drops to its own uid, says "ready", waits for the code,
+far as possible before any code exists), drops to its own uid (or, in a user namespace, drops
+every capability), says "ready", waits for the code,
 and runs it. Everything here runs in a forked copy of the zygote and ends in os._exit: no
 exception may unwind into the zygote's loop.
 """
