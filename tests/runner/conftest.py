@@ -42,6 +42,8 @@ START_TIMEOUT_S = 120.0
 # Levels a fenced runner came up at in this session, and why one could not start.
 BATTERY_LEVELS: set[str] = set()
 BATTERY_SKIPS: set[str] = set()
+UNPRIVILEGED = "strong (without root)"
+UNPRIVILEGED_SKIPS: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ def unprivileged_user() -> OrdinaryUser:
     try:
         return ordinary_user()
     except Unavailable as e:
+        UNPRIVILEGED_SKIPS.add(str(e))
         skip(f"the unprivileged runner cannot run: {e}")
 
 
@@ -215,7 +218,7 @@ def fenced_runner(
     try:
         url = f"unix:{socket_path}"
         _wait_until_up(url, proc, log)
-        BATTERY_LEVELS.add(f"{level} (without root)" if user else level)
+        BATTERY_LEVELS.add(UNPRIVILEGED if user else level)
         yield RunnerUnderTest(
             level, url, socket_path, workdir, secret, env_file, database, proc, uid_range, user
         )
@@ -248,6 +251,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(
             f"runner attack battery ran at: {', '.join(sorted(BATTERY_LEVELS))}"
         )
+        if UNPRIVILEGED_SKIPS and UNPRIVILEGED not in BATTERY_LEVELS:
+            terminalreporter.write_sep(
+                "!", "THE RUNNER ATTACK BATTERY DID NOT RUN WITHOUT ROOT", red=True
+            )
+            for reason in sorted(UNPRIVILEGED_SKIPS):
+                terminalreporter.write_line(f"  {reason}", red=True)
     elif BATTERY_SKIPS or battery_required():
         terminalreporter.write_sep("!", "THE RUNNER ATTACK BATTERY DID NOT RUN", red=True)
         for reason in sorted(BATTERY_SKIPS) or ["no fenced runner was started"]:

@@ -153,7 +153,17 @@ def ordinary_user() -> OrdinaryUser:
     python = ensure_python()
     if not readable_by_others(str(REPO / "bot" / "__init__.py")):
         raise Unavailable(f"{REPO} is not readable by other users")
-    return OrdinaryUser(USER, uid, gid, python)
+    user = OrdinaryUser(USER, uid, gid, python)
+    # What the runner will need: a user namespace owning pid, mount and network namespaces.
+    probe = ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc", "--net"]
+    proc = subprocess.run(
+        [*user.prefix(), *probe, "true"], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise Unavailable(
+            f"an ordinary user cannot create user namespaces here: {proc.stderr.strip()}"
+        )
+    return user
 
 
 if __name__ == "__main__":
