@@ -145,10 +145,13 @@ def detect(cgroup_name: str, landlock_abi_max: int | None = None) -> HostCapabil
 
 
 def _unprivileged_cgroups(error: CgroupError) -> str:
-    if own_v2_cgroup() is None:
+    own = own_v2_cgroup()
+    if own is None:
         return "not root, and this host has only cgroup v1, whose cgroups only root creates"
+    if error.errno == errno.EBUSY:
+        return f"not root, and {error}"
     return (
-        f"not root, and no delegated cgroup v2 subtree ({error}); systemd gives one to "
+        f"not root, and the cgroup v2 {own} is not delegated to this user: start it under "
         "`systemd-run --user --scope -p Delegate=yes studybot ...`"
     )
 

@@ -144,7 +144,7 @@ class Sandbox:
                     else self.caps.namespaces or strong_missing
                 )
             elif name.startswith("cgroup_") and self._userns:
-                notes[name] = f"{self.caps.cgroups}; instead: {_WATCHED[name]}"
+                notes[name] = f"no cgroups without root here (see above); instead: {_WATCHED[name]}"
             elif name == "uid_drop" and self._userns:
                 notes[name] = (
                     "not needed: each job has a user namespace of its own, where only its own "
