@@ -108,8 +108,8 @@ def run_problem(lang: Lang, err: UserInputError, *, operator: bool = False) -> s
     if operator and err.key == "run_needs_root":
         return _(
             lang,
-            "/run needs root here (its sandbox runs each job as an unprivileged user): "
-            "start the console with sudo.",
+            "/run needs root or unprivileged user namespaces here (its sandbox builds each "
+            "job's jail in namespaces): start the console with sudo.",
         )
     if operator and err.key == "run_unavailable" and err.params.get("why"):
         return _(lang, "/run is not available: {why}", why=e(str(err.params["why"])))
