@@ -9,7 +9,7 @@ import ctypes
 import os
 import platform
 
-_libc = ctypes.CDLL(None, use_errno=True)
+libc = ctypes.CDLL(None, use_errno=True)
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
@@ -49,7 +49,6 @@ PR_SET_DUMPABLE = 4
 PR_CAPBSET_DROP = 24
 PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
-_LINUX_CAPABILITY_VERSION_3 = 0x20080522
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -72,7 +71,8 @@ _SYSCALLS = {
 }
 
 
-def _check(result: int) -> int:
+def check(result: int) -> int:
+    """Raise OSError with the C errno when a libc call returned a negative result."""
     if result < 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
@@ -89,20 +89,20 @@ def syscall_number(name: str) -> int:
 
 def syscall(name: str, *args: object) -> int:
     """Call a raw syscall by name, raising OSError on failure."""
-    return _check(_libc.syscall(ctypes.c_long(syscall_number(name)), *args))
+    return check(libc.syscall(ctypes.c_long(syscall_number(name)), *args))
 
 
 def unshare(flags: int) -> None:
     """Move the calling process into new namespaces."""
-    _check(_libc.unshare(ctypes.c_int(flags)))
+    check(libc.unshare(ctypes.c_int(flags)))
 
 
 def mount(
     source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None
 ) -> None:
     """Mount a filesystem (see mount(2))."""
-    _check(
-        _libc.mount(
+    check(
+        libc.mount(
             None if source is None else source.encode(),
             target.encode(),
             None if fstype is None else fstype.encode(),
@@ -114,7 +114,7 @@ def mount(
 
 def umount(target: str, flags: int = 0) -> None:
     """Unmount a filesystem (see umount2(2))."""
-    _check(_libc.umount2(target.encode(), ctypes.c_int(flags)))
+    check(libc.umount2(target.encode(), ctypes.c_int(flags)))
 
 
 def pivot_root(new_root: str, put_old: str) -> None:
@@ -124,61 +124,7 @@ def pivot_root(new_root: str, put_old: str) -> None:
 
 def prctl(option: int, arg: int = 0, arg2: int = 0) -> None:
     """Call prctl(2) with up to two arguments."""
-    _check(_libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg), ctypes.c_ulong(arg2), 0, 0))
-
-
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = [
-        ("effective", ctypes.c_uint32),
-        ("permitted", ctypes.c_uint32),
-        ("inheritable", ctypes.c_uint32),
-    ]
-
-
-def drop_capabilities() -> None:
-    """Give up every capability for good: bounding, ambient, effective, permitted, inheritable.
-
-    For a process that holds capabilities only because it created its user namespace: its uid
-    does not change (only one id is mapped), so nothing drops them implicitly. With an empty
-    bounding set and no_new_privs set afterwards, no execve can bring any back.
-    """
-    with open("/proc/sys/kernel/cap_last_cap") as f:
-        last = int(f.read())
-    for cap in range(last + 1):
-        prctl(PR_CAPBSET_DROP, cap)
-    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
-    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
-    data = (_CapData * 2)()
-    _check(_libc.capset(ctypes.byref(header), ctypes.byref(data)))
-
-
-def capabilities() -> tuple[int, int]:
-    """Return this process's (effective, permitted) capability masks from /proc/self/status."""
-    fields = {}
-    with open("/proc/self/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            fields[key] = value.strip()
-    return int(fields["CapEff"], 16), int(fields["CapPrm"], 16)
-
-
-def map_own_ids(inside_uid: int, inside_gid: int, outside_uid: int, outside_gid: int) -> None:
-    """Map one uid and gid in a user namespace the caller just created (unshare CLONE_NEWUSER).
-
-    Without privileges a process may map only its own ids, once, and must deny setgroups()
-    before writing the gid map (else it could drop a group that denies it access).
-    """
-    for name, text in (
-        ("uid_map", f"{inside_uid} {outside_uid} 1\n"),
-        ("setgroups", "deny"),
-        ("gid_map", f"{inside_gid} {outside_gid} 1\n"),
-    ):
-        with open(f"/proc/self/{name}", "w") as f:
-            f.write(text)
+    check(libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg), ctypes.c_ulong(arg2), 0, 0))
 
 
 class _MountAttr(ctypes.Structure):

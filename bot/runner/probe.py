@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from bot.runner import landlock
 from bot.runner.cgroups import CgroupError, JobLimitsSpec, create_manager
 from bot.runner.jail.cgroup_v2 import own_v2_cgroup
+from bot.runner.jail.userns import map_own_ids, userns_refusal
 from bot.runner.linux import (
     CLONE_NEWIPC,
     CLONE_NEWNET,
@@ -35,7 +36,6 @@ from bot.runner.linux import (
     MS_NOSUID,
     MS_PRIVATE,
     MS_REC,
-    map_own_ids,
     mount,
     unshare,
 )
@@ -48,30 +48,6 @@ NAMESPACES = {
     "namespace_uts": CLONE_NEWUTS,
 }
 LEVELS = ("none", "basic", "strong")
-# The switches that turn unprivileged user namespaces off, and what an administrator runs to
-# turn them on (the value that forbids them, the command).
-USERNS_SWITCHES = (
-    (
-        "/proc/sys/kernel/unprivileged_userns_clone",
-        "kernel.unprivileged_userns_clone",
-        "0",
-        "sudo sysctl -w kernel.unprivileged_userns_clone=1",
-    ),
-    (
-        "/proc/sys/user/max_user_namespaces",
-        "user.max_user_namespaces",
-        "0",
-        "sudo sysctl -w user.max_user_namespaces=15000",
-    ),
-    (
-        "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
-        "kernel.apparmor_restrict_unprivileged_userns",
-        "1",
-        "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (or an AppArmor profile "
-        "with `userns,` for this Python)",
-    ),
-)
-SYSCTL_HINT = " (add it to /etc/sysctl.d/ to keep it after a reboot)"
 
 
 @dataclass
@@ -209,26 +185,6 @@ def _mount_proc_in_child(target: str) -> str:  # pragma: no cover - runs in the 
     if os.waitstatus_to_exitcode(status) == 0:
         return "ok"
     return "proc: a fresh /proc cannot be mounted (the host's /proc is partly covered)"
-
-
-def userns_refusal(failure: str, proc_sys: str = "/proc/sys") -> str:
-    """Say why a user namespace could not be had, and how an administrator allows it."""
-    for path, name, forbidden, command in USERNS_SWITCHES:
-        try:
-            with open(proc_sys + path.removeprefix("/proc/sys")) as f:
-                value = f.read().strip()
-        except OSError:
-            continue
-        if value == forbidden:
-            return (
-                f"unprivileged user namespaces are disabled on this host ({name} = {value}); "
-                f"an administrator enables them with: {command}{SYSCTL_HINT}"
-            )
-    return (
-        f"the runner is not root and cannot build its jail in a user namespace ({failure}); "
-        "allow unprivileged user namespaces (a container needs a seccomp profile that permits "
-        "unshare and clone with CLONE_NEWUSER), or start the runner as root"
-    )
 
 
 def count_gpus() -> int:

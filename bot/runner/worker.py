@@ -27,6 +27,7 @@ import types
 from typing import Any, NoReturn
 
 from bot.runner import landlock, mounts
+from bot.runner.jail.userns import drop_capabilities, map_own_ids
 from bot.runner.linux import (
     CLONE_NEWIPC,
     CLONE_NEWNET,
@@ -37,8 +38,6 @@ from bot.runner.linux import (
     PR_SET_CHILD_SUBREAPER,
     PR_SET_NO_NEW_PRIVS,
     PR_SET_PDEATHSIG,
-    drop_capabilities,
-    map_own_ids,
     prctl,
     unshare,
 )

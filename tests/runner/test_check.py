@@ -12,7 +12,8 @@ import pytest
 
 from bot.config import Settings
 from bot.runner.cli import describe_host
-from bot.runner.probe import HostCapabilities, userns_refusal
+from bot.runner.jail.userns import userns_refusal
+from bot.runner.probe import HostCapabilities
 from bot.runner.sandbox import Sandbox, tasks_of_uid
 from tests.conftest import ordinary_user_prefix
 from tests.runner.conftest import REPO, Fence, unprivileged_user
