@@ -53,6 +53,13 @@ def choose_level(settings: Settings, caps: HostCapabilities) -> tuple[str, str]:
         if settings.sandbox_level == "auto"
         else min(settings.sandbox_level, best, key=LEVELS.index)
     )
+    if level == "basic" and not caps.root:
+        # Basic isolates jobs by giving each a uid of its own, which only root can do; without
+        # root the jail is the strong level's, in user namespaces, or nothing.
+        return "", (
+            "STUDYBOT_SANDBOX_LEVEL=basic needs root (it switches each job to a uid of its "
+            "own); without root this host allows strong (in user namespaces): set it to auto"
+        )
     if LEVELS.index(level) < LEVELS.index(settings.sandbox_min_level):
         return "", (
             f"sandbox level {level} is below STUDYBOT_SANDBOX_MIN_LEVEL="

@@ -6,12 +6,13 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bot.config import Settings
-from bot.runner.cli import describe_host
+from bot.runner.cli import choose_level, describe_host
 from bot.runner.jail.userns import userns_refusal
 from bot.runner.probe import HostCapabilities
 from bot.runner.sandbox import Sandbox, tasks_of_uid
@@ -233,3 +234,22 @@ def test_check_says_jobs_get_user_namespaces_without_root(settings: Settings) ->
     )
     assert caps.best_level() == "strong"  # cgroups are not required without root
     assert HostCapabilities(root=True, cgroups="no").best_level() == "basic"
+
+
+def test_levels_without_root(make_settings: Callable[..., Settings]) -> None:
+    userns = HostCapabilities(root=False, userns=True, cgroups="not root")
+    assert choose_level(make_settings(), userns) == ("strong", "")
+    # Basic gives each job a uid of its own, which takes root: asking for it is refused.
+    level, why = choose_level(make_settings(STUDYBOT_SANDBOX_LEVEL="basic"), userns)
+    assert level == "" and why.startswith("STUDYBOT_SANDBOX_LEVEL=basic needs root")
+    disabled = HostCapabilities(
+        root=False, namespaces="unprivileged user namespaces are disabled on this host (…)"
+    )
+    level, why = choose_level(make_settings(), disabled)
+    assert level == ""
+    assert why == (
+        "sandbox level none is below STUDYBOT_SANDBOX_MIN_LEVEL=basic: "
+        "unprivileged user namespaces are disabled on this host (…)"
+    )
+    none = make_settings(STUDYBOT_SANDBOX_MIN_LEVEL="none")
+    assert choose_level(none, disabled) == ("none", "")
