@@ -39,7 +39,7 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "Chat with the bot in this terminal as one local user: daily questions, answers by\n"
         "letter, streaks, statistics and /run, on the same services and database as the\n"
         "Telegram bot. No token is needed. The /run sandbox warms up in the background;\n"
-        "it needs root (the sandbox runs each job as a uid of its own).",
+        "it needs root or unprivileged user namespaces (`studybot sandbox check` says which).",
         "STUDYBOT_DATABASE (data/studybot.db), STUDYBOT_TIMEZONE, STUDYBOT_CONTENT_DIR,\n"
         "STUDYBOT_RUNNER_URL (a runner started elsewhere), STUDYBOT_SANDBOX_LEVEL,\n"
         "STUDYBOT_SANDBOX_MIN_LEVEL, STUDYBOT_RUNNER_SOCKET, STUDYBOT_RUN_* (limits)",

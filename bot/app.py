@@ -113,9 +113,11 @@ def runner_problem(error: Exception) -> UserInputError:
     from bot.runner.client import RunnerExited
 
     # Exit code 2: the level the host allows is below STUDYBOT_SANDBOX_MIN_LEVEL. Without
-    # root every level is out of reach (jobs get uids of their own), so that is the cause.
+    # root the sandbox needs user namespaces; the runner's last words say why there are none
+    # and what an administrator runs ("studybot runner: <level> is below <min>: <why>").
     if isinstance(error, RunnerExited) and error.exit_code == 2 and os.geteuid() != 0:
-        return UserInputError("run_needs_root")
+        why = error.said.split(": ", 2)[-1] if error.said.count(": ") >= 2 else ""
+        return UserInputError("run_needs_root", why=why)
     return UserInputError("run_unavailable", why=str(error))
 
 

@@ -21,13 +21,48 @@ from bot.config import Settings
 
 FIXTURE_BANK = Path(__file__).parent / "fixtures" / "bank"
 
-# The runner's sandbox runs each job as an unprivileged user in its own namespaces: without root
-# it refuses to start (STUDYBOT_SANDBOX_MIN_LEVEL=basic), so these tests cannot run /run at all.
+
+def user_namespaces_allowed() -> bool:
+    """Tell whether this user may build a jail in user namespaces, as a runner without root does."""
+    probe = ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc", "--net"]
+    try:
+        return subprocess.run([*probe, "true"], capture_output=True, check=False).returncode == 0
+    except OSError:
+        return False
+
+
+# The runner's sandbox runs each job in its own namespaces: as root, or without root in user
+# namespaces; where neither is possible it refuses to start (STUDYBOT_SANDBOX_MIN_LEVEL=basic),
+# so these tests cannot run /run at all.
 requires_root = pytest.mark.skipif(
-    os.geteuid() != 0,
-    reason="needs root: the /run sandbox starts jobs as an unprivileged user in their own "
-    "namespaces; run the tests with sudo to cover /run end to end",
+    os.geteuid() != 0 and not user_namespaces_allowed(),
+    reason="needs root or unprivileged user namespaces: the /run sandbox builds each job's jail "
+    "in namespaces of its own; run the tests with sudo to cover /run end to end",
 )
+
+# In a user namespace of its own with user.max_user_namespaces = 0, a process cannot create
+# any below it: a host whose administrator switched unprivileged user namespaces off.
+_WITHOUT_USERNS = (
+    "echo 0 > /proc/sys/user/max_user_namespaces && "
+    'exec setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all "$@"'
+)
+
+
+def ordinary_user_prefix(*, userns: bool = True) -> list[str]:
+    """Return a command prefix that runs the rest as uid 1000 without any capability.
+
+    As root that is a user namespace mapping uid 1000 (files stay readable: outside it is still
+    root); not as root, nothing. With `userns=False` the command also cannot create user
+    namespaces, as where they are disabled. Skips when the prefix cannot be had here.
+    """
+    if userns and os.geteuid() != 0:
+        return []
+    prefix = ["unshare", "--user", "--map-user=1000", "--map-group=1000"]
+    if not userns:
+        prefix += ["--keep-caps", "sh", "-c", _WITHOUT_USERNS, "without-userns"]
+    if subprocess.run([*prefix, "true"], capture_output=True, check=False).returncode != 0:
+        pytest.skip("cannot create a user namespace to run as an ordinary user")
+    return prefix
 
 
 @pytest.fixture

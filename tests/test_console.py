@@ -12,7 +12,7 @@ import pytest
 
 from bot.adapters.console import Console
 from bot.app import Core
-from tests.conftest import clean_env, studybot
+from tests.conftest import clean_env, ordinary_user_prefix, studybot, user_namespaces_allowed
 
 FIXTURE_BANK = Path(__file__).parent / "fixtures" / "bank"
 
@@ -167,17 +167,12 @@ def test_console_is_not_held_to_the_per_minute_run_limit(tmp_path: Path) -> None
     assert "Too many runs" not in proc.stdout
 
 
-def as_ordinary_user(tmp_path: Path, stdin: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    """Run the console as uid 1000: directly when not root, else in a user namespace."""
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        # Inside a new user namespace the process is uid 1000 without any capability, as a
-        # newcomer's login would be; files stay reachable because outside it is still root.
-        prefix = ["unshare", "--user", "--map-user=1000", "--map-group=1000"]
-        if subprocess.run([*prefix, "true"], check=False).returncode != 0:
-            pytest.skip("cannot create a user namespace to run as an ordinary user")
+def as_ordinary_user(
+    tmp_path: Path, stdin: str, *, userns: bool = True, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the console as uid 1000 (see ordinary_user_prefix), without user namespaces if asked."""
     return subprocess.run(
-        [*prefix, sys.executable, "-m", "bot", "console"],
+        [*ordinary_user_prefix(userns=userns), sys.executable, "-m", "bot", "console"],
         input=stdin,
         env=root_runner_env(tmp_path, **extra),
         cwd=tmp_path,
@@ -188,20 +183,36 @@ def as_ordinary_user(tmp_path: Path, stdin: str, **extra: str) -> subprocess.Com
     )
 
 
-NEEDS_ROOT = (
-    "/run needs root here (its sandbox runs each job as an unprivileged user): "
-    "start the console with sudo."
+def test_run_without_root_builds_its_jail_in_user_namespaces(tmp_path: Path) -> None:
+    if not user_namespaces_allowed():
+        pytest.skip("unprivileged user namespaces are off here")
+    proc = as_ordinary_user(tmp_path, "/run import os; print(os.getuid(), 6 * 7)\n/quit\n")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert "✅ OK" in proc.stdout
+    # The job's own uid in its user namespace (from STUDYBOT_RUN_UID_RANGE), not the user's.
+    uid, answer = proc.stdout.split("✅ OK\n", 1)[1].splitlines()[1].split()
+    assert answer == "42"
+    assert 60000 <= int(uid) <= 60999
+
+
+NEEDS_USERNS = (
+    "/run cannot build its sandbox here without root: unprivileged user namespaces are "
+    "disabled on this host (user.max_user_namespaces = 0); an administrator enables them with: "
+    "sudo sysctl -w user.max_user_namespaces=15000 (add it to /etc/sysctl.d/ to keep it after "
+    "a reboot). Or start the console with sudo."
 )
 
 
-def test_run_without_root_says_what_is_missing_in_one_sentence(tmp_path: Path) -> None:
-    proc = as_ordinary_user(tmp_path, "/run print(1)\n/run\n/run print(2)\n/quit\n")
+def test_run_without_root_or_user_namespaces_says_what_an_administrator_runs(
+    tmp_path: Path,
+) -> None:
+    proc = as_ordinary_user(tmp_path, "/run print(1)\n/run\n/run print(2)\n/quit\n", userns=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # no runner refusal line, no warning
     replies = [line.removeprefix("> ") for line in proc.stdout.splitlines()]
-    assert replies.count(NEEDS_ROOT) == 3
+    assert replies.count(NEEDS_USERNS) == 3, proc.stdout
     assert "Paste the code" not in proc.stdout  # a bare /run says it at once, too
-    assert max(len(line) for line in replies) < 150
 
 
 def test_min_level_none_without_root_runs_jobs(tmp_path: Path) -> None:
@@ -209,7 +220,10 @@ def test_min_level_none_without_root_runs_jobs(tmp_path: Path) -> None:
         "import threading; t = threading.Thread(target=print, args=('side',)); t.start(); t.join()"
     )
     proc = as_ordinary_user(
-        tmp_path, f"/run {code}\n/run print(3)\n/quit\n", STUDYBOT_SANDBOX_MIN_LEVEL="none"
+        tmp_path,
+        f"/run {code}\n/run print(3)\n/quit\n",
+        userns=False,
+        STUDYBOT_SANDBOX_MIN_LEVEL="none",
     )
     assert proc.returncode == 0, proc.stderr
     assert "crashed" not in proc.stdout

@@ -98,11 +98,18 @@ def run_reply(lang: Lang, r: RunResult, wall_limit_s: float) -> RunReply:
 
 def run_problem(lang: Lang, err: UserInputError, *, operator: bool = False) -> str:
     """Render why a /run cannot go ahead (to the `operator`, also what to do about it)."""
+    if operator and err.key == "run_needs_root" and err.params.get("why"):
+        return _(
+            lang,
+            "/run cannot build its sandbox here without root: {why}. "
+            "Or start the console with sudo.",
+            why=e(str(err.params["why"])),
+        )
     if operator and err.key == "run_needs_root":
         return _(
             lang,
-            "/run needs root here (its sandbox runs each job as an unprivileged user): "
-            "start the console with sudo.",
+            "/run needs root or unprivileged user namespaces here (its sandbox builds each "
+            "job's jail in namespaces): start the console with sudo.",
         )
     if operator and err.key == "run_unavailable" and err.params.get("why"):
         return _(lang, "/run is not available: {why}", why=e(str(err.params["why"])))

@@ -72,9 +72,16 @@ class CgroupManager(Protocol):
 
 def create_manager(name: str) -> CgroupManager:
     """Make the runner's base cgroups on v1, else v2; CgroupError when neither works."""
+    from bot.runner.jail.cgroup_v2 import V2Manager, own_v2_cgroup
+
     if own_cgroup("memory") is not None and own_cgroup("pids") is not None:
-        return V1Manager.create(name)
-    from bot.runner.jail.cgroup_v2 import V2Manager
+        try:
+            return V1Manager.create(name)
+        except CgroupError:
+            # Without root a v1 hierarchy is root's; a hybrid host may still delegate a
+            # cgroup v2 subtree to the user (systemd's user@.service).
+            if os.geteuid() == 0 or own_v2_cgroup() is None:
+                raise
 
     try:
         return V2Manager.create(name)

@@ -36,8 +36,11 @@ def choose_level(settings: Settings, caps: HostCapabilities) -> tuple[str, str]:
     """Return (level, "") for the configured level, or ("", why) when it cannot be had."""
     best = caps.best_level()
     if not caps.root:
-        # Without root nothing else matters: every level switches jobs to uids of their own.
-        why = "the runner is not root, and it must be to switch each job to a uid of its own"
+        # Without root the only way is a user namespace per job: say why there is none (the
+        # probe's words name the setting and an administrator's command).
+        why = "; ".join(x for x in (caps.namespaces, caps.seccomp) if x) or (
+            "the runner is not root"
+        )
     else:
         why = (
             "; ".join(x for x in (caps.namespaces, caps.cgroups, caps.seccomp) if x)
@@ -50,6 +53,13 @@ def choose_level(settings: Settings, caps: HostCapabilities) -> tuple[str, str]:
         if settings.sandbox_level == "auto"
         else min(settings.sandbox_level, best, key=LEVELS.index)
     )
+    if level == "basic" and not caps.root:
+        # Basic isolates jobs by giving each a uid of its own, which only root can do; without
+        # root the jail is the strong level's, in user namespaces, or nothing.
+        return "", (
+            "STUDYBOT_SANDBOX_LEVEL=basic needs root (it switches each job to a uid of its "
+            "own); without root this host allows strong (in user namespaces): set it to auto"
+        )
     if LEVELS.index(level) < LEVELS.index(settings.sandbox_min_level):
         return "", (
             f"sandbox level {level} is below STUDYBOT_SANDBOX_MIN_LEVEL="
@@ -82,7 +92,17 @@ def describe_host(caps: HostCapabilities, settings: Settings) -> list[str]:
     if "landlock" in caps.notes:
         landlock += f" ({caps.notes['landlock']})"
     first, last = settings.uid_range
-    uids = f"job uids: {first}-{last}, one per job" if caps.root else "job uids: the runner's own"
+    if caps.root:
+        uids = f"job uids: {first}-{last}, one per job"
+    elif caps.userns:
+        uids = (
+            f"job uids: a user namespace per job (no root needed), the job's uid {first}-{last} "
+            f"in there mapped to the runner's own ({os.getuid()}); one id mapped, no newuidmap"
+        )
+    elif caps.namespaces:
+        uids = f"job uids: the runner's own; no user namespaces: {caps.namespaces}"
+    else:
+        uids = "job uids: the runner's own"
     return [cgroups, landlock, uids]
 
 
@@ -173,7 +193,7 @@ def sandbox_check_main(settings: Settings) -> int:
     for line in _describe(sandbox):
         print(f"  {line}")
     if level == "none":
-        print("FAIL: no sandbox to test (the runner must run as root)")
+        print(f"FAIL: no sandbox to test: {caps.namespaces or 'the runner must run as root'}")
         return EXIT_LEVEL
     print("containment self-test:")
     try:

@@ -25,6 +25,7 @@ from bot.runner.protocol import RunResult, Status, dump_line
 KILL_GRACE_S = 5.0
 DRAIN_S = 1.0
 WATCH_INTERVAL_S = 0.1
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 _MEMORY_ERRORS = re.compile(
     r"^(MemoryError|RuntimeError: .*(can't allocate memory|DefaultCPUAllocator|"
     r"CUDA out of memory)|torch\.OutOfMemoryError|torch\.cuda\.OutOfMemoryError)",
@@ -280,12 +281,24 @@ def _tree_pss(keeper: int) -> int:
     # forks a few times would look like gigabytes. PSS splits shared pages among sharers.
     total = 0
     for pid in job_tree(keeper):
-        with contextlib.suppress(OSError, ValueError), open(f"/proc/{pid}/smaps_rollup") as f:
+        with contextlib.suppress(OSError, ValueError):
+            total += _pss(pid)
+    return total
+
+
+def _pss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
                 if line.startswith("Pss:"):
-                    total += int(line.split()[1]) * 1024
-                    break
-    return total
+                    return int(line.split()[1]) * 1024
+    except PermissionError:
+        # A runner without root may not read smaps of a process that made itself
+        # non-dumpable (prctl, or exec of an unreadable file); statm is open to all, and its
+        # resident size, shared pages counted in full, can only overstate.
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * _PAGE
+    return 0
 
 
 def _unlinked_open_bytes(keeper: int) -> int:

@@ -9,7 +9,7 @@ import ctypes
 import os
 import platform
 
-_libc = ctypes.CDLL(None, use_errno=True)
+libc = ctypes.CDLL(None, use_errno=True)
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
@@ -46,6 +46,9 @@ MOUNT_ATTR_NODEV = 0x4
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
+PR_CAPBSET_DROP = 24
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -68,7 +71,8 @@ _SYSCALLS = {
 }
 
 
-def _check(result: int) -> int:
+def check(result: int) -> int:
+    """Raise OSError with the C errno when a libc call returned a negative result."""
     if result < 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
@@ -85,20 +89,20 @@ def syscall_number(name: str) -> int:
 
 def syscall(name: str, *args: object) -> int:
     """Call a raw syscall by name, raising OSError on failure."""
-    return _check(_libc.syscall(ctypes.c_long(syscall_number(name)), *args))
+    return check(libc.syscall(ctypes.c_long(syscall_number(name)), *args))
 
 
 def unshare(flags: int) -> None:
     """Move the calling process into new namespaces."""
-    _check(_libc.unshare(ctypes.c_int(flags)))
+    check(libc.unshare(ctypes.c_int(flags)))
 
 
 def mount(
     source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None
 ) -> None:
     """Mount a filesystem (see mount(2))."""
-    _check(
-        _libc.mount(
+    check(
+        libc.mount(
             None if source is None else source.encode(),
             target.encode(),
             None if fstype is None else fstype.encode(),
@@ -110,7 +114,7 @@ def mount(
 
 def umount(target: str, flags: int = 0) -> None:
     """Unmount a filesystem (see umount2(2))."""
-    _check(_libc.umount2(target.encode(), ctypes.c_int(flags)))
+    check(libc.umount2(target.encode(), ctypes.c_int(flags)))
 
 
 def pivot_root(new_root: str, put_old: str) -> None:
@@ -118,9 +122,9 @@ def pivot_root(new_root: str, put_old: str) -> None:
     syscall("pivot_root", new_root.encode(), put_old.encode())
 
 
-def prctl(option: int, arg: int = 0) -> None:
-    """Call prctl(2) with one argument."""
-    _check(_libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg), 0, 0, 0))
+def prctl(option: int, arg: int = 0, arg2: int = 0) -> None:
+    """Call prctl(2) with up to two arguments."""
+    check(libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg), ctypes.c_ulong(arg2), 0, 0))
 
 
 class _MountAttr(ctypes.Structure):

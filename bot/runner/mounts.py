@@ -1,4 +1,6 @@
-"""Build a job's private filesystem view (strong level), run as root inside new namespaces.
+"""Build a job's private filesystem view (strong level), run inside new namespaces.
+
+As root, or without root inside a user namespace of the job's own that owns them.
 
 The view: a small read-only tmpfs root holding read-only binds of the system, Python and the
 venv (at their host paths, because loaded modules remember absolute paths), a minimal /dev, a
@@ -85,6 +87,9 @@ def _bind(source: str, target: str, *, read_only: bool, allow_devices: bool) -> 
             os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644))
     mount(source, target, None, MS_BIND | MS_REC)
     flags = MS_BIND | MS_REMOUNT | MS_NOSUID | (MS_RDONLY if read_only else 0)
+    if os.statvfs(source).f_flag & os.ST_NOEXEC:
+        # In a user namespace the host's noexec is locked: a remount that drops it fails.
+        flags |= MS_NOEXEC
     mount(None, target, None, flags | (0 if allow_devices else MS_NODEV))
     if read_only:
         _read_only_below(target, allow_devices=allow_devices)

@@ -3,11 +3,16 @@
 Namespaces are tried in a forked child (so the runner itself is never moved into them), cgroups
 by creating and removing a directory, Landlock by asking the kernel for its ABI version. The
 result says, for each protection, whether it is on and why not when it is off.
+
+Without root the namespaces are tried inside a new user namespace, as the jail will build them:
+where the host forbids that (a sysctl, or AppArmor's restriction of unprivileged user
+namespaces), the answer names the setting and the command an administrator runs to allow it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 import subprocess
@@ -17,12 +22,18 @@ from dataclasses import dataclass, field
 
 from bot.runner import landlock
 from bot.runner.cgroups import CgroupError, JobLimitsSpec, create_manager
+from bot.runner.jail.cgroup_v2 import own_v2_cgroup
+from bot.runner.jail.userns import map_own_ids, userns_refusal
 from bot.runner.linux import (
     CLONE_NEWIPC,
     CLONE_NEWNET,
     CLONE_NEWNS,
     CLONE_NEWPID,
+    CLONE_NEWUSER,
     CLONE_NEWUTS,
+    MS_NODEV,
+    MS_NOEXEC,
+    MS_NOSUID,
     MS_PRIVATE,
     MS_REC,
     mount,
@@ -45,6 +56,8 @@ class HostCapabilities:
 
     root: bool
     namespaces: str = ""  # empty when all namespaces and a private tmpfs work, else the error
+    # Not root, and the jail can be built inside a user namespace of each job's own.
+    userns: bool = False
     cgroups: str = ""  # empty when job cgroups (v1 or v2) can be created, else the error
     cgroup_version: int = 0  # 1 or 2 when cgroups work
     cgroup_controllers: tuple[str, ...] = ()
@@ -55,8 +68,14 @@ class HostCapabilities:
 
     @property
     def strong_possible(self) -> bool:
-        """Tell whether everything the strong level needs is here."""
-        return self.root and not self.namespaces and not self.cgroups and not self.seccomp
+        """Tell whether everything the strong level needs is here.
+
+        As root that includes cgroups; without root, in a user namespace, cgroups are used
+        where a delegated cgroup v2 subtree allows, else rlimits and the runner's watch stand in.
+        """
+        if self.namespaces or self.seccomp:
+            return False
+        return self.userns or (self.root and not self.cgroups)
 
     def best_level(self) -> str:
         """Return the strongest level the host allows."""
@@ -72,16 +91,21 @@ def detect(cgroup_name: str, landlock_abi_max: int | None = None) -> HostCapabil
     older kernel's behaviour, or none, can be checked on a newer one.
     """
     caps = HostCapabilities(root=os.geteuid() == 0)
+    caps.namespaces = _probe_namespaces(user=not caps.root)
     if not caps.root:
-        caps.notes["uid_drop"] = "the runner is not root, so it cannot switch jobs to other uids"
-    caps.namespaces = _probe_namespaces()
+        caps.userns = not caps.namespaces
+        caps.notes["uid_drop"] = (
+            "not needed: each job has a user namespace of its own"
+            if caps.userns
+            else "the runner is not root, so it cannot switch jobs to other uids"
+        )
     try:
         manager = create_manager(cgroup_name)
         manager.job(0, JobLimitsSpec(64 << 20, 8, 1.0)).remove()
         manager.close()
         caps.cgroup_version, caps.cgroup_controllers = manager.version, manager.controllers
     except CgroupError as e:
-        caps.cgroups = str(e)
+        caps.cgroups = str(e) if caps.root else _unprivileged_cgroups(e)
     caps.landlock_abi = landlock.abi_version()
     if landlock_abi_max is not None and caps.landlock_abi > landlock_abi_max:
         caps.landlock_abi = landlock_abi_max
@@ -96,26 +120,71 @@ def detect(cgroup_name: str, landlock_abi_max: int | None = None) -> HostCapabil
     return caps
 
 
-def _probe_namespaces() -> str:
+def _unprivileged_cgroups(error: CgroupError) -> str:
+    own = own_v2_cgroup()
+    if own is None:
+        return "not root, and this host has only cgroup v1, whose cgroups only root creates"
+    if error.errno == errno.EBUSY:
+        return f"not root, and {error}"
+    return (
+        f"not root, and the cgroup v2 {own} is not delegated to this user: start it under "
+        "`systemd-run --user --scope -p Delegate=yes studybot ...`"
+    )
+
+
+def _probe_namespaces(user: bool) -> str:
+    """Build what a strong-level jail builds, in a forked child; "" when it all works.
+
+    With `user` (no root) the child first creates a user namespace that owns the others, as
+    the keeper will. A grandchild, pid 1 of the new pid namespace, mounts its /proc: kernels
+    refuse that in a user namespace where the host's /proc is partly covered (some
+    containers), and then no jail could be built.
+    """
+    uid, gid = os.getuid(), os.getgid()
     with tempfile.TemporaryDirectory() as target:
         read, write = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the forked child
             os.close(read)
-            error = ""
+            answer = "ok"
             try:
-                unshare(sum(NAMESPACES.values()))
+                step = "unshare"
+                unshare(sum(NAMESPACES.values()) | (CLONE_NEWUSER if user else 0))
+                if user:
+                    step = "uid_map"
+                    map_own_ids(uid, gid, uid, gid)
+                step = "mount"
                 mount(None, "/", None, MS_REC | MS_PRIVATE)
                 mount("tmpfs", target, "tmpfs", 0, "size=1m")
+                step = "proc"
+                answer = _mount_proc_in_child(target)
             except OSError as e:
-                error = f"{e.strerror} ({e.errno})"
-            os.write(write, error.encode() or b"ok")
+                answer = f"{step}: {e.strerror} ({errno.errorcode.get(e.errno or 0, e.errno)})"
+            os.write(write, answer.encode())
             os._exit(0)
         os.close(write)
         with os.fdopen(read, "rb") as f:
             answer = f.read().decode()
         os.waitpid(pid, 0)
-    return "" if answer == "ok" else f"unshare/mount failed: {answer or 'no answer'}"
+    if answer == "ok":
+        return ""
+    if user:
+        return userns_refusal(answer)
+    return f"unshare/mount failed: {answer or 'no answer'}"
+
+
+def _mount_proc_in_child(target: str) -> str:  # pragma: no cover - runs in the forked child
+    pid = os.fork()
+    if pid == 0:
+        try:
+            mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        except OSError:
+            os._exit(1)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) == 0:
+        return "ok"
+    return "proc: a fresh /proc cannot be mounted (the host's /proc is partly covered)"
 
 
 def count_gpus() -> int:

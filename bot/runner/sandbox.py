@@ -60,6 +60,13 @@ SYSTEM_READ_ONLY = (
 BASIC_EXTRA_READ_ONLY = ("/proc", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf")
 SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")  # noqa: S108 - swept, never used for our files
 SWEEP_TIMEOUT_S = 10.0
+# What stands in for each cgroup at the strong level without root and without a delegated
+# cgroup v2 subtree.
+_WATCHED = {
+    "cgroup_memory": "RLIMIT_AS per process and the runner's watch of the job tree's memory",
+    "cgroup_pids": "RLIMIT_NPROC, counted in the job's own user namespace",
+    "cgroup_cpu": "RLIMIT_CPU per process; no share of the cores is enforced",
+}
 
 
 def _cover(paths: list[str]) -> tuple[str, ...]:
@@ -82,8 +89,12 @@ class Sandbox:
         _remove_stale_state()
         self._state = Path(tempfile.mkdtemp(prefix=f"{STATE_PREFIX}{runner_tag()}-"))
         self._cgroups: CgroupManager | None = None
-        # Root switches every job to a uid of its own; without root jobs keep the runner's.
-        self._uids = UidPool(*settings.uid_range) if caps.root else None
+        # Root switches every job to a uid of its own. Without root, at the strong level, each
+        # job has a user namespace of its own, and the uid stands for the runner's in there.
+        self._userns = level == "strong" and caps.userns
+        self._uids = UidPool(*settings.uid_range) if caps.root or self._userns else None
+        # Without a memory cgroup, rlimits and the runner's watch of the job tree stand in.
+        self._job_cgroups = level == "strong" and not caps.cgroups
         self._next_id = 0
         self._cleanups: set[asyncio.Task[None]] = set()
         sizes = {"cpu": settings.run_pool_size} | dict.fromkeys(self.devices[1:], 1)
@@ -94,21 +105,22 @@ class Sandbox:
         """Return each protection's status at this level."""
         strong = self.level == "strong"
         basic_or_better = self.level in ("basic", "strong")
+        cgroups = self._job_cgroups
         return {
             "namespace_net": strong,
             "namespace_mount": strong,
             "namespace_pid": strong,
             "namespace_ipc": strong,
             "namespace_uts": strong,
-            "namespace_user": False,
+            "namespace_user": self._userns,
             "private_tmpfs": strong,
-            "cgroup_memory": strong,
-            "cgroup_pids": strong,
-            "cgroup_cpu": strong and "cpu" in self.caps.cgroup_controllers,
+            "cgroup_memory": cgroups,
+            "cgroup_pids": cgroups,
+            "cgroup_cpu": cgroups and "cpu" in self.caps.cgroup_controllers,
             "seccomp": not self.caps.seccomp,
             "landlock": self.caps.landlock_abi > 0,
             "uid_drop": basic_or_better and self.caps.root,
-            "uid_per_job": basic_or_better and self.caps.root,
+            "uid_per_job": (basic_or_better and self.caps.root) or self._userns,
             "no_new_privs": True,
             "rlimits": True,
             "fresh_process": True,
@@ -126,7 +138,18 @@ class Sandbox:
             if on:
                 continue
             if name == "namespace_user":
-                notes[name] = "not needed: the runner is root and each job runs as its own uid"
+                notes[name] = (
+                    "not needed: the runner is root and each job runs as its own uid"
+                    if self.caps.root
+                    else self.caps.namespaces or strong_missing
+                )
+            elif name.startswith("cgroup_") and self._userns:
+                notes[name] = f"no cgroups without root here (see above); instead: {_WATCHED[name]}"
+            elif name == "uid_drop" and self._userns:
+                notes[name] = (
+                    "not needed: each job has a user namespace of its own, where only its own "
+                    "uid (the runner's, outside) exists"
+                )
             elif name == "landlock":
                 notes[name] = self.caps.notes.get("landlock", "the kernel has no Landlock")
             elif name == "seccomp":
@@ -151,7 +174,7 @@ class Sandbox:
         for name, mode in (("root", 0o755), ("jobs", 0o711), ("mpl", 0o755)):
             (self._state / name).mkdir(mode=mode)
             os.chmod(self._state / name, mode)
-        if self.level == "strong":
+        if self._job_cgroups:
             remove_stale(CGROUP_PREFIX)
             try:
                 self._cgroups = create_manager(CGROUP_PREFIX + runner_tag())
@@ -291,6 +314,9 @@ class Sandbox:
             drop_uid=self.caps.root,
             uid=uid,
             gid=uid,
+            userns=self._userns,
+            outer_uid=os.getuid(),
+            outer_gid=os.getgid(),
             env=env,
             threads=threads,
         )
@@ -299,20 +325,24 @@ class Sandbox:
         """Return RLIMIT_NPROC for a worker.
 
         RLIMIT_NPROC counts every task of the job's real uid. As root each job has a uid of its
-        own, so that is exactly the job's processes and threads. Without root the job keeps the
-        runner's own uid, shared by all jobs and by a desktop session that may already hold
-        hundreds of threads, so the budget comes on top of what that uid runs now (else every
-        job fails to start a thread).
+        own, so that is exactly the job's processes and threads. In a user namespace of the
+        job's own the kernel counts per namespace, so it is the job's tasks plus its keeper.
+        Without either the job keeps the runner's own uid, shared by all jobs and by a desktop
+        session that may already hold hundreds of threads, so the budget comes on top of what
+        that uid runs now (else every job fails to start a thread).
         """
         s = self.settings
         if self.caps.root:
             return s.run_max_processes
+        if self._userns:
+            return s.run_max_processes + 1
         budget = s.run_max_processes * slots + 8 * (s.run_pool_size + 2)
         return budget + tasks_of_uid(os.getuid())
 
     def _limits(self, device: str) -> JobLimits:
         s = self.settings
         basic = self.level != "strong"
+        watched = not self._job_cgroups
         memory = s.run_memory_mb * MIB
         return JobLimits(
             wall_time_s=s.run_wall_time_s,
@@ -323,8 +353,8 @@ class Sandbox:
             # Without a memory cgroup RLIMIT_AS bounds each process of a CPU job, and the whole
             # tree's resident size is watched as well (children each get their own RLIMIT_AS).
             # CUDA reserves far more address space than it uses, so GPU jobs get the watch only.
-            rss_bytes=memory if basic else 0,
-            address_space_bytes=memory if basic and device == "cpu" else 0,
+            rss_bytes=memory if watched else 0,
+            address_space_bytes=memory if watched and device == "cpu" else 0,
         )
 
     def _job_extra(self, device: str) -> dict[str, Any]:
@@ -349,7 +379,7 @@ class Sandbox:
         worker.close()
         # Whatever still runs as the uid (nothing, unless the keeper died) dies before the
         # uid can be handed out again.
-        if self._uids is not None and not kill_uid(worker.spec.uid, SWEEP_TIMEOUT_S):
+        if self.caps.root and not kill_uid(worker.spec.uid, SWEEP_TIMEOUT_S):
             log.warning("processes of uid %d outlived the sweep", worker.spec.uid)
         self._remove_leftovers(worker.spec, worker.cgroup)
 

@@ -26,9 +26,14 @@ class WorkerSpec:
     read_only: tuple[str, ...]  # host paths visible read-only (bound, or Landlock-allowed)
     landlock_abi: int  # 0 = no Landlock; else the ABI the ruleset is built for
     seccomp: bool
-    drop_uid: bool = True  # False only when the runner is not root (level none)
+    drop_uid: bool = True  # switch to `uid`; root only (a user namespace maps just one id)
     uid: int = NOBODY  # the job's own uid and gid, from STUDYBOT_RUN_UID_RANGE
     gid: int = NOBODY
+    # Strong level without root: the keeper first creates a user namespace of the job's own in
+    # which `uid`/`gid` stand for these ids of the runner (the only ones it may map).
+    userns: bool = False
+    outer_uid: int = 0
+    outer_gid: int = 0
     env: dict[str, str] = field(default_factory=dict)
     threads: int = 1
 

@@ -1,9 +1,11 @@
 """The single-use worker, forked from the zygote: keeper, jail, and the snippet itself.
 
-Two processes per job. The keeper stays root outside the job's pid namespace, reports the job's
+Two processes per job. The keeper stays outside the job's pid namespace (as root, or without
+root in the job's own user namespace, which it creates and maps first), reports the job's
 pid (as a pidfd, so the runner can kill it without pid-reuse races) and its exit status, and at
 the basic level reaps and kills whatever the job left behind. The jail builds the sandbox (as
-far as possible before any code exists), drops to its own uid, says "ready", waits for the code,
+far as possible before any code exists), drops to its own uid (or, in a user namespace, drops
+every capability), says "ready", waits for the code,
 and runs it. Everything here runs in a forked copy of the zygote and ends in os._exit: no
 exception may unwind into the zygote's loop.
 """
@@ -25,11 +27,13 @@ import types
 from typing import Any, NoReturn
 
 from bot.runner import landlock, mounts
+from bot.runner.jail.userns import drop_capabilities, map_own_ids
 from bot.runner.linux import (
     CLONE_NEWIPC,
     CLONE_NEWNET,
     CLONE_NEWNS,
     CLONE_NEWPID,
+    CLONE_NEWUSER,
     CLONE_NEWUTS,
     PR_SET_CHILD_SUBREAPER,
     PR_SET_NO_NEW_PRIVS,
@@ -55,7 +59,17 @@ def keeper_main(
         if os.getppid() != zygote_pid:
             os._exit(KEEPER_FAILED)
         if spec.level == "strong":
-            unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID)
+            jail_namespaces = (
+                CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID
+            )
+            if spec.userns:
+                # Without root, as bubblewrap and nsjail do: a user namespace of this job's own
+                # first (it owns the other namespaces, so building the jail needs no privilege
+                # on the host), mapping the job's uid and gid to the runner's.
+                unshare(CLONE_NEWUSER | jail_namespaces)
+                map_own_ids(spec.uid, spec.gid, spec.outer_uid, spec.outer_gid)
+            else:
+                unshare(jail_namespaces)
         else:
             # Without a pid namespace, orphans of the job are re-parented to us, not to init,
             # so a daemonized grandchild can still be found and killed.
@@ -149,6 +163,9 @@ def _jail_main(spec: WorkerSpec, job_fd: int, pipes: tuple[int, int, int], keepe
             os.setgroups([])
             os.setresgid(spec.gid, spec.gid, spec.gid)
             os.setresuid(spec.uid, spec.uid, spec.uid)
+        if spec.userns:
+            # Already the job's uid: what it still holds, it holds for building the jail.
+            drop_capabilities()
         prctl(PR_SET_NO_NEW_PRIVS, 1)
         if ruleset is not None:
             ruleset.enforce()
@@ -274,6 +291,10 @@ def _set_rlimits(spec: WorkerSpec) -> None:
     if spec.nproc_rlimit:
         limits.append((resource.RLIMIT_NPROC, spec.nproc_rlimit))
     for which, value in limits:
+        # Never above the hard limit the runner was given: only root may raise that.
+        hard = resource.getrlimit(which)[1]
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
         resource.setrlimit(which, (value, value))
 
 

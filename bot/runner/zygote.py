@@ -114,7 +114,9 @@ def main() -> int:
     preload()
     # Forks and sandbox set-up run at low priority, so refilling the pool does not slow the
     # jobs running meanwhile; the runner raises a worker back to normal when code arrives.
-    os.nice(WORKER_SETUP_NICE)
+    # Only root may raise a priority again: without root, jobs would keep the low one.
+    if os.geteuid() == 0:
+        os.nice(WORKER_SETUP_NICE)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     hello = {"type": "hello", "pid": os.getpid(), "paths": python_paths()}
     ctl.send(json.dumps(hello).encode())

@@ -6,6 +6,10 @@ memory+pids cgroup (v1, or v2 where delegated), so an escaped memory or fork bom
 cgroup's limits, not the machine. Tests that need this skip with the reason when it cannot be
 arranged, and the summary says loudly at which levels the attack battery ran; with
 STUDYBOT_REQUIRE_BATTERY=1 (as .ci/run sets) a run where it ran at no level fails.
+
+The battery also runs against a runner without root ("unprivileged"): inside the same fence,
+the runner itself runs as an ordinary user created for the purpose (tests/runner/unprivileged.py)
+and builds its strong-level jail in user namespaces, as it would on a desktop.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import pytest
 
 from bot.runner.cgroups import CgroupError, JobCgroup, JobLimitsSpec, create_manager
 from bot.runner.client import RunnerClient
+from tests.runner.unprivileged import OrdinaryUser, Unavailable, ordinary_user
 
 REPO = Path(__file__).resolve().parents[2]
 FENCE_MEMORY_BYTES = 6 * 1024**3
@@ -37,6 +42,8 @@ START_TIMEOUT_S = 120.0
 # Levels a fenced runner came up at in this session, and why one could not start.
 BATTERY_LEVELS: set[str] = set()
 BATTERY_SKIPS: set[str] = set()
+UNPRIVILEGED = "strong (without root)"
+UNPRIVILEGED_SKIPS: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,12 @@ class RunnerUnderTest:
     database: Path
     proc: subprocess.Popen[bytes]
     uid_range: tuple[int, int]
+    user: OrdinaryUser | None = None  # the runner runs as this user, without root
+
+    @property
+    def unprivileged(self) -> bool:
+        """Tell whether the runner runs without root (in user namespaces)."""
+        return self.user is not None
 
     def client(self) -> RunnerClient:
         """Return a client for this runner."""
@@ -120,11 +133,26 @@ def stop_runner(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
 
 
+def unprivileged_user() -> OrdinaryUser:
+    """Return the ordinary user the unprivileged runner runs as, or skip saying why not."""
+    try:
+        return ordinary_user()
+    except Unavailable as e:
+        UNPRIVILEGED_SKIPS.add(str(e))
+        skip(f"the unprivileged runner cannot run: {e}")
+
+
 @contextlib.contextmanager
-def fenced_runner(level: str, **settings: str) -> Iterator[RunnerUnderTest]:
-    """Start `python -m bot.runner` at `level` inside the fence; stop it afterwards."""
+def fenced_runner(
+    level: str, *, unprivileged: bool = False, **settings: str
+) -> Iterator[RunnerUnderTest]:
+    """Start `python -m bot.runner` at `level` inside the fence; stop it afterwards.
+
+    With `unprivileged` the runner runs as an ordinary user (its jail in user namespaces).
+    """
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         skip("the runner tests need root and util-linux unshare")
+    user = unprivileged_user() if unprivileged else None
     fence = Fence()
     # World-traversable on purpose: at the basic level only the sandbox, not permissions,
     # may stand between a job and these files.
@@ -136,6 +164,11 @@ def fenced_runner(level: str, **settings: str) -> Iterator[RunnerUnderTest]:
     database.write_text(f"SQLite format 3 {secret}\n")
     for f in (env_file, database):
         f.chmod(0o644)
+    if user is not None:
+        # The runner's own folder, as an ordinary user's would be: its files are readable by
+        # the runner's uid, which is also what every job's uid stands for outside its jail.
+        for path in (workdir, env_file, database):
+            os.chown(path, user.uid, user.gid)
     socket_path = workdir / "runner.sock"
     # A range of its own, far from real users: runners alive at once (this session's, or a
     # parallel one's on the same machine) must never hand out the same uid.
@@ -168,7 +201,8 @@ def fenced_runner(level: str, **settings: str) -> Iterator[RunnerUnderTest]:
         "--fork",
         "--mount-proc",
         "--kill-child=SIGTERM",
-        sys.executable,
+        *(user.prefix() if user else []),
+        user.python if user else sys.executable,
         "-m",
         "bot.runner",
     ]
@@ -184,9 +218,9 @@ def fenced_runner(level: str, **settings: str) -> Iterator[RunnerUnderTest]:
     try:
         url = f"unix:{socket_path}"
         _wait_until_up(url, proc, log)
-        BATTERY_LEVELS.add(level)
+        BATTERY_LEVELS.add(UNPRIVILEGED if user else level)
         yield RunnerUnderTest(
-            level, url, socket_path, workdir, secret, env_file, database, proc, uid_range
+            level, url, socket_path, workdir, secret, env_file, database, proc, uid_range, user
         )
     finally:
         stop_runner(proc)
@@ -200,9 +234,13 @@ def fenced_runner(level: str, **settings: str) -> Iterator[RunnerUnderTest]:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session", params=["strong", "basic"])
+@pytest.fixture(scope="session", params=["strong", "basic", "unprivileged"])
 def runner(request: pytest.FixtureRequest) -> Iterator[RunnerUnderTest]:
-    """A fenced runner at each isolation level (the attack battery runs against both)."""
+    """A fenced runner at each isolation level, and one without root (strong, user namespaces)."""
+    if request.param == "unprivileged":
+        with fenced_runner("strong", unprivileged=True) as r:
+            yield r
+        return
     with fenced_runner(request.param) as r:
         yield r
 
@@ -213,6 +251,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(
             f"runner attack battery ran at: {', '.join(sorted(BATTERY_LEVELS))}"
         )
+        if UNPRIVILEGED_SKIPS and UNPRIVILEGED not in BATTERY_LEVELS:
+            terminalreporter.write_sep(
+                "!", "THE RUNNER ATTACK BATTERY DID NOT RUN WITHOUT ROOT", red=True
+            )
+            for reason in sorted(UNPRIVILEGED_SKIPS):
+                terminalreporter.write_line(f"  {reason}", red=True)
     elif BATTERY_SKIPS or battery_required():
         terminalreporter.write_sep("!", "THE RUNNER ATTACK BATTERY DID NOT RUN", red=True)
         for reason in sorted(BATTERY_SKIPS) or ["no fenced runner was started"]:

@@ -578,6 +578,30 @@ async def test_setuid_mount_unshare_denied(runner: RunnerUnderTest) -> None:
     await assert_next_job_runs(runner)
 
 
+async def test_jobs_hold_no_capabilities_and_no_shared_user_namespace(
+    runner: RunnerUnderTest,
+) -> None:
+    code = """
+        import os
+        status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+        caps = [int(status[k], 16) for k in ("CapEff", "CapPrm", "CapInh", "CapAmb", "CapBnd")]
+        print(os.readlink("/proc/self/ns/user"), *caps)
+    """
+    jobs = [await run(runner, code) for _ in range(2)]
+    assert all(job.status == "ok" for job in jobs), jobs
+    namespaces = [job.stdout.split()[0] for job in jobs]
+    for job in jobs:
+        effective, permitted, inheritable, ambient, bounding = map(int, job.stdout.split()[1:])
+        assert (effective, permitted, inheritable, ambient) == (0, 0, 0, 0), job
+        if runner.unprivileged:
+            # It created its user namespace, so it held every capability in there: all dropped.
+            assert bounding == 0, job
+    if runner.unprivileged:
+        # Each job in a user namespace of its own, none of them the host's.
+        assert len(set(namespaces)) == 2, namespaces
+        assert os.readlink("/proc/self/ns/user") not in namespaces
+
+
 # -- found in review -------------------------------------------------------------------------
 
 

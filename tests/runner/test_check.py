@@ -6,14 +6,18 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from bot.config import Settings
-from bot.runner.cli import describe_host
+from bot.runner.cli import choose_level, describe_host
+from bot.runner.jail.userns import userns_refusal
 from bot.runner.probe import HostCapabilities
 from bot.runner.sandbox import Sandbox, tasks_of_uid
-from tests.runner.conftest import REPO, Fence
+from tests.conftest import ordinary_user_prefix
+from tests.runner.conftest import REPO, Fence, unprivileged_user
 
 CHECK = (
     "from bot.config import Settings; from bot.runner.cli import sandbox_check_main; "
@@ -112,3 +116,140 @@ def test_check_names_the_cgroup_version_and_controllers(settings: Settings) -> N
         "landlock: none",
         "job uids: the runner's own",
     ]
+
+
+def test_sandbox_check_passes_without_root() -> None:
+    # As an ordinary user: the strong level in user namespaces, rlimits and the watch in place
+    # of cgroups (the fence's cgroup is root's, as a v1 host's always are), every attack held.
+    if os.geteuid() != 0:
+        pytest.skip("running the check as another user needs root")
+    user = unprivileged_user()
+    fence = Fence()
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": "/nonexistent"}
+    try:
+        out = subprocess.run(
+            [
+                *fence.prefix(),
+                "unshare",
+                "--pid",
+                "--fork",
+                "--mount-proc",
+                *user.prefix(),
+                user.python,
+                "-c",
+                CHECK,
+            ],
+            env=env,
+            cwd="/",
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+    finally:
+        fence.remove()
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.startswith("sandbox level: strong (best this host allows: strong)")
+    for name in ("namespace_user", "namespace_pid", "namespace_net", "private_tmpfs", "seccomp"):
+        assert re.search(rf"^  {name} +on$", out.stdout, re.MULTILINE), name
+    assert re.search(r"^  uid_per_job +on$", out.stdout, re.MULTILINE)
+    assert "job uids: a user namespace per job (no root needed)" in out.stdout
+    assert re.search(
+        r"^  cgroup_memory +off .*; instead: RLIMIT_AS per process and the runner's watch",
+        out.stdout,
+        re.MULTILINE,
+    )
+    assert re.search(r"^  cgroup_pids +off .*; instead: RLIMIT_NPROC", out.stdout, re.MULTILINE)
+    assert out.stdout.count("PASS") == 6 and "FAIL" not in out.stdout
+
+
+def test_sandbox_check_without_user_namespaces_names_the_switch_and_the_command() -> None:
+    # For real: a user namespace where user.max_user_namespaces is 0, as a host that disabled
+    # them; the check refuses in one line that says so and what an administrator runs.
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO)}
+    out = subprocess.run(
+        [*ordinary_user_prefix(userns=False), sys.executable, "-c", CHECK],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert out.stdout == ""
+    assert out.stderr.splitlines() == [
+        "studybot sandbox check: sandbox level none is below STUDYBOT_SANDBOX_MIN_LEVEL=basic: "
+        "unprivileged user namespaces are disabled on this host (user.max_user_namespaces = 0); "
+        "an administrator enables them with: sudo sysctl -w user.max_user_namespaces=15000 "
+        "(add it to /etc/sysctl.d/ to keep it after a reboot)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("switch", "value", "command"),
+    [
+        (
+            "kernel/unprivileged_userns_clone",
+            "0",
+            "sudo sysctl -w kernel.unprivileged_userns_clone=1",
+        ),
+        ("user/max_user_namespaces", "0", "sudo sysctl -w user.max_user_namespaces=15000"),
+        (
+            "kernel/apparmor_restrict_unprivileged_userns",
+            "1",
+            "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0",
+        ),
+    ],
+)
+def test_each_switch_that_disables_user_namespaces_is_named(
+    tmp_path: Path, switch: str, value: str, command: str
+) -> None:
+    # Hosts this one is not (Ubuntu 24.04's AppArmor restriction, Debian's old sysctl): their
+    # /proc/sys as files. Values that allow user namespaces are passed over.
+    for name, allowed in (
+        ("kernel/unprivileged_userns_clone", "1"),
+        ("user/max_user_namespaces", "15000"),
+        ("kernel/apparmor_restrict_unprivileged_userns", "0"),
+    ):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text((value if name == switch else allowed) + "\n")
+    why = userns_refusal("mount: Operation not permitted (EPERM)", str(tmp_path))
+    assert why.startswith("unprivileged user namespaces are disabled on this host (")
+    assert f"{switch.replace('/', '.')} = {value})" in why
+    assert f"an administrator enables them with: {command}" in why
+
+
+def test_an_unexplained_refusal_passes_on_the_kernels_answer(tmp_path: Path) -> None:
+    why = userns_refusal("unshare: Operation not permitted (EPERM)", str(tmp_path))
+    assert "cannot build its jail in a user namespace (unshare: Operation not permitted" in why
+    assert "seccomp profile that permits unshare and clone with CLONE_NEWUSER" in why
+
+
+def test_check_says_jobs_get_user_namespaces_without_root(settings: Settings) -> None:
+    caps = HostCapabilities(root=False, userns=True, cgroups="not root", landlock_abi=7)
+    lines = describe_host(caps, settings)
+    assert lines[2] == (
+        f"job uids: a user namespace per job (no root needed), the job's uid 60000-60999 in "
+        f"there mapped to the runner's own ({os.getuid()}); one id mapped, no newuidmap"
+    )
+    assert caps.best_level() == "strong"  # cgroups are not required without root
+    assert HostCapabilities(root=True, cgroups="no").best_level() == "basic"
+
+
+def test_levels_without_root(make_settings: Callable[..., Settings]) -> None:
+    userns = HostCapabilities(root=False, userns=True, cgroups="not root")
+    assert choose_level(make_settings(), userns) == ("strong", "")
+    # Basic gives each job a uid of its own, which takes root: asking for it is refused.
+    level, why = choose_level(make_settings(STUDYBOT_SANDBOX_LEVEL="basic"), userns)
+    assert level == "" and why.startswith("STUDYBOT_SANDBOX_LEVEL=basic needs root")
+    disabled = HostCapabilities(
+        root=False, namespaces="unprivileged user namespaces are disabled on this host (…)"
+    )
+    level, why = choose_level(make_settings(), disabled)
+    assert level == ""
+    assert why == (
+        "sandbox level none is below STUDYBOT_SANDBOX_MIN_LEVEL=basic: "
+        "unprivileged user namespaces are disabled on this host (…)"
+    )
+    none = make_settings(STUDYBOT_SANDBOX_MIN_LEVEL="none")
+    assert choose_level(none, disabled) == ("none", "")

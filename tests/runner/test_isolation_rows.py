@@ -2,7 +2,8 @@
 
 Older kernels are simulated on this one: `basic-abi5` caps the Landlock ABI the runner believes
 it has at 5 (no signal or abstract-socket scoping, as on Linux 5.13-6.11), `basic-nolandlock`
-at 0 (no Landlock at all, as before 5.13). Traffic goes only to sockets this test opens.
+at 0 (no Landlock at all, as before 5.13). `unprivileged` is the strong level built by a runner
+without root, in a user namespace per job. Traffic goes only to sockets this test opens.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ CONFIGS = {
     "basic": ("basic", {}),
     "basic-abi5": ("basic", {"STUDYBOT_RUN_LANDLOCK_ABI_MAX": "5"}),
     "basic-nolandlock": ("basic", {"STUDYBOT_RUN_LANDLOCK_ABI_MAX": "0"}),
+    "unprivileged": ("strong", {}),
 }
 # Generous: two shared cores, and some attacks need a victim to outlive the attacker.
 # 512 MiB: at basic a job tree's memory is its proportional set size, and 150 forks of a warm
@@ -41,7 +43,8 @@ APPEAR_TIMEOUT_S = 60.0
 def row_runner(request: pytest.FixtureRequest) -> Iterator[RunnerUnderTest]:
     """A fenced runner per level and simulated kernel."""
     level, settings = CONFIGS[request.param]
-    with fenced_runner(level, **ROW_SETTINGS, **settings) as r:
+    unprivileged = request.param == "unprivileged"
+    with fenced_runner(level, unprivileged=unprivileged, **ROW_SETTINGS, **settings) as r:
         yield r
 
 
@@ -292,6 +295,8 @@ async def test_row6_deleted_but_open_files_count_against_the_disk_cap(
 async def test_row7_a_job_gets_a_cpu_quota(row_runner: RunnerUnderTest) -> None:
     if row_runner.level != "strong":
         pytest.skip("basic has no cgroups: CPU is shared by the scheduler only")
+    if row_runner.unprivileged:
+        pytest.skip("without root and a delegated cgroup v2 subtree there is no CPU cgroup")
     # The job reads its own cgroup's quota: a share of the cores (2 jobs at once by default),
     # whatever number of busy processes it starts. (How much slower a neighbour gets under
     # load is a timing, not a test; the quota is what bounds it.)

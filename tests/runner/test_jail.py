@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +15,14 @@ from pydantic import ValidationError
 from bot.config import Settings
 from bot.runner.cgroups import CgroupError, JobLimitsSpec
 from bot.runner.client import runner_environment
-from bot.runner.jail.cgroup_v2 import LEAF, V2JobCgroup, V2Manager, own_v2_cgroup
+from bot.runner.jail.cgroup_v2 import (
+    LEAF,
+    V2JobCgroup,
+    V2Manager,
+    _leave,
+    ancestors,
+    own_v2_cgroup,
+)
 from bot.runner.jail.uids import UidPool, UidsExhausted, live_uids
 from bot.runner.mounts import submounts
 from bot.runner.probe import HostCapabilities
@@ -221,3 +229,29 @@ def test_v2_without_controllers_here_is_refused_with_the_reason() -> None:
         pytest.skip("needs a v2 hierarchy without the memory controller (a hybrid host)")
     with pytest.raises(CgroupError, match="not delegated"):
         V2Manager.create(f"studybot-test-jail-{os.getpid()}")
+
+
+def test_v2_runner_leaves_its_scope_with_the_console_that_started_it(tmp_path: Path) -> None:
+    # `systemd-run --user --scope -p Delegate=yes studybot console`: the scope holds the
+    # console and its runner, both the user's own; they move to the leaf together.
+    scope = fake_v2(tmp_path)
+    (scope / "cgroup.procs").write_text(f"{os.getppid()}\n{os.getpid()}\n")
+    proc_cgroup = tmp_path / "self-cgroup"
+    proc_cgroup.write_text("0::/user.slice/user-1000.slice/user@1000.service/run-1.scope\n")
+    assert os.getppid() in ancestors(os.getpid())
+    _leave(scope, str(proc_cgroup))
+    assert (scope / LEAF / "cgroup.procs").read_text() == str(os.getpid())  # the last moved
+
+
+def test_v2_runner_never_moves_a_stranger_out_of_its_cgroup(tmp_path: Path) -> None:
+    scope = fake_v2(tmp_path)
+    with subprocess.Popen(["sleep", "30"]) as stranger:
+        try:
+            (scope / "cgroup.procs").write_text(f"{stranger.pid}\n{os.getpid()}\n")
+            proc_cgroup = tmp_path / "self-cgroup"
+            proc_cgroup.write_text("0::/user.slice/session-2.scope\n")
+            with pytest.raises(CgroupError, match=r"holds other processes \(1\).*--user"):
+                _leave(scope, str(proc_cgroup))
+            assert not (scope / LEAF / "cgroup.procs").exists()
+        finally:
+            stranger.kill()

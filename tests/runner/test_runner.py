@@ -20,9 +20,15 @@ async def test_info(runner: RunnerUnderTest) -> None:
     info = await runner.client().info()
     assert info.level == runner.level
     assert info.devices[0] == "cpu"
-    assert info.protections["seccomp"] and info.protections["uid_drop"]
+    assert info.protections["seccomp"] and info.protections["uid_per_job"]
     assert info.protections["namespace_net"] == (runner.level == "strong")
-    assert info.protections["cgroup_memory"] == (runner.level == "strong")
+    # Without root: a user namespace per job instead of a uid switch, and (no delegated
+    # cgroup v2 subtree in the fence) no cgroups.
+    assert info.protections["uid_drop"] == (not runner.unprivileged)
+    assert info.protections["namespace_user"] == runner.unprivileged
+    assert info.protections["cgroup_memory"] == (
+        runner.level == "strong" and not runner.unprivileged
+    )
 
 
 async def test_print_and_exit_codes(runner: RunnerUnderTest) -> None:

@@ -190,26 +190,44 @@ def _enable(directory: Path, controllers: tuple[str, ...]) -> None:
         ) from e
 
 
-def _leave(parent: Path) -> None:
+def _leave(parent: Path, proc_cgroup: str = "/proc/self/cgroup") -> None:
     # Move out of `parent` into its leaf, so controllers can be enabled for its children.
     procs = [int(p) for p in _read(parent / "cgroup.procs").split()]
-    at_namespace_root = _read("/proc/self/cgroup").strip().endswith("::/")
-    others = [p for p in procs if p != os.getpid()]
-    if others and not at_namespace_root:
+    at_namespace_root = _read(proc_cgroup).strip().endswith("::/")
+    # The runner's own ancestors may move with it: the console that started it, in the scope
+    # `systemd-run --user --scope -p Delegate=yes studybot console` made for both.
+    ours = {os.getpid(), *ancestors(os.getpid())}
+    strangers = [p for p in procs if p not in ours]
+    if strangers and not at_namespace_root:
         raise CgroupError(
             errno.EBUSY,
-            f"cgroup v2: {parent} holds other processes ({len(others)}), so controllers cannot "
-            "be enabled below it; start the runner in a cgroup of its own "
-            "(systemd-run --scope -p Delegate=yes, or its own container)",
+            f"cgroup v2: {parent} holds other processes ({len(strangers)}), so controllers "
+            "cannot be enabled below it; start the runner in a cgroup of its own "
+            "(systemd-run --scope -p Delegate=yes, with --user without root, or its own "
+            "container)",
         )
     leaf = parent / LEAF
     try:
         leaf.mkdir(exist_ok=True)
-        for pid in procs if at_namespace_root else [os.getpid()]:
+        for pid in procs:
             with contextlib.suppress(ProcessLookupError):
                 (leaf / "cgroup.procs").write_text(str(pid))
     except OSError as e:
         raise CgroupError(e.errno, f"cannot move into {leaf}: {e}") from e
+
+
+def ancestors(pid: int, proc: str = "/proc") -> list[int]:
+    """Return the parent, grandparent, ... of `pid`, up to but without init (pid 1)."""
+    found: list[int] = []
+    while True:
+        try:
+            stat = Path(f"{proc}/{pid}/stat").read_text()
+            pid = int(stat.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return found
+        if pid <= 1:
+            return found
+        found.append(pid)
 
 
 def _events(path: Path) -> dict[str, int]:
