@@ -449,10 +449,10 @@ class BoardRepo:
                 return True
             if kept[f"{kind}_start"] < start:
                 return False  # every answer since is counted, and none was given this period
-        await self.recount(chat_id, periods)
+        await self._recount(chat_id, periods)
         return True
 
-    async def recount(self, chat_id: int, periods: BoardPeriods) -> None:
+    async def _recount(self, chat_id: int, periods: BoardPeriods) -> None:
         """Count a chat's totals of this week and month again from its answers.
 
         Run once per chat: for its first board since the upgrade, after a change of its zone,
