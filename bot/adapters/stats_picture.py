@@ -139,16 +139,23 @@ def _draw(fig: Any, spec: PictureSpec, labels: Labels, *, words: bool) -> Any:
 
 
 def warm_up() -> None:
-    """Import matplotlib, make the canvas and load the fonts, before the first picture."""
-    import matplotlib
+    """Import matplotlib, make the canvas and load the fonts, before the first picture.
 
-    canvas = _canvas()
-    cjk = cjk_family()
-    for family, sample in [("DejaVu Sans", "0 Warm"), *([(cjk, "暖")] if cjk else [])]:
-        with matplotlib.rc_context(_style([family])):
-            canvas.figure.text(0.5, 0.5, sample, weight="bold")
-    canvas.draw()
-    canvas.figure.clear()
+    Run as the worker process starts. Best effort: a failure here must not break the pool for
+    good (an initializer that raises does); the first render meets it again and reports it.
+    """
+    try:
+        import matplotlib
+
+        canvas = _canvas()
+        cjk = cjk_family()
+        for family, sample in [("DejaVu Sans", "0 Warm"), *([(cjk, "暖")] if cjk else [])]:
+            with matplotlib.rc_context(_style([family])):
+                canvas.figure.text(0.5, 0.5, sample, weight="bold")
+        canvas.draw()
+        canvas.figure.clear()
+    except Exception:  # noqa: S110 - reported by the render that follows
+        pass
 
 
 def _style(family: list[str]) -> Any:  # matplotlib types the keys as one Literal
