@@ -4,9 +4,15 @@ Runs `studybot serve` as an operator would (no runner: STUDYBOT_RUNNER_URL point
 against the fake Bot API of the tests (loopback only), first on an empty database, then on one
 with N chats (default 10,000) subscribed at 23:59, so that every chat has its daily job. Reads
 VmRSS and whether any torch library is mapped, once the bot polls. Baseline: a bare
-`python -c "import telegram.ext"` process. The runner's memory per warm worker is printed by
-bench/run_latency.py (PSS, shared pages counted once).
-Usage (from the repository root): python bench/memory.py [--chats 10000]
+`python -c "import telegram.ext"` process.
+
+Then the runner (as root, as its sandbox needs): starts `python -m bot.runner`, runs a few
+jobs, waits for its pool to hold its warm workers again, and reads /proc/PID/smaps_rollup of
+the runner, the zygote and each warm worker (its keeper and the jail under it): RSS, PSS
+(pages shared with the zygote split among the processes that map them: the sum is the real
+memory) and USS (pages of that process alone: what one more warm worker costs).
+Usage (from the repository root): python bench/memory.py [--chats 10000] [--pool 2]
+[--no-runner]
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.app import open_core  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.runner.client import RunnerClient  # noqa: E402
+from bot.runner.protocol import RunRequest  # noqa: E402
 from tests.fakebotapi import FakeBotAPI  # noqa: E402
 
 TOKEN = "987654321:AAH-fake-token-for-the-memory-benchmark"  # noqa: S105 - fake
@@ -95,9 +104,118 @@ def baseline_mb() -> float:
     return int(out.stdout.strip()) / 1024
 
 
+def rollup_kib(pid: int) -> dict[str, int]:
+    """Return a process's /proc/PID/smaps_rollup figures in KiB (Rss, Pss, Private_*, …)."""
+    figures = {}
+    try:
+        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    except OSError:
+        return {}
+    for line in lines[1:]:
+        name, _, rest = line.partition(":")
+        if rest.strip().endswith("kB"):
+            figures[name] = int(rest.split()[0])
+    figures["Uss"] = figures.get("Private_Clean", 0) + figures.get("Private_Dirty", 0)
+    return figures
+
+
+def children(pid: int) -> list[int]:
+    """Return a process's children, from every thread."""
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            found += [int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+    except OSError:
+        pass
+    return found
+
+
+def subtree(pid: int) -> list[int]:
+    """Return a process and all its descendants."""
+    found, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        found.append(p)
+        stack += children(p)
+    return found
+
+
+def summed(pids: list[int]) -> dict[str, int]:
+    """Return the RSS, PSS and USS of processes, added up (KiB)."""
+    total = {"Rss": 0, "Pss": 0, "Uss": 0}
+    for pid in pids:
+        figures = rollup_kib(pid)
+        for name in total:
+            total[name] += figures.get(name, 0)
+    return total
+
+
+async def warm_runner(url: str, proc: subprocess.Popen[bytes]) -> None:
+    """Wait for the runner to answer, then run a few jobs so that every part has worked."""
+    client = RunnerClient(url)
+    for _ in range(600):
+        try:
+            await client.info()
+            break
+        except ConnectionError:
+            if proc.poll() is not None:
+                raise SystemExit(f"the runner exited with code {proc.returncode}") from None
+            await asyncio.sleep(0.1)
+    for i in range(3):
+        result = await client.run(RunRequest("import torch\nprint(torch.ones(2).sum())", f"m{i}"))
+        if result.status != "ok":
+            raise SystemExit(f"a warm-up job failed: {result}")
+
+
+def runner_memory(pool: int) -> list[tuple[str, dict[str, int]]]:
+    """Start the runner, warm it, and return (part, RSS/PSS/USS in KiB) for each part."""
+    with tempfile.TemporaryDirectory(prefix="studybot-memory-runner-") as tmp:
+        socket_path = Path(tmp) / "runner.sock"
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": str(ROOT),
+            "STUDYBOT_RUNNER_SOCKET": str(socket_path),
+            "STUDYBOT_RUN_POOL_SIZE": str(pool),
+            "STUDYBOT_RUN_RATE_PER_MINUTE": "100000",
+            "STUDYBOT_LOG_LEVEL": "WARNING",
+        }
+        env |= {k: v for k, v in os.environ.items() if k.startswith("STUDYBOT_SANDBOX_")}
+        proc = subprocess.Popen([sys.executable, "-m", "bot.runner"], env=env, cwd=tmp)
+        try:
+            asyncio.run(warm_runner(f"unix:{socket_path}", proc))
+            # The pool refills in the background after each job: wait until the zygote has
+            # `pool` warm workers again, each a keeper with its jail under it.
+            deadline = time.monotonic() + 60
+            while True:
+                zygotes = [c for c in children(proc.pid) if b"zygote" in _cmdline(c)]
+                workers = [w for z in zygotes for w in children(z) if children(w)]
+                if len(zygotes) == 1 and len(workers) >= pool:
+                    break
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"the pool did not refill: {zygotes=} {workers=}")
+                time.sleep(0.2)
+            time.sleep(1)  # let the workers' setup settle before reading their pages
+            parts = [("runner", summed([proc.pid])), ("zygote", summed(zygotes))]
+            parts += [(f"warm worker {i + 1}", summed(subtree(w))) for i, w in enumerate(workers)]
+            parts.append(("all together", summed(subtree(proc.pid))))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    return parts
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chats", type=int, default=10_000)
+    parser.add_argument("--pool", type=int, default=2, help="the runner's warm workers")
+    parser.add_argument("--no-runner", action="store_true", help="measure the bot only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="studybot-memory-") as folder:
         idle_db = Path(folder) / "idle" / "bot.db"
@@ -115,6 +233,18 @@ def main() -> int:
         f"({busy / base:.1f}x the baseline; target <= {TARGET_MB})"
     )
     print(f"torch mapped in the bot process: {torch_idle or torch_busy} (target: False)")
+    if args.no_runner:
+        return 0
+    if os.geteuid() != 0:
+        print("runner: not measured (its sandbox needs root; run this as root)")
+        return 0
+    parts = runner_memory(args.pool)
+    print(f"runner with {args.pool} warm workers (MiB; PSS splits shared pages, USS is private):")
+    for part, kib in parts:
+        print(
+            f"  {part}: RSS {kib['Rss'] / 1024:.0f}, PSS {kib['Pss'] / 1024:.0f},"
+            f" USS {kib['Uss'] / 1024:.0f}"
+        )
     return 0
 
 

@@ -30,6 +30,7 @@ from bot.clock import FixedClock  # noqa: E402
 from bot.config import CONTENT_DIR, Settings  # noqa: E402
 from bot.content.loader import load_bank  # noqa: E402
 from bot.storage.database import MIGRATIONS_DIR  # noqa: E402
+from bot.storage.records import BoardPeriods  # noqa: E402
 
 GROUPS = 1_000
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -115,8 +116,14 @@ async def timed(call: Callable[[], Awaitable[object]], runs: int = 20) -> float:
     return statistics.median(times)
 
 
-async def measure(database: Path, users: int) -> tuple[float, dict[str, float], dict[str, str]]:
-    """Migrate to the current schema, then time the queries; return figures and plans."""
+async def measure(
+    database: Path, users: int
+) -> tuple[float, dict[str, float], dict[str, float], dict[str, str]]:
+    """Migrate to the current schema, then time the queries; return figures and plans.
+
+    The first call of each is timed on its own: a week or month board's first read after the
+    upgrade counts the group's totals of the period from its answers, once.
+    """
     settings = Settings.model_validate({"STUDYBOT_DATABASE": str(database)})
     clock = FixedClock(NOW)
     start = time.perf_counter()
@@ -140,10 +147,11 @@ async def measure(database: Path, users: int) -> tuple[float, dict[str, float], 
             chat_type="supergroup",
             chat_title="g1",
         )
+        question = core.bank.questions[0].id
         conn = core.db.conn  # its sqlite3 connection's trace shows the SQL run, with values
         seen: list[str] = []
         await conn._execute(conn._conn.set_trace_callback, seen.append)  # type: ignore[no-untyped-call]
-        figures, plans = {}, {}
+        figures, first, plans = {}, {}, {}
         checks: dict[str, Callable[[], Awaitable[object]]] = {
             "baseline: user by primary key": lambda: core.db.fetchone(
                 "SELECT * FROM users WHERE id = ?", (users // 2,)
@@ -154,12 +162,34 @@ async def measure(database: Path, users: int) -> tuple[float, dict[str, float], 
             "/leaderboard week, busiest group": lambda: boards.leaderboard(busy, "week"),
             "/leaderboard month, busiest group": lambda: boards.leaderboard(busy, "month"),
             "/leaderboard month, private": lambda: boards.leaderboard(private, "month"),
+            # After the boards above: the answer also keeps the group's week and month totals.
+            "a graded answer in the busiest group (attempt, board totals, streak)": lambda: (
+                core.repos.attempts.add(
+                    user_id=busy.user.id,
+                    chat_id=busy.chat.id,
+                    prompt_id=None,
+                    question_id=question,
+                    source="quiz",
+                    chosen=0,
+                    correct=True,
+                    answered_at=NOW,
+                    local_date=NOW.date(),
+                    advance_streak=lambda s: s,
+                    board_periods=BoardPeriods.at(NOW, busy.chat_zone),
+                )
+            ),
         }
         for name, call in checks.items():
+            start = time.perf_counter()
             await call()
+            first[name] = (time.perf_counter() - start) * 1000
             seen.clear()
             await call()
-            statements = [q for q in seen if q.lstrip().upper().startswith(("SELECT", "WITH"))]
+            statements = [
+                q
+                for q in seen
+                if q.lstrip().upper().startswith(("SELECT", "WITH")) and "user_version" not in q
+            ]
             plan_lines = []
             for sql in dict.fromkeys(statements):
                 for row in await core.db.fetchall("EXPLAIN QUERY PLAN " + sql):
@@ -167,7 +197,7 @@ async def measure(database: Path, users: int) -> tuple[float, dict[str, float], 
             plans[name] = "; ".join(dict.fromkeys(plan_lines))
             figures[name] = await timed(call)
         await conn._execute(conn._conn.set_trace_callback, None)  # type: ignore[no-untyped-call]
-    return migrated, figures, plans
+    return migrated, figures, first, plans
 
 
 def main() -> int:
@@ -195,7 +225,7 @@ def main() -> int:
             f"generated {args.users} users, {GROUPS} groups, {args.attempts} attempts in "
             f"{took:.1f} s ({args.attempts / took / 1e6:.2f} M rows/s); {size:.0f} MiB"
         )
-        migrated, figures, plans = asyncio.run(measure(database, args.users))
+        migrated, figures, first, plans = asyncio.run(measure(database, args.users))
         latest = sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9]_*.sql"))[-1].name[:3]
         print(f"migrations 002-{latest} on that data: {migrated:.1f} s")
         base = figures["baseline: user by primary key"]
@@ -205,7 +235,10 @@ def main() -> int:
                 if name.startswith("baseline")
                 else (" ok" if ms < TARGET_MS else f" OVER {TARGET_MS:.0f} ms")
             )
-            print(f"{name}: {ms:.2f} ms ({ms / base:.0f}x the baseline){verdict}")
+            print(
+                f"{name}: {ms:.2f} ms ({ms / base:.0f}x the baseline){verdict};"
+                f" first call {first[name]:.1f} ms"
+            )
             print(f"    plan: {plans[name]}")
     return 0
 

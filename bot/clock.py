@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -45,6 +45,21 @@ class FixedClock:
 def local_date(at: datetime, zone: str) -> date:
     """Return the calendar date of the instant `at` in the IANA zone `zone`."""
     return at.astimezone(ZoneInfo(zone)).date()
+
+
+def week_start(at: datetime, zone: str) -> datetime:
+    """Return the local midnight starting the week (Monday) of the instant `at` in `zone`."""
+    day = local_date(at, zone)
+    return _midnight(day - timedelta(days=day.weekday()), zone)
+
+
+def month_start(at: datetime, zone: str) -> datetime:
+    """Return the local midnight starting the month of the instant `at` in `zone`."""
+    return _midnight(local_date(at, zone).replace(day=1), zone)
+
+
+def _midnight(day: date, zone: str) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone))
 
 
 def to_iso(at: datetime) -> str:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from bot.app import Core
 from bot.clock import FixedClock
 from bot.services import streaks
+from bot.storage.records import BoardPeriods
 
 
 async def _answer(core: Core, user: int, chat: int, correct: bool, clock: FixedClock) -> None:
@@ -23,6 +24,7 @@ async def _answer(core: Core, user: int, chat: int, correct: bool, clock: FixedC
         answered_at=now,
         local_date=now.date(),
         advance_streak=lambda s: streaks.advance(s, now.date()),
+        board_periods=BoardPeriods.at(now, "UTC"),
     )
 
 
@@ -71,11 +73,17 @@ async def test_top_ten_then_the_caller_with_their_rank(core: Core, clock: FixedC
     assert len((await core.boards.leaderboard(last, "all")).rows) == 10
 
 
-async def test_leaderboard_query_uses_an_index(core: Core) -> None:
-    from bot.storage.quizzes import _LEADERBOARD
+async def test_period_boards_walk_and_count_the_rank_index(core: Core) -> None:
+    from bot.storage.quizzes import _RANK_PERIOD, _RECOUNT, _TOP_PERIOD
 
+    for sql, params in ((_TOP_PERIOD, (1, "month", 10)), (_RANK_PERIOD, (1, "month", 1))):
+        rows = await core.db.fetchall("EXPLAIN QUERY PLAN " + sql, params)
+        plan = " ".join(str(r["detail"]) for r in rows)
+        assert "USING COVERING INDEX board_period_totals_rank (chat_id=? AND kind=?" in plan, plan
+        assert "attempts" not in plan and "SCAN board_period_totals" not in plan, plan
+    # Counting a period again reads the chat's answers since its start, by index.
     rows = await core.db.fetchall(
-        "EXPLAIN QUERY PLAN " + _LEADERBOARD, (1, "", "quiz", "daily", 10, 1)
+        "EXPLAIN QUERY PLAN " + _RECOUNT, ("month", 1, "", "quiz", "daily")
     )
     plan = " ".join(str(r["detail"]) for r in rows)
-    assert "USING INDEX attempts_chat_time" in plan or "USING COVERING INDEX" in plan, plan
+    assert "USING INDEX attempts_chat_time (chat_id=? AND answered_at>?)" in plan, plan

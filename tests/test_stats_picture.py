@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from bot.adapters import stats_render
-from bot.adapters.stats_picture import HEIGHT, WIDTH, PictureRenderer, choose_font
+from bot.adapters.stats_picture import (
+    HEIGHT,
+    WIDTH,
+    Labels,
+    PictureRenderer,
+    PictureSpec,
+    choose_font,
+    render_png,
+)
 from bot.app import Core
 from bot.clock import FixedClock, local_date
 from bot.services.study import Context
@@ -119,3 +127,42 @@ async def test_console_writes_the_picture_and_prints_the_caption(
     assert "studybot-output/stats.png" in text
     assert "Accuracy:" in text
     assert png_size((tmp_path / "studybot-output" / "stats.png").read_bytes()) == (WIDTH, HEIGHT)
+
+
+def _spec(title: str, states: tuple[int, int, int]) -> PictureSpec:
+    days = ("today", "12/2", "12/3", "12/4", "12/5", "12/6", "12/7")
+    weekdays = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    topics = ("Tensors", "Attention and Transformers", "Optimisation")
+    labels = Labels(
+        title, "Answers", weekdays, "fewer", "more", "Accuracy", topics, "Cards",
+        ("new", "learning", "review"), "Due", days,
+    )  # fmt: skip
+    return PictureSpec(
+        labels=labels,
+        english=labels,
+        needs_cjk=False,
+        activity=tuple(i % 5 for i in range(84)),
+        today_index=80,
+        accuracy=((10, 7), (4, 1), (0, 0)),
+        states=states,
+        due_days=(3, 0, 1, 0, 0, 2, 5),
+    )
+
+
+def test_a_kept_background_draws_the_same_picture_as_a_whole_render() -> None:
+    """Words are drawn once per labels and kept; the numbers of each render go over them."""
+    from bot.adapters import stats_picture
+
+    first, second = _spec("Your study", (5, 1, 2)), _spec("Your study", (40, 0, 9))
+    stats_picture._BACKGROUNDS.clear()
+    whole = {spec: render_png(spec) for spec in (first, second)}  # second: over first's words
+    stats_picture._BACKGROUNDS.clear()
+    assert render_png(second) == whole[second]  # drawn whole
+    assert render_png(first) == whole[first]  # over the words kept from `second`
+    assert whole[first] != whole[second]
+    other = _spec("Another title", (5, 1, 2))
+    assert render_png(other) != whole[first]  # other words: their own background
+    for n in range(stats_picture.KEPT_BACKGROUNDS + 2):
+        render_png(_spec(f"Title {n}", (n, 0, 0)))
+    assert len(stats_picture._BACKGROUNDS) == stats_picture.KEPT_BACKGROUNDS
+    assert png_size(render_png(first)) == (WIDTH, HEIGHT)

@@ -25,7 +25,7 @@ async def test_open_creates_folder_sets_wal_and_foreign_keys(tmp_path: Path) -> 
         assert path.parent.stat().st_mode & 0o777 == 0o700
         assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"  # type: ignore[index]
         assert (await db.fetchone("PRAGMA foreign_keys"))[0] == 1  # type: ignore[index]
-        assert await db.version() == 6
+        assert await db.version() == 7
 
 
 async def test_not_a_database_is_one_error_and_left_untouched(tmp_path: Path) -> None:
@@ -149,6 +149,7 @@ async def test_attempt_is_recorded_once_per_prompt_and_user(tmp_path: Path) -> N
             "correct": True,
             "answered_at": NOW,
             "local_date": date(2026, 3, 10),
+            "board_periods": None,
         }
         first = await repos.attempts.add(**kwargs, advance_streak=lambda s: s)  # type: ignore[arg-type]
         second = await repos.attempts.add(**kwargs, advance_streak=lambda s: s)  # type: ignore[arg-type]
@@ -177,5 +178,6 @@ async def test_streak_and_attempt_commit_together(tmp_path: Path) -> None:
                 answered_at=NOW,
                 local_date=date(2026, 3, 10),
                 advance_streak=boom,  # type: ignore[arg-type]
+                board_periods=None,
             )
         assert await db.fetchall("SELECT * FROM attempts") == []

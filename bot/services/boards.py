@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.errors import UserInputError
 from bot.services.study import Context
-from bot.storage.records import LeaderRow, PeriodTotals
+from bot.storage.records import BoardPeriods, LeaderRow, PeriodTotals
 from bot.storage.repos import Repos
 
 Period = Literal["week", "month", "all"]
@@ -34,11 +33,7 @@ def period_start(period: Period, now: datetime, zone: str) -> datetime | None:
     """Return the local start of this week (Monday) or month in `zone`; None for all time."""
     if period == "all":
         return None
-    local = now.astimezone(ZoneInfo(zone))
-    day = local.date() - timedelta(days=local.weekday()) if period == "week" else local.date()
-    if period == "month":
-        day = day.replace(day=1)
-    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone))
+    return BoardPeriods.at(now, zone).start(period)
 
 
 class BoardService:
@@ -55,12 +50,14 @@ class BoardService:
             raise UserInputError("usage_leaderboard")
         chosen: Period = name
         zone = ctx.chat_zone if ctx.chat.is_group else ctx.user_zone
-        since = period_start(chosen, self.clock.now(), zone)
+        now = self.clock.now()
+        since = period_start(chosen, now, zone)
         on = await self.repos.boards.on_boards(ctx.user.id)
         if not ctx.chat.is_group:
             totals = await self.repos.boards.totals(ctx.user.id, since)
             return Leaderboard(chosen, since, (), None, totals, on)
-        found = await self.repos.boards.leaderboard(ctx.chat.id, since, TOP, ctx.user.id)
+        periods = BoardPeriods.at(now, zone)
+        found = await self.repos.boards.leaderboard(ctx.chat.id, chosen, periods, TOP, ctx.user.id)
         rows = tuple(r for r in found if r.rank <= TOP)
         me = next((r for r in found if r.user_id == ctx.user.id and r.rank > TOP), None)
         return Leaderboard(chosen, since, rows, me, None, on)

@@ -16,7 +16,7 @@ from bot.errors import UserInputError
 from bot.services import streaks
 from bot.services.cards import CardService, Rated
 from bot.services.zones import canonical_zone, suggest_zones
-from bot.storage.records import Chat, Lang, Prompt, User, UserStats
+from bot.storage.records import BoardPeriods, Chat, Lang, Prompt, User, UserStats
 from bot.storage.repos import Repos
 
 log = logging.getLogger(__name__)
@@ -228,6 +228,7 @@ class StudyService:
             answered_at=now,
             local_date=today,
             advance_streak=lambda s: streaks.advance_at(s, now, ctx.user_zone),
+            board_periods=BoardPeriods.at(now, ctx.chat_zone),
         )
         if recorded is None:  # a double press raced us
             return await self.answer(ctx, prompt_id, option)

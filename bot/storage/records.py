@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from bot.clock import month_start, week_start
+
 Lang = Literal["zh", "en"]
 
 
@@ -173,6 +175,24 @@ class LeaderRow:
     name: str
     correct: int
     answered: int
+
+
+@dataclass(frozen=True)
+class BoardPeriods:
+    """The local week and month a moment falls in, in the zone a group's boards count in."""
+
+    zone: str
+    week: datetime  # local midnight of the Monday
+    month: datetime  # local midnight of the 1st
+
+    @classmethod
+    def at(cls, now: datetime, zone: str) -> BoardPeriods:
+        """Return the week and month of the instant `now` in `zone`."""
+        return cls(zone, week_start(now, zone), month_start(now, zone))
+
+    def start(self, kind: Literal["week", "month"]) -> datetime:
+        """Return the start of the week or the month."""
+        return self.week if kind == "week" else self.month
 
 
 @dataclass(frozen=True)

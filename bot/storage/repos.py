@@ -12,7 +12,16 @@ from bot.clock import from_iso, to_iso
 from bot.storage.cards import CardRepo, ReminderRepo
 from bot.storage.database import Database
 from bot.storage.quizzes import BoardRepo, QuizRepo, count_on_boards
-from bot.storage.records import Attempt, Chat, Delivery, Lang, Prompt, Streak, User
+from bot.storage.records import (
+    Attempt,
+    BoardPeriods,
+    Chat,
+    Delivery,
+    Lang,
+    Prompt,
+    Streak,
+    User,
+)
 from bot.storage.reports import ReportRepo
 
 
@@ -290,8 +299,12 @@ class AttemptRepo:
         answered_at: datetime,
         local_date: date,
         advance_streak: Callable[[Streak], Streak],
+        board_periods: BoardPeriods | None,
     ) -> tuple[Attempt, Streak] | None:
-        """Record an answer and advance the streak in one transaction.
+        """Record an answer, count it on the boards and advance the streak in one transaction.
+
+        `board_periods`: the answer's week and month in the chat's zone (None: not known, and
+        the chat's week and month boards are counted again from the answers when next read).
 
         Return None, changing nothing, if this user already answered this prompt.
         """
@@ -314,7 +327,15 @@ class AttemptRepo:
             if cursor.rowcount == 0:
                 return None
             attempt_id = cast(int, cursor.lastrowid)
-            await count_on_boards(conn, attempt_id, chat_id, user_id, source, correct)
+            await count_on_boards(
+                conn,
+                attempt_id=attempt_id,
+                chat_id=chat_id,
+                user_id=user_id,
+                source=source,
+                correct=correct,
+                periods=board_periods,
+            )
             streak = advance_streak(await _load_streak(conn, user_id))
             await _store_streak(conn, streak, answered_at)
         attempt = Attempt(
