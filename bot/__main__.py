@@ -264,9 +264,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = load_settings(RunnerSettings if args.command in {"runner", "sandbox"} else Settings)
     from bot.logging_setup import setup_logging
 
-    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-    secrets = [token] + [
-        s.get_secret_value() for s in (settings.webhook_secret, settings.runner_token) if s
+    secrets = [
+        s.get_secret_value()
+        for s in (
+            settings.telegram_bot_token,
+            settings.discord_bot_token,
+            settings.webhook_secret,
+            settings.runner_token,
+        )
+        if s
     ]
     setup_logging(
         settings.log_level if args.command != "console" else "WARNING", secrets, settings.log_format
@@ -283,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(console_main(settings))
         if args.command == "serve":
-            from bot.adapters.telegram.main import serve_main
+            from bot.adapters.serve import serve_main
 
             return serve_main(settings)
         if args.command == "runner":

@@ -1,0 +1,84 @@
+"""The discord.py client: gateway from the API, the command tree, and button routing."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+
+from bot.adapters.discord.base import PLATFORM, Base, custom_id
+from bot.adapters.discord.commands import Routes, Translator
+from bot.adapters.discord.daily import DiscordDailySchedule, DiscordDailySender, SubscribeHandlers
+from bot.adapters.discord.quiz import DiscordQuizSender, QuizHandlers
+from bot.adapters.discord.runcode import RunHandlers
+from bot.adapters.discord.study import StudyHandlers
+from bot.app import Core
+from bot.services.runs import RunService
+from bot.storage.records import Chat
+
+log = logging.getLogger(__name__)
+
+
+class StudyClient(discord.Client):
+    """The bot on Discord: interactions only, so no privileged intent."""
+
+    def __init__(self, core: Core, runs: RunService) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            # Logging is ours (bot.logging_setup); discord.py's own setup would add handlers.
+        )
+        self.core = core
+        base = Base(core, runs)
+        self.study = StudyHandlers(core, runs)
+        self.sender = DiscordDailySender(self, self.study)
+        self.schedule = DiscordDailySchedule(core, self.sender)
+        self.study.reschedule = self.schedule.schedule  # type: ignore[method-assign]
+        self.quiz = QuizHandlers(base)
+        self.routes = Routes(
+            base,
+            self.study,
+            SubscribeHandlers(self.study, self.schedule),
+            self.quiz,
+            RunHandlers(base),
+        )
+        self.tree: app_commands.CommandTree[StudyClient] = app_commands.CommandTree(
+            self,
+            allowed_contexts=app_commands.AppCommandContext(
+                guild=True, dm_channel=True, private_channel=True
+            ),
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+        )
+        self.routes.install(self.tree)
+        core.quiz.register(PLATFORM, DiscordQuizSender(self, base))
+
+    async def setup_hook(self) -> None:
+        """Take the gateway URL from the API, register the commands, rebuild the schedules."""
+        # A plain Client never asks GET /gateway/bot and would open Discord's built-in URL.
+        _shards, url, _limits = await self.http.get_bot_gateway()
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        await self.tree.set_translator(Translator())
+        synced = await self.tree.sync()  # one bulk overwrite of the global commands
+        log.info("discord: %d application command(s) registered", len(synced))
+        await self.schedule.start()
+        await self.core.quiz.resume(PLATFORM)
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """Route our buttons by custom id (commands and modals go through the tree and views)."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        kind = custom_id(interaction)
+        if kind.startswith("dq:"):
+            await self.study.guarded(interaction, self.study.button)
+        elif kind.startswith("qz:"):
+            await self.study.guarded(interaction, self.quiz.button)
+
+    async def schedule_chat(self, chat: Chat) -> None:
+        """Reschedule one chat's daily question."""
+        await self.schedule.schedule(chat)

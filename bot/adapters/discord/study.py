@@ -1,0 +1,207 @@
+"""Questions on Discord: embeds with option buttons, verdicts, and the study commands."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import discord
+
+from bot.adapters import render
+from bot.adapters.discord.base import Base, custom_id, embed
+from bot.adapters.discord.markdown import cut
+from bot.errors import UserInputError
+from bot.i18n import _
+from bot.services.sending import SendFailed
+from bot.services.study import Context, Shown
+from bot.storage.records import Chat, Lang
+
+log = logging.getLogger(__name__)
+
+# Custom ids of question buttons: "dq:a:<prompt>:<option>" answers, "dq:r:<prompt>" reveals.
+# A forged id is refused: it must parse, and its prompt must belong to the channel it came from.
+_CUSTOM_ID = re.compile(r"^dq:(a|r):(\d{1,12})(?::(\d))?$")
+MAX_BUTTONS_PER_ROW = 5
+
+
+@dataclass(frozen=True)
+class Press:
+    """A parsed press of a question button."""
+
+    action: Literal["answer", "reveal"]
+    prompt_id: int
+    option: int = -1
+
+
+def parse_custom_id(custom_id: str) -> Press | None:
+    """Parse a question button's custom id; None for anything we did not make."""
+    match = _CUSTOM_ID.match(custom_id)
+    if match is None:
+        return None
+    kind, prompt, option = match.groups()
+    if kind == "a" and option is not None:
+        return Press("answer", int(prompt), int(option))
+    if kind == "r" and option is None:
+        return Press("reveal", int(prompt))
+    return None
+
+
+def question_view(
+    prompt_id: int, options: int, lang: Lang, *, answers: bool = True
+) -> discord.ui.View:
+    """Return the option buttons (A, B, …) and "Show answer"."""
+    view = discord.ui.View(timeout=None)
+    if answers:
+        for i in range(options):
+            view.add_item(
+                discord.ui.Button(
+                    label=render.LETTERS[i],
+                    custom_id=f"dq:a:{prompt_id}:{i}",
+                    style=discord.ButtonStyle.primary,
+                    row=i // MAX_BUTTONS_PER_ROW,
+                )
+            )
+    view.add_item(
+        discord.ui.Button(
+            label=_(lang, "💡 Show answer"),
+            custom_id=f"dq:r:{prompt_id}",
+            style=discord.ButtonStyle.secondary,
+            row=(options + MAX_BUTTONS_PER_ROW - 1) // MAX_BUTTONS_PER_ROW if answers else 0,
+        )
+    )
+    return view
+
+
+class StudyHandlers(Base):
+    """The study commands and the question buttons."""
+
+    def question_message(self, shown: Shown) -> tuple[discord.Embed, discord.ui.View]:
+        """Return a shown question as an embed with its buttons."""
+        text = render.question(self.core.bank, shown.question, shown.lang, shown.prompt.kind)
+        options = len(shown.question.text(shown.lang).quiz.options)
+        return embed(text), question_view(shown.prompt.id, options, shown.lang)
+
+    async def _respond_question(self, interaction: discord.Interaction[Any], shown: Shown) -> str:
+        """Answer the interaction with a question; return the message id (the send of /daily)."""
+        question, view = self.question_message(shown)
+        try:
+            sent = await interaction.response.send_message(embed=question, view=view)
+        except discord.HTTPException as e:
+            raise SendFailed(str(e)) from e
+        return str(sent.message_id or interaction.id)
+
+    # -- commands -----------------------------------------------------------------------
+    async def help(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        """List the commands."""
+        await self.reply(interaction, "", embeds=[embed(render.help_text(ctx.lang))])
+
+    async def daily(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        """Show today's question of this channel (or DM)."""
+
+        async def send(chat: Chat, shown: Shown) -> str:
+            return await self._respond_question(interaction, shown)
+
+        outcome = await self.core.daily.today(ctx, send)
+        if interaction.response.is_done():
+            return
+        text = render.daily_problem(ctx.lang, outcome.status) or _(
+            ctx.lang, "Today's question was already sent in this chat; see above."
+        )
+        await self.reply(interaction, text, ephemeral=True)
+
+    async def question(
+        self, interaction: discord.Interaction[Any], ctx: Context, topic: str | None
+    ) -> None:
+        """Show a question, optionally from one topic."""
+        shown = await self.core.study.show(ctx, "question", topic)
+        ref = await self._respond_question(interaction, shown)
+        await self.core.study.attach_message(shown.prompt.id, ref)
+
+    async def topics(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        """List topics with counts."""
+        await self.reply(interaction, "", embeds=[embed(render.topics(self.core.bank, ctx.lang))])
+
+    async def streak(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        """Show the user's streak (only to them in a server channel)."""
+        text = render.streak(ctx.lang, await self.core.study.streak(ctx))
+        await self.reply(interaction, text, ephemeral=self.personal(ctx))
+
+    async def stats(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        """Show the user's totals (only to them in a server channel)."""
+        stats = await self.core.study.stats(ctx)
+        text = render.stats(self.core.bank, ctx.lang, stats)
+        await self.reply(interaction, "", embeds=[embed(text)], ephemeral=self.personal(ctx))
+
+    async def timezone(
+        self, interaction: discord.Interaction[Any], ctx: Context, zone: str
+    ) -> None:
+        """Set the time zone (the user's in DMs, the channel's in a server)."""
+        self.require_admin(interaction, ctx)
+        ctx = await self.core.study.set_timezone(ctx, zone)
+        await self.reschedule(ctx.chat)
+        shown = ctx.chat_zone if ctx.chat.is_group else ctx.user_zone
+        await self.reply(interaction, _(ctx.lang, "Time zone set to {zone}.", zone=shown))
+
+    async def lang(self, interaction: discord.Interaction[Any], ctx: Context, value: str) -> None:
+        """Set the language (the user's in DMs, the channel's in a server)."""
+        if value.strip().lower() not in {"zh", "en"}:
+            raise UserInputError("usage_lang")
+        self.require_admin(interaction, ctx)
+        ctx = await self.core.study.set_language(ctx, value)
+        await self.reply(interaction, _(ctx.lang, "I will speak English from now on."))
+
+    async def reschedule(self, chat: Chat) -> None:
+        """Tell the daily schedule a chat's time or zone changed (set by the client)."""
+
+    # -- buttons ------------------------------------------------------------------------
+    async def button(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        """Grade an option or reveal the answer; refuse ids we did not make."""
+        press = parse_custom_id(custom_id(interaction))
+        found = await self.core.study.prompt(press.prompt_id) if press else None
+        if press is None or found is None or found[0].chat_id != ctx.chat.id:
+            await self.reply(
+                interaction, _(ctx.lang, "This question is no longer available."), ephemeral=True
+            )
+            return
+        prompt, question = found
+        if press.action == "reveal":
+            await self._reveal(interaction, ctx, prompt.id)
+            return
+        result = await self.core.study.answer(ctx, prompt.id, press.option)
+        if result.status == "stale" or result.question is None:
+            await self.reply(
+                interaction, _(ctx.lang, "This question is no longer available."), ephemeral=True
+            )
+            return
+        if ctx.chat.is_group or result.status == "already":
+            # The question stays open for the others; the verdict is for this member alone.
+            await self.reply(interaction, render.verdict(result), ephemeral=True)
+            return
+        body = render.question(self.core.bank, question, prompt.language, prompt.kind)
+        edited = embed(body + "\n\n" + render.verdict(result))
+        options = len(question.text(prompt.language).quiz.options)
+        view = question_view(prompt.id, options, prompt.language, answers=False)
+        await interaction.response.edit_message(embed=edited, view=view)
+
+    async def _reveal(
+        self, interaction: discord.Interaction[Any], ctx: Context, prompt_id: int
+    ) -> None:
+        found = await self.core.study.prompt(prompt_id)
+        assert found is not None  # noqa: S101 - checked by the caller
+        prompt, question = found
+        if ctx.chat.is_group and not await self.core.study.has_answered(ctx, prompt_id):
+            await self.reply(
+                interaction,
+                _(ctx.lang, "Answer first; then you can see the reference answer."),
+                ephemeral=True,
+            )
+            return
+        text = render.reference_answer(question, prompt.language)
+        await interaction.response.send_message(embed=embed(text), ephemeral=ctx.chat.is_group)
+
+
+def short(text: str) -> str:
+    """Shorten a line for an autocomplete choice (100 characters at most)."""
+    return cut(text, 100)
