@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 
 import pytest
 
@@ -11,7 +12,17 @@ from bot.app import Core, open_core
 from bot.clock import FixedClock
 from bot.config import Settings
 from tests.discordbot import running
-from tests.fakediscord import APP_ID, FakeDiscord
+from tests.fakediscord import (
+    ADMINISTRATOR,
+    APP_ID,
+    CHANNEL_ID,
+    EPHEMERAL,
+    MANAGE_GUILD,
+    OTHER_CHANNEL_ID,
+    FakeDiscord,
+    Interaction,
+    Sent,
+)
 
 ALICE = 111111111111111111
 BOB = 222222222222222222
@@ -62,3 +73,213 @@ async def test_help_answers_a_slash_command(bot: DiscordPlatform, fake: FakeDisc
     interaction = await fake.slash("help", user_id=ALICE)
     reply = await fake.reply(interaction)
     assert "/daily" in reply.text
+
+
+# -- helpers --------------------------------------------------------------------------------
+async def correct_letter(core: Core, message: Sent) -> tuple[str, str]:
+    """Return the custom ids of the right and of a wrong option of a question message."""
+    answers = [b["custom_id"] for b in message.buttons if b["custom_id"].startswith("dq:a:")]
+    prompt_id = int(answers[0].split(":")[2])
+    found = await core.study.prompt(prompt_id)
+    assert found is not None
+    prompt, question = found
+    right = question.text(prompt.language).quiz.correct
+    wrong = next(i for i in range(len(answers)) if i != right)
+    return f"dq:a:{prompt_id}:{right}", f"dq:a:{prompt_id}:{wrong}"
+
+
+def ephemeral(interaction: Interaction) -> bool:
+    data = interaction.callbacks[0].get("data") or {}
+    return bool(int(data.get("flags") or 0) & EPHEMERAL)
+
+
+# -- studying ---------------------------------------------------------------------------------
+async def test_daily_in_a_dm_answer_edits_the_message_and_streak_counts(
+    bot: DiscordPlatform, fake: FakeDiscord, dcore: Core
+) -> None:
+    daily = await fake.slash("daily", user_id=ALICE)
+    question = await fake.reply(daily)
+    assert question.embeds and "Daily question" in question.text
+    labels = [b["label"] for b in question.buttons]
+    assert labels[:2] == ["A", "B"] and "Show answer" in labels[-1]
+    right, _wrong = await correct_letter(dcore, question)
+
+    press = await fake.click(question, right, user_id=ALICE)
+    await fake.answered(press)
+    assert press.callbacks[0]["type"] == 7  # the question message itself is edited
+    edited = press.callbacks[0]["data"]
+    assert "Correct" in edited["embeds"][0]["description"]
+    assert [c["custom_id"] for row in edited["components"] for c in row["components"]] == [
+        f"dq:r:{right.split(':')[2]}"
+    ]
+
+    streak = await fake.reply(await fake.slash("streak", user_id=ALICE))
+    assert "1" in streak.text and not streak.ephemeral
+
+
+async def test_daily_in_a_server_channel_verdicts_and_answers_are_ephemeral(
+    bot: DiscordPlatform, fake: FakeDiscord, dcore: Core
+) -> None:
+    question = await fake.reply(await fake.slash("daily", user_id=ALICE, guild=True))
+    assert not question.ephemeral
+    right, wrong = await correct_letter(dcore, question)
+    prompt_id = right.split(":")[2]
+
+    early = await fake.answered(
+        await fake.click(question, f"dq:r:{prompt_id}", user_id=BOB, guild=True)
+    )
+    assert ephemeral(early) and "Answer first" in early.callbacks[0]["data"]["content"]
+
+    alice = await fake.answered(await fake.click(question, right, user_id=ALICE, guild=True))
+    assert ephemeral(alice) and "Correct" in alice.callbacks[0]["data"]["content"]
+    bob = await fake.answered(await fake.click(question, wrong, user_id=BOB, guild=True))
+    assert ephemeral(bob) and "Not quite" in bob.callbacks[0]["data"]["content"]
+    again = await fake.answered(await fake.click(question, right, user_id=BOB, guild=True))
+    assert "already answered" in again.callbacks[0]["data"]["content"]
+
+    shown = await fake.answered(
+        await fake.click(question, f"dq:r:{prompt_id}", user_id=BOB, guild=True)
+    )
+    assert ephemeral(shown) and shown.callbacks[0]["data"]["embeds"]
+
+    streak = await fake.answered(await fake.slash("streak", user_id=ALICE, guild=True))
+    assert ephemeral(streak)
+    # Users are per platform: the Discord user is "discord" in the users table.
+    ctx_user = await dcore.study.streak(
+        await dcore.study.enter(
+            platform="discord",
+            user_id=str(ALICE),
+            user_name="a",
+            language_code="en-US",
+            chat_id="1",
+            chat_type="private",
+        )
+    )
+    assert ctx_user.current == 1
+
+
+async def test_a_forged_button_for_another_channel_is_refused(
+    bot: DiscordPlatform, fake: FakeDiscord, dcore: Core
+) -> None:
+    question = await fake.reply(await fake.slash("daily", user_id=ALICE))  # Alice's DM
+    right, _wrong = await correct_letter(dcore, question)
+    forged = await fake.answered(
+        await fake.click(question, right, user_id=BOB, guild=True)  # pressed in a server
+    )
+    assert "no longer available" in forged.callbacks[0]["data"]["content"]
+    nonsense = await fake.answered(await fake.click(question, "dq:a:1:99", user_id=BOB, guild=True))
+    assert "no longer available" in nonsense.callbacks[0]["data"]["content"]
+
+
+async def test_language_follows_the_discord_locale(bot: DiscordPlatform, fake: FakeDiscord) -> None:
+    reply = await fake.reply(await fake.slash("daily", user_id=ALICE, locale="zh-CN"))
+    assert "每日一题" in reply.text
+    taiwan = await fake.reply(await fake.slash("daily", user_id=BOB, locale="zh-TW"))
+    assert "每日一题" in taiwan.text
+
+
+async def test_lang_switches_and_bad_values_get_the_usage_line(
+    bot: DiscordPlatform, fake: FakeDiscord
+) -> None:
+    bad = await fake.answered(await fake.slash("lang", user_id=ALICE, language="xx"))
+    assert ephemeral(bad)
+    assert "Usage: /lang zh or /lang en." in bad.callbacks[0]["data"]["content"]
+    zh = await fake.reply(await fake.slash("lang", user_id=ALICE, language="zh"))
+    assert "中文" in zh.text or "我" in zh.text
+
+
+async def test_unknown_time_zone_is_answered_clearly(
+    bot: DiscordPlatform, fake: FakeDiscord
+) -> None:
+    bad = await fake.answered(await fake.slash("timezone", user_id=ALICE, zone="Mars/Olympus"))
+    content = bad.callbacks[0]["data"]["content"]
+    assert ephemeral(bad) and "Unknown time zone" in content and "Mars/Olympus" in content
+    good = await fake.reply(await fake.slash("timezone", user_id=ALICE, zone="asia/shanghai"))
+    assert "Asia/Shanghai" in good.text
+
+
+async def test_autocomplete_offers_topics_and_time_zones(
+    bot: DiscordPlatform, fake: FakeDiscord
+) -> None:
+    topics = await fake.answered(
+        await fake.autocomplete("question", "topic", "ten", user_id=ALICE)
+    )
+    assert topics.callbacks[0]["type"] == 8
+    assert [c["value"] for c in topics.callbacks[0]["data"]["choices"]] == ["tensors"]
+    zones = await fake.answered(await fake.autocomplete("timezone", "zone", "shang", user_id=ALICE))
+    assert {"name": "Asia/Shanghai", "value": "Asia/Shanghai"} in zones.callbacks[0]["data"][
+        "choices"
+    ]
+
+
+async def test_question_with_an_unknown_topic_gets_the_usage_line(
+    bot: DiscordPlatform, fake: FakeDiscord
+) -> None:
+    bad = await fake.answered(await fake.slash("question", user_id=ALICE, topic="cooking"))
+    assert ephemeral(bad) and "Unknown topic" in bad.callbacks[0]["data"]["content"]
+    good = await fake.reply(await fake.slash("question", user_id=ALICE, topic="tensors"))
+    assert "Tensors" in good.text
+
+
+# -- daily questions in channels -------------------------------------------------------------
+async def test_subscribe_needs_manage_server_and_posts_at_the_local_time(
+    bot: DiscordPlatform, fake: FakeDiscord, dcore: Core, clock: FixedClock
+) -> None:
+    refused = await fake.answered(
+        await fake.slash("subscribe", user_id=BOB, guild=True, time="13:00")
+    )
+    assert ephemeral(refused) and "Only group admins" in refused.callbacks[0]["data"]["content"]
+    assert await dcore.daily.subscribed_chats("discord") == []
+
+    accepted = await fake.reply(
+        await fake.slash(
+            "subscribe", user_id=ALICE, guild=True, time="13:00", permissions=MANAGE_GUILD
+        )
+    )
+    assert "13:00" in accepted.text
+    assert not fake.channel_messages.get(CHANNEL_ID)
+
+    clock.set(clock.now() + timedelta(hours=1, minutes=1))
+    assert await dcore.timers.run_due() == 1
+    posted = fake.channel_messages[CHANNEL_ID]
+    assert len(posted) == 1 and "Daily question" in posted[0].text
+    assert posted[0].buttons[0]["custom_id"].startswith("dq:a:")
+    # At most once a local day: the next timer is tomorrow.
+    assert await dcore.timers.run_due() == 0
+    clock.set(clock.now() + timedelta(days=1))
+    assert await dcore.timers.run_due() == 1
+    assert len(fake.channel_messages[CHANNEL_ID]) == 2
+
+
+async def test_administrators_and_operators_may_subscribe(
+    bot: DiscordPlatform, fake: FakeDiscord
+) -> None:
+    admin = await fake.reply(
+        await fake.slash("subscribe", user_id=BOB, guild=True, permissions=ADMINISTRATOR)
+    )
+    assert "Only group admins" not in admin.text
+    gone = await fake.reply(
+        await fake.slash("unsubscribe", user_id=BOB, guild=True, permissions=ADMINISTRATOR)
+    )
+    assert "Unsubscribed" in gone.text
+
+
+async def test_a_deleted_channel_is_unsubscribed(
+    bot: DiscordPlatform, fake: FakeDiscord, dcore: Core, clock: FixedClock
+) -> None:
+    await fake.reply(
+        await fake.slash(
+            "subscribe",
+            user_id=ALICE,
+            guild=True,
+            channel_id=OTHER_CHANNEL_ID,
+            time="13:00",
+            permissions=MANAGE_GUILD,
+        )
+    )
+    fake.gone_channels.add(OTHER_CHANNEL_ID)
+    clock.set(clock.now() + timedelta(hours=2))
+    assert await dcore.timers.run_due() == 1
+    assert await dcore.daily.subscribed_chats("discord") == []
+    clock.set(clock.now() + timedelta(days=1))
+    assert await dcore.timers.run_due() == 0  # not retried forever

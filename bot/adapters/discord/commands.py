@@ -111,13 +111,14 @@ class Routes:
         self.run = run
 
     def topic_choices(self, interaction: discord.Interaction[Any], typed: str) -> list[Choice[str]]:
-        """Return the topics whose id or name contains what was typed."""
+        """Return the topics with questions whose id or name contains what was typed."""
         lang = locale_lang(interaction)
         low = typed.strip().lower()
         found = [
             Choice(name=short(f"{t.name(lang)} ({t.id})"), value=t.id)
             for t in self.base.core.bank.topics
-            if low in t.id.lower() or low in t.name(lang).lower()
+            if (low in t.id.lower() or low in t.name(lang).lower())
+            and self.base.core.bank.in_topic(t.id)
         ]
         return found[:MAX_CHOICES]
 
