@@ -201,9 +201,7 @@ async def test_unknown_time_zone_is_answered_clearly(
 async def test_autocomplete_offers_topics_and_time_zones(
     bot: DiscordPlatform, fake: FakeDiscord
 ) -> None:
-    topics = await fake.answered(
-        await fake.autocomplete("question", "topic", "ten", user_id=ALICE)
-    )
+    topics = await fake.answered(await fake.autocomplete("question", "topic", "ten", user_id=ALICE))
     assert topics.callbacks[0]["type"] == 8
     assert [c["value"] for c in topics.callbacks[0]["data"]["choices"]] == ["tensors"]
     zones = await fake.answered(await fake.autocomplete("timezone", "zone", "shang", user_id=ALICE))
@@ -283,3 +281,52 @@ async def test_a_deleted_channel_is_unsubscribed(
     assert await dcore.daily.subscribed_chats("discord") == []
     clock.set(clock.now() + timedelta(days=1))
     assert await dcore.timers.run_due() == 0  # not retried forever
+
+
+# -- quizzes ----------------------------------------------------------------------------------
+async def test_a_quiz_with_two_members(
+    bot: DiscordPlatform, fake: FakeDiscord, dcore: Core, clock: FixedClock
+) -> None:
+    intro = await fake.reply(await fake.slash("quiz", user_id=ALICE, guild=True, count=2))
+    assert "Quiz" in intro.text
+    polls = await fake.wait_for(lambda: fake.channel_messages.get(CHANNEL_ID))
+    first = polls[0]
+    assert "Question 1 of 2" in first.text and "<t:" in first.text and ":R>" in first.text
+    ids = [b["custom_id"] for b in first.buttons]
+    assert ids[0].startswith("qz:") and len(ids) >= 2
+
+    alice = await fake.answered(await fake.click(first, ids[0], user_id=ALICE, guild=True))
+    assert ephemeral(alice) and "Answer recorded" in alice.callbacks[0]["data"]["content"]
+    bob = await fake.answered(await fake.click(first, ids[1], user_id=BOB, guild=True))
+    assert ephemeral(bob) and "Answer recorded" in bob.callbacks[0]["data"]["content"]
+    twice = await fake.answered(await fake.click(first, ids[0], user_id=BOB, guild=True))
+    assert "does not count" in twice.callbacks[0]["data"]["content"]
+
+    # The deadline passes: the answer is revealed on the message, the buttons are disabled.
+    clock.set(clock.now() + timedelta(seconds=dcore.settings.quiz_seconds + 1))
+    await dcore.timers.run_due()
+    revealed = await fake.wait_for(
+        lambda: fake.requests_to("PATCH", rf"/channels/{CHANNEL_ID}/messages/{first.id}")
+    )
+    body = revealed[0].json
+    assert "The answer is" in body["embeds"][0]["description"]
+    assert all(c["disabled"] for row in body["components"] for c in row["components"])
+    late = await fake.answered(await fake.click(first, ids[0], user_id=BOB, guild=True))
+    assert "does not count" in late.callbacks[0]["data"]["content"]
+
+    # The second question: both answer, it closes early, and the scoreboard follows.
+    for _ in range(3):
+        clock.set(clock.now() + timedelta(seconds=5))
+        await dcore.timers.run_due()
+        if len(fake.channel_messages[CHANNEL_ID]) > 1:
+            break
+    second = fake.channel_messages[CHANNEL_ID][1]
+    assert "Question 2 of 2" in second.text
+    for who in (ALICE, BOB):
+        await fake.answered(
+            await fake.click(second, second.buttons[0]["custom_id"], user_id=who, guild=True)
+        )
+    board = await fake.wait_for(
+        lambda: [m for m in fake.channel_messages[CHANNEL_ID] if "Scoreboard" in m.text]
+    )
+    assert f"user{ALICE}" in board[0].text and f"user{BOB}" in board[0].text
