@@ -136,7 +136,7 @@ async def test_files_and_long_output_are_attached(
     )
     edit = await result(fake, await fake.slash("run", user_id=ALICE, code=code))
     assert len(edit.json["content"]) <= 2000
-    files = {name: data for name, data in edit.files.values()}
+    files = dict(edit.files.values())
     assert files["output.txt"].decode().splitlines()[-1] == "1999"
     assert files["loss.png"].startswith(b"\x89PNG")
     assert files["table.csv"] == b"a,b\n1,2\n"

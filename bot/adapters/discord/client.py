@@ -27,12 +27,14 @@ class StudyClient(discord.Client):
     """The bot on Discord: interactions only, so no privileged intent."""
 
     def __init__(self, core: Core, runs: RunService) -> None:
+        # The bot has no voice: discord.py's warnings about voice libraries would only alarm.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = True
         super().__init__(
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
-            # Logging is ours (bot.logging_setup); discord.py's own setup would add handlers.
         )
         self.core = core
         base = Base(core, runs)
