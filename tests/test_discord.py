@@ -330,3 +330,15 @@ async def test_a_quiz_with_two_members(
         lambda: [m for m in fake.channel_messages[CHANNEL_ID] if "Scoreboard" in m.text]
     )
     assert f"user{ALICE}" in board[0].text and f"user{BOB}" in board[0].text
+
+
+async def test_language_follows_a_changed_locale_until_lang_chooses(
+    bot: DiscordPlatform, fake: FakeDiscord
+) -> None:
+    first = await fake.reply(await fake.slash("streak", user_id=ALICE, locale="en-US"))
+    assert "streak" in first.text.lower()
+    now_zh = await fake.reply(await fake.slash("help", user_id=ALICE, locale="zh-CN"))
+    assert "每日一题" in now_zh.text or "今日" in now_zh.text
+    await fake.reply(await fake.slash("lang", user_id=ALICE, language="en", locale="zh-CN"))
+    chosen = await fake.reply(await fake.slash("help", user_id=ALICE, locale="zh-CN"))
+    assert "Today's question" in chosen.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
@@ -62,7 +63,7 @@ class Base:
         title = ""
         if interaction.guild is not None and interaction.channel is not None:
             title = f"{interaction.guild.name} #{getattr(interaction.channel, 'name', '')}"
-        return await self.core.study.enter(
+        ctx = await self.core.study.enter(
             platform=PLATFORM,
             user_id=str(user.id),
             user_name=user.display_name or user.name,
@@ -71,6 +72,8 @@ class Base:
             chat_type="private" if in_dm else "group",
             chat_title=title,
         )
+        # The Discord client's language, until /lang chose one for the DM or the channel.
+        return replace(ctx, lang=ctx.chat.language or locale_lang(interaction))
 
     def is_admin(self, interaction: discord.Interaction[Any], ctx: Context) -> bool:
         """DMs, members with Manage Server or Administrator here, and the bot's operators."""
