@@ -62,10 +62,22 @@ def test_running_on_discord_says_how_to_create_invite_and_configure_the_bot() ->
     assert match is not None and int(match.group(1)) == sum(bits.values())
 
 
-DISCORD_COMMANDS = (
-    "help daily question topics streak stats subscribe unsubscribe timezone lang run quiz "
-    "stopquiz leaderboard"
-).split()
+DISCORD_COMMANDS = [
+    "help",
+    "daily",
+    "question",
+    "topics",
+    "streak",
+    "stats",
+    "subscribe",
+    "unsubscribe",
+    "timezone",
+    "lang",
+    "run",
+    "quiz",
+    "stopquiz",
+    "leaderboard",
+]
 
 
 def test_commands_table_has_a_discord_column_naming_every_discord_command() -> None:
