@@ -18,7 +18,6 @@ from bot.adapters.discord.runcode import RunHandlers
 from bot.adapters.discord.study import StudyHandlers
 from bot.app import Core
 from bot.services.runs import RunService
-from bot.storage.records import Chat
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +37,9 @@ class StudyClient(discord.Client):
         )
         self.core = core
         base = Base(core, runs)
-        self.study = StudyHandlers(core, runs)
-        self.sender = DiscordDailySender(self, self.study)
+        self.sender = DiscordDailySender(self, lambda: core.bank)
         self.schedule = DiscordDailySchedule(core, self.sender)
-        self.study.reschedule = self.schedule.schedule  # type: ignore[method-assign]
+        self.study = StudyHandlers(core, runs, self.schedule)
         self.quiz = QuizHandlers(base)
         self.routes = Routes(
             base,
@@ -80,7 +78,3 @@ class StudyClient(discord.Client):
             await self.study.guarded(interaction, self.study.button)
         elif kind.startswith("qz:"):
             await self.study.guarded(interaction, self.quiz.button)
-
-    async def schedule_chat(self, chat: Chat) -> None:
-        """Reschedule one chat's daily question."""
-        await self.schedule.schedule(chat)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,8 +14,9 @@ import discord
 
 from bot.adapters import render
 from bot.adapters.discord.base import PLATFORM
-from bot.adapters.discord.study import StudyHandlers
+from bot.adapters.discord.study import StudyHandlers, question_message
 from bot.app import Core
+from bot.content.loader import ContentBank
 from bot.i18n import _
 from bot.services.sending import ChatGone, SendFailed, SendRefused, SendUncertain
 from bot.services.study import Context, Shown
@@ -33,13 +35,13 @@ class DiscordDailySender:
 
     platform = PLATFORM
 
-    def __init__(self, client: discord.Client, study: StudyHandlers) -> None:
+    def __init__(self, client: discord.Client, bank: Callable[[], ContentBank]) -> None:
         self.client = client
-        self.study = study
+        self.bank = bank  # the bank in use: /admin reload replaces it
 
     async def send_daily(self, chat: Chat, shown: Shown) -> str:
         """Post the question with its buttons; return the message id."""
-        question, view = self.study.question_message(shown)
+        question, view = question_message(self.bank(), shown)
         channel = self.client.get_partial_messageable(int(chat.external_id))
         try:
             message = await channel.send(embed=question, view=view)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import discord
 
 from bot.adapters import render
 from bot.adapters.discord.base import Base, custom_id, embed
 from bot.adapters.discord.markdown import cut
+from bot.app import Core
+from bot.content.loader import ContentBank
 from bot.errors import UserInputError
 from bot.i18n import _
+from bot.services.runs import RunService
 from bot.services.sending import SendFailed
 from bot.services.study import Context, Shown
 from bot.storage.records import Chat, Lang
@@ -74,18 +77,31 @@ def question_view(
     return view
 
 
+def question_message(bank: ContentBank, shown: Shown) -> tuple[discord.Embed, discord.ui.View]:
+    """Return a shown question as an embed with its buttons."""
+    text = render.question(bank, shown.question, shown.lang, shown.prompt.kind)
+    options = len(shown.question.text(shown.lang).quiz.options)
+    return embed(text), question_view(shown.prompt.id, options, shown.lang)
+
+
+class Schedule(Protocol):
+    """Where a chat's changed daily time or zone is told."""
+
+    async def schedule(self, chat: Chat) -> None:
+        """(Re)schedule the chat's daily question."""
+        ...
+
+
 class StudyHandlers(Base):
     """The study commands and the question buttons."""
 
-    def question_message(self, shown: Shown) -> tuple[discord.Embed, discord.ui.View]:
-        """Return a shown question as an embed with its buttons."""
-        text = render.question(self.core.bank, shown.question, shown.lang, shown.prompt.kind)
-        options = len(shown.question.text(shown.lang).quiz.options)
-        return embed(text), question_view(shown.prompt.id, options, shown.lang)
+    def __init__(self, core: Core, runs: RunService, schedule: Schedule) -> None:
+        super().__init__(core, runs)
+        self.schedule = schedule
 
     async def _respond_question(self, interaction: discord.Interaction[Any], shown: Shown) -> str:
         """Answer the interaction with a question; return the message id (the send of /daily)."""
-        question, view = self.question_message(shown)
+        question, view = question_message(self.core.bank, shown)
         try:
             sent = await interaction.response.send_message(embed=question, view=view)
         except discord.HTTPException as e:
@@ -140,7 +156,7 @@ class StudyHandlers(Base):
         """Set the time zone (the user's in DMs, the channel's in a server)."""
         self.require_admin(interaction, ctx)
         ctx = await self.core.study.set_timezone(ctx, zone)
-        await self.reschedule(ctx.chat)
+        await self.schedule.schedule(ctx.chat)
         shown = ctx.chat_zone if ctx.chat.is_group else ctx.user_zone
         await self.reply(interaction, _(ctx.lang, "Time zone set to {zone}.", zone=shown))
 
@@ -151,9 +167,6 @@ class StudyHandlers(Base):
         self.require_admin(interaction, ctx)
         ctx = await self.core.study.set_language(ctx, value)
         await self.reply(interaction, _(ctx.lang, "I will speak English from now on."))
-
-    async def reschedule(self, chat: Chat) -> None:
-        """Tell the daily schedule a chat's time or zone changed (set by the client)."""
 
     # -- buttons ------------------------------------------------------------------------
     async def button(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
