@@ -291,6 +291,16 @@ class FakeDiscord:
             return self._json(self.commands)
         if m == "GET" and p == f"/applications/{APP_ID}/commands":
             return self._json(self.commands)
+        if m == "POST" and p == "/users/@me/channels":
+            recipient = int(r.json["recipient_id"])
+            return self._json(
+                {
+                    "id": str(dm_channel(recipient)),
+                    "type": 1,
+                    "recipients": [user(recipient, f"user{recipient}")],
+                    "last_message_id": None,
+                }
+            )
         if found := path_match(r"/interactions/(\d+)/([^/]+)/callback", p):
             return self._callback(found[1], r)
         if found := path_match(rf"/webhooks/{APP_ID}/([^/]+)/messages/@original", p):

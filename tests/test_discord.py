@@ -22,6 +22,7 @@ from tests.fakediscord import (
     FakeDiscord,
     Interaction,
     Sent,
+    dm_channel,
 )
 
 ALICE = 111111111111111111
@@ -342,3 +343,52 @@ async def test_language_follows_a_changed_locale_until_lang_chooses(
     await fake.reply(await fake.slash("lang", user_id=ALICE, language="en", locale="zh-CN"))
     chosen = await fake.reply(await fake.slash("help", user_id=ALICE, locale="zh-CN"))
     assert "Today's question" in chosen.text
+
+
+# -- review and reminders ---------------------------------------------------------------------
+async def test_review_serves_due_cards_and_reminders_come_by_dm(
+    bot: DiscordPlatform, fake: FakeDiscord, dcore: Core, clock: FixedClock
+) -> None:
+    question = await fake.reply(await fake.slash("daily", user_id=ALICE))
+    _right, wrong = await correct_letter(dcore, question)
+    await fake.answered(await fake.click(question, wrong, user_id=ALICE))
+    reminder = await fake.reply(await fake.slash("remind", user_id=ALICE, time="20:00"))
+    assert "20:00" in reminder.text
+
+    # The next day: the missed card is due, and at 20:00 the streak needs saving.
+    clock.set(clock.now() + timedelta(days=1, hours=8, minutes=1))
+    assert await dcore.timers.run_due() >= 1
+    dm = await fake.wait_for(lambda: fake.channel_messages.get(dm_channel(ALICE)))
+    assert "due" in dm[0].text
+    start = dm[0].buttons[0]
+    assert start["custom_id"] == "rv:go"
+
+    card = await fake.reply(await fake.click(dm[0], "rv:go", user_id=ALICE))
+    assert "Review" in card.text
+    option = card.buttons[0]["custom_id"]
+    assert option.startswith("rv:")
+    answered = await fake.answered(await fake.click(card, option, user_id=ALICE))
+    assert answered.callbacks[0]["type"] == 7  # the card shows its verdict
+    assert answered.callbacks[0]["data"]["embeds"]
+    after = await fake.wait_for(lambda: answered.followups)
+    assert after[0].text  # the next card, or where the user stands
+
+
+async def test_review_in_a_server_channel_is_ephemeral(
+    bot: DiscordPlatform, fake: FakeDiscord
+) -> None:
+    review = await fake.answered(await fake.slash("review", user_id=BOB, guild=True))
+    assert ephemeral(review)
+    bad = await fake.answered(await fake.slash("review", user_id=BOB, guild=True, retention="0.5"))
+    assert ephemeral(bad) and "Usage: /review retention" in bad.callbacks[0]["data"]["content"]
+
+
+async def test_a_subscribed_dm_gets_its_daily_question_by_dm(
+    bot: DiscordPlatform, fake: FakeDiscord, dcore: Core, clock: FixedClock
+) -> None:
+    await fake.reply(await fake.slash("subscribe", user_id=BOB, time="13:00"))
+    clock.set(clock.now() + timedelta(hours=1, minutes=1))
+    assert await dcore.timers.run_due() == 1
+    posted = await fake.wait_for(lambda: fake.channel_messages.get(dm_channel(BOB)))
+    assert "Daily question" in posted[0].text
+    assert fake.requests_to("POST", "/users/@me/channels")

@@ -16,7 +16,7 @@ from bot.errors import UserInputError
 from bot.i18n import _
 from bot.services.runs import RunService
 from bot.services.study import Context, language_from_code
-from bot.storage.records import Lang
+from bot.storage.records import Chat, Lang
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,10 @@ class Base:
     async def context_of(self, interaction: discord.Interaction[Any]) -> Context:
         """Register the user and the channel (a DM is private, a server channel a group)."""
         user = interaction.user
-        channel_id = interaction.channel_id or user.id
         in_dm = interaction.guild_id is None and _is_dm(interaction)
+        # A DM is keyed by the user's id, as a Telegram private chat is: the services find the
+        # owner of a private chat by it. Posting there opens the DM channel (`channel_of`).
+        channel_id = user.id if in_dm else (interaction.channel_id or user.id)
         title = ""
         if interaction.guild is not None and interaction.channel is not None:
             title = f"{interaction.guild.name} #{getattr(interaction.channel, 'name', '')}"
@@ -160,6 +162,13 @@ class Base:
             await self.reply(interaction, apology, ephemeral=True)
         except discord.HTTPException:
             log.warning("could not send the apology", exc_info=True)
+
+
+async def channel_of(client: discord.Client, chat: Chat) -> discord.abc.Messageable:
+    """Return where to post in a chat: the server channel, or the DM with the user."""
+    if chat.type == "private":
+        return await client.create_dm(discord.Object(int(chat.external_id)))
+    return client.get_partial_messageable(int(chat.external_id))
 
 
 def _is_dm(interaction: discord.Interaction[Any]) -> bool:

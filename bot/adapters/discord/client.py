@@ -14,6 +14,7 @@ from bot.adapters.discord.base import PLATFORM, Base, custom_id
 from bot.adapters.discord.commands import Routes, Translator
 from bot.adapters.discord.daily import DiscordDailySchedule, DiscordDailySender, SubscribeHandlers
 from bot.adapters.discord.quiz import DiscordQuizSender, QuizHandlers
+from bot.adapters.discord.review import DiscordReminderSender, ReviewHandlers
 from bot.adapters.discord.runcode import RunHandlers
 from bot.adapters.discord.study import StudyHandlers
 from bot.app import Core
@@ -41,12 +42,14 @@ class StudyClient(discord.Client):
         self.schedule = DiscordDailySchedule(core, self.sender)
         self.study = StudyHandlers(core, runs, self.schedule)
         self.quiz = QuizHandlers(base)
+        self.review = ReviewHandlers(base)
         self.routes = Routes(
             base,
             self.study,
             SubscribeHandlers(self.study, self.schedule),
             self.quiz,
             RunHandlers(base),
+            self.review,
         )
         self.tree: app_commands.CommandTree[StudyClient] = app_commands.CommandTree(
             self,
@@ -57,6 +60,7 @@ class StudyClient(discord.Client):
         )
         self.routes.install(self.tree)
         core.quiz.register(PLATFORM, DiscordQuizSender(self, base))
+        core.reminders.register(PLATFORM, DiscordReminderSender(self))
 
     async def setup_hook(self) -> None:
         """Take the gateway URL from the API, register the commands, rebuild the schedules."""
@@ -68,6 +72,7 @@ class StudyClient(discord.Client):
         log.info("discord: %d application command(s) registered", len(synced))
         await self.schedule.start()
         await self.core.quiz.resume(PLATFORM)
+        await self.core.reminders.resume(PLATFORM)
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         """Route our buttons by custom id (commands and modals go through the tree and views)."""
@@ -78,3 +83,5 @@ class StudyClient(discord.Client):
             await self.study.guarded(interaction, self.study.button)
         elif kind.startswith("qz:"):
             await self.study.guarded(interaction, self.quiz.button)
+        elif kind.startswith("rv:"):
+            await self.study.guarded(interaction, self.review.button)

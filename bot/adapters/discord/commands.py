@@ -14,6 +14,7 @@ from discord.app_commands import Choice, locale_str
 from bot.adapters.discord.base import Base, Handler, locale_lang
 from bot.adapters.discord.daily import SubscribeHandlers
 from bot.adapters.discord.quiz import QuizHandlers
+from bot.adapters.discord.review import ReviewHandlers
 from bot.adapters.discord.runcode import RunHandlers
 from bot.adapters.discord.study import StudyHandlers, short
 from bot.adapters.render import COMMANDS
@@ -43,6 +44,8 @@ OPTIONS = {
     "device": N_("cpu or gpu"),
     "count": N_("How many questions (1–20)"),
     "period": N_("week, month or all; off or on"),
+    "retention": N_("How much you want to remember, 0.80–0.97 (or default)"),
+    "remind": N_("Local time HH:MM, or off"),
 }
 RUN_CODE_MENU = N_("Run code")
 
@@ -103,12 +106,14 @@ class Routes:
         subscribe: SubscribeHandlers,
         quiz: QuizHandlers,
         run: RunHandlers,
+        review: ReviewHandlers,
     ) -> None:
         self.base = base
         self.study = study
         self.subscribe = subscribe
         self.quiz = quiz
         self.run = run
+        self.review = review
 
     def topic_choices(self, interaction: discord.Interaction[Any], typed: str) -> list[Choice[str]]:
         """Return the topics with questions whose id or name contains what was typed."""
@@ -228,6 +233,28 @@ class Routes:
         ) -> None:
             async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
                 await self.quiz.leaderboard(inter, ctx, period)
+
+            await guard(interaction, handle)
+
+        @tree.command(name="review", description=description("review"))
+        @app_commands.describe(retention=option("retention"))
+        async def review(
+            interaction: discord.Interaction[Any],
+            retention: app_commands.Range[str, 1, 8] | None = None,
+        ) -> None:
+            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
+                await self.review.review(inter, ctx, retention)
+
+            await guard(interaction, handle)
+
+        @tree.command(name="remind", description=description("remind"))
+        @app_commands.describe(time=option("remind"))
+        async def remind(
+            interaction: discord.Interaction[Any],
+            time: app_commands.Range[str, 1, 5] | None = None,
+        ) -> None:
+            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
+                await self.review.remind(inter, ctx, time)
 
             await guard(interaction, handle)
 

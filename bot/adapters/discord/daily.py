@@ -13,7 +13,7 @@ import aiohttp
 import discord
 
 from bot.adapters import render
-from bot.adapters.discord.base import PLATFORM
+from bot.adapters.discord.base import PLATFORM, channel_of
 from bot.adapters.discord.study import StudyHandlers, question_message
 from bot.app import Core
 from bot.content.loader import ContentBank
@@ -42,8 +42,8 @@ class DiscordDailySender:
     async def send_daily(self, chat: Chat, shown: Shown) -> str:
         """Post the question with its buttons; return the message id."""
         question, view = question_message(self.bank(), shown)
-        channel = self.client.get_partial_messageable(int(chat.external_id))
         try:
+            channel = await channel_of(self.client, chat)
             message = await channel.send(embed=question, view=view)
         except (discord.NotFound, discord.Forbidden) as e:
             # The channel is gone, or the bot may no longer post there: stop, do not retry.

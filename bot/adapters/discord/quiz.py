@@ -10,7 +10,7 @@ from typing import Any
 import discord
 
 from bot.adapters import quiz_render, render
-from bot.adapters.discord.base import PLATFORM, Base, custom_id, embed
+from bot.adapters.discord.base import PLATFORM, Base, channel_of, custom_id, embed
 from bot.errors import UserInputError
 from bot.i18n import _
 from bot.services.quiz import CloseReason, PollSpec, QuizRunning, Scoreboard, SentPoll
@@ -72,17 +72,16 @@ class DiscordQuizSender:
         self.client = client
         self.base = base
 
-    def _channel(self, chat: Chat) -> discord.PartialMessageable:
-        return self.client.get_partial_messageable(int(chat.external_id))
+    async def _channel(self, chat: Chat) -> discord.abc.Messageable:
+        return await channel_of(self.client, chat)
 
     async def send_poll(self, chat: Chat, poll: PollSpec) -> SentPoll:
         """Post the question with its buttons and a countdown to the deadline."""
         now = self.base.core.clock.now()
         deadline = int((now + timedelta(seconds=poll.open_seconds)).timestamp())
         try:
-            message = await self._channel(chat).send(
-                embed=poll_embed(poll, deadline), view=poll_view(poll)
-            )
+            channel = await self._channel(chat)
+            message = await channel.send(embed=poll_embed(poll, deadline), view=poll_view(poll))
         except (discord.NotFound, discord.Forbidden) as e:
             raise ChatGone(str(e)) from e
         except discord.HTTPException as e:
@@ -98,7 +97,8 @@ class DiscordQuizSender:
     ) -> None:
         """Reveal the answer and the explanation, and disable the buttons."""
         reveal = quiz_render.closed_unanswered(poll, reason)
-        message = self._channel(chat).get_partial_message(int(message_ref))
+        channel = await self._channel(chat)
+        message = discord.PartialMessage(channel=channel, id=int(message_ref))  # type: ignore[arg-type]
         try:
             await message.edit(
                 embed=poll_embed(poll, None, reveal), view=poll_view(poll, disabled=True)
@@ -110,7 +110,8 @@ class DiscordQuizSender:
         """Post the scoreboard as an embed."""
         title = _(board.lang, "🏆 Scoreboard")
         try:
-            await self._channel(chat).send(embed=embed(quiz_render.scoreboard(board), title=title))
+            channel = await self._channel(chat)
+            await channel.send(embed=embed(quiz_render.scoreboard(board), title=title))
         except (discord.NotFound, discord.Forbidden) as e:
             raise ChatGone(str(e)) from e
 
