@@ -122,9 +122,12 @@ class StudyHandlers(Base):
         outcome = await self.core.daily.today(ctx, send)
         if interaction.response.is_done():
             return
-        text = render.daily_problem(ctx.lang, outcome.status) or _(
-            ctx.lang, "Today's question was already sent in this chat; see above."
-        )
+        if outcome.status == "failed":
+            text = _(ctx.lang, "Discord did not take the question just now. Try /daily again.")
+        else:
+            text = render.daily_problem(ctx.lang, outcome.status) or _(
+                ctx.lang, "Today's question was already sent in this chat; see above."
+            )
         await self.reply(interaction, text, ephemeral=True)
 
     async def question(
