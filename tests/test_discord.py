@@ -392,3 +392,26 @@ async def test_a_subscribed_dm_gets_its_daily_question_by_dm(
     posted = await fake.wait_for(lambda: fake.channel_messages.get(dm_channel(BOB)))
     assert "Daily question" in posted[0].text
     assert fake.requests_to("POST", "/users/@me/channels")
+
+
+async def test_report_a_problem_opens_a_modal_and_stores_the_report(
+    bot: DiscordPlatform, fake: FakeDiscord, dcore: Core
+) -> None:
+    question = await fake.reply(await fake.slash("daily", user_id=ALICE))
+    right, _wrong = await correct_letter(dcore, question)
+    prompt_id = right.split(":")[2]
+    answer = await fake.reply(await fake.click(question, f"dq:r:{prompt_id}", user_id=ALICE))
+    ids = [b["custom_id"] for b in answer.buttons]
+    assert ids == [f"dq:x:{prompt_id}", f"dq:p:{prompt_id}"]  # run its snippet, report
+    opened = await fake.answered(await fake.click(answer, f"dq:p:{prompt_id}", user_id=ALICE))
+    modal = opened.callbacks[0]
+    assert modal["type"] == 9
+    field = modal["data"]["components"][0]["components"][0]
+    thanks = await fake.reply(
+        await fake.submit(
+            modal["data"]["custom_id"], {field["custom_id"]: "option C is right too"}, user_id=ALICE
+        )
+    )
+    assert thanks.ephemeral and "Thank you" in thanks.text
+    found = await dcore.reports.open_reports()
+    assert found.count == 1 and found.newest[0].text == "option C is right too"

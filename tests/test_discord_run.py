@@ -153,3 +153,13 @@ async def test_managers_switch_run_off_in_a_channel(
     assert "now off" in off.text
     blocked = await fake.reply(await fake.slash("run", user_id=ALICE, guild=True, code="print(1)"))
     assert blocked.ephemeral and "switched off" in blocked.text
+
+
+async def test_run_it_under_a_reference_answer_runs_the_snippet(
+    bot: tuple[Core, DiscordPlatform], fake: FakeDiscord
+) -> None:
+    question = await fake.reply(await fake.slash("daily", user_id=ALICE))
+    prompt_id = question.buttons[0]["custom_id"].split(":")[2]
+    answer = await fake.reply(await fake.click(question, f"dq:r:{prompt_id}", user_id=ALICE))
+    edit = await result(fake, await fake.click(answer, f"dq:x:{prompt_id}", user_id=ALICE))
+    assert edit.json["content"].startswith("**✅ OK**")

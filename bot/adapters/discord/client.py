@@ -40,7 +40,8 @@ class StudyClient(discord.Client):
         base = Base(core, runs)
         self.sender = DiscordDailySender(self, lambda: core.bank)
         self.schedule = DiscordDailySchedule(core, self.sender)
-        self.study = StudyHandlers(core, runs, self.schedule)
+        run = RunHandlers(base)
+        self.study = StudyHandlers(core, runs, self.schedule, run)
         self.quiz = QuizHandlers(base)
         self.review = ReviewHandlers(base)
         self.routes = Routes(
@@ -48,7 +49,7 @@ class StudyClient(discord.Client):
             self.study,
             SubscribeHandlers(self.study, self.schedule),
             self.quiz,
-            RunHandlers(base),
+            run,
             self.review,
         )
         self.tree: app_commands.CommandTree[StudyClient] = app_commands.CommandTree(

@@ -11,9 +11,11 @@ import discord
 from bot.adapters.discord.base import MAX_CONTENT, Base
 from bot.adapters.discord.markdown import code_block, to_markdown
 from bot.adapters.run_render import run_problem, status_line
+from bot.content.models import Question
 from bot.errors import UserInputError
 from bot.i18n import _
 from bot.runner.protocol import RunFile, RunResult
+from bot.services.runs import Job, snippet_job
 from bot.services.study import Context
 from bot.storage.records import Lang
 
@@ -141,10 +143,22 @@ class RunHandlers:
         code: str,
         device: str | None,
     ) -> None:
-        """Defer at once, run the job, then edit the response with the result."""
+        """Parse the code, then run it."""
         self._check(interaction, ctx)
         text = "/run " + (f"{device} " if device else "") + code
-        job = self.runs.parse(text)
+        await self.run_job(interaction, ctx, self.runs.parse(text))
+
+    async def run_snippet(
+        self, interaction: discord.Interaction[Any], ctx: Context, question: Question
+    ) -> None:
+        """Run a question's snippet for whoever pressed "Run it", with the /run rules."""
+        if question.snippet is None:
+            raise UserInputError("no_snippet")
+        self._check(interaction, ctx)
+        await self.run_job(interaction, ctx, snippet_job(question.snippet))
+
+    async def run_job(self, interaction: discord.Interaction[Any], ctx: Context, job: Job) -> None:
+        """Defer at once, run the job, then edit the response with the result."""
         await interaction.response.defer(thinking=True)
         quiz = self.core.quiz
         if quiz.poll_open(ctx.chat.id):

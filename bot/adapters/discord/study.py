@@ -14,6 +14,7 @@ from bot.adapters.discord.base import Base, custom_id, embed
 from bot.adapters.discord.markdown import cut
 from bot.app import Core
 from bot.content.loader import ContentBank
+from bot.content.models import Question
 from bot.errors import UserInputError
 from bot.i18n import _
 from bot.services.runs import RunService
@@ -23,9 +24,16 @@ from bot.storage.records import Chat, Lang
 
 log = logging.getLogger(__name__)
 
-# Custom ids of question buttons: "dq:a:<prompt>:<option>" answers, "dq:r:<prompt>" reveals.
+# Custom ids of question buttons: "dq:a:<prompt>:<option>" answers, "dq:r:<prompt>" reveals,
+# "dq:h", "dq:x" and "dq:p" show the hint, run the snippet and report a problem.
 # A forged id is refused: it must parse, and its prompt must belong to the channel it came from.
-_CUSTOM_ID = re.compile(r"^dq:(a|r):(\d{1,12})(?::(\d))?$")
+_CUSTOM_ID = re.compile(r"^dq:(a|r|h|x|p):(\d{1,12})(?::(\d))?$")
+_ACTIONS: dict[str, Literal["reveal", "hint", "run", "report"]] = {
+    "r": "reveal",
+    "h": "hint",
+    "x": "run",
+    "p": "report",
+}
 MAX_BUTTONS_PER_ROW = 5
 
 
@@ -33,7 +41,7 @@ MAX_BUTTONS_PER_ROW = 5
 class Press:
     """A parsed press of a question button."""
 
-    action: Literal["answer", "reveal"]
+    action: Literal["answer", "reveal", "hint", "run", "report"]
     prompt_id: int
     option: int = -1
 
@@ -46,16 +54,26 @@ def parse_custom_id(custom_id: str) -> Press | None:
     kind, prompt, option = match.groups()
     if kind == "a" and option is not None:
         return Press("answer", int(prompt), int(option))
-    if kind == "r" and option is None:
-        return Press("reveal", int(prompt))
+    if kind in _ACTIONS and option is None:
+        return Press(_ACTIONS[kind], int(prompt))
     return None
 
 
 def question_view(
-    prompt_id: int, options: int, lang: Lang, *, answers: bool = True
+    prompt_id: int, options: int, lang: Lang, *, answers: bool = True, hint: bool = False
 ) -> discord.ui.View:
-    """Return the option buttons (A, B, …) and "Show answer"."""
+    """Return the option buttons (A, B, …), "Hint" (before answering) and "Show answer"."""
     view = discord.ui.View(timeout=None)
+    last_row = (options + MAX_BUTTONS_PER_ROW - 1) // MAX_BUTTONS_PER_ROW if answers else 0
+    if hint and answers:
+        view.add_item(
+            discord.ui.Button(
+                label=_(lang, "💡 Hint"),
+                custom_id=f"dq:h:{prompt_id}",
+                style=discord.ButtonStyle.secondary,
+                row=last_row,
+            )
+        )
     if answers:
         for i in range(options):
             view.add_item(
@@ -71,8 +89,19 @@ def question_view(
             label=_(lang, "💡 Show answer"),
             custom_id=f"dq:r:{prompt_id}",
             style=discord.ButtonStyle.secondary,
-            row=(options + MAX_BUTTONS_PER_ROW - 1) // MAX_BUTTONS_PER_ROW if answers else 0,
+            row=last_row,
         )
+    )
+    return view
+
+
+def answer_view(prompt_id: int, lang: Lang, runnable: bool) -> discord.ui.View:
+    """Return the buttons under a reference answer: run its snippet, report a problem."""
+    view = discord.ui.View(timeout=None)
+    if runnable:
+        view.add_item(discord.ui.Button(label=_(lang, "▶ Run it"), custom_id=f"dq:x:{prompt_id}"))
+    view.add_item(
+        discord.ui.Button(label=_(lang, "⚠ Report a problem"), custom_id=f"dq:p:{prompt_id}")
     )
     return view
 
@@ -80,8 +109,11 @@ def question_view(
 def question_message(bank: ContentBank, shown: Shown) -> tuple[discord.Embed, discord.ui.View]:
     """Return a shown question as an embed with its buttons."""
     text = render.question(bank, shown.question, shown.lang, shown.prompt.kind)
-    options = len(shown.question.text(shown.lang).quiz.options)
-    return embed(text), question_view(shown.prompt.id, options, shown.lang)
+    texts = shown.question.text(shown.lang)
+    view = question_view(
+        shown.prompt.id, len(texts.quiz.options), shown.lang, hint=texts.hint is not None
+    )
+    return embed(text), view
 
 
 class Schedule(Protocol):
@@ -92,12 +124,52 @@ class Schedule(Protocol):
         ...
 
 
+class SnippetRunner(Protocol):
+    """Runs a question's snippet for whoever pressed "Run it"."""
+
+    async def run_snippet(
+        self, interaction: discord.Interaction[Any], ctx: Context, question: Question
+    ) -> None:
+        """Run the snippet with the /run rules and answer with the result."""
+        ...
+
+
+class ReportModal(discord.ui.Modal):
+    """Ask what is wrong with a question; the answer is stored for the operators."""
+
+    def __init__(self, study: StudyHandlers, lang: Lang, prompt_id: int) -> None:
+        super().__init__(title=_(lang, "⚠ Report a problem")[:45], custom_id=f"report:{prompt_id}")
+        self.study = study
+        self.prompt_id = prompt_id
+        self.text: discord.ui.TextInput[ReportModal] = discord.ui.TextInput(
+            label=_(lang, "What is wrong?")[:45],
+            style=discord.TextStyle.paragraph,
+            custom_id="text",
+            max_length=1000,
+        )
+        self.add_item(self.text)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        """Store the report."""
+        text = self.text.value
+
+        async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
+            await self.study.core.reports.report_prompt(ctx, self.prompt_id, text)
+            thanks = _(ctx.lang, "Thank you! The report is stored for the bot's operators.")
+            await self.study.reply(inter, thanks, ephemeral=True)
+
+        await self.study.guarded(interaction, handle)
+
+
 class StudyHandlers(Base):
     """The study commands and the question buttons."""
 
-    def __init__(self, core: Core, runs: RunService, schedule: Schedule) -> None:
+    def __init__(
+        self, core: Core, runs: RunService, schedule: Schedule, tools: SnippetRunner
+    ) -> None:
         super().__init__(core, runs)
         self.schedule = schedule
+        self.tools = tools
 
     async def _respond_question(self, interaction: discord.Interaction[Any], shown: Shown) -> str:
         """Answer the interaction with a question; return the message id (the send of /daily)."""
@@ -185,6 +257,17 @@ class StudyHandlers(Base):
         if press.action == "reveal":
             await self._reveal(interaction, ctx, prompt.id)
             return
+        if press.action == "hint":
+            hint = question.text(prompt.language).hint
+            text = f"💡 {render.e(hint)}" if hint else _(ctx.lang, "This question has no hint.")
+            await self.reply(interaction, text, ephemeral=True)  # spoils nothing for others
+            return
+        if press.action == "run":
+            await self.tools.run_snippet(interaction, ctx, question)
+            return
+        if press.action == "report":
+            await interaction.response.send_modal(ReportModal(self, ctx.lang, prompt.id))
+            return
         result = await self.core.study.answer(ctx, prompt.id, press.option)
         if result.status == "stale" or result.question is None:
             await self.reply(
@@ -215,7 +298,10 @@ class StudyHandlers(Base):
             )
             return
         text = render.reference_answer(question, prompt.language)
-        await interaction.response.send_message(embed=embed(text), ephemeral=ctx.chat.is_group)
+        view = answer_view(prompt_id, ctx.lang, question.snippet is not None)
+        await interaction.response.send_message(
+            embed=embed(text), view=view, ephemeral=ctx.chat.is_group
+        )
 
 
 def short(text: str) -> str:
