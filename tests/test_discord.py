@@ -415,3 +415,21 @@ async def test_report_a_problem_opens_a_modal_and_stores_the_report(
     assert thanks.ephemeral and "Thank you" in thanks.text
     found = await dcore.reports.open_reports()
     assert found.count == 1 and found.newest[0].text == "option C is right too"
+
+
+async def test_admin_is_for_discord_operators_only(
+    make_settings: Callable[..., Settings], fake: FakeDiscord, clock: FixedClock
+) -> None:
+    settings = make_settings(
+        DISCORD_BOT_TOKEN=fake.token,
+        DISCORD_API_BASE_URL=fake.base_url,
+        STUDYBOT_ADMIN_IDS=f"{BOB},discord:{ALICE}",  # Bob's number is a Telegram id
+    )
+    async with open_core(settings, clock=clock) as core, running(core, fake):
+        refused = await fake.answered(await fake.slash("admin", user_id=BOB, action="stats"))
+        assert ephemeral(refused) and "operators" in refused.callbacks[0]["data"]["content"]
+        stats = await fake.reply(await fake.slash("admin", user_id=ALICE, action="stats"))
+        assert stats.ephemeral and "questions" in stats.text.lower()
+        # An operator may subscribe any server channel without Manage Server.
+        subscribed = await fake.reply(await fake.slash("subscribe", user_id=ALICE, guild=True))
+        assert "Only group admins" not in subscribed.text

@@ -14,7 +14,7 @@ from bot.adapters.discord.base import PLATFORM, Base, custom_id
 from bot.adapters.discord.commands import Routes, Translator
 from bot.adapters.discord.daily import DiscordDailySchedule, DiscordDailySender, SubscribeHandlers
 from bot.adapters.discord.quiz import DiscordQuizSender, QuizHandlers
-from bot.adapters.discord.review import DiscordReminderSender, ReviewHandlers
+from bot.adapters.discord.review import AdminHandlers, DiscordReminderSender, ReviewHandlers
 from bot.adapters.discord.runcode import RunHandlers
 from bot.adapters.discord.study import StudyHandlers
 from bot.app import Core
@@ -51,6 +51,7 @@ class StudyClient(discord.Client):
             self.quiz,
             run,
             self.review,
+            AdminHandlers(base),
         )
         self.tree: app_commands.CommandTree[StudyClient] = app_commands.CommandTree(
             self,
@@ -62,6 +63,8 @@ class StudyClient(discord.Client):
         self.routes.install(self.tree)
         core.quiz.register(PLATFORM, DiscordQuizSender(self, base))
         core.reminders.register(PLATFORM, DiscordReminderSender(self))
+        if core.admin not in runs.observers:  # /admin stats counts runs on every platform
+            runs.observers.append(core.admin)
 
     async def setup_hook(self) -> None:
         """Take the gateway URL from the API, register the commands, rebuild the schedules."""

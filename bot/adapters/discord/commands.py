@@ -14,7 +14,7 @@ from discord.app_commands import Choice, locale_str
 from bot.adapters.discord.base import Base, Handler, locale_lang
 from bot.adapters.discord.daily import SubscribeHandlers
 from bot.adapters.discord.quiz import QuizHandlers
-from bot.adapters.discord.review import ReviewHandlers
+from bot.adapters.discord.review import AdminHandlers, ReviewHandlers
 from bot.adapters.discord.runcode import RunHandlers
 from bot.adapters.discord.study import StudyHandlers, short
 from bot.adapters.render import COMMANDS
@@ -46,6 +46,7 @@ OPTIONS = {
     "period": N_("week, month or all; off or on"),
     "retention": N_("How much you want to remember, 0.80–0.97 (or default)"),
     "remind": N_("Local time HH:MM, or off"),
+    "action": N_("stats or reload"),
 }
 RUN_CODE_MENU = N_("Run code")
 
@@ -107,6 +108,7 @@ class Routes:
         quiz: QuizHandlers,
         run: RunHandlers,
         review: ReviewHandlers,
+        admin: AdminHandlers,
     ) -> None:
         self.base = base
         self.study = study
@@ -114,6 +116,7 @@ class Routes:
         self.quiz = quiz
         self.run = run
         self.review = review
+        self.admin = admin
 
     def topic_choices(self, interaction: discord.Interaction[Any], typed: str) -> list[Choice[str]]:
         """Return the topics with questions whose id or name contains what was typed."""
@@ -255,6 +258,17 @@ class Routes:
         ) -> None:
             async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
                 await self.review.remind(inter, ctx, time)
+
+            await guard(interaction, handle)
+
+        @tree.command(name="admin", description=locale_str(N_("Operators: stats or reload")))
+        @app_commands.describe(action=option("action"))
+        @app_commands.choices(
+            action=[Choice(name="stats", value="stats"), Choice(name="reload", value="reload")]
+        )
+        async def admin(interaction: discord.Interaction[Any], action: str | None = None) -> None:
+            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
+                await self.admin.admin(inter, ctx, action)
 
             await guard(interaction, handle)
 

@@ -1,4 +1,4 @@
-"""Personal review and reminders on Discord: /review, its card buttons, /remind and the DM."""
+"""Review, reminders and operators on Discord: /review and its cards, /remind, /admin."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from typing import Any
 import discord
 
 from bot.adapters import render, review_render
+from bot.adapters.admin_render import (
+    admin_refused,
+    admin_stats,
+    admin_usage,
+    bank_refused,
+    bank_reloaded,
+)
 from bot.adapters.discord.base import Base, custom_id, embed
+from bot.errors import ContentError
 from bot.i18n import _
 from bot.services.reminders import Reminder
 from bot.services.sending import ChatGone, SendFailed, SendRefused
@@ -139,3 +147,30 @@ class ReviewHandlers:
         if not at and user.remind_at is None:
             text += "\n" + render.usage(ctx.lang, "usage_remind")
         await self.base.reply(interaction, text, ephemeral=self.base.personal(ctx))
+
+
+class AdminHandlers:
+    """/admin stats and /admin reload, for operators (discord:<id> in STUDYBOT_ADMIN_IDS)."""
+
+    def __init__(self, base: Base) -> None:
+        self.base = base
+        self.core = base.core
+
+    async def admin(
+        self, interaction: discord.Interaction[Any], ctx: Context, action: str | None
+    ) -> None:
+        """Show the bot's numbers, or reload the question bank (only the operator sees it)."""
+        if interaction.user.id not in self.core.settings.discord_admin_ids:
+            await self.base.reply(interaction, admin_refused(ctx.lang), ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        if action == "stats":
+            text = admin_stats(ctx.lang, await self.core.admin.stats(self.base.runs))
+        elif action == "reload":
+            try:
+                text = bank_reloaded(ctx.lang, await self.core.admin.reload())
+            except ContentError as err:  # the operator's bank, not their input: list why
+                text = bank_refused(ctx.lang, list(err.problems))
+        else:
+            text = admin_usage(ctx.lang)
+        await self.base.reply(interaction, text)
