@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
@@ -48,12 +49,30 @@ def embed(text_html: str, title: str | None = None) -> discord.Embed:
     )
 
 
+class Inflight:
+    """The interactions being handled now, so that a stop lets them finish."""
+
+    def __init__(self) -> None:
+        self.accepting = True
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    async def drain(self, timeout_s: float) -> int:
+        """Stop taking interactions and wait for the running ones; return how many were cut."""
+        self.accepting = False
+        running = {t for t in self.tasks if t is not asyncio.current_task()}
+        if not running:
+            return 0
+        _done, pending = await asyncio.wait(running, timeout=timeout_s)
+        return len(pending)
+
+
 class Base:
     """What every Discord handler shares: the core, the runner and the reply helpers."""
 
-    def __init__(self, core: Core, runs: RunService) -> None:
+    def __init__(self, core: Core, runs: RunService, inflight: Inflight) -> None:
         self.core = core
         self.runs = runs
+        self.inflight = inflight
 
     async def context_of(self, interaction: discord.Interaction[Any]) -> Context:
         """Register the user and the channel (a DM is private, a server channel a group)."""
@@ -118,6 +137,18 @@ class Base:
 
     async def guarded(self, interaction: discord.Interaction[Any], handler: Handler) -> None:
         """Run a handler with the context; answer UserInputError; log the unexpected once."""
+        if not self.inflight.accepting:
+            return  # stopping: Discord tells the user the interaction failed
+        task = asyncio.current_task()
+        if task is not None:
+            self.inflight.tasks.add(task)
+        try:
+            await self._guarded(interaction, handler)
+        finally:
+            if task is not None:
+                self.inflight.tasks.discard(task)
+
+    async def _guarded(self, interaction: discord.Interaction[Any], handler: Handler) -> None:
         lang = locale_lang(interaction)
         try:
             ctx = await self.context_of(interaction)

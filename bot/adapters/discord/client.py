@@ -10,7 +10,7 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
-from bot.adapters.discord.base import PLATFORM, Base, custom_id
+from bot.adapters.discord.base import PLATFORM, Base, Inflight, custom_id
 from bot.adapters.discord.commands import Routes, Translator
 from bot.adapters.discord.daily import DiscordDailySchedule, DiscordDailySender, SubscribeHandlers
 from bot.adapters.discord.quiz import DiscordQuizSender, QuizHandlers
@@ -37,11 +37,12 @@ class StudyClient(discord.Client):
             allowed_mentions=discord.AllowedMentions.none(),
         )
         self.core = core
-        base = Base(core, runs)
+        self.inflight = Inflight()
+        base = Base(core, runs, self.inflight)
         self.sender = DiscordDailySender(self, lambda: core.bank)
         self.schedule = DiscordDailySchedule(core, self.sender)
         run = RunHandlers(base)
-        self.study = StudyHandlers(core, runs, self.schedule, run)
+        self.study = StudyHandlers(core, runs, self.inflight, self.schedule, run)
         self.quiz = QuizHandlers(base)
         self.review = ReviewHandlers(base)
         self.routes = Routes(

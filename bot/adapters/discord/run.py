@@ -16,6 +16,9 @@ from bot.services.runs import RunService
 
 log = logging.getLogger(__name__)
 
+# Beyond a /run's wall time, how long a stop waits for the interactions being handled.
+STOP_GRACE_S = 10.0
+
 
 class DiscordFailed(PlatformFailed):
     """Discord refused the bot for good (a wrong token, say)."""
@@ -73,7 +76,11 @@ class DiscordPlatform:
             self.stop_event.set()
 
     async def stop(self) -> None:
-        """Close the gateway and the HTTP session."""
+        """Take no new interactions, let running ones (a /run within its limit) end, close."""
+        grace = self.client.core.settings.run_wall_time_s + STOP_GRACE_S
+        cut = await self.client.inflight.drain(grace)
+        if cut:
+            log.warning("discord: %d interaction(s) still running at the stop were cut", cut)
         await self.client.close()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):

@@ -10,7 +10,7 @@ from typing import Any, Literal, Protocol
 import discord
 
 from bot.adapters import render
-from bot.adapters.discord.base import Base, custom_id, embed
+from bot.adapters.discord.base import Base, Inflight, custom_id, embed
 from bot.adapters.discord.markdown import cut
 from bot.app import Core
 from bot.content.loader import ContentBank
@@ -165,9 +165,14 @@ class StudyHandlers(Base):
     """The study commands and the question buttons."""
 
     def __init__(
-        self, core: Core, runs: RunService, schedule: Schedule, tools: SnippetRunner
+        self,
+        core: Core,
+        runs: RunService,
+        inflight: Inflight,
+        schedule: Schedule,
+        tools: SnippetRunner,
     ) -> None:
-        super().__init__(core, runs)
+        super().__init__(core, runs, inflight)
         self.schedule = schedule
         self.tools = tools
 
