@@ -37,11 +37,11 @@ from bot.adapters.telegram.app import (  # noqa: E402
     start_application,
     stop_application,
 )
-from bot.adapters.telegram.delivery import MAX_IN_FLIGHT  # noqa: E402
 from bot.adapters.telegram.keyboards import question_keyboard  # noqa: E402
 from bot.app import open_core  # noqa: E402
 from bot.config import CONTENT_DIR, Settings  # noqa: E402
 from bot.content.loader import load_bank  # noqa: E402
+from bot.services.daily_schedule import MAX_IN_FLIGHT  # noqa: E402
 from bot.services.runs import RunService  # noqa: E402
 from tests.fakebotapi import FakeBotAPI  # noqa: E402
 

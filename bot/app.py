@@ -17,6 +17,7 @@ from bot.services.admin import AdminService
 from bot.services.boards import BoardService
 from bot.services.cards import CardService
 from bot.services.daily import DailyService
+from bot.services.daily_schedule import DailySchedule
 from bot.services.quiz import QuizService
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
@@ -42,6 +43,7 @@ class Core:
     clock: Clock
     study: StudyService
     daily: DailyService
+    daily_schedule: DailySchedule  # each adapter registers its DailySender here
     quiz: QuizService
     boards: BoardService
     timers: Timers
@@ -133,6 +135,7 @@ async def open_core(
         daily = DailyService(repos, study, clock, settings.daily_reviews)
         timers = Timers(clock)
         quiz = QuizService(repos, study, bank, clock, timers, settings.quiz_seconds)
+        schedule = DailySchedule(daily, timers, clock)
         timers.start()
         try:
             reports = ReportService(repos, study, clock)
@@ -144,6 +147,7 @@ async def open_core(
                 clock=clock,
                 study=study,
                 daily=daily,
+                daily_schedule=schedule,
                 quiz=quiz,
                 boards=BoardService(repos, clock),
                 timers=timers,
@@ -154,4 +158,5 @@ async def open_core(
                 reports=reports,
             )
         finally:
+            await schedule.shutdown()
             await timers.shutdown()

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.adapters.commands import for_platform
 from bot.adapters.discord.run import DiscordPlatform
 from bot.app import Core, open_core
 from bot.clock import FixedClock
@@ -62,6 +63,17 @@ async def test_connects_through_the_api_gateway_and_registers_commands(
     assert {"help", "daily", "question", "topics", "streak", "stats", "subscribe"} <= names
     assert {"unsubscribe", "timezone", "lang", "run", "quiz", "stopquiz", "leaderboard"} <= names
     assert "Run code" in names
+    # Exactly the registry's Discord commands, with its options (required ones first).
+    slash = {c["name"]: c for c in puts[0].json if c.get("type", 1) == 1}
+    assert set(slash) == {c.name for c in for_platform("discord")}
+    for command in for_platform("discord"):
+        sent = slash[command.name].get("options", [])
+        assert [(o["name"], o.get("required", False)) for o in sent] == [
+            (o.name, o.required) for o in command.options
+        ]
+        for option, given in zip(command.options, sent, strict=True):
+            assert [c["value"] for c in given.get("choices", [])] == list(option.choices)
+            assert given.get("autocomplete", False) == (option.autocomplete is not None)
     for command in puts[0].json:
         if command.get("type", 1) == 1:
             assert 1 <= len(command["description"]) <= 100
@@ -379,7 +391,7 @@ async def test_review_in_a_server_channel_is_ephemeral(
 ) -> None:
     review = await fake.answered(await fake.slash("review", user_id=BOB, guild=True))
     assert ephemeral(review)
-    bad = await fake.answered(await fake.slash("review", user_id=BOB, guild=True, retention="0.5"))
+    bad = await fake.answered(await fake.slash("review", user_id=BOB, guild=True, retention=0.5))
     assert ephemeral(bad) and "Usage: /review retention" in bad.callbacks[0]["data"]["content"]
 
 

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.telegram.delivery import MAX_IN_FLIGHT
 from bot.app import Core, open_core
 from bot.clock import FixedClock
 from bot.config import Settings
+from bot.services.daily_schedule import MAX_IN_FLIGHT
 from tests.conftest import FIXTURE_BANK, clean_env
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram import TOKEN, USER, running, say

@@ -18,7 +18,6 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.adapters.telegram.app import build_application, start_application, stop_application
-from bot.adapters.telegram.delivery import DailyScheduler
 from bot.adapters.telegram.flood import FloodLimiter
 from bot.app import Core
 from bot.clock import FixedClock
@@ -37,7 +36,7 @@ ALL_SENT = "SELECT count(*) FROM daily_deliveries WHERE status = 'sent' HAVING c
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Shrink the waits between tries (the rules stay the same)."""
     monkeypatch.setattr("bot.adapters.telegram.sending.BACKOFF_S", 0.05)
-    monkeypatch.setattr("bot.adapters.telegram.delivery.RETRY_AFTER_FAILURE", timedelta(seconds=1))
+    monkeypatch.setattr("bot.services.daily_schedule.RETRY_AFTER_FAILURE", timedelta(seconds=1))
 
 
 @pytest.fixture
@@ -93,11 +92,10 @@ async def test_fan_out_under_faults_sends_each_chat_exactly_one(
             chat_title="",
         )
         await core.study.subscribe(ctx, "07:00")
-    async with through_gate(core, fake) as (app, gate):
+    async with through_gate(core, fake) as (_app, gate):
         await inject(fake, gate, fault)
         clock.set(datetime(2026, 3, 10, 7, 0, tzinfo=UTC))
-        scheduler: DailyScheduler = app.bot_data["scheduler"]
-        await scheduler.start()  # every chat is due now: the fan-out
+        await core.daily_schedule.start()  # every chat is due now: the fan-out
         if fault == "refused":
             # Long enough for every chat's three tries (30 a second) to meet a closed port.
             await asyncio.sleep(3.0)
@@ -177,10 +175,9 @@ async def test_fan_out_over_the_overall_limit_earns_no_429(core: Core, clock: Fi
                 chat_title="",
             )
             await core.study.subscribe(ctx, "07:00")
-        async with running(core, fake, limiter=FloodLimiter(overall=10, max_retries=3)) as app:
+        async with running(core, fake, limiter=FloodLimiter(overall=10, max_retries=3)):
             clock.set(datetime(2026, 3, 10, 7, 0, tzinfo=UTC))
-            scheduler: DailyScheduler = app.bot_data["scheduler"]
-            await scheduler.start()
+            await core.daily_schedule.start()
             await until(
                 core,
                 "SELECT count(*) FROM daily_deliveries WHERE status = 'sent' HAVING count(*) = 25",

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +16,11 @@ import pytest
 from telegram.ext import Application
 
 from bot.adapters.telegram.app import build_application, start_application, stop_application
-from bot.adapters.telegram.delivery import DailyScheduler, job_name
 from bot.adapters.telegram.flood import FloodLimiter
 from bot.app import Core, open_core
 from bot.clock import FixedClock
 from bot.config import Settings
+from bot.services.daily import DeliveryOutcome
 from bot.services.runs import RunService
 from tests.conftest import clean_env, studybot
 from tests.fakebotapi import FakeBotAPI
@@ -129,18 +129,24 @@ async def test_subscribe_then_due_job_delivers_exactly_one(
     clock.set(datetime(2026, 3, 10, 6, 0, tzinfo=UTC))
     reply = await say(fake, "/subscribe 07:30")
     assert "07:30" in reply
-    jobs = bot.bot_data["scheduler"].jobs.get_jobs_by_name(job_name(1))
-    assert len(jobs) == 1
+    schedule = core.daily_schedule
+    assert schedule.next_at(1) == datetime(2026, 3, 10, 7, 30, tzinfo=UTC)
     clock.set(datetime(2026, 3, 10, 7, 30, tzinfo=UTC))
     since = fake.mark()
-    await jobs[0].run(bot)
-    await jobs[0].run(bot)  # the same day again: nothing more
+    assert await core.timers.run_due() == 1
+    assert await schedule.deliver(1) == DeliveryOutcome("already", date(2026, 3, 10))
     sent = [c for c in fake.calls("sendMessage") if c.seq >= since]
     assert len(sent) == 1
     assert "Daily question" in str(sent[0].params["text"])
-    # Changing the time replaces the job instead of adding one.
+    assert schedule.next_at(1) == datetime(2026, 3, 11, 7, 30, tzinfo=UTC)  # tomorrow's
+    # Changing the time replaces the timer instead of adding one.
     await say(fake, "/subscribe 08:00")
-    assert len(bot.job_queue.get_jobs_by_name(job_name(1))) == 1  # type: ignore[union-attr]
+    assert schedule.next_at(1) == datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
+    clock.set(datetime(2026, 3, 10, 8, 0, tzinfo=UTC))
+    since = fake.mark()
+    assert await core.timers.run_due() == 1  # at the new time, but today's is out already
+    assert not [c for c in fake.calls("sendMessage") if c.seq >= since]
+    assert schedule.next_at(1) == datetime(2026, 3, 11, 8, 0, tzinfo=UTC)
 
 
 async def test_restart_keeps_streak_and_does_not_resend(
@@ -158,10 +164,9 @@ async def test_restart_keeps_streak_and_does_not_resend(
         fake.press_button(USER, USER, question.message_id, question.callback_data[0])
         await fake.wait_for_call("editMessageText", since=since)
     since = fake.mark()
-    async with open_core(settings, clock=clock) as core, running(core, fake) as app:
+    async with open_core(settings, clock=clock) as core, running(core, fake):
         assert "Streak: 1 day" in await say(fake, "/streak")
-        scheduler: DailyScheduler = app.bot_data["scheduler"]
-        assert (await scheduler.deliver(1)).status == "already"
+        assert (await core.daily_schedule.deliver(1)).status == "already"
     texts = [str(c.params["text"]) for c in fake.calls("sendMessage") if c.seq >= since]
     assert not any("Daily question" in t for t in texts)
 
@@ -184,12 +189,13 @@ async def test_blocked_chat_is_unsubscribed_not_retried(
     fake.fail_next(
         "sendMessage", error_code=403, description="Forbidden: bot was blocked by the user"
     )
-    scheduler: DailyScheduler = bot.bot_data["scheduler"]
-    assert (await scheduler.deliver(1)).status == "gone"
+    assert core.daily_schedule.next_at(1) is not None
+    assert (await core.daily_schedule.deliver(1)).status == "gone"
     chat = await core.repos.chats.by_external("telegram", str(USER))
     assert chat is not None
     assert not chat.subscribed
-    assert all(j.removed for j in scheduler.jobs.get_jobs_by_name(job_name(chat.id)))
+    assert core.daily_schedule.next_at(chat.id) is None
+    assert core.timers.pending == 0
 
 
 @pytest.mark.parametrize(
@@ -327,10 +333,9 @@ async def test_group_upgraded_to_supergroup_is_followed(
         description="Bad Request: group chat was upgraded to a supergroup chat",
         parameters={"migrate_to_chat_id": new_id},
     )
-    scheduler: DailyScheduler = bot.bot_data["scheduler"]
     chat = await core.repos.chats.by_external("telegram", str(GROUP))
     assert chat is not None
-    assert (await scheduler.deliver(chat.id)).status == "sent"
+    assert (await core.daily_schedule.deliver(chat.id)).status == "sent"
     assert fake.calls("sendMessage", chat_id=new_id)
     moved = await core.repos.chats.get(chat.id)
     assert moved is not None
@@ -346,9 +351,8 @@ async def test_refused_send_is_not_retried_all_day(
     fake.fail_next(
         "sendMessage", error_code=400, description="Bad Request: not enough rights to send text"
     )
-    scheduler: DailyScheduler = bot.bot_data["scheduler"]
-    assert (await scheduler.deliver(1)).status == "refused"
-    assert not scheduler.jobs.get_jobs_by_name("retry:1")
+    assert (await core.daily_schedule.deliver(1)).status == "refused"
+    assert core.timers.pending == 1  # the chat's daily timer, no retry
     chat = await core.repos.chats.get(1)
     assert chat is not None
     assert chat.subscribed
@@ -415,7 +419,7 @@ async def test_daily_that_failed_to_send_is_told_and_can_be_asked_again(
 
 
 async def test_daily_refused_by_schedule_is_sent_when_asked(
-    bot: App, fake: FakeBotAPI, clock: FixedClock
+    bot: App, fake: FakeBotAPI, core: Core, clock: FixedClock
 ) -> None:
     clock.set(datetime(2026, 3, 10, 6, 0, tzinfo=UTC))
     await say(fake, "/subscribe 07:00")
@@ -423,10 +427,9 @@ async def test_daily_refused_by_schedule_is_sent_when_asked(
     fake.fail_next(
         "sendMessage", error_code=400, description="Bad Request: not enough rights to send text"
     )
-    scheduler: DailyScheduler = bot.bot_data["scheduler"]
-    assert (await scheduler.deliver(1)).status == "refused"
+    assert (await core.daily_schedule.deliver(1)).status == "refused"
     assert "Daily question" in await say(fake, "/daily")
-    assert (await scheduler.deliver(1)).status == "already"
+    assert (await core.daily_schedule.deliver(1)).status == "already"
 
 
 async def test_rate_limit_setting_decides_the_limiter(

@@ -9,6 +9,7 @@ import logging
 import re
 import sys
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -29,6 +30,9 @@ from bot.text import excerpt
 log = logging.getLogger(__name__)
 
 PLATFORM = "console"
+
+# A console command: the user's context, the text after the command, and the whole line.
+CommandHandler = Callable[[Context, str, str], Awaitable[None]]
 
 # How long a letter typed between two quiz polls waits for the next poll.
 NEXT_POLL_WAIT_S = 10.0
@@ -82,6 +86,7 @@ class Console:
         core.reminders.register(PLATFORM, self.remind_now)
         self.pictures: PictureRenderer | None = None
         self._eof = False
+        self._quit = False
 
     def say(self, text: str) -> None:
         """Print one reply."""
@@ -116,10 +121,12 @@ class Console:
                     self.stdout.write("\n")
                     return
                 line = line.strip()
-                if line in {"/quit", "/exit"}:
+                if line == "/exit":
                     return
                 if line:
                     await self.handle(line)
+                if self._quit:
+                    return
         finally:
             await self.core.quiz.stop_all(PLATFORM)
             self.close()
@@ -164,80 +171,127 @@ class Console:
             self.say(_(ctx.lang, "Sorry, something went wrong on my side. Please try again."))
 
     async def _dispatch(self, ctx: Context, command: str, arg: str, line: str) -> None:
-        study = self.core.study
-        lang = ctx.lang
         if not command.startswith("/"):
             await self.answer(ctx, line)
-        elif command == "/start":
-            self.say(render.welcome(lang, self.user, console=True))
-        elif command == "/help":
-            self.say(render.help_text(lang, console=True))
-        elif command == "/daily":
-            outcome = await self.core.daily.today(ctx, self._send_question)
-            problem = render.daily_problem(lang, outcome.status)
-            if problem is not None:
-                self.say(problem)
-        elif command == "/question":
-            await self.show(await study.show(ctx, "question", arg or None))
-        elif command == "/answer" and arg.lower() == "run":
-            await self.run_snippet(ctx)
-        elif command == "/hint":
-            self.hint(ctx)
-        elif command == "/report":
-            if self.current is None:
-                raise UserInputError("no_question")
-            await self.core.reports.report_prompt(ctx, self.current.prompt.id, arg)
-            self.say(_(lang, "Thank you! The report is stored for the bot's operators."))
-        elif command == "/answer":
-            if self.current is None:
-                self.say(_(lang, "No question yet. Try /daily."))
-            else:
-                self.say(render.reference_answer(self.current.question, self.current.lang))
-                if await self.core.review.may_rate_self(ctx, self.current.prompt.id):
-                    self.say(render.usage(lang, "usage_rate"))
-        elif command == "/review":
-            await self.review(ctx, arg)
-        elif command == "/rate":
-            await self.rate(ctx, arg)
-        elif command == "/remind":
-            if len(arg.split()) != 1:
-                raise UserInputError("usage_remind")
-            user = await self.core.reminders.set(ctx, arg)
-            zone = self.core.reminders.zone(user)
-            self.say(review_render.remind_set(lang, user.remind_at, zone))
-        elif command == "/streak":
-            self.say(render.streak(lang, await study.streak(ctx)))
-        elif command == "/stats":
-            await self.stats(ctx)
-        elif command == "/topics":
-            self.say(render.topics(self.core.bank, lang))
-        elif command == "/timezone":
-            if not arg:
-                self.say(
-                    _(lang, "Your time zone: {zone}", zone=ctx.user_zone)
-                    + "\n"
-                    + render.usage(lang, "usage_timezone")
-                )
-                return
-            ctx = await study.set_timezone(ctx, arg)
-            self.say(_(lang, "Time zone set to {zone}.", zone=ctx.user_zone))
-        elif command == "/lang":
-            ctx = await study.set_language(ctx, arg)
-            self.say(_(ctx.lang, "I will speak English from now on."))
-        elif command == "/run":
-            await self.run_code(ctx, line)
-        elif command == "/quiz":
-            session = await self.core.quiz.start(ctx, arg.split())
-            self.say(quiz_render.intro(self.core.bank, lang, session))
-            await self.core.quiz.begin(session.id)
-        elif command == "/stopquiz":
-            await self.core.quiz.stop(ctx, privileged=True)
-        elif command == "/leaderboard":
-            await self.leaderboard(ctx, arg)
-        else:
-            self.say(_(lang, "Unknown command {command}. See /help.", command=excerpt(command)))
+            return
+        handler = self.commands.get(command.removeprefix("/"))
+        if handler is None:
+            self.say(_(ctx.lang, "Unknown command {command}. See /help.", command=excerpt(command)))
+            return
+        await handler(ctx, arg, line)
 
-    def hint(self, ctx: Context) -> None:
+    @property
+    def commands(self) -> dict[str, CommandHandler]:
+        """Return the handler of each console command of the registry, by name."""
+        return {
+            "daily": self.daily,
+            "question": self.question,
+            "answer": self.reference,
+            "hint": self.hint,
+            "report": self.report,
+            "topics": self.topics,
+            "streak": self.streak,
+            "stats": lambda ctx, _arg, _line: self.stats(ctx),
+            "review": lambda ctx, arg, _line: self.review(ctx, arg),
+            "rate": lambda ctx, arg, _line: self.rate(ctx, arg),
+            "remind": self.remind,
+            "quiz": self.quiz,
+            "stopquiz": self.stopquiz,
+            "leaderboard": lambda ctx, arg, _line: self.leaderboard(ctx, arg),
+            "run": lambda ctx, _arg, line: self.run_code(ctx, line),
+            "timezone": self.timezone,
+            "lang": self.lang,
+            "help": self.help,
+            "quit": self.quit,
+            "start": self.start,
+        }
+
+    async def start(self, ctx: Context, arg: str, line: str) -> None:
+        """Greet the user."""
+        self.say(render.welcome(ctx.lang, self.user, console=True))
+
+    async def help(self, ctx: Context, arg: str, line: str) -> None:
+        """List the console's commands."""
+        self.say(render.help_text(ctx.lang, console=True))
+
+    async def quit(self, ctx: Context, arg: str, line: str) -> None:
+        """End the session after this line."""
+        self._quit = True
+
+    async def daily(self, ctx: Context, arg: str, line: str) -> None:
+        """Show today's question; say so when it cannot be shown."""
+        outcome = await self.core.daily.today(ctx, self._send_question)
+        problem = render.daily_problem(ctx.lang, outcome.status)
+        if problem is not None:
+            self.say(problem)
+
+    async def question(self, ctx: Context, arg: str, line: str) -> None:
+        """Show a question, optionally from one topic."""
+        await self.show(await self.core.study.show(ctx, "question", arg or None))
+
+    async def reference(self, ctx: Context, arg: str, line: str) -> None:
+        """Show the current question's reference answer, or run its snippet (`/answer run`)."""
+        if arg.lower() == "run":
+            await self.run_snippet(ctx)
+        elif self.current is None:
+            self.say(_(ctx.lang, "No question yet. Try /daily."))
+        else:
+            self.say(render.reference_answer(self.current.question, self.current.lang))
+            if await self.core.review.may_rate_self(ctx, self.current.prompt.id):
+                self.say(render.usage(ctx.lang, "usage_rate"))
+
+    async def report(self, ctx: Context, arg: str, line: str) -> None:
+        """Store a problem report on the current question."""
+        if self.current is None:
+            raise UserInputError("no_question")
+        await self.core.reports.report_prompt(ctx, self.current.prompt.id, arg)
+        self.say(_(ctx.lang, "Thank you! The report is stored for the bot's operators."))
+
+    async def topics(self, ctx: Context, arg: str, line: str) -> None:
+        """List topics with counts."""
+        self.say(render.topics(self.core.bank, ctx.lang))
+
+    async def streak(self, ctx: Context, arg: str, line: str) -> None:
+        """Show the streak."""
+        self.say(render.streak(ctx.lang, await self.core.study.streak(ctx)))
+
+    async def remind(self, ctx: Context, arg: str, line: str) -> None:
+        """Set or stop the reminder."""
+        if len(arg.split()) != 1:
+            raise UserInputError("usage_remind")
+        user = await self.core.reminders.set(ctx, arg)
+        zone = self.core.reminders.zone(user)
+        self.say(review_render.remind_set(ctx.lang, user.remind_at, zone))
+
+    async def timezone(self, ctx: Context, arg: str, line: str) -> None:
+        """Show or set the time zone."""
+        lang = ctx.lang
+        if not arg:
+            self.say(
+                _(lang, "Your time zone: {zone}", zone=ctx.user_zone)
+                + "\n"
+                + render.usage(lang, "usage_timezone")
+            )
+            return
+        ctx = await self.core.study.set_timezone(ctx, arg)
+        self.say(_(lang, "Time zone set to {zone}.", zone=ctx.user_zone))
+
+    async def lang(self, ctx: Context, arg: str, line: str) -> None:
+        """Set the language."""
+        ctx = await self.core.study.set_language(ctx, arg)
+        self.say(_(ctx.lang, "I will speak English from now on."))
+
+    async def quiz(self, ctx: Context, arg: str, line: str) -> None:
+        """Start a timed quiz."""
+        session = await self.core.quiz.start(ctx, arg.split())
+        self.say(quiz_render.intro(self.core.bank, ctx.lang, session))
+        await self.core.quiz.begin(session.id)
+
+    async def stopquiz(self, ctx: Context, arg: str, line: str) -> None:
+        """End the running quiz."""
+        await self.core.quiz.stop(ctx, privileged=True)
+
+    async def hint(self, ctx: Context, arg: str, line: str) -> None:
         """Print the current question's hint, if it has one."""
         if self.current is None:
             raise UserInputError("no_question")

@@ -6,35 +6,17 @@ import html
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.adapters.commands import Platform, menu
 from bot.content.loader import ContentBank
 from bot.content.markup import to_html
 from bot.content.models import Question
-from bot.i18n import N_, _, ngettext
+from bot.i18n import _, ngettext
 from bot.services.streaks import StreakView
 from bot.services.study import AnswerResult
 from bot.storage.records import Chat, Lang, UserStats
 from bot.text import excerpt
 
 LETTERS = "ABCDEFGHIJ"
-
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("daily", N_("Today's question")),
-    ("question", N_("A question, optionally from one topic: /question autograd")),
-    ("topics", N_("Topics and how many questions each has")),
-    ("streak", N_("Your streak")),
-    ("stats", N_("Your answers so far")),
-    ("review", N_("Review what is due: what you missed comes back before you forget it")),
-    ("remind", N_("A reminder when your streak is at risk: /remind 20:30 or /remind off")),
-    ("quiz", N_("A quiz of N questions as polls: /quiz 5 autograd")),
-    ("stopquiz", N_("End the running quiz with the scoreboard so far")),
-    ("leaderboard", N_("Top members: /leaderboard week, month or all; off or on")),
-    ("run", N_("Run PyTorch code: /run print(torch.ones(2))")),
-    ("subscribe", N_("Get the daily question at a local time: /subscribe 08:30 [topic]")),
-    ("unsubscribe", N_("Stop the daily question")),
-    ("timezone", N_("Set your time zone: /timezone Asia/Shanghai")),
-    ("lang", N_("Language: /lang zh or /lang en")),
-    ("help", N_("What I can do")),
-)
 
 
 def e(text: str) -> str:
@@ -48,11 +30,6 @@ def difficulty_name(lang: Lang, difficulty: str) -> str:
     return names.get(difficulty, difficulty)
 
 
-def command_menu(lang: Lang) -> list[tuple[str, str]]:
-    """Return the bot's commands with descriptions in `lang`."""
-    return [(name, _(lang, description)) for name, description in COMMANDS]
-
-
 def welcome(lang: Lang, name: str, console: bool = False) -> str:
     """Render the /start greeting."""
     intro = _(
@@ -64,33 +41,10 @@ def welcome(lang: Lang, name: str, console: bool = False) -> str:
     return f"{intro}\n\n{help_text(lang, console)}"
 
 
-CONSOLE_COMMANDS: tuple[tuple[str, str], ...] = (
-    ("daily", N_("Today's question")),
-    ("question", N_("A question, optionally from one topic: /question autograd")),
-    ("answer", N_("Show the reference answer of the last question; /answer run runs its snippet")),
-    ("hint", N_("A hint for the current question, before you answer")),
-    ("report", N_("Report a problem with the current question: /report option C is right too")),
-    ("topics", N_("Topics and how many questions each has")),
-    ("streak", N_("Your streak")),
-    ("stats", N_("Your answers so far")),
-    ("review", N_("Review what is due: what you missed comes back before you forget it")),
-    ("rate", N_("After /answer, rate your recall: /rate again, hard, good or easy")),
-    ("remind", N_("A reminder when your streak is at risk: /remind 20:30 or /remind off")),
-    ("quiz", N_("A timed quiz: /quiz 5 autograd")),
-    ("stopquiz", N_("End the running quiz with the result so far")),
-    ("leaderboard", N_("Your totals: /leaderboard week, month or all")),
-    ("run", N_("Run PyTorch code: /run print(torch.ones(2))")),
-    ("timezone", N_("Set your time zone: /timezone Asia/Shanghai")),
-    ("lang", N_("Language: /lang zh or /lang en")),
-    ("help", N_("What I can do")),
-    ("quit", N_("Leave")),
-)
-
-
 def help_text(lang: Lang, console: bool = False) -> str:
     """Render the list of commands (the console has its own)."""
-    commands = CONSOLE_COMMANDS if console else COMMANDS
-    lines = [f"/{name} — {e(_(lang, description))}" for name, description in commands]
+    platform: Platform = "console" if console else "telegram"
+    lines = [f"/{name} — {e(description)}" for name, description in menu(platform, lang)]
     if console:
         tip = _(lang, "Answer a question by typing its letter (A–D) or number (1–4).")
     else:

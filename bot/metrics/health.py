@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from bot.app import Core
 from bot.metrics.bot import BotMetrics
 from bot.services.runs import RunService
+from bot.services.timers import Timers
 from bot.storage.database import Database
 
 # A check returns a short detail when it passes and raises (with the reason) when it fails.
@@ -84,9 +85,21 @@ def runner_check(runs: RunService, metrics: BotMetrics, pool_size: int) -> Check
     return check
 
 
+def scheduler_check(timers: Timers) -> Check:
+    """Check the services' scheduler (daily questions, reminders, quiz steps) is running."""
+
+    async def check() -> str:
+        if not timers.running:
+            raise Unhealthy("the scheduler is not running")
+        return f"{timers.pending} timer(s)"
+
+    return check
+
+
 def core_checks(core: Core, runs: RunService, metrics: BotMetrics) -> dict[str, Check]:
-    """Return the checks every adapter shares: the database and the runner."""
+    """Return the checks every adapter shares: the database, the scheduler and the runner."""
     return {
         "database": database_check(core.db),
+        "scheduler": scheduler_check(core.timers),
         "runner": runner_check(runs, metrics, core.settings.run_pool_size),
     }

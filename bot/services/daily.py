@@ -60,6 +60,10 @@ class DailyService:
         at = parse_hhmm(chat.daily_time)
         return at.replace(tzinfo=ZoneInfo(self.zone(chat)))
 
+    async def chat(self, chat_id: int) -> Chat | None:
+        """Return a chat as stored now."""
+        return await self.repos.chats.get(chat_id)
+
     async def subscribed_chats(self, platform: str) -> list[Chat]:
         """Return every subscribed chat of a platform."""
         return await self.repos.chats.subscribed(platform)

@@ -1,4 +1,4 @@
-"""One-shot timers of the services (quiz deadlines) on one APScheduler, keyed by a stable id.
+"""One-shot timers of the services (daily questions, reminders, quiz steps), keyed by a stable id.
 
 Deadlines are given in the injected clock's time; the scheduler waits the same span of real
 time. `run_due` fires at once every timer whose deadline the clock has passed: at start-up
@@ -45,6 +45,16 @@ class Timers:
         """Start the scheduler (needs a running event loop)."""
         if not self._scheduler.running:
             self._scheduler.start()
+
+    @property
+    def running(self) -> bool:
+        """Return True while the scheduler runs."""
+        return bool(self._scheduler.running)
+
+    @property
+    def pending(self) -> int:
+        """Return how many timers wait to fire."""
+        return len(self._timers)
 
     async def shutdown(self) -> None:
         """Stop the scheduler and wait for timers that are firing right now."""

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import discord
 
@@ -21,7 +21,7 @@ from bot.storage.records import Chat, Lang
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "discord"
+PLATFORM: Final = "discord"
 MAX_CONTENT = 2000
 MAX_DESCRIPTION = 4096
 COLOUR = discord.Colour(0xEE4C2C)  # PyTorch orange

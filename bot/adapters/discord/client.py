@@ -12,7 +12,7 @@ from discord.gateway import DiscordWebSocket
 
 from bot.adapters.discord.base import PLATFORM, Base, Inflight, custom_id
 from bot.adapters.discord.commands import Routes, Translator
-from bot.adapters.discord.daily import DiscordDailySchedule, DiscordDailySender, SubscribeHandlers
+from bot.adapters.discord.daily import DiscordDailySender, SubscribeHandlers
 from bot.adapters.discord.quiz import DiscordQuizSender, QuizHandlers
 from bot.adapters.discord.review import AdminHandlers, DiscordReminderSender, ReviewHandlers
 from bot.adapters.discord.runcode import RunHandlers
@@ -40,15 +40,15 @@ class StudyClient(discord.Client):
         self.inflight = Inflight()
         base = Base(core, runs, self.inflight)
         self.sender = DiscordDailySender(self, lambda: core.bank)
-        self.schedule = DiscordDailySchedule(core, self.sender)
+        core.daily_schedule.register(self.sender)
         run = RunHandlers(base)
-        self.study = StudyHandlers(core, runs, self.inflight, self.schedule, run)
+        self.study = StudyHandlers(core, runs, self.inflight, run)
         self.quiz = QuizHandlers(base)
         self.review = ReviewHandlers(base)
         self.routes = Routes(
             base,
             self.study,
-            SubscribeHandlers(self.study, self.schedule),
+            SubscribeHandlers(self.study),
             self.quiz,
             run,
             self.review,
@@ -75,7 +75,7 @@ class StudyClient(discord.Client):
         await self.tree.set_translator(Translator())
         synced = await self.tree.sync()  # one bulk overwrite of the global commands
         log.info("discord: %d application command(s) registered", len(synced))
-        await self.schedule.start()
+        await self.core.daily_schedule.start()  # this platform's chats too
         await self.core.quiz.resume(PLATFORM)
         await self.core.reminders.resume(PLATFORM)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
 from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
@@ -11,54 +12,28 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice, locale_str
 
+from bot.adapters.commands import Command, find
 from bot.adapters.discord.base import Base, Handler, locale_lang
 from bot.adapters.discord.daily import SubscribeHandlers
 from bot.adapters.discord.quiz import QuizHandlers
 from bot.adapters.discord.review import AdminHandlers, ReviewHandlers
 from bot.adapters.discord.runcode import RunHandlers
 from bot.adapters.discord.study import StudyHandlers, short
-from bot.adapters.render import COMMANDS
 from bot.i18n import N_, translations
 from bot.services.study import Context
 
 log = logging.getLogger(__name__)
 
 MAX_CHOICES = 25
-DESCRIPTIONS = dict(COMMANDS)
-# Discord allows 100 characters; the Telegram menu's texts are longer in places.
-OVERRIDES = {
-    "question": N_("A question, optionally from one topic"),
-    "quiz": N_("A quiz of N questions with buttons"),
-    "run": N_("Run PyTorch code (leave code empty for a multi-line editor)"),
-    "subscribe": N_("Get the daily question here at a local time"),
-    "timezone": N_("Set the time zone"),
-    "lang": N_("Language: zh or en"),
-    "leaderboard": N_("Top members of the week, month or all time; off or on"),
-}
-OPTIONS = {
-    "topic": N_("A topic from /topics"),
-    "time": N_("Local time, HH:MM (24-hour)"),
-    "zone": N_("An IANA time zone, e.g. Asia/Shanghai"),
-    "language": N_("zh or en"),
-    "code": N_("One line of code; leave empty for a multi-line editor"),
-    "device": N_("cpu or gpu"),
-    "count": N_("How many questions (1–20)"),
-    "period": N_("week, month or all; off or on"),
-    "retention": N_("How much you want to remember, 0.80–0.97 (or default)"),
-    "remind": N_("Local time HH:MM, or off"),
-    "action": N_("stats or reload"),
-}
 RUN_CODE_MENU = N_("Run code")
 
 
-def description(name: str) -> locale_str:
-    """Return a command's description (English; the translator gives the Chinese)."""
-    return locale_str(OVERRIDES.get(name) or DESCRIPTIONS[name])
-
-
-def option(name: str) -> locale_str:
-    """Return an option's description."""
-    return locale_str(OPTIONS[name])
+def spec(name: str) -> Command:
+    """Return the registry's entry of a Discord command."""
+    found = find(name)
+    if found is None or "discord" not in found.platforms:
+        raise LookupError(f"/{name} is not a Discord command in bot.adapters.commands")
+    return found
 
 
 class Translator(app_commands.Translator):
@@ -130,23 +105,51 @@ class Routes:
         ]
         return found[:MAX_CHOICES]
 
+    def _add(
+        self,
+        tree: app_commands.CommandTree[Any],
+        name: str,
+        callback: Callable[..., Coroutine[Any, Any, None]],
+    ) -> None:
+        """Register a command as the registry describes it: description, options, choices."""
+        command = spec(name)
+        options = command.options
+        func: Any = app_commands.describe(**{o.name: locale_str(o.description) for o in options})(
+            callback
+        )
+        choices = {
+            o.name: [Choice(name=c, value=c) for c in o.choices] for o in options if o.choices
+        }
+        if choices:
+            func = app_commands.choices(**choices)(func)
+        completers = {
+            "topic": self._topics,
+            "zone": self._zones,
+        }
+        auto = {o.name: completers[o.autocomplete] for o in options if o.autocomplete}
+        if auto:
+            func = app_commands.autocomplete(**auto)(func)
+        tree.add_command(
+            app_commands.Command(
+                name=name, description=locale_str(command.description), callback=func
+            )
+        )
+
+    async def _topics(self, interaction: discord.Interaction[Any], typed: str) -> list[Choice[str]]:
+        return self.topic_choices(interaction, typed)
+
+    async def _zones(self, interaction: discord.Interaction[Any], typed: str) -> list[Choice[str]]:
+        return zone_choices(typed)
+
     def install(self, tree: app_commands.CommandTree[Any]) -> None:
-        """Add every command to the tree."""
+        """Add every Discord command of the registry to the tree, each bound to its handler."""
         guard = self.base.guarded
-
-        async def topics_ac(interaction: discord.Interaction[Any], typed: str) -> list[Choice[str]]:
-            return self.topic_choices(interaction, typed)
-
-        async def zones_ac(interaction: discord.Interaction[Any], typed: str) -> list[Choice[str]]:
-            return zone_choices(typed)
 
         def simple(name: str, handler: Handler) -> None:
             async def callback(interaction: discord.Interaction[Any]) -> None:
                 await guard(interaction, handler)
 
-            tree.add_command(
-                app_commands.Command(name=name, description=description(name), callback=callback)
-            )
+            self._add(tree, name, callback)
 
         simple("help", self.study.help)
         simple("daily", self.study.daily)
@@ -156,18 +159,12 @@ class Routes:
         simple("unsubscribe", self.subscribe.unsubscribe)
         simple("stopquiz", self.quiz.stopquiz)
 
-        @tree.command(name="question", description=description("question"))
-        @app_commands.describe(topic=option("topic"))
-        @app_commands.autocomplete(topic=topics_ac)
         async def question(interaction: discord.Interaction[Any], topic: str | None = None) -> None:
             async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
                 await self.study.question(inter, ctx, topic)
 
             await guard(interaction, handle)
 
-        @tree.command(name="subscribe", description=description("subscribe"))
-        @app_commands.describe(time=option("time"), topic=option("topic"))
-        @app_commands.autocomplete(topic=topics_ac)
         async def subscribe(
             interaction: discord.Interaction[Any],
             time: app_commands.Range[str, 1, 5] | None = None,
@@ -178,31 +175,18 @@ class Routes:
 
             await guard(interaction, handle)
 
-        @tree.command(name="timezone", description=description("timezone"))
-        @app_commands.describe(zone=option("zone"))
-        @app_commands.autocomplete(zone=zones_ac)
         async def timezone(interaction: discord.Interaction[Any], zone: str) -> None:
             async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
                 await self.study.timezone(inter, ctx, zone)
 
             await guard(interaction, handle)
 
-        @tree.command(name="lang", description=description("lang"))
-        @app_commands.describe(language=option("language"))
-        @app_commands.choices(
-            language=[Choice(name="中文", value="zh"), Choice(name="English", value="en")]
-        )
         async def lang(interaction: discord.Interaction[Any], language: str) -> None:
             async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
                 await self.study.lang(inter, ctx, language)
 
             await guard(interaction, handle)
 
-        @tree.command(name="run", description=description("run"))
-        @app_commands.describe(code=option("code"), device=option("device"))
-        @app_commands.choices(
-            device=[Choice(name="cpu", value="cpu"), Choice(name="gpu", value="gpu")]
-        )
         async def run(
             interaction: discord.Interaction[Any],
             code: app_commands.Range[str, 1, 6000] | None = None,
@@ -213,9 +197,6 @@ class Routes:
 
             await guard(interaction, handle)
 
-        @tree.command(name="quiz", description=description("quiz"))
-        @app_commands.describe(count=option("count"), topic=option("topic"))
-        @app_commands.autocomplete(topic=topics_ac)
         async def quiz(
             interaction: discord.Interaction[Any],
             count: app_commands.Range[int, 1, 20] | None = None,
@@ -226,11 +207,6 @@ class Routes:
 
             await guard(interaction, handle)
 
-        @tree.command(name="leaderboard", description=description("leaderboard"))
-        @app_commands.describe(period=option("period"))
-        @app_commands.choices(
-            period=[Choice(name=p, value=p) for p in ("week", "month", "all", "off", "on")]
-        )
         async def leaderboard(
             interaction: discord.Interaction[Any], period: str | None = None
         ) -> None:
@@ -239,19 +215,15 @@ class Routes:
 
             await guard(interaction, handle)
 
-        @tree.command(name="review", description=description("review"))
-        @app_commands.describe(retention=option("retention"))
         async def review(
             interaction: discord.Interaction[Any],
-            retention: app_commands.Range[str, 1, 8] | None = None,
+            retention: float | None = None,
         ) -> None:
             async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
-                await self.review.review(inter, ctx, retention)
+                await self.review.review(inter, ctx, None if retention is None else str(retention))
 
             await guard(interaction, handle)
 
-        @tree.command(name="remind", description=description("remind"))
-        @app_commands.describe(time=option("remind"))
         async def remind(
             interaction: discord.Interaction[Any],
             time: app_commands.Range[str, 1, 5] | None = None,
@@ -261,16 +233,26 @@ class Routes:
 
             await guard(interaction, handle)
 
-        @tree.command(name="admin", description=locale_str(N_("Operators: stats or reload")))
-        @app_commands.describe(action=option("action"))
-        @app_commands.choices(
-            action=[Choice(name="stats", value="stats"), Choice(name="reload", value="reload")]
-        )
         async def admin(interaction: discord.Interaction[Any], action: str | None = None) -> None:
             async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
                 await self.admin.admin(inter, ctx, action)
 
             await guard(interaction, handle)
+
+        routes: dict[str, Callable[..., Coroutine[Any, Any, None]]] = {
+            "question": question,
+            "subscribe": subscribe,
+            "timezone": timezone,
+            "lang": lang,
+            "run": run,
+            "quiz": quiz,
+            "leaderboard": leaderboard,
+            "review": review,
+            "remind": remind,
+            "admin": admin,
+        }
+        for name, callback in routes.items():
+            self._add(tree, name, callback)
 
         async def run_menu(interaction: discord.Interaction[Any], message: discord.Message) -> None:
             async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:

@@ -81,6 +81,8 @@ class DiscordPlatform:
         cut = await self.client.inflight.drain(grace)
         if cut:
             log.warning("discord: %d interaction(s) still running at the stop were cut", cut)
+        # Deliveries under way finish while the HTTP session is still open.
+        await self.client.core.daily_schedule.shutdown()
         await self.client.close()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):

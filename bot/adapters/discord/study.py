@@ -10,7 +10,8 @@ from typing import Any, Literal, Protocol
 import discord
 
 from bot.adapters import render
-from bot.adapters.discord.base import Base, Inflight, custom_id, embed
+from bot.adapters.commands import menu
+from bot.adapters.discord.base import PLATFORM, Base, Inflight, custom_id, embed
 from bot.adapters.discord.markdown import cut
 from bot.app import Core
 from bot.content.loader import ContentBank
@@ -116,14 +117,6 @@ def question_message(bank: ContentBank, shown: Shown) -> tuple[discord.Embed, di
     return embed(text), view
 
 
-class Schedule(Protocol):
-    """Where a chat's changed daily time or zone is told."""
-
-    async def schedule(self, chat: Chat) -> None:
-        """(Re)schedule the chat's daily question."""
-        ...
-
-
 class SnippetRunner(Protocol):
     """Runs a question's snippet for whoever pressed "Run it"."""
 
@@ -169,11 +162,9 @@ class StudyHandlers(Base):
         core: Core,
         runs: RunService,
         inflight: Inflight,
-        schedule: Schedule,
         tools: SnippetRunner,
     ) -> None:
         super().__init__(core, runs, inflight)
-        self.schedule = schedule
         self.tools = tools
 
     async def _respond_question(self, interaction: discord.Interaction[Any], shown: Shown) -> str:
@@ -188,7 +179,9 @@ class StudyHandlers(Base):
     # -- commands -----------------------------------------------------------------------
     async def help(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
         """List the commands."""
-        await self.reply(interaction, "", embeds=[embed(render.help_text(ctx.lang))])
+        lines = [f"/{name} — {render.e(text)}" for name, text in menu(PLATFORM, ctx.lang)]
+        lines += ["", _(ctx.lang, "Answer with the buttons under each question.")]
+        await self.reply(interaction, "", embeds=[embed("\n".join(lines))])
 
     async def daily(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
         """Show today's question of this channel (or DM)."""
@@ -236,7 +229,7 @@ class StudyHandlers(Base):
         """Set the time zone (the user's in DMs, the channel's in a server)."""
         self.require_admin(interaction, ctx)
         ctx = await self.core.study.set_timezone(ctx, zone)
-        await self.schedule.schedule(ctx.chat)
+        await self.core.daily_schedule.reschedule(ctx.chat)
         shown = ctx.chat_zone if ctx.chat.is_group else ctx.user_zone
         await self.reply(interaction, _(ctx.lang, "Time zone set to {zone}.", zone=shown))
 

@@ -17,11 +17,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.adapters import render
+from bot.adapters import commands as registry
 from bot.adapters.stats_picture import PictureRenderer
 from bot.adapters.telegram.admin import AdminHandlers
 from bot.adapters.telegram.answer_tools import AnswerTools
-from bot.adapters.telegram.delivery import PLATFORM, DailyScheduler
+from bot.adapters.telegram.delivery import PLATFORM, TelegramDailySender
 from bot.adapters.telegram.flood import FloodLimiter
 from bot.adapters.telegram.handlers import Handlers
 from bot.adapters.telegram.keyboards import REVIEW_PATTERN, TOOLS_PATTERN
@@ -83,8 +83,9 @@ def build_application(
     application.bot_data["metrics"] = metrics
     core.daily.observers.append(metrics.delivery)
     runs.observers.extend([metrics, core.admin])
-    scheduler = DailyScheduler(core, application)
-    handlers = Handlers(core, scheduler)
+    sender = TelegramDailySender(core, application.bot)
+    core.daily_schedule.register(sender)
+    handlers = Handlers(core, sender)
     quiz = QuizHandlers(handlers)
     review = ReviewHandlers(handlers, application.bot)
     remind = RemindHandlers(handlers)
@@ -93,7 +94,6 @@ def build_application(
     stats = StatsHandlers(handlers, pictures)
     core.reminders.register(PLATFORM, TelegramReminderSender(application.bot))
     core.quiz.register(PLATFORM, TelegramQuizSender(core, application))
-    application.bot_data["scheduler"] = scheduler
     application.bot_data["core"] = core
 
     commands = {
@@ -161,11 +161,10 @@ def file_url(base_url: str) -> str:
 
 
 async def on_start(application: Application) -> None:  # type: ignore[type-arg]
-    """Publish the command menus in zh and en and rebuild the daily jobs."""
+    """Publish the command menus in zh and en and rebuild the daily, quiz and reminder timers."""
     await publish_commands(application)
-    scheduler: DailyScheduler = application.bot_data["scheduler"]
-    await scheduler.start()
     core: Core = application.bot_data["core"]
+    await core.daily_schedule.start()
     await core.quiz.resume(PLATFORM)
     await core.reminders.resume(PLATFORM)
 
@@ -173,9 +172,9 @@ async def on_start(application: Application) -> None:  # type: ignore[type-arg]
 async def publish_commands(application: Application) -> None:  # type: ignore[type-arg]
     """Call setMyCommands for the default (English) menu and the Chinese one."""
     bot = application.bot
-    await bot.set_my_commands([BotCommand(n, d) for n, d in render.command_menu("en")])
+    await bot.set_my_commands([BotCommand(n, d) for n, d in registry.menu(PLATFORM, "en")])
     await bot.set_my_commands(
-        [BotCommand(n, d) for n, d in render.command_menu("zh")], language_code="zh"
+        [BotCommand(n, d) for n, d in registry.menu(PLATFORM, "zh")], language_code="zh"
     )
 
 
@@ -214,7 +213,14 @@ async def start_application(
 
 
 async def stop_application(application: Application) -> None:  # type: ignore[type-arg]
-    """Stop taking updates, let running handlers (a /run up to its limit) end, shut down."""
+    """Stop taking updates, let running handlers (a /run up to its limit) end, shut down.
+
+    The daily schedule stops first (its deliveries under way end), since its sends need the
+    Bot API connection that shutting down closes.
+    """
+    core = application.bot_data.get("core")
+    if isinstance(core, Core):
+        await core.daily_schedule.shutdown()
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
     if application.running:

@@ -14,7 +14,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.adapters import render, review_render
-from bot.adapters.telegram.delivery import PLATFORM, DailyScheduler
+from bot.adapters.telegram.delivery import PLATFORM, TelegramDailySender
 from bot.adapters.telegram.keyboards import answer_keyboard, parse, reveal_keyboard
 from bot.app import Core
 from bot.errors import UserInputError
@@ -64,11 +64,11 @@ def _name(user: TgUser) -> str:
 
 
 class Handlers:
-    """Every handler of the bot, sharing the core and the daily scheduler."""
+    """Every handler of the bot, sharing the core and the question sender."""
 
-    def __init__(self, core: Core, scheduler: DailyScheduler) -> None:
+    def __init__(self, core: Core, sender: TelegramDailySender) -> None:
         self.core = core
-        self.scheduler = scheduler
+        self.sender = sender
         self.revealed: set[int] = set()  # group prompts whose answer was posted
         self.base = self  # so that @command serves these handlers and the feature classes'
 
@@ -126,7 +126,7 @@ class Handlers:
         """Return the daily sender, replying to the update's message (one sender for all)."""
         message = update.effective_message
         reply_to = message.message_id if message is not None else None
-        return lambda chat, shown: self.scheduler.send(chat, shown, reply_to)
+        return lambda chat, shown: self.sender.send(chat, shown, reply_to)
 
     @staticmethod
     def args(context: Ctx) -> list[str]:
@@ -151,7 +151,7 @@ class Handlers:
         if outcome.status == "failed":
             # Nothing reached Telegram: this /daily can be sent again, and a subscribed chat's
             # delivery is retried (a no-op unless it is due and unsent).
-            self.scheduler.retry_later(ctx.chat.id)
+            self.core.daily_schedule.retry_later(ctx.chat.id)
         text = render.daily_problem(ctx.lang, outcome.status)
         if text is None:
             return
@@ -194,7 +194,7 @@ class Handlers:
             raise UserInputError("usage_subscribe")
         await self.require_admin(update, context)
         chat = await self.core.study.subscribe_args(ctx, args)
-        await self.scheduler.schedule(chat)
+        await self.core.daily_schedule.reschedule(chat)
         zone = self.core.daily.zone(chat)
         await self.reply(
             update, render.subscribed(self.core.bank, ctx.lang, chat, zone, self.core.clock.now())
@@ -205,7 +205,7 @@ class Handlers:
         """Stop the chat's daily question."""
         await self.require_admin(update, context)
         chat = await self.core.study.unsubscribe(ctx)
-        self.scheduler.unschedule(chat.id)
+        await self.core.daily_schedule.reschedule(chat)
         await self.reply(
             update, _(ctx.lang, "Unsubscribed. /subscribe brings the daily question back.")
         )
@@ -225,7 +225,7 @@ class Handlers:
             return
         await self.require_admin(update, context)
         ctx = await self.core.study.set_timezone(ctx, args[0])
-        await self.scheduler.schedule(ctx.chat)
+        await self.core.daily_schedule.reschedule(ctx.chat)
         zone = ctx.chat_zone if ctx.chat.is_group else ctx.user_zone
         await self.reply(update, _(ctx.lang, "Time zone set to {zone}.", zone=zone))
 

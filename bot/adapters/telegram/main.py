@@ -40,7 +40,7 @@ class TelegramPlatform:
     def checks(self) -> dict[str, Check]:
         """Return the health checks of the adapter."""
         app = self.application
-        return telegram_checks(app, app.bot_data["api_seen"], polling=self.webhook is None)
+        return telegram_checks(app.bot_data["api_seen"], polling=self.webhook is None)
 
     async def start(self) -> None:
         """Start polling (or the webhook) after publishing the menus and the daily jobs."""

@@ -9,7 +9,7 @@ from http import HTTPStatus
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, ContextTypes
+from telegram.ext import ContextTypes
 from telegram.request import HTTPXRequest
 
 from bot.logging_setup import bind_ids
@@ -85,19 +85,8 @@ def timed(name: str, callback: Callback, metrics: BotMetrics) -> Callback:
     return run
 
 
-def telegram_checks(
-    application: Application,  # type: ignore[type-arg]
-    seen: ApiSeen,
-    *,
-    polling: bool,
-) -> dict[str, Check]:
-    """Return the checks of the adapter: its scheduler, and when the Bot API last answered."""
-
-    async def scheduler() -> str:
-        queue = application.job_queue
-        if queue is None or not queue.scheduler.running:
-            raise Unhealthy("the job queue is not running")
-        return f"{len(queue.jobs())} job(s)"
+def telegram_checks(seen: ApiSeen, *, polling: bool) -> dict[str, Check]:
+    """Return the checks of the adapter: when the Bot API last answered."""
 
     async def bot_api() -> str:
         age = seen.age()
@@ -107,4 +96,4 @@ def telegram_checks(
             raise Unhealthy(f"last successful call {age:.0f} s ago")
         return f"last successful call {age:.0f} s ago"
 
-    return {"scheduler": scheduler, "bot_api": bot_api}
+    return {"bot_api": bot_api}

@@ -1,0 +1,192 @@
+"""When daily questions go out: one timer per subscribed chat on the services' scheduler.
+
+The rules are the platforms' common ones; each platform only brings a `DailySender`. Every
+subscribed chat of a registered platform has one timer, keyed by the chat, at its next local
+daily time; it is rebuilt from the database at start-up, where a chat whose time passed today
+without its question gets it at once (the catch-up). A timer that fires late (a busy loop, a
+suspended host) still runs: `DailyService.deliver` decides whether today's question is still
+owed, so a question is sent at most once per chat and local day, across restarts too (the
+`daily_deliveries` claims). A send that surely failed is tried again after RETRY_AFTER_FAILURE;
+a chat that is gone is unsubscribed and its timers dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.services.daily import DailyService, DeliveryOutcome
+from bot.services.study import Shown
+from bot.services.timers import Timers
+from bot.storage.records import Chat
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_FAILURE = timedelta(minutes=5)
+# Deliveries claimed and not yet answered, at most: a fan-out of 10,000 chats claims each chat
+# just before its send rather than all at once, so a crash loses at most this many (one second
+# of sends at Telegram's 30 a second).
+MAX_IN_FLIGHT = 30
+
+
+class DailySender(Protocol):
+    """How one platform sends a daily question."""
+
+    platform: str  # "telegram", "discord", ...
+
+    async def send_daily(self, chat: Chat, shown: Shown) -> str:
+        """Send the question; return the platform's message ref.
+
+        Raise a `bot.services.sending` error on failure: SendFailed (surely not sent, retried
+        later), SendUncertain (may have gone out, counted as sent), SendRefused (refused for
+        good today) or ChatGone (the chat is unsubscribed).
+        """
+        ...
+
+
+def timer_key(chat_id: int) -> str:
+    """Return the key of a chat's daily timer (one per chat: a new schedule replaces it)."""
+    return f"daily:{chat_id}"
+
+
+def _once_key(chat_id: int) -> str:
+    """Return the key of a chat's one-off delivery (a catch-up or a retry)."""
+    return f"daily-once:{chat_id}"
+
+
+class DailySchedule:
+    """Keep one timer per subscribed chat and deliver through the chat's platform sender."""
+
+    def __init__(self, daily: DailyService, timers: Timers, clock: Clock) -> None:
+        self.daily = daily
+        self.timers = timers
+        self.clock = clock
+        self._senders: dict[str, DailySender] = {}
+        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._scheduled: set[int] = set()  # chats with timers, so shutdown can drop them
+        self._delivering: set[asyncio.Task[Any]] = set()
+        self._stopped = False
+
+    def register(self, sender: DailySender) -> None:
+        """Deliver the daily questions of `sender.platform`'s chats through `sender`."""
+        self._senders[sender.platform] = sender
+
+    async def start(self) -> None:
+        """Schedule every subscribed chat of the registered platforms; catch up overdue ones.
+
+        Call it once the senders are registered; calling it again (after another platform
+        registered) rebuilds every timer without sending anything twice.
+        """
+        self._stopped = False
+        # Counted first: the catch-ups below start sending while the loop still runs.
+        interrupted = await self.daily.interrupted()
+        chats = 0
+        overdue = 0
+        for platform in self._senders:
+            for chat in await self.daily.subscribed_chats(platform):
+                chats += 1
+                if await self.reschedule(chat):
+                    overdue += 1
+        log.info("scheduled %d daily timer(s); %d overdue sent now", chats, overdue)
+        if interrupted:
+            log.warning(
+                "%d daily question(s) were being sent when the bot stopped; not sent again "
+                "(at most once), they may be missing in those chats",
+                interrupted,
+            )
+
+    async def reschedule(self, chat: Chat) -> bool:
+        """Set a chat's timer after /subscribe, /timezone or /unsubscribe; deliver if overdue.
+
+        Return True when a delivery was queued for now (after downtime, or after the chat
+        moved its time or zone so that today's time is already behind it).
+        """
+        if not chat.subscribed or chat.platform not in self._senders or self._stopped:
+            self.unschedule(chat.id)
+            return False
+        self._scheduled.add(chat.id)
+        self.timers.at(timer_key(chat.id), self.next_time(chat), lambda: self._fire(chat.id))
+        if not await self.daily.is_pending(chat):
+            return False
+        self._soon(chat.id)
+        return True
+
+    def next_time(self, chat: Chat) -> datetime:
+        """Return the chat's next daily time after now, as an aware datetime."""
+        at = self.daily.daily_time(chat)
+        zone = ZoneInfo(self.daily.zone(chat))
+        now = self.clock.now().astimezone(zone)
+        today = datetime.combine(now.date(), at.replace(tzinfo=None), tzinfo=zone)
+        if today > now:
+            return today
+        return datetime.combine(now.date() + timedelta(days=1), at.replace(tzinfo=None), zone)
+
+    def next_at(self, chat_id: int) -> datetime | None:
+        """Return when a chat's regular daily timer fires next, or None if it has none."""
+        return self.timers.when(timer_key(chat_id))
+
+    def unschedule(self, chat_id: int) -> None:
+        """Drop a chat's timers, if any."""
+        self._scheduled.discard(chat_id)
+        self.timers.cancel(timer_key(chat_id))
+        self.timers.cancel(_once_key(chat_id))
+
+    def retry_later(self, chat_id: int) -> None:
+        """Try the chat's delivery again in a few minutes (a no-op unless it is still due)."""
+        self._soon(chat_id, RETRY_AFTER_FAILURE)
+
+    async def deliver(self, chat_id: int) -> DeliveryOutcome:
+        """Deliver a chat's daily question now, if it has not had today's."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._delivering.add(task)  # awaited at shutdown
+        try:
+            return await self._deliver(chat_id)
+        finally:
+            if task is not None:
+                self._delivering.discard(task)
+
+    async def _deliver(self, chat_id: int) -> DeliveryOutcome:
+        async with self._in_flight:
+            chat = await self.daily.chat(chat_id)
+            sender = self._senders.get(chat.platform) if chat is not None else None
+            if sender is None or self._stopped:
+                return DeliveryOutcome("not_due")
+            outcome = await self.daily.deliver(chat_id, sender.send_daily)
+        log.info("daily delivery chat=%s: %s", chat_id, outcome.status)
+        if outcome.status == "gone":
+            self.unschedule(chat_id)
+        elif outcome.status == "failed":
+            self.retry_later(chat_id)
+        return outcome
+
+    async def shutdown(self) -> None:
+        """Drop every daily timer and wait for the deliveries under way."""
+        self._stopped = True
+        for chat_id in list(self._scheduled):
+            self.unschedule(chat_id)
+        if self._delivering:
+            await asyncio.gather(*self._delivering, return_exceptions=True)
+
+    def _soon(self, chat_id: int, after: timedelta = timedelta(0)) -> None:
+        # One pending one-off per chat: a newer catch-up or retry replaces it.
+        self._scheduled.add(chat_id)
+        when = self.clock.now() + after
+        self.timers.at(_once_key(chat_id), when, lambda: self._once(chat_id))
+
+    async def _fire(self, chat_id: int) -> None:
+        """Deliver at the chat's daily time, then set its timer to the next one."""
+        try:
+            await self.deliver(chat_id)
+        finally:
+            chat = await self.daily.chat(chat_id)
+            if chat is not None and chat.subscribed and not self._stopped:
+                when = self.next_time(chat)
+                self.timers.at(timer_key(chat_id), when, lambda: self._fire(chat_id))
+
+    async def _once(self, chat_id: int) -> None:
+        await self.deliver(chat_id)
