@@ -275,8 +275,9 @@ async def test_administrators_and_operators_may_subscribe(
     assert "Unsubscribed" in gone.text
 
 
-async def test_a_deleted_channel_is_unsubscribed(
-    bot: DiscordPlatform, fake: FakeDiscord, dcore: Core, clock: FixedClock
+@pytest.mark.parametrize("lost", ["deleted", "forbidden"])
+async def test_a_deleted_channel_or_lost_permissions_unsubscribe(
+    bot: DiscordPlatform, fake: FakeDiscord, dcore: Core, clock: FixedClock, lost: str
 ) -> None:
     await fake.reply(
         await fake.slash(
@@ -288,7 +289,7 @@ async def test_a_deleted_channel_is_unsubscribed(
             permissions=MANAGE_GUILD,
         )
     )
-    fake.gone_channels.add(OTHER_CHANNEL_ID)
+    (fake.gone_channels if lost == "deleted" else fake.forbidden_channels).add(OTHER_CHANNEL_ID)
     clock.set(clock.now() + timedelta(hours=2))
     assert await dcore.timers.run_due() == 1
     assert await dcore.daily.subscribed_chats("discord") == []
@@ -445,3 +446,28 @@ async def test_admin_is_for_discord_operators_only(
         # An operator may subscribe any server channel without Manage Server.
         subscribed = await fake.reply(await fake.slash("subscribe", user_id=ALICE, guild=True))
         assert "Only group admins" not in subscribed.text
+
+
+async def test_a_restart_resumes_a_running_quiz(
+    make_settings: Callable[..., Settings], fake: FakeDiscord, clock: FixedClock
+) -> None:
+    settings = make_settings(DISCORD_BOT_TOKEN=fake.token, DISCORD_API_BASE_URL=fake.base_url)
+    async with open_core(settings, clock=clock) as core, running(core, fake):
+        await fake.reply(await fake.slash("quiz", user_id=ALICE, guild=True, count=2))
+        first = (await fake.wait_for(lambda: fake.channel_messages.get(CHANNEL_ID)))[0]
+        await fake.answered(
+            await fake.click(first, first.buttons[0]["custom_id"], user_id=ALICE, guild=True)
+        )
+    # Down past the question's deadline: the next start closes it and goes on.
+    clock.set(clock.now() + timedelta(minutes=5))
+    async with open_core(settings, clock=clock) as core, running(core, fake):
+        await fake.wait_for(
+            lambda: fake.requests_to("PATCH", rf"/channels/{CHANNEL_ID}/messages/{first.id}")
+        )
+        for _ in range(3):
+            if len(fake.channel_messages[CHANNEL_ID]) > 1:
+                break
+            clock.set(clock.now() + timedelta(seconds=5))
+            await core.timers.run_due()
+        second = fake.channel_messages[CHANNEL_ID][1]
+        assert "Question 2 of 2" in second.text
