@@ -29,6 +29,16 @@ COLOUR = discord.Colour(0xEE4C2C)  # PyTorch orange
 Handler = Callable[[discord.Interaction[Any], Context], Awaitable[None]]
 
 
+def routed(view: discord.ui.View) -> discord.ui.View:
+    """Mark a view's buttons as routed by custom id (`StudyClient.on_interaction`).
+
+    A finished view is sent but never kept in discord.py's view store, which would otherwise
+    grow by one view for every question posted.
+    """
+    view.stop()
+    return view
+
+
 def custom_id(interaction: discord.Interaction[Any]) -> str:
     """Return the custom id of a component or modal interaction ("" for others)."""
     data = cast(dict[str, Any], interaction.data or {})

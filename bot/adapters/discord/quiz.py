@@ -10,7 +10,7 @@ from typing import Any
 import discord
 
 from bot.adapters import quiz_render, render
-from bot.adapters.discord.base import PLATFORM, Base, channel_of, custom_id, embed
+from bot.adapters.discord.base import PLATFORM, Base, channel_of, custom_id, embed, routed
 from bot.errors import UserInputError
 from bot.i18n import _
 from bot.services.quiz import CloseReason, PollSpec, QuizRunning, Scoreboard, SentPoll
@@ -45,7 +45,7 @@ def poll_view(poll: PollSpec, *, disabled: bool = False) -> discord.ui.View:
                 row=i // 5,
             )
         )
-    return view
+    return routed(view)
 
 
 def poll_embed(poll: PollSpec, deadline: int | None, reveal: str | None = None) -> discord.Embed:

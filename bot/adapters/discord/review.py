@@ -16,7 +16,7 @@ from bot.adapters.admin_render import (
     bank_refused,
     bank_reloaded,
 )
-from bot.adapters.discord.base import Base, custom_id, embed
+from bot.adapters.discord.base import Base, custom_id, embed, routed
 from bot.errors import ContentError
 from bot.i18n import _
 from bot.services.reminders import Reminder
@@ -42,7 +42,7 @@ def card_view(prompt_id: int, options: int) -> discord.ui.View:
                 row=i // 5,
             )
         )
-    return view
+    return routed(view)
 
 
 def start_view(lang: str) -> discord.ui.View:
@@ -53,7 +53,7 @@ def start_view(lang: str) -> discord.ui.View:
             label=review_render.start_button("zh" if lang == "zh" else "en"), custom_id=START
         )
     )
-    return view
+    return routed(view)
 
 
 class DiscordReminderSender:

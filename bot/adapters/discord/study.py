@@ -11,7 +11,7 @@ import discord
 
 from bot.adapters import render
 from bot.adapters.commands import menu
-from bot.adapters.discord.base import PLATFORM, Base, Inflight, custom_id, embed
+from bot.adapters.discord.base import PLATFORM, Base, Inflight, custom_id, embed, routed
 from bot.adapters.discord.markdown import cut
 from bot.app import Core
 from bot.content.loader import ContentBank
@@ -93,7 +93,7 @@ def question_view(
             row=last_row,
         )
     )
-    return view
+    return routed(view)
 
 
 def answer_view(prompt_id: int, lang: Lang, runnable: bool) -> discord.ui.View:
@@ -104,7 +104,7 @@ def answer_view(prompt_id: int, lang: Lang, runnable: bool) -> discord.ui.View:
     view.add_item(
         discord.ui.Button(label=_(lang, "⚠ Report a problem"), custom_id=f"dq:p:{prompt_id}")
     )
-    return view
+    return routed(view)
 
 
 def question_message(bank: ContentBank, shown: Shown) -> tuple[discord.Embed, discord.ui.View]:
