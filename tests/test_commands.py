@@ -8,6 +8,7 @@ from typing import get_args
 
 import pytest
 from telegram.ext import CommandHandler
+from telegram.warnings import PTBUserWarning
 
 from bot.adapters import render
 from bot.adapters.commands import COMMANDS, Command, Platform, find, for_platform, menu, usage
@@ -40,6 +41,8 @@ async def test_every_telegram_command_has_a_handler_and_no_handler_is_unlisted(
         for name in handler.commands
     }
     assert handled == names("telegram")
+    with pytest.warns(PTBUserWarning, match="No `JobQueue`"):
+        assert app.job_queue is None  # the services' timers schedule everything
 
 
 async def test_every_console_command_has_a_handler_and_no_handler_is_unlisted(

@@ -60,3 +60,18 @@ def test_adapters_call_services_never_storage() -> None:
             if isinstance(node, ast.Attribute) and node.attr in {"repos", "db"}
         }
         assert not reached, f"{path} reaches past the services: {reached}"
+
+
+def test_scheduling_lives_in_the_services() -> None:
+    # One scheduler (bot.services.timers) for daily questions, reminders and quiz steps, so
+    # every platform shares the rules; an adapter only brings a sender.
+    for path, names in imports_of(BOT / "adapters").items():
+        assert not {n for n in names if n.split(".")[0] == "apscheduler"}, path
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        reached = {
+            node.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            and node.attr in {"run_daily", "run_once", "run_repeating", "run_monthly", "run_custom"}
+        }
+        assert not reached, f"{path} schedules on its own: {reached}"

@@ -165,7 +165,9 @@ class Console:
         try:
             await self._dispatch(ctx, command.lower(), arg, line)
         except UserInputError as err:
-            self.say(render.usage(ctx.lang, err.key, **err.params))
+            # The one error path: usage lines, and why /run cannot go ahead (the console's
+            # user runs the bot, so they also learn what to do about it).
+            self.say(run_problem(ctx.lang, err, operator=True))
         except Exception:
             log.exception("console command %r failed", command)
             self.say(_(ctx.lang, "Sorry, something went wrong on my side. Please try again."))
@@ -310,32 +312,21 @@ class Console:
     async def run_code(self, ctx: Context, line: str) -> None:
         """Run `/run [cpu|gpu] code`; a bare /run reads a block until a line with only `.`."""
         if self.runs is None:
-            self.say(run_problem(ctx.lang, UserInputError("run_unavailable")))
-            return
+            raise UserInputError("run_unavailable")
         text = line
-        try:
-            self.runs.check_allowed(None, ctx.chat)
-            if strip_command(line).strip().lower() in {"", "cpu", "gpu", "auto"}:
-                block = await self.read_block(ctx)
-                if block is None:
-                    return
-                text = line + "\n" + block
-            job = self.runs.parse(text)
-        except UserInputError as err:
-            self.say(run_problem(ctx.lang, err, operator=True))
-            return
-        await self.run_job(ctx, job)
+        self.runs.check_allowed(None, ctx.chat)
+        if strip_command(line).strip().lower() in {"", "cpu", "gpu", "auto"}:
+            block = await self.read_block(ctx)
+            if block is None:
+                return
+            text = line + "\n" + block
+        await self.run_job(ctx, self.runs.parse(text))
 
     async def run_job(self, ctx: Context, job: Job) -> None:
         """Run a job once no quiz poll is open here, and print the result and saved files."""
         if self.runs is None:
-            self.say(run_problem(ctx.lang, UserInputError("run_unavailable"), operator=True))
-            return
-        try:
-            self.runs.check_allowed(None, ctx.chat)
-        except UserInputError as err:
-            self.say(run_problem(ctx.lang, err, operator=True))
-            return
+            raise UserInputError("run_unavailable")
+        self.runs.check_allowed(None, ctx.chat)
         if self.core.quiz.poll_open(ctx.chat.id):
             self.say(_(ctx.lang, "⏸ A quiz question is open here: your code runs when it closes."))
             await self.core.quiz.wait_closed(ctx.chat.id)
@@ -345,11 +336,8 @@ class Console:
 
         if self.runs.warming:
             self.say(_(ctx.lang, "⏳ The /run sandbox is warming up…"))
-        try:
-            result = await self.runs.run(job, f"console:{self.user}", on_queued)
-        except UserInputError as err:  # the runner did not start after all
-            self.say(run_problem(ctx.lang, err, operator=True))
-            return
+        # UserInputError if the runner did not start after all.
+        result = await self.runs.run(job, f"console:{self.user}", on_queued)
         reply = run_reply(ctx.lang, result, self.core.settings.run_wall_time_s)
         self.say(reply.text)
         for file in reply.files:

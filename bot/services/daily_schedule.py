@@ -70,6 +70,7 @@ class DailySchedule:
         self._scheduled: set[int] = set()  # chats with timers, so shutdown can drop them
         self._delivering: set[asyncio.Task[Any]] = set()
         self._stopped = False
+        self._counted = False  # the sends cut short by the last stop, counted at the first start
 
     def register(self, sender: DailySender) -> None:
         """Deliver the daily questions of `sender.platform`'s chats through `sender`."""
@@ -82,11 +83,13 @@ class DailySchedule:
         registered) rebuilds every timer without sending anything twice.
         """
         self._stopped = False
-        # Counted first: the catch-ups below start sending while the loop still runs.
-        interrupted = await self.daily.interrupted()
+        # Counted first: the catch-ups below start sending while the loop still runs. Once a
+        # process: a second start would count the same cut-short sends again.
+        interrupted = 0 if self._counted else await self.daily.interrupted()
+        self._counted = True
         chats = 0
         overdue = 0
-        for platform in self._senders:
+        for platform in list(self._senders):  # another adapter may register meanwhile
             for chat in await self.daily.subscribed_chats(platform):
                 chats += 1
                 if await self.reschedule(chat):
@@ -174,6 +177,8 @@ class DailySchedule:
 
     def _soon(self, chat_id: int, after: timedelta = timedelta(0)) -> None:
         # One pending one-off per chat: a newer catch-up or retry replaces it.
+        if self._stopped:
+            return
         self._scheduled.add(chat_id)
         when = self.clock.now() + after
         self.timers.at(_once_key(chat_id), when, lambda: self._once(chat_id))

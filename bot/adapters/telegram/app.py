@@ -70,6 +70,8 @@ def build_application(
         .base_url(base_url)
         .base_file_url(file_url(base_url))
         .concurrent_updates(True)
+        # No JobQueue: daily questions, reminders and quiz steps run on the services' timers.
+        .job_queue(None)
         .request(SeenRequest(seen))
         .get_updates_request(WatchedRequest(watch, seen.mark))
     )

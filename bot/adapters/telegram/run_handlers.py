@@ -12,7 +12,7 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.adapters.run_render import run_problem, run_reply
+from bot.adapters.run_render import run_reply
 from bot.adapters.telegram.handlers import Handlers
 from bot.content.models import Question
 from bot.errors import UserInputError
@@ -50,7 +50,11 @@ class RunHandlers:
             del self.replies[key]
 
     async def run(self, update: Update, context: Ctx) -> None:
-        """Run the code of a /run message (new or edited) and reply with the result."""
+        """Run the code of a /run message (new or edited) and reply with the result.
+
+        Not a @command: a problem with an edited /run replaces the earlier reply in place, as
+        its result would; it is rendered by the same `problem` as every command's.
+        """
         message = update.effective_message
         if message is None or update.effective_user is None:
             return
@@ -72,7 +76,7 @@ class RunHandlers:
             self.runs.check_allowed(update.effective_user.id, ctx.chat)
             job = self.runs.parse(text, await self._fallback_code(message, context))
         except UserInputError as err:
-            await self._answer(message, key, edited, self._problem(ctx, err), now)
+            await self._answer(message, key, edited, self.base.problem(ctx, err), now)
             return
 
         status: Message | None = None
@@ -134,7 +138,7 @@ class RunHandlers:
         try:
             self.runs.check_allowed(query.from_user.id, ctx.chat)
         except UserInputError as err:
-            await message.reply_html(self._problem(ctx, err))
+            await message.reply_html(self.base.problem(ctx, err))
             return
         note: Message | None = None
         quiz = self.base.core.quiz
@@ -246,6 +250,3 @@ class RunHandlers:
             if on
             else _(ctx.lang, "/run is now off in this group."),
         )
-
-    def _problem(self, ctx: Context, err: UserInputError) -> str:
-        return run_problem(ctx.lang, err)
