@@ -139,6 +139,7 @@ class FakeDiscord:
         self.commands: list[JSONDict] = []
         self.gone_channels: set[int] = set()  # 404 Unknown Channel
         self.forbidden_channels: set[int] = set()  # 403 Missing Permissions
+        self.fail_callbacks = 0  # the next N interaction callbacks answer 400
         self.identified = asyncio.Event()
         self.identify: JSONDict | None = None
         self.heartbeats = 0
@@ -368,6 +369,9 @@ class FakeDiscord:
             return self._error(404, "Unknown interaction", 10062)
         if interaction.callbacks:
             return self._error(400, "Interaction has already been acknowledged.", 40060)
+        if self.fail_callbacks:
+            self.fail_callbacks -= 1
+            return self._error(400, "Invalid Form Body", 50035)
         body = r.json or {}
         interaction.callbacks.append(body)
         kind = int(body["type"])

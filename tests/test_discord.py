@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
@@ -471,3 +472,16 @@ async def test_a_restart_resumes_a_running_quiz(
             await core.timers.run_due()
         second = fake.channel_messages[CHANNEL_ID][1]
         assert "Question 2 of 2" in second.text
+
+
+async def test_an_unexpected_error_is_logged_once_and_the_user_gets_an_apology(
+    bot: DiscordPlatform, fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.fail_callbacks = 1  # Discord refuses the first answer
+    with caplog.at_level(logging.ERROR):
+        interaction = await fake.slash("topics", user_id=ALICE)
+        apology = await fake.reply(interaction)
+    assert apology.ephemeral and "Sorry, something went wrong" in apology.text
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert f"user={ALICE}" in errors[0].getMessage()
