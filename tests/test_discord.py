@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.adapters.commands import for_platform
 from bot.adapters.discord.run import DiscordPlatform
 from bot.app import Core, open_core
 from bot.clock import FixedClock
 from bot.config import Settings
+from tests.conftest import FIXTURE_BANK
 from tests.discordbot import running
 from tests.fakediscord import (
     ADMINISTRATOR,
@@ -485,3 +489,36 @@ async def test_an_unexpected_error_is_logged_once_and_the_user_gets_an_apology(
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1
     assert f"user={ALICE}" in errors[0].getMessage()
+
+
+async def test_the_hint_is_ephemeral_and_only_where_a_hint_exists(
+    make_settings: Callable[..., Settings], fake: FakeDiscord, clock: FixedClock, tmp_path: Path
+) -> None:
+    folder = tmp_path / "bank"
+    shutil.copytree(FIXTURE_BANK, folder)
+    path = folder / "questions" / "fixture-q3.yaml"  # the only question of topic nn
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["en"]["hint"] = "Count from one, not from zero."
+    data["zh"]["hint"] = "从一数起，不是从零。"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    settings = make_settings(
+        DISCORD_BOT_TOKEN=fake.token,
+        DISCORD_API_BASE_URL=fake.base_url,
+        STUDYBOT_CONTENT_DIR=str(folder),
+    )
+    async with open_core(settings, clock=clock) as core, running(core, fake):
+        plain = await fake.reply(
+            await fake.slash("question", user_id=ALICE, guild=True, topic="tensors")
+        )
+        assert not [b for b in plain.buttons if b["custom_id"].startswith("dq:h:")]
+        hinted = await fake.reply(
+            await fake.slash("question", user_id=ALICE, guild=True, topic="nn")
+        )
+        hint = next(b["custom_id"] for b in hinted.buttons if b["custom_id"].startswith("dq:h:"))
+        shown = await fake.answered(await fake.click(hinted, hint, user_id=BOB, guild=True))
+        assert ephemeral(shown)
+        assert "Count from one" in shown.callbacks[0]["data"]["content"]
+        zh = await fake.answered(
+            await fake.click(hinted, hint, user_id=BOB, guild=True, locale="zh-CN")
+        )
+        assert "从一数起" in zh.callbacks[0]["data"]["content"]

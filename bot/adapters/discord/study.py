@@ -256,7 +256,7 @@ class StudyHandlers(Base):
             await self._reveal(interaction, ctx, prompt.id)
             return
         if press.action == "hint":
-            hint = question.text(prompt.language).hint
+            hint = question.text(ctx.lang).hint  # in the language of whoever pressed
             text = f"💡 {render.e(hint)}" if hint else _(ctx.lang, "This question has no hint.")
             await self.reply(interaction, text, ephemeral=True)  # spoils nothing for others
             return
