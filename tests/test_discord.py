@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 from collections.abc import AsyncIterator, Callable
@@ -522,3 +523,26 @@ async def test_the_hint_is_ephemeral_and_only_where_a_hint_exists(
             await fake.click(hinted, hint, user_id=BOB, guild=True, locale="zh-CN")
         )
         assert "从一数起" in zh.callbacks[0]["data"]["content"]
+
+
+async def test_a_fan_out_keeps_under_discords_global_rate_limit(
+    bot: DiscordPlatform, fake: FakeDiscord, dcore: Core, clock: FixedClock
+) -> None:
+    chats = []
+    for n in range(70):
+        ctx = await dcore.study.enter(
+            platform="discord",
+            user_id=str(ALICE),
+            user_name="alice",
+            language_code="en-US",
+            chat_id=str(CHANNEL_ID + 1000 + n),
+            chat_type="group",
+        )
+        chats.append(await dcore.study.subscribe(ctx, "13:00"))
+    clock.set(clock.now() + timedelta(hours=1, minutes=1))
+    outcomes = await asyncio.gather(*(dcore.daily_schedule.deliver(c.id) for c in chats))
+    assert {o.status for o in outcomes} == {"sent"}
+    posts = sorted(r.at for r in fake.requests_to("POST", r"/channels/\d+/messages"))
+    assert len(posts) == 70
+    busiest = max(sum(1 for t in posts if start <= t < start + 1.0) for start in posts)
+    assert busiest <= 50  # Discord's global limit per second

@@ -39,7 +39,7 @@ class StudyClient(discord.Client):
         self.core = core
         self.inflight = Inflight()
         base = Base(core, runs, self.inflight)
-        self.sender = DiscordDailySender(self, lambda: core.bank)
+        self.sender = DiscordDailySender(self, lambda: core.bank)  # its limiter: all fan-outs
         core.daily_schedule.register(self.sender)
         run = RunHandlers(base)
         self.study = StudyHandlers(core, runs, self.inflight, run)
@@ -63,7 +63,7 @@ class StudyClient(discord.Client):
         )
         self.routes.install(self.tree)
         core.quiz.register(PLATFORM, DiscordQuizSender(self, base))
-        core.reminders.register(PLATFORM, DiscordReminderSender(self))
+        core.reminders.register(PLATFORM, DiscordReminderSender(self, self.sender.limiter))
         if core.admin not in runs.observers:  # /admin stats counts runs on every platform
             runs.observers.append(core.admin)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 import discord
+from aiolimiter import AsyncLimiter
 
 from bot.adapters import render
 from bot.adapters.discord.base import PLATFORM, channel_of
@@ -24,21 +25,36 @@ from bot.storage.records import Chat
 log = logging.getLogger(__name__)
 
 
+# Discord allows 50 requests a second per bot across all routes, and discord.py keeps only to
+# each route's bucket: a fan-out to many channels keeps under the global limit by itself. A
+# leaky bucket of 10 per quarter second sends 40 a second and at most 50 in any one second.
+FANOUT_BURST = 10
+FANOUT_PERIOD_S = 0.25
+
+
 class DiscordDailySender:
     """Post a shown question in a channel (or DM) and map Discord's failures."""
 
     platform = PLATFORM
 
-    def __init__(self, client: discord.Client, bank: Callable[[], ContentBank]) -> None:
+    def __init__(
+        self,
+        client: discord.Client,
+        bank: Callable[[], ContentBank],
+        limiter: AsyncLimiter | None = None,
+    ) -> None:
         self.client = client
         self.bank = bank  # the bank in use: /admin reload replaces it
+        self.limiter = limiter or AsyncLimiter(FANOUT_BURST, FANOUT_PERIOD_S)
 
     async def send_daily(self, chat: Chat, shown: Shown) -> str:
         """Post the question with its buttons; return the message id."""
         question, view = question_message(self.bank(), shown)
         try:
-            channel = await channel_of(self.client, chat)
-            message = await channel.send(embed=question, view=view)
+            async with self.limiter:
+                channel = await channel_of(self.client, chat)
+            async with self.limiter:
+                message = await channel.send(embed=question, view=view)
         except (discord.NotFound, discord.Forbidden) as e:
             # The channel is gone, or the bot may no longer post there: stop, do not retry.
             raise ChatGone(f"{e.status} {e.text}") from e

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import discord
+from aiolimiter import AsyncLimiter
 
 from bot.adapters import render, review_render
 from bot.adapters.admin_render import (
@@ -59,14 +60,18 @@ def start_view(lang: str) -> discord.ui.View:
 class DiscordReminderSender:
     """Send a reminder to the user's DM with a button that starts their review."""
 
-    def __init__(self, client: discord.Client) -> None:
+    def __init__(self, client: discord.Client, limiter: AsyncLimiter) -> None:
         self.client = client
+        self.limiter = limiter  # shared with the daily fan-out: one global budget
 
     async def __call__(self, reminder: Reminder) -> None:
         """Open (or reuse) the DM and post the reminder; map Discord's failures."""
+        user = discord.Object(int(reminder.user.external_id))
         try:
-            channel = await self.client.create_dm(discord.Object(int(reminder.user.external_id)))
-            await channel.send(review_render.reminder(reminder), view=start_view(reminder.lang))
+            async with self.limiter:
+                channel = await self.client.create_dm(user)
+            async with self.limiter:
+                await channel.send(review_render.reminder(reminder), view=start_view(reminder.lang))
         except (discord.NotFound, discord.Forbidden) as e:
             raise ChatGone(str(e)) from e  # DMs closed, or no server in common any more
         except discord.HTTPException as e:
