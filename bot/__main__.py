@@ -18,7 +18,7 @@ DESCRIPTION = """A study bot for PyTorch interview preparation.
 
 commands:
   console          chat with the bot in this terminal (no token needed)
-  serve            run the Telegram bot (needs TELEGRAM_BOT_TOKEN)
+  serve            run the bot on Telegram and/or Discord (needs a bot token)
   runner           serve the /run sandbox on a Unix socket or TCP
   content check    validate the question bank and print its counts
   content reports  list the open problem reports users filed on questions
@@ -46,12 +46,16 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "studybot console\nprintf '/daily\\nA\\n/streak\\n/quit\\n' | studybot console",
     ),
     "serve": (
-        "run the Telegram bot",
-        "Run the Telegram bot: long-poll the Bot API (or serve a webhook), publish the\n"
-        "command menus, rebuild every chat's daily question job from the database, and\n"
-        "answer /run through a local runner (or the one at STUDYBOT_RUNNER_URL). On SIGINT\n"
-        "or SIGTERM it stops taking updates, lets running /run jobs finish, and exits 0.",
-        "TELEGRAM_BOT_TOKEN (required), TELEGRAM_API_BASE_URL, STUDYBOT_DATABASE,\n"
+        "run the bot on Telegram and/or Discord",
+        "Run the bot on Telegram when TELEGRAM_BOT_TOKEN is set and on Discord when\n"
+        "DISCORD_BOT_TOKEN is set, both in one process (one database, runner and scheduler)\n"
+        "when both are. Telegram: long-poll the Bot API (or serve a webhook) and publish the\n"
+        "command menus; Discord: connect to the gateway and register the application\n"
+        "commands. Rebuild every chat's daily question from the database, and answer /run\n"
+        "through a local runner (or the one at STUDYBOT_RUNNER_URL). On SIGINT or SIGTERM it\n"
+        "stops taking updates on both, lets running /run jobs finish, and exits 0.",
+        "TELEGRAM_BOT_TOKEN and/or DISCORD_BOT_TOKEN (one is required),\n"
+        "TELEGRAM_API_BASE_URL, DISCORD_API_BASE_URL, STUDYBOT_DATABASE,\n"
         "STUDYBOT_WEBHOOK_URL, STUDYBOT_WEBHOOK_LISTEN, STUDYBOT_WEBHOOK_SECRET,\n"
         "STUDYBOT_TIMEZONE, STUDYBOT_DAILY_TIME, STUDYBOT_ADMIN_IDS, STUDYBOT_LOG_LEVEL,\n"
         "STUDYBOT_LOG_FORMAT (text or json),\n"
@@ -59,6 +63,7 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "STUDYBOT_RUNNER_URL, STUDYBOT_RUNNER_TOKEN, STUDYBOT_RUN_ALLOW, STUDYBOT_SANDBOX_*,\n"
         "STUDYBOT_RUN_*",
         "TELEGRAM_BOT_TOKEN=123456789:AA... studybot serve\n"
+        "DISCORD_BOT_TOKEN=MTA... studybot serve\n"
         "sudo --preserve-env=TELEGRAM_BOT_TOKEN .venv/bin/studybot serve   # with /run",
     ),
     "runner": (
@@ -264,9 +269,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = load_settings(RunnerSettings if args.command in {"runner", "sandbox"} else Settings)
     from bot.logging_setup import setup_logging
 
-    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-    secrets = [token] + [
-        s.get_secret_value() for s in (settings.webhook_secret, settings.runner_token) if s
+    secrets = [
+        s.get_secret_value()
+        for s in (
+            settings.telegram_bot_token,
+            settings.discord_bot_token,
+            settings.webhook_secret,
+            settings.runner_token,
+        )
+        if s
     ]
     setup_logging(
         settings.log_level if args.command != "console" else "WARNING", secrets, settings.log_format
@@ -283,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(console_main(settings))
         if args.command == "serve":
-            from bot.adapters.telegram.main import serve_main
+            from bot.adapters.serve import serve_main
 
             return serve_main(settings)
         if args.command == "runner":

@@ -113,7 +113,9 @@ def settings_errors(error: ValidationError) -> list[str]:
         secret = any(word in name.upper() for word in ("TOKEN", "SECRET"))
         if not secret and isinstance(value, str | int | float):
             shown = f" (got {excerpt(str(value))!r})"
-        lines.append(f"invalid {name}: {message}{shown}")
+        line = f"invalid {name}: {message}{shown}"
+        if line not in lines:  # STUDYBOT_ADMIN_IDS feeds two fields
+            lines.append(line)
     return lines
 
 
@@ -130,6 +132,13 @@ class Settings(BaseSettings):
         default="https://api.telegram.org/bot", alias="TELEGRAM_API_BASE_URL"
     )
 
+    # Discord: the bot token of the application, and the REST API (discord.py's Route.BASE,
+    # taken exactly as given; the gateway URL comes from its GET /gateway/bot).
+    discord_bot_token: SecretStr | None = Field(default=None, alias="DISCORD_BOT_TOKEN")
+    discord_api_base_url: str = Field(
+        default="https://discord.com/api/v10", alias="DISCORD_API_BASE_URL"
+    )
+
     # Webhook mode (instead of long polling): the public HTTPS URL Telegram posts updates to,
     # the address the bot listens on for them (behind a proxy that terminates TLS), and the
     # secret Telegram sends with each update, required with a webhook.
@@ -143,7 +152,12 @@ class Settings(BaseSettings):
     database: Path = Field(default=Path("data/studybot.db"), alias="STUDYBOT_DATABASE")
     timezone: str = Field(default="UTC", alias="STUDYBOT_TIMEZONE")
     daily_time: str = Field(default="09:00", alias="STUDYBOT_DAILY_TIME")
+    # Operators: Telegram ids (plain or "telegram:ID") and Discord ids ("discord:ID"), both
+    # read from the one variable.
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(
+        default=frozenset(), alias="STUDYBOT_ADMIN_IDS"
+    )
+    discord_admin_ids: Annotated[frozenset[int], NoDecode] = Field(
         default=frozenset(), alias="STUDYBOT_ADMIN_IDS"
     )
     content_dir: Path = Field(default=CONTENT_DIR, alias="STUDYBOT_CONTENT_DIR")
@@ -227,18 +241,33 @@ class Settings(BaseSettings):
         """Return STUDYBOT_RUN_UID_RANGE as (first, last)."""
         return parse_uid_range(self.run_uid_range)
 
-    @field_validator("admin_ids", "run_allow", mode="before")
+    @field_validator("admin_ids", "discord_admin_ids", "run_allow", mode="before")
     @classmethod
-    def _ids(cls, v: object) -> object:
-        if isinstance(v, str):
-            parts = [p.strip() for p in v.split(",") if p.strip()]
+    def _ids(cls, v: object, info: ValidationInfo) -> object:
+        if not isinstance(v, str):
+            return v
+        parts = [p.strip() for p in v.split(",") if p.strip()]
+        if info.field_name == "run_allow":
             try:
                 return frozenset(int(p) for p in parts)
             except ValueError as e:
                 raise ValueError("expected comma-separated numeric Telegram ids") from e
-        return v
+        # STUDYBOT_ADMIN_IDS feeds two fields: each keeps the ids of its own platform.
+        wanted = "discord" if info.field_name == "discord_admin_ids" else "telegram"
+        ids = set()
+        for part in parts:
+            platform, sep, number = part.rpartition(":")
+            platform = platform.lower() if sep else "telegram"
+            if platform not in {"telegram", "discord"} or not number.isdigit():
+                raise ValueError(
+                    "expected comma-separated ids: Telegram ids (123 or telegram:123) "
+                    "and Discord ids (discord:123)"
+                )
+            if platform == wanted:
+                ids.add(int(number))
+        return frozenset(ids)
 
-    @field_validator("telegram_api_base_url")
+    @field_validator("telegram_api_base_url", "discord_api_base_url")
     @classmethod
     def _url(cls, v: str) -> str:
         if not v.startswith(("http://", "https://")):
@@ -323,7 +352,7 @@ class Settings(BaseSettings):
 
 
 # The bot's secrets: the runner never holds them, even when they are in its environment.
-BOT_SECRETS = ("TELEGRAM_BOT_TOKEN", "STUDYBOT_WEBHOOK_SECRET")
+BOT_SECRETS = ("TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN", "STUDYBOT_WEBHOOK_SECRET")
 
 
 class RunnerSettings(Settings):
@@ -334,6 +363,7 @@ class RunnerSettings(Settings):
     def model_post_init(self, context: object) -> None:
         """Drop the bot's secrets, and take them out of this process's environment."""
         self.telegram_bot_token = None
+        self.discord_bot_token = None
         self.webhook_secret = None
         for name in BOT_SECRETS:
             for key in [k for k in os.environ if k.upper() == name]:

@@ -101,8 +101,12 @@ async def core(settings: Settings, clock: FixedClock) -> AsyncIterator[Core]:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """Return this environment without any STUDYBOT_ or TELEGRAM_ variable, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STUDYBOT_", "TELEGRAM_"))}
+    """Return this environment without STUDYBOT_, TELEGRAM_ or DISCORD_ variables, plus `extra`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("STUDYBOT_", "TELEGRAM_", "DISCORD_"))
+    }
     env.update(extra)
     return env
 

@@ -26,6 +26,24 @@ def test_admin_ids_parse(make_settings: Callable[..., Settings]) -> None:
         make_settings(STUDYBOT_ADMIN_IDS="1,abc")
 
 
+def test_admin_ids_hold_telegram_and_discord_operators(
+    make_settings: Callable[..., Settings],
+) -> None:
+    s = make_settings(STUDYBOT_ADMIN_IDS="1, telegram:2,discord:998877665544332211")
+    assert s.admin_ids == frozenset({1, 2})
+    assert s.discord_admin_ids == frozenset({998877665544332211})
+    with pytest.raises(ValidationError):
+        make_settings(STUDYBOT_ADMIN_IDS="slack:5")
+
+
+def test_discord_defaults_and_base_url(make_settings: Callable[..., Settings]) -> None:
+    s = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert s.discord_bot_token is None
+    assert s.discord_api_base_url == "https://discord.com/api/v10"
+    with pytest.raises(ValidationError):
+        make_settings(DISCORD_API_BASE_URL="discord.com/api")
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -34,6 +52,7 @@ def test_admin_ids_parse(make_settings: Callable[..., Settings]) -> None:
         ("STUDYBOT_DAILY_TIME", "25:99"),
         ("STUDYBOT_ADMIN_IDS", "me"),
         ("TELEGRAM_API_BASE_URL", "ftp://x"),
+        ("DISCORD_API_BASE_URL", "ftp://x"),
     ],
 )
 def test_invalid_config_names_variable_and_exits_nonzero(

@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.adapters.telegram.main import serve
+from bot.adapters.serve import serve
 from bot.config import Settings
 from bot.metrics.http import parse_listen
 from bot.runner.client import RunnerClient, RunnerUnavailable

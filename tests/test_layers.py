@@ -26,7 +26,8 @@ def imports_of(folder: Path) -> dict[Path, set[str]]:
 def test_services_storage_and_content_know_no_platform() -> None:
     for layer in ("services", "storage", "content"):
         for path, names in imports_of(BOT / layer).items():
-            bad = {n for n in names if n.split(".")[0] == "telegram" or "adapters" in n}
+            platforms = {"telegram", "discord"}
+            bad = {n for n in names if n.split(".")[0] in platforms or "adapters" in n}
             assert not bad, f"{path} imports {bad}"
 
 
@@ -38,7 +39,7 @@ def test_storage_does_not_import_services() -> None:
 def test_bot_process_never_imports_torch() -> None:
     code = (
         "import sys, bot.__main__, bot.app, bot.adapters.telegram.app, bot.adapters.console, "
-        "bot.runner.client, bot.services.runs\n"
+        "bot.adapters.serve, bot.adapters.discord.run, bot.runner.client, bot.services.runs\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'torch', 'numpy'}))"
     )
     out = subprocess.run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -39,3 +40,58 @@ def test_install_takes_torch_from_the_cpu_index_pinned_to_the_cpu_build() -> Non
     assert len(pins) == 1 and re.fullmatch(r"torch==\d+\.\d+\.\d+\+cpu", pins[0])
     assert "-c constraints-cpu.txt" in torch_step and "-c constraints-cpu.txt" in rest
     assert f"`{pins[0]}`" in README
+
+
+def test_running_on_discord_says_how_to_create_invite_and_configure_the_bot() -> None:
+    section = README.split("\n## Running on Discord", 1)[1].split("\n## ", 1)[0]
+    for needed in (
+        "applications.commands",
+        "Send Messages",
+        "Embed Links",
+        "Attach Files",
+        "Use Slash Commands",
+        "https://discord.com/oauth2/authorize?client_id=",
+        "DISCORD_BOT_TOKEN",
+        "DISCORD_API_BASE_URL",
+    ):
+        assert needed in section, needed
+    # The invite's permissions integer is exactly the permissions the section names.
+    bits = {"View Channels": 1 << 10, "Send Messages": 1 << 11, "Embed Links": 1 << 14}
+    bits |= {"Attach Files": 1 << 15, "Use Slash Commands": 1 << 31}
+    match = re.search(r"permissions=(\d+)", section)
+    assert match is not None and int(match.group(1)) == sum(bits.values())
+
+
+DISCORD_COMMANDS = [
+    "help",
+    "daily",
+    "question",
+    "topics",
+    "streak",
+    "stats",
+    "subscribe",
+    "unsubscribe",
+    "timezone",
+    "lang",
+    "run",
+    "quiz",
+    "stopquiz",
+    "leaderboard",
+]
+
+
+def test_commands_table_has_a_discord_column_naming_every_discord_command() -> None:
+    lines = README.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| command |"))
+    assert lines[start].endswith("| Discord |")
+    rows = list(itertools.takewhile(lambda line: line.startswith("|"), lines[start + 2 :]))
+    discord_column = " ".join(row.rstrip(" |").rsplit(" | ", 1)[-1] for row in rows)
+    for name in DISCORD_COMMANDS:
+        assert f"`/{name}" in discord_column, name
+    assert '"Run code"' in discord_column
+
+
+def test_env_example_lists_the_discord_variables() -> None:
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    assert "\nDISCORD_BOT_TOKEN=\n" in example
+    assert "\nDISCORD_API_BASE_URL=https://discord.com/api/v10\n" in example

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.telegram.main import serve
+from bot.adapters.serve import serve
 from bot.config import Settings
 from tests.conftest import FIXTURE_BANK, clean_env, studybot
 from tests.fakebotapi import FakeBotAPI

@@ -1,0 +1,1 @@
+"""The Discord adapter: application commands, buttons and modals over the shared services."""

@@ -1,0 +1,217 @@
+"""The Discord adapter's one error path: resolve the context, check rights, answer problems."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from typing import Any, Final, cast
+
+import discord
+
+from bot.adapters import render
+from bot.adapters.discord.markdown import cut, to_markdown
+from bot.app import Core
+from bot.errors import UserInputError
+from bot.i18n import _
+from bot.services.runs import RunService
+from bot.services.study import Context, language_from_code
+from bot.storage.records import Chat, Lang
+
+log = logging.getLogger(__name__)
+
+PLATFORM: Final = "discord"
+MAX_CONTENT = 2000
+MAX_DESCRIPTION = 4096
+COLOUR = discord.Colour(0xEE4C2C)  # PyTorch orange
+
+Handler = Callable[[discord.Interaction[Any], Context], Awaitable[None]]
+
+
+def routed(view: discord.ui.View) -> discord.ui.View:
+    """Mark a view's buttons as routed by custom id (`StudyClient.on_interaction`).
+
+    A finished view is sent but never kept in discord.py's view store, which would otherwise
+    grow by one view for every question posted.
+    """
+    view.stop()
+    return view
+
+
+def custom_id(interaction: discord.Interaction[Any]) -> str:
+    """Return the custom id of a component or modal interaction ("" for others)."""
+    data = cast(dict[str, Any], interaction.data or {})
+    return str(data.get("custom_id", ""))
+
+
+def locale_lang(interaction: discord.Interaction[Any]) -> Lang:
+    """Return the language of the interaction's user (zh-CN and zh-TW are Chinese)."""
+    return language_from_code(str(interaction.locale))
+
+
+def embed(text_html: str, title: str | None = None) -> discord.Embed:
+    """Return an embed showing rendered HTML as Markdown."""
+    return discord.Embed(
+        title=cut(title, 256) if title else None,
+        description=cut(to_markdown(text_html), MAX_DESCRIPTION),
+        colour=COLOUR,
+    )
+
+
+class Inflight:
+    """The interactions being handled now, so that a stop lets them finish."""
+
+    def __init__(self) -> None:
+        self.accepting = True
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    async def drain(self, timeout_s: float) -> int:
+        """Stop taking interactions and wait for the running ones; return how many were cut."""
+        self.accepting = False
+        running = {t for t in self.tasks if t is not asyncio.current_task()}
+        if not running:
+            return 0
+        _done, pending = await asyncio.wait(running, timeout=timeout_s)
+        return len(pending)
+
+
+class Base:
+    """What every Discord handler shares: the core, the runner and the reply helpers."""
+
+    def __init__(self, core: Core, runs: RunService, inflight: Inflight) -> None:
+        self.core = core
+        self.runs = runs
+        self.inflight = inflight
+
+    async def context_of(self, interaction: discord.Interaction[Any]) -> Context:
+        """Register the user and the channel (a DM is private, a server channel a group)."""
+        user = interaction.user
+        in_dm = interaction.guild_id is None and _is_dm(interaction)
+        # A DM is keyed by the user's id, as a Telegram private chat is: the services find the
+        # owner of a private chat by it. Posting there opens the DM channel (`channel_of`).
+        channel_id = user.id if in_dm else (interaction.channel_id or user.id)
+        title = ""
+        if interaction.guild is not None and interaction.channel is not None:
+            title = f"{interaction.guild.name} #{getattr(interaction.channel, 'name', '')}"
+        ctx = await self.core.study.enter(
+            platform=PLATFORM,
+            user_id=str(user.id),
+            user_name=user.display_name or user.name,
+            language_code=str(interaction.locale),
+            chat_id=str(channel_id),
+            chat_type="private" if in_dm else "group",
+            chat_title=title,
+        )
+        # The Discord client's language, until /lang chose one for the DM or the channel.
+        return replace(ctx, lang=ctx.chat.language or locale_lang(interaction))
+
+    def is_admin(self, interaction: discord.Interaction[Any], ctx: Context) -> bool:
+        """DMs, members with Manage Server or Administrator here, and the bot's operators."""
+        if not ctx.chat.is_group or interaction.user.id in self.core.settings.discord_admin_ids:
+            return True
+        permissions = interaction.permissions
+        return bool(permissions.manage_guild or permissions.administrator)
+
+    def require_admin(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        """Raise UserInputError("admins_only") unless the user may change the channel's settings."""
+        if not self.is_admin(interaction, ctx):
+            raise UserInputError("admins_only")
+
+    async def reply(
+        self,
+        interaction: discord.Interaction[Any],
+        text_html: str,
+        *,
+        ephemeral: bool = False,
+        embeds: Sequence[discord.Embed] = (),
+    ) -> None:
+        """Answer the interaction (or follow up / edit a deferral) with rendered HTML."""
+        content = cut(to_markdown(text_html), MAX_CONTENT) if text_html else None
+        if not interaction.response.is_done():
+            await interaction.response.send_message(
+                content, embeds=list(embeds), ephemeral=ephemeral
+            )
+        elif interaction.response.type in {
+            discord.InteractionResponseType.deferred_channel_message,
+        }:
+            await interaction.edit_original_response(content=content, embeds=list(embeds))
+        else:
+            await interaction.followup.send(
+                content or discord.utils.MISSING, embeds=list(embeds), ephemeral=ephemeral
+            )
+
+    def personal(self, ctx: Context) -> bool:
+        """Tell whether a personal answer should be ephemeral (in server channels)."""
+        return ctx.chat.is_group
+
+    async def guarded(self, interaction: discord.Interaction[Any], handler: Handler) -> None:
+        """Run a handler with the context; answer UserInputError; log the unexpected once."""
+        if not self.inflight.accepting:
+            return  # stopping: Discord tells the user the interaction failed
+        task = asyncio.current_task()
+        if task is not None:
+            self.inflight.tasks.add(task)
+        try:
+            await self._guarded(interaction, handler)
+        finally:
+            if task is not None:
+                self.inflight.tasks.discard(task)
+
+    async def _guarded(self, interaction: discord.Interaction[Any], handler: Handler) -> None:
+        lang = locale_lang(interaction)
+        try:
+            ctx = await self.context_of(interaction)
+            lang = ctx.lang
+            await handler(interaction, ctx)
+        except UserInputError as err:
+            await self.problem(interaction, lang, err)
+        except Exception:
+            log.exception(
+                "unhandled error handling a Discord interaction %s (type %s) channel=%s user=%s",
+                interaction.id,
+                interaction.type.name,
+                interaction.channel_id,
+                interaction.user.id,
+            )
+            await self.apologise(interaction, lang)
+
+    async def problem(
+        self, interaction: discord.Interaction[Any], lang: Lang, err: UserInputError
+    ) -> None:
+        """Tell the user what was wrong with their input (only they see it)."""
+        text = self.problem_text(lang, err)
+        try:
+            await self.reply(interaction, text, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not answer interaction %s", interaction.id, exc_info=True)
+
+    def problem_text(self, lang: Lang, err: UserInputError) -> str:
+        """Render a usage line (or why /run may not go ahead)."""
+        if err.key == "run_refused":
+            return str(err.params["text"])
+        if err.key.startswith("run_"):
+            from bot.adapters.run_render import run_problem
+
+            return run_problem(lang, err)
+        return render.usage(lang, err.key, **err.params)
+
+    async def apologise(self, interaction: discord.Interaction[Any], lang: Lang) -> None:
+        """Say something went wrong on our side, briefly."""
+        apology = _(lang, "Sorry, something went wrong on my side. Please try again.")
+        try:
+            await self.reply(interaction, apology, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not send the apology", exc_info=True)
+
+
+async def channel_of(client: discord.Client, chat: Chat) -> discord.abc.Messageable:
+    """Return where to post in a chat: the server channel, or the DM with the user."""
+    if chat.type == "private":
+        return await client.create_dm(discord.Object(int(chat.external_id)))
+    return client.get_partial_messageable(int(chat.external_id))
+
+
+def _is_dm(interaction: discord.Interaction[Any]) -> bool:
+    channel = interaction.channel
+    return channel is None or isinstance(channel, discord.DMChannel)

@@ -1,0 +1,263 @@
+"""The application commands: every route of the Discord adapter is visible here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from functools import cache
+from typing import Any
+from zoneinfo import available_timezones
+
+import discord
+from discord import app_commands
+from discord.app_commands import Choice, locale_str
+
+from bot.adapters.commands import Command, find
+from bot.adapters.discord.base import Base, Handler, locale_lang
+from bot.adapters.discord.daily import SubscribeHandlers
+from bot.adapters.discord.quiz import QuizHandlers
+from bot.adapters.discord.review import AdminHandlers, ReviewHandlers
+from bot.adapters.discord.runcode import RunHandlers
+from bot.adapters.discord.study import StudyHandlers, short
+from bot.i18n import N_, translations
+from bot.services.study import Context
+
+log = logging.getLogger(__name__)
+
+MAX_CHOICES = 25
+RUN_CODE_MENU = N_("Run code")
+
+
+def spec(name: str) -> Command:
+    """Return the registry's entry of a Discord command."""
+    found = find(name)
+    if found is None or "discord" not in found.platforms:
+        raise LookupError(f"/{name} is not a Discord command in bot.adapters.commands")
+    return found
+
+
+class Translator(app_commands.Translator):
+    """Give zh-CN and zh-TW the Chinese descriptions from bot.i18n; names stay as they are."""
+
+    async def translate(
+        self,
+        string: locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        """Return the Chinese text of a description or choice, None for anything else."""
+        if locale not in (discord.Locale.chinese, discord.Locale.taiwan_chinese):
+            return None
+        kinds = (
+            app_commands.TranslationContextLocation.command_description,
+            app_commands.TranslationContextLocation.parameter_description,
+            app_commands.TranslationContextLocation.choice_name,
+        )
+        if context.location not in kinds:
+            return None
+        text = translations("zh").gettext(string.message)
+        return text if text != string.message else None
+
+
+@cache
+def _zones() -> tuple[str, ...]:
+    return tuple(sorted(available_timezones()))
+
+
+def zone_choices(typed: str) -> list[Choice[str]]:
+    """Return up to 25 IANA names containing what was typed (case-insensitive)."""
+    low = typed.strip().lower().replace(" ", "_")
+    found = [z for z in _zones() if low in z.lower()] if low else list(_zones())
+    found.sort(key=lambda z: (not z.lower().startswith(low), len(z)))
+    return [Choice(name=z, value=z) for z in found[:MAX_CHOICES]]
+
+
+class Routes:
+    """Build the command tree from the handlers."""
+
+    def __init__(
+        self,
+        base: Base,
+        study: StudyHandlers,
+        subscribe: SubscribeHandlers,
+        quiz: QuizHandlers,
+        run: RunHandlers,
+        review: ReviewHandlers,
+        admin: AdminHandlers,
+    ) -> None:
+        self.base = base
+        self.study = study
+        self.subscribe = subscribe
+        self.quiz = quiz
+        self.run = run
+        self.review = review
+        self.admin = admin
+
+    def topic_choices(self, interaction: discord.Interaction[Any], typed: str) -> list[Choice[str]]:
+        """Return the topics with questions whose id or name contains what was typed."""
+        lang = locale_lang(interaction)
+        low = typed.strip().lower()
+        found = [
+            Choice(name=short(f"{t.name(lang)} ({t.id})"), value=t.id)
+            for t in self.base.core.bank.topics
+            if (low in t.id.lower() or low in t.name(lang).lower())
+            and self.base.core.bank.in_topic(t.id)
+        ]
+        return found[:MAX_CHOICES]
+
+    def _add(
+        self,
+        tree: app_commands.CommandTree[Any],
+        name: str,
+        callback: Callable[..., Coroutine[Any, Any, None]],
+    ) -> None:
+        """Register a command as the registry describes it: description, options, choices."""
+        command = spec(name)
+        options = command.options
+        func: Any = app_commands.describe(**{o.name: locale_str(o.description) for o in options})(
+            callback
+        )
+        choices = {
+            o.name: [Choice(name=c, value=c) for c in o.choices] for o in options if o.choices
+        }
+        if choices:
+            func = app_commands.choices(**choices)(func)
+        completers = {
+            "topic": self._topics,
+            "zone": self._zones,
+        }
+        auto = {o.name: completers[o.autocomplete] for o in options if o.autocomplete}
+        if auto:
+            func = app_commands.autocomplete(**auto)(func)
+        tree.add_command(
+            app_commands.Command(
+                name=name, description=locale_str(command.description), callback=func
+            )
+        )
+
+    async def _topics(self, interaction: discord.Interaction[Any], typed: str) -> list[Choice[str]]:
+        return self.topic_choices(interaction, typed)
+
+    async def _zones(self, interaction: discord.Interaction[Any], typed: str) -> list[Choice[str]]:
+        return zone_choices(typed)
+
+    def install(self, tree: app_commands.CommandTree[Any]) -> None:
+        """Add every Discord command of the registry to the tree, each bound to its handler."""
+        guard = self.base.guarded
+
+        def simple(name: str, handler: Handler) -> None:
+            async def callback(interaction: discord.Interaction[Any]) -> None:
+                await guard(interaction, handler)
+
+            self._add(tree, name, callback)
+
+        simple("help", self.study.help)
+        simple("daily", self.study.daily)
+        simple("topics", self.study.topics)
+        simple("streak", self.study.streak)
+        simple("stats", self.study.stats)
+        simple("unsubscribe", self.subscribe.unsubscribe)
+        simple("stopquiz", self.quiz.stopquiz)
+
+        async def question(interaction: discord.Interaction[Any], topic: str | None = None) -> None:
+            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
+                await self.study.question(inter, ctx, topic)
+
+            await guard(interaction, handle)
+
+        async def subscribe(
+            interaction: discord.Interaction[Any],
+            time: app_commands.Range[str, 1, 5] | None = None,
+            topic: str | None = None,
+        ) -> None:
+            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
+                await self.subscribe.subscribe(inter, ctx, time, topic)
+
+            await guard(interaction, handle)
+
+        async def timezone(interaction: discord.Interaction[Any], zone: str) -> None:
+            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
+                await self.study.timezone(inter, ctx, zone)
+
+            await guard(interaction, handle)
+
+        async def lang(interaction: discord.Interaction[Any], language: str) -> None:
+            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
+                await self.study.lang(inter, ctx, language)
+
+            await guard(interaction, handle)
+
+        async def run(
+            interaction: discord.Interaction[Any],
+            code: app_commands.Range[str, 1, 6000] | None = None,
+            device: str | None = None,
+        ) -> None:
+            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
+                await self.run.run(inter, ctx, code, device)
+
+            await guard(interaction, handle)
+
+        async def quiz(
+            interaction: discord.Interaction[Any],
+            count: app_commands.Range[int, 1, 20] | None = None,
+            topic: str | None = None,
+        ) -> None:
+            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
+                await self.quiz.quiz(inter, ctx, count, topic)
+
+            await guard(interaction, handle)
+
+        async def leaderboard(
+            interaction: discord.Interaction[Any], period: str | None = None
+        ) -> None:
+            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
+                await self.quiz.leaderboard(inter, ctx, period)
+
+            await guard(interaction, handle)
+
+        async def review(
+            interaction: discord.Interaction[Any],
+            retention: float | None = None,
+        ) -> None:
+            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
+                await self.review.review(inter, ctx, None if retention is None else str(retention))
+
+            await guard(interaction, handle)
+
+        async def remind(
+            interaction: discord.Interaction[Any],
+            time: app_commands.Range[str, 1, 5] | None = None,
+        ) -> None:
+            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
+                await self.review.remind(inter, ctx, time)
+
+            await guard(interaction, handle)
+
+        async def admin(interaction: discord.Interaction[Any], action: str | None = None) -> None:
+            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
+                await self.admin.admin(inter, ctx, action)
+
+            await guard(interaction, handle)
+
+        routes: dict[str, Callable[..., Coroutine[Any, Any, None]]] = {
+            "question": question,
+            "subscribe": subscribe,
+            "timezone": timezone,
+            "lang": lang,
+            "run": run,
+            "quiz": quiz,
+            "leaderboard": leaderboard,
+            "review": review,
+            "remind": remind,
+            "admin": admin,
+        }
+        for name, callback in routes.items():
+            self._add(tree, name, callback)
+
+        async def run_menu(interaction: discord.Interaction[Any], message: discord.Message) -> None:
+            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
+                await self.run.run_message(inter, ctx, message)
+
+            await guard(interaction, handle)
+
+        tree.add_command(app_commands.ContextMenu(name=RUN_CODE_MENU, callback=run_menu))

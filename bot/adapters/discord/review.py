@@ -1,0 +1,181 @@
+"""Review, reminders and operators on Discord: /review and its cards, /remind, /admin."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import discord
+from aiolimiter import AsyncLimiter
+
+from bot.adapters import render, review_render
+from bot.adapters.admin_render import (
+    admin_refused,
+    admin_stats,
+    admin_usage,
+    bank_refused,
+    bank_reloaded,
+)
+from bot.adapters.discord.base import Base, custom_id, embed, routed
+from bot.errors import ContentError
+from bot.i18n import _
+from bot.services.reminders import Reminder
+from bot.services.sending import ChatGone, SendFailed, SendRefused
+from bot.services.study import Context
+
+log = logging.getLogger(__name__)
+
+# "rv:<prompt>:<option>" answers a review card; "rv:go" starts a review (the reminder's button).
+_CUSTOM_ID = re.compile(r"^rv:(\d{1,12}):(\d)$")
+START = "rv:go"
+
+
+def card_view(prompt_id: int, options: int) -> discord.ui.View:
+    """Return the option buttons of a review card."""
+    view = discord.ui.View(timeout=None)
+    for i in range(options):
+        view.add_item(
+            discord.ui.Button(
+                label=render.LETTERS[i],
+                custom_id=f"rv:{prompt_id}:{i}",
+                style=discord.ButtonStyle.primary,
+                row=i // 5,
+            )
+        )
+    return routed(view)
+
+
+def start_view(lang: str) -> discord.ui.View:
+    """Return the reminder's "Start" button."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(
+        discord.ui.Button(
+            label=review_render.start_button("zh" if lang == "zh" else "en"), custom_id=START
+        )
+    )
+    return routed(view)
+
+
+class DiscordReminderSender:
+    """Send a reminder to the user's DM with a button that starts their review."""
+
+    def __init__(self, client: discord.Client, limiter: AsyncLimiter) -> None:
+        self.client = client
+        self.limiter = limiter  # shared with the daily fan-out: one global budget
+
+    async def __call__(self, reminder: Reminder) -> None:
+        """Open (or reuse) the DM and post the reminder; map Discord's failures."""
+        user = discord.Object(int(reminder.user.external_id))
+        try:
+            async with self.limiter:
+                channel = await self.client.create_dm(user)
+            async with self.limiter:
+                await channel.send(review_render.reminder(reminder), view=start_view(reminder.lang))
+        except (discord.NotFound, discord.Forbidden) as e:
+            raise ChatGone(str(e)) from e  # DMs closed, or no server in common any more
+        except discord.HTTPException as e:
+            if e.status >= 500:
+                raise SendFailed(str(e)) from e
+            raise SendRefused(str(e)) from e
+
+
+class ReviewHandlers:
+    """/review, /remind and the review buttons; cards are personal (ephemeral in servers)."""
+
+    def __init__(self, base: Base) -> None:
+        self.base = base
+        self.core = base.core
+
+    async def review(
+        self, interaction: discord.Interaction[Any], ctx: Context, retention: str | None
+    ) -> None:
+        """Serve the user's most overdue card, or set their desired retention."""
+        if retention is not None:
+            changed = await self.core.review.set_retention(ctx, retention)
+            text = review_render.retention_set(ctx.lang, changed)
+            await self.base.reply(interaction, text, ephemeral=self.base.personal(ctx))
+            return
+        await self.serve(interaction, ctx)
+
+    async def serve(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        """Answer with the next due card, or say where the user stands."""
+        shown = await self.core.review.next(ctx)
+        private = self.base.personal(ctx)
+        if shown is None:
+            summary = await self.core.review.summary(ctx)
+            text = review_render.summary(ctx.lang, summary, ctx.user_zone, self.core.clock.now())
+            await self.base.reply(interaction, text, ephemeral=private)
+            return
+        body = render.question(self.core.bank, shown.question, shown.lang, "review")
+        view = card_view(shown.prompt.id, len(shown.question.text(shown.lang).quiz.options))
+        if interaction.response.is_done():
+            await interaction.followup.send(embed=embed(body), view=view, ephemeral=private)
+        else:
+            await interaction.response.send_message(embed=embed(body), view=view, ephemeral=private)
+
+    async def button(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        """Answer a review card (then the next comes), or start reviewing from a reminder."""
+        pressed = custom_id(interaction)
+        if pressed == START:
+            await self.serve(interaction, ctx)
+            return
+        match = _CUSTOM_ID.match(pressed)
+        found = await self.core.study.prompt(int(match.group(1))) if match else None
+        if match is None or found is None or found[0].chat_id != ctx.chat.id:
+            await self.base.reply(
+                interaction, _(ctx.lang, "This question is no longer available."), ephemeral=True
+            )
+            return
+        result = await self.core.study.answer(ctx, found[0].id, int(match.group(2)))
+        if result.status != "recorded" or result.question is None:
+            text = (
+                render.verdict_short(result)
+                if result.question
+                else _(ctx.lang, "This question is no longer available.")
+            )
+            await self.base.reply(interaction, text, ephemeral=True)
+            return
+        body = render.question(self.core.bank, result.question, result.lang, "review")
+        await interaction.response.edit_message(
+            embed=embed(body + "\n\n" + render.verdict(result)), view=None
+        )
+        await self.serve(interaction, ctx)
+
+    async def remind(
+        self, interaction: discord.Interaction[Any], ctx: Context, at: str | None
+    ) -> None:
+        """Set (HH:MM) or stop (off) the user's reminder, or show it."""
+        user = await self.core.reminders.set(ctx, at) if at else ctx.user
+        zone = self.core.reminders.zone(user)
+        text = review_render.remind_set(ctx.lang, user.remind_at, zone)
+        if not at and user.remind_at is None:
+            text += "\n" + render.usage(ctx.lang, "usage_remind")
+        await self.base.reply(interaction, text, ephemeral=self.base.personal(ctx))
+
+
+class AdminHandlers:
+    """/admin stats and /admin reload, for operators (discord:<id> in STUDYBOT_ADMIN_IDS)."""
+
+    def __init__(self, base: Base) -> None:
+        self.base = base
+        self.core = base.core
+
+    async def admin(
+        self, interaction: discord.Interaction[Any], ctx: Context, action: str | None
+    ) -> None:
+        """Show the bot's numbers, or reload the question bank (only the operator sees it)."""
+        if interaction.user.id not in self.core.settings.discord_admin_ids:
+            await self.base.reply(interaction, admin_refused(ctx.lang), ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        if action == "stats":
+            text = admin_stats(ctx.lang, await self.core.admin.stats(self.base.runs))
+        elif action == "reload":
+            try:
+                text = bank_reloaded(ctx.lang, await self.core.admin.reload())
+            except ContentError as err:  # the operator's bank, not their input: list why
+                text = bank_refused(ctx.lang, list(err.problems))
+        else:
+            text = admin_usage(ctx.lang)
+        await self.base.reply(interaction, text)

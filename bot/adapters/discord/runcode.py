@@ -1,0 +1,193 @@
+"""/run on Discord: the code option, a modal for long code, and the "Run code" message menu."""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any
+
+import discord
+
+from bot.adapters.discord.base import MAX_CONTENT, Base
+from bot.adapters.discord.markdown import code_block, to_markdown
+from bot.adapters.run_render import run_problem, status_line
+from bot.content.models import Question
+from bot.errors import UserInputError
+from bot.i18n import _
+from bot.runner.protocol import RunFile, RunResult
+from bot.services.runs import Job, snippet_job
+from bot.services.study import Context
+from bot.storage.records import Lang
+
+log = logging.getLogger(__name__)
+
+MAX_FILES = 10
+MODAL_CODE_CHARS = 4000
+
+
+def run_message(
+    lang: Lang, r: RunResult, wall_limit_s: float, upload_limit: int
+) -> tuple[str, list[RunFile]]:
+    """Return the text of a /run reply (≤ 2,000 characters) and the files to attach."""
+    head = f"**{to_markdown(status_line(lang, r, wall_limit_s))}**"
+    if r.status in {"rejected", "crashed"}:
+        return head, []
+    meta = _(lang, "{device} · {ms} ms", device=r.device or "?", ms=round(r.duration_ms))
+    output = r.stdout
+    if r.stderr:
+        output = (
+            f"{output}\n{r.stderr}" if output and not output.endswith("\n") else output + r.stderr
+        )
+    output = output.rstrip("\n")
+    files: list[RunFile] = []
+    notes: list[str] = []
+    if r.output_truncated:
+        notes.append(_(lang, "Output was cut at the runner's limit."))
+    lines = [head, meta]
+    if output:
+        room = MAX_CONTENT - sum(len(s) + 1 for s in [*lines, *notes]) - 60
+        block, was_cut = code_block(output, room)
+        lines.append(block)
+        if was_cut or r.output_truncated:
+            files.append(RunFile(name="output.txt", data=output.encode(), is_image=False))
+            notes.append(_(lang, "The whole output is attached as output.txt."))
+    else:
+        lines.append(_(lang, "(no output)"))
+    skipped = 0
+    for file in r.files:
+        if len(files) < MAX_FILES and len(file.data) <= upload_limit:
+            files.append(file)
+        else:
+            skipped += 1
+    if skipped:
+        notes.append(_(lang, "{n} file(s) too large or too many to attach.", n=skipped))
+    return "\n".join(lines + notes)[:MAX_CONTENT], files
+
+
+class RunModal(discord.ui.Modal):
+    """A paragraph field for multi-line code."""
+
+    def __init__(self, handlers: RunHandlers, lang: Lang, device: str | None) -> None:
+        super().__init__(title=_(lang, "Run PyTorch code")[:45], custom_id="run:modal")
+        self.handlers = handlers
+        self.device = device
+        self.code: discord.ui.TextInput[RunModal] = discord.ui.TextInput(
+            label=_(lang, "Code")[:45],
+            style=discord.TextStyle.paragraph,
+            custom_id="code",
+            max_length=MODAL_CODE_CHARS,
+        )
+        self.add_item(self.code)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        """Run the submitted code."""
+        code = self.code.value
+
+        async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
+            await self.handlers.run_code(inter, ctx, code, self.device)
+
+        await self.handlers.base.guarded(interaction, handle)
+
+
+class RunHandlers:
+    """Run code for /run, its modal and the message menu, with the Telegram rules."""
+
+    def __init__(self, base: Base) -> None:
+        self.base = base
+        self.core = base.core
+        self.runs = base.runs
+
+    async def run(
+        self,
+        interaction: discord.Interaction[Any],
+        ctx: Context,
+        code: str | None,
+        device: str | None,
+    ) -> None:
+        """Run `code`; switch /run on or off (managers); without code, open the modal."""
+        word = (code or "").strip().lower()
+        if word in {"on", "off"}:
+            if not ctx.chat.is_group:
+                raise UserInputError("usage_run")
+            self.base.require_admin(interaction, ctx)
+            await self.core.study.set_run_enabled(ctx, word == "on")
+            text = (
+                _(ctx.lang, "/run is now on in this group.")
+                if word == "on"
+                else _(ctx.lang, "/run is now off in this group.")
+            )
+            await self.base.reply(interaction, text)
+            return
+        if not word:
+            self._check(interaction, ctx)
+            await interaction.response.send_modal(RunModal(self, ctx.lang, device))
+            return
+        await self.run_code(interaction, ctx, code or "", device)
+
+    async def run_message(
+        self, interaction: discord.Interaction[Any], ctx: Context, message: discord.Message
+    ) -> None:
+        """Run the fenced code (or the whole text) of a message."""
+        await self.run_code(interaction, ctx, message.content, None)
+
+    def _check(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        try:
+            self.runs.check_allowed(interaction.user.id, ctx.chat)
+        except UserInputError as err:
+            raise RunRefused(run_problem(ctx.lang, err)) from None
+
+    async def run_code(
+        self,
+        interaction: discord.Interaction[Any],
+        ctx: Context,
+        code: str,
+        device: str | None,
+    ) -> None:
+        """Parse the code, then run it."""
+        self._check(interaction, ctx)
+        text = "/run " + (f"{device} " if device else "") + code
+        await self.run_job(interaction, ctx, self.runs.parse(text))
+
+    async def run_snippet(
+        self, interaction: discord.Interaction[Any], ctx: Context, question: Question
+    ) -> None:
+        """Run a question's snippet for whoever pressed "Run it", with the /run rules."""
+        if question.snippet is None:
+            raise UserInputError("no_snippet")
+        self._check(interaction, ctx)
+        await self.run_job(interaction, ctx, snippet_job(question.snippet))
+
+    async def run_job(self, interaction: discord.Interaction[Any], ctx: Context, job: Job) -> None:
+        """Defer at once, run the job, then edit the response with the result."""
+        await interaction.response.defer(thinking=True)
+        quiz = self.core.quiz
+        if quiz.poll_open(ctx.chat.id):
+            # Running "what does this print?" while its question is open would give it away.
+            await interaction.edit_original_response(
+                content=_(
+                    ctx.lang, "⏸ A quiz question is open here: your code runs when it closes."
+                )
+            )
+            await quiz.wait_closed(ctx.chat.id)
+
+        async def on_queued(position: int) -> None:
+            line = _(ctx.lang, "⏳ In queue: position {position}", position=position)
+            try:
+                await interaction.edit_original_response(content=line)
+            except discord.HTTPException:
+                log.debug("could not show the queue position", exc_info=True)
+
+        result = await self.runs.run(job, f"discord:{interaction.user.id}", on_queued)
+        content, files = run_message(
+            ctx.lang, result, self.core.settings.run_wall_time_s, interaction.filesize_limit
+        )
+        attachments = [discord.File(io.BytesIO(f.data), filename=f.name) for f in files]
+        await interaction.edit_original_response(content=content, attachments=attachments)
+
+
+class RunRefused(UserInputError):
+    """/run may not go ahead here; the text says why."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__("run_refused", text=text)
+        self.text = text

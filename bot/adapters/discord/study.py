@@ -1,0 +1,307 @@
+"""Questions on Discord: embeds with option buttons, verdicts, and the study commands."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import discord
+
+from bot.adapters import render
+from bot.adapters.commands import menu
+from bot.adapters.discord.base import PLATFORM, Base, Inflight, custom_id, embed, routed
+from bot.adapters.discord.markdown import cut
+from bot.app import Core
+from bot.content.loader import ContentBank
+from bot.content.models import Question
+from bot.errors import UserInputError
+from bot.i18n import _
+from bot.services.runs import RunService
+from bot.services.sending import SendFailed
+from bot.services.study import Context, Shown
+from bot.storage.records import Chat, Lang
+
+log = logging.getLogger(__name__)
+
+# Custom ids of question buttons: "dq:a:<prompt>:<option>" answers, "dq:r:<prompt>" reveals,
+# "dq:h", "dq:x" and "dq:p" show the hint, run the snippet and report a problem.
+# A forged id is refused: it must parse, and its prompt must belong to the channel it came from.
+_CUSTOM_ID = re.compile(r"^dq:(a|r|h|x|p):(\d{1,12})(?::(\d))?$")
+_ACTIONS: dict[str, Literal["reveal", "hint", "run", "report"]] = {
+    "r": "reveal",
+    "h": "hint",
+    "x": "run",
+    "p": "report",
+}
+MAX_BUTTONS_PER_ROW = 5
+
+
+@dataclass(frozen=True)
+class Press:
+    """A parsed press of a question button."""
+
+    action: Literal["answer", "reveal", "hint", "run", "report"]
+    prompt_id: int
+    option: int = -1
+
+
+def parse_custom_id(custom_id: str) -> Press | None:
+    """Parse a question button's custom id; None for anything we did not make."""
+    match = _CUSTOM_ID.match(custom_id)
+    if match is None:
+        return None
+    kind, prompt, option = match.groups()
+    if kind == "a" and option is not None:
+        return Press("answer", int(prompt), int(option))
+    if kind in _ACTIONS and option is None:
+        return Press(_ACTIONS[kind], int(prompt))
+    return None
+
+
+def question_view(
+    prompt_id: int, options: int, lang: Lang, *, answers: bool = True, hint: bool = False
+) -> discord.ui.View:
+    """Return the option buttons (A, B, …), "Hint" (before answering) and "Show answer"."""
+    view = discord.ui.View(timeout=None)
+    last_row = (options + MAX_BUTTONS_PER_ROW - 1) // MAX_BUTTONS_PER_ROW if answers else 0
+    if hint and answers:
+        view.add_item(
+            discord.ui.Button(
+                label=_(lang, "💡 Hint"),
+                custom_id=f"dq:h:{prompt_id}",
+                style=discord.ButtonStyle.secondary,
+                row=last_row,
+            )
+        )
+    if answers:
+        for i in range(options):
+            view.add_item(
+                discord.ui.Button(
+                    label=render.LETTERS[i],
+                    custom_id=f"dq:a:{prompt_id}:{i}",
+                    style=discord.ButtonStyle.primary,
+                    row=i // MAX_BUTTONS_PER_ROW,
+                )
+            )
+    view.add_item(
+        discord.ui.Button(
+            label=_(lang, "💡 Show answer"),
+            custom_id=f"dq:r:{prompt_id}",
+            style=discord.ButtonStyle.secondary,
+            row=last_row,
+        )
+    )
+    return routed(view)
+
+
+def answer_view(prompt_id: int, lang: Lang, runnable: bool) -> discord.ui.View:
+    """Return the buttons under a reference answer: run its snippet, report a problem."""
+    view = discord.ui.View(timeout=None)
+    if runnable:
+        view.add_item(discord.ui.Button(label=_(lang, "▶ Run it"), custom_id=f"dq:x:{prompt_id}"))
+    view.add_item(
+        discord.ui.Button(label=_(lang, "⚠ Report a problem"), custom_id=f"dq:p:{prompt_id}")
+    )
+    return routed(view)
+
+
+def question_message(bank: ContentBank, shown: Shown) -> tuple[discord.Embed, discord.ui.View]:
+    """Return a shown question as an embed with its buttons."""
+    text = render.question(bank, shown.question, shown.lang, shown.prompt.kind)
+    texts = shown.question.text(shown.lang)
+    view = question_view(
+        shown.prompt.id, len(texts.quiz.options), shown.lang, hint=texts.hint is not None
+    )
+    return embed(text), view
+
+
+class SnippetRunner(Protocol):
+    """Runs a question's snippet for whoever pressed "Run it"."""
+
+    async def run_snippet(
+        self, interaction: discord.Interaction[Any], ctx: Context, question: Question
+    ) -> None:
+        """Run the snippet with the /run rules and answer with the result."""
+        ...
+
+
+class ReportModal(discord.ui.Modal):
+    """Ask what is wrong with a question; the answer is stored for the operators."""
+
+    def __init__(self, study: StudyHandlers, lang: Lang, prompt_id: int) -> None:
+        super().__init__(title=_(lang, "⚠ Report a problem")[:45], custom_id=f"report:{prompt_id}")
+        self.study = study
+        self.prompt_id = prompt_id
+        self.text: discord.ui.TextInput[ReportModal] = discord.ui.TextInput(
+            label=_(lang, "What is wrong?")[:45],
+            style=discord.TextStyle.paragraph,
+            custom_id="text",
+            max_length=1000,
+        )
+        self.add_item(self.text)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        """Store the report."""
+        text = self.text.value
+
+        async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
+            await self.study.core.reports.report_prompt(ctx, self.prompt_id, text)
+            thanks = _(ctx.lang, "Thank you! The report is stored for the bot's operators.")
+            await self.study.reply(inter, thanks, ephemeral=True)
+
+        await self.study.guarded(interaction, handle)
+
+
+class StudyHandlers(Base):
+    """The study commands and the question buttons."""
+
+    def __init__(
+        self,
+        core: Core,
+        runs: RunService,
+        inflight: Inflight,
+        tools: SnippetRunner,
+    ) -> None:
+        super().__init__(core, runs, inflight)
+        self.tools = tools
+
+    async def _respond_question(self, interaction: discord.Interaction[Any], shown: Shown) -> str:
+        """Answer the interaction with a question; return the message id (the send of /daily)."""
+        question, view = question_message(self.core.bank, shown)
+        try:
+            sent = await interaction.response.send_message(embed=question, view=view)
+        except discord.HTTPException as e:
+            raise SendFailed(str(e)) from e
+        return str(sent.message_id or interaction.id)
+
+    # -- commands -----------------------------------------------------------------------
+    async def help(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        """List the commands."""
+        lines = [f"/{name} — {render.e(text)}" for name, text in menu(PLATFORM, ctx.lang)]
+        lines += ["", _(ctx.lang, "Answer with the buttons under each question.")]
+        await self.reply(interaction, "", embeds=[embed("\n".join(lines))])
+
+    async def daily(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        """Show today's question of this channel (or DM)."""
+
+        async def send(chat: Chat, shown: Shown) -> str:
+            return await self._respond_question(interaction, shown)
+
+        outcome = await self.core.daily.today(ctx, send)
+        if interaction.response.is_done():
+            return
+        if outcome.status == "failed":
+            text = _(ctx.lang, "Discord did not take the question just now. Try /daily again.")
+        else:
+            text = render.daily_problem(ctx.lang, outcome.status) or _(
+                ctx.lang, "Today's question was already sent in this chat; see above."
+            )
+        await self.reply(interaction, text, ephemeral=True)
+
+    async def question(
+        self, interaction: discord.Interaction[Any], ctx: Context, topic: str | None
+    ) -> None:
+        """Show a question, optionally from one topic."""
+        shown = await self.core.study.show(ctx, "question", topic)
+        ref = await self._respond_question(interaction, shown)
+        await self.core.study.attach_message(shown.prompt.id, ref)
+
+    async def topics(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        """List topics with counts."""
+        await self.reply(interaction, "", embeds=[embed(render.topics(self.core.bank, ctx.lang))])
+
+    async def streak(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        """Show the user's streak (only to them in a server channel)."""
+        text = render.streak(ctx.lang, await self.core.study.streak(ctx))
+        await self.reply(interaction, text, ephemeral=self.personal(ctx))
+
+    async def stats(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        """Show the user's totals (only to them in a server channel)."""
+        stats = await self.core.study.stats(ctx)
+        text = render.stats(self.core.bank, ctx.lang, stats)
+        await self.reply(interaction, "", embeds=[embed(text)], ephemeral=self.personal(ctx))
+
+    async def timezone(
+        self, interaction: discord.Interaction[Any], ctx: Context, zone: str
+    ) -> None:
+        """Set the time zone (the user's in DMs, the channel's in a server)."""
+        self.require_admin(interaction, ctx)
+        ctx = await self.core.study.set_timezone(ctx, zone)
+        await self.core.daily_schedule.reschedule(ctx.chat)
+        shown = ctx.chat_zone if ctx.chat.is_group else ctx.user_zone
+        await self.reply(interaction, _(ctx.lang, "Time zone set to {zone}.", zone=shown))
+
+    async def lang(self, interaction: discord.Interaction[Any], ctx: Context, value: str) -> None:
+        """Set the language (the user's in DMs, the channel's in a server)."""
+        if value.strip().lower() not in {"zh", "en"}:
+            raise UserInputError("usage_lang")
+        self.require_admin(interaction, ctx)
+        ctx = await self.core.study.set_language(ctx, value)
+        await self.reply(interaction, _(ctx.lang, "I will speak English from now on."))
+
+    # -- buttons ------------------------------------------------------------------------
+    async def button(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        """Grade an option or reveal the answer; refuse ids we did not make."""
+        press = parse_custom_id(custom_id(interaction))
+        found = await self.core.study.prompt(press.prompt_id) if press else None
+        if press is None or found is None or found[0].chat_id != ctx.chat.id:
+            await self.reply(
+                interaction, _(ctx.lang, "This question is no longer available."), ephemeral=True
+            )
+            return
+        prompt, question = found
+        if press.action == "reveal":
+            await self._reveal(interaction, ctx, prompt.id)
+            return
+        if press.action == "hint":
+            hint = question.text(ctx.lang).hint  # in the language of whoever pressed
+            text = f"💡 {render.e(hint)}" if hint else _(ctx.lang, "This question has no hint.")
+            await self.reply(interaction, text, ephemeral=True)  # spoils nothing for others
+            return
+        if press.action == "run":
+            await self.tools.run_snippet(interaction, ctx, question)
+            return
+        if press.action == "report":
+            await interaction.response.send_modal(ReportModal(self, ctx.lang, prompt.id))
+            return
+        result = await self.core.study.answer(ctx, prompt.id, press.option)
+        if result.status == "stale" or result.question is None:
+            await self.reply(
+                interaction, _(ctx.lang, "This question is no longer available."), ephemeral=True
+            )
+            return
+        if ctx.chat.is_group or result.status == "already":
+            # The question stays open for the others; the verdict is for this member alone.
+            await self.reply(interaction, render.verdict(result), ephemeral=True)
+            return
+        body = render.question(self.core.bank, question, prompt.language, prompt.kind)
+        edited = embed(body + "\n\n" + render.verdict(result))
+        options = len(question.text(prompt.language).quiz.options)
+        view = question_view(prompt.id, options, prompt.language, answers=False)
+        await interaction.response.edit_message(embed=edited, view=view)
+
+    async def _reveal(
+        self, interaction: discord.Interaction[Any], ctx: Context, prompt_id: int
+    ) -> None:
+        found = await self.core.study.prompt(prompt_id)
+        assert found is not None  # noqa: S101 - checked by the caller
+        prompt, question = found
+        if ctx.chat.is_group and not await self.core.study.has_answered(ctx, prompt_id):
+            await self.reply(
+                interaction,
+                _(ctx.lang, "Answer first; then you can see the reference answer."),
+                ephemeral=True,
+            )
+            return
+        text = render.reference_answer(question, prompt.language)
+        view = answer_view(prompt_id, ctx.lang, question.snippet is not None)
+        await interaction.response.send_message(
+            embed=embed(text), view=view, ephemeral=ctx.chat.is_group
+        )
+
+
+def short(text: str) -> str:
+    """Shorten a line for an autocomplete choice (100 characters at most)."""
+    return cut(text, 100)
