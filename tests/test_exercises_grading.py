@@ -23,8 +23,9 @@ from tests.conftest import requires_root
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), requires_root]
 
 EXERCISES = load_exercises(CONTENT_DIR)
-SOFTMAX = EXERCISES.get("softmax")
-assert SOFTMAX is not None
+_SOFTMAX = EXERCISES.get("softmax")
+assert _SOFTMAX is not None
+SOFTMAX: Exercise = _SOFTMAX
 
 # Each cheat returns the right answer when it finds anything of the reference or of the
 # expected values, and zeros otherwise: it can pass only if grading leaks.
@@ -216,7 +217,10 @@ async def test_the_check_reports_a_wrong_solution_that_passes(runner: RunnerClie
     assert report.problems == (
         "exercise softmax: not discriminating: wrong solution 'secretly right' passes every case",
     )
-    raising = "\n_ok = softmax\n\n\ndef softmax(x, dim=-1):\n    if x.shape == (5, 1):\n        raise ValueError('no')\n    return _ok(x, dim)\n"
+    raising = (
+        "\n_ok = softmax\n\n\ndef softmax(x, dim=-1):\n"
+        "    if x.shape == (5, 1):\n        raise ValueError('no')\n    return _ok(x, dim)\n"
+    )
     broken = SOFTMAX.model_copy(update={"reference": SOFTMAX.reference + raising})
     report = await check_exercise(broken, runner)
     assert len(report.problems) == 1

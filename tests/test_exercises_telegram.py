@@ -14,6 +14,7 @@ from bot.app import Core, open_core
 from bot.clock import FixedClock
 from bot.config import CONTENT_DIR, Settings
 from bot.exercises.loader import load_exercises
+from bot.exercises.models import Exercise
 from bot.runner.client import LocalRunner, RunnerClient
 from bot.services.runs import RunService
 from tests.conftest import requires_root
@@ -23,8 +24,9 @@ from tests.test_telegram import TOKEN, USER, App, running
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), requires_root]
 
 EXERCISES = load_exercises(CONTENT_DIR)
-SOFTMAX = EXERCISES.get("softmax")
-assert SOFTMAX is not None
+_SOFTMAX = EXERCISES.get("softmax")
+assert _SOFTMAX is not None
+SOFTMAX: Exercise = _SOFTMAX
 NO_MAX = next(w.code for w in SOFTMAX.wrong if w.name.startswith("no max subtraction"))
 
 
@@ -62,11 +64,11 @@ async def bot(core: Core, fake: FakeBotAPI, runner: RunnerClient) -> AsyncIterat
         yield app
 
 
-async def say(fake: FakeBotAPI, text: str, timeout: float = 30.0) -> str:
+async def say(fake: FakeBotAPI, text: str) -> str:
     """Send a private message and return the text of the bot's next sendMessage."""
     since = fake.mark()
     fake.send_message(USER, USER, text, chat_type="private", language_code="en")
-    call = await fake.wait_for_call("sendMessage", chat_id=USER, since=since, timeout=timeout)
+    call = await fake.wait_for_call("sendMessage", chat_id=USER, since=since, timeout=30)
     return str(call.params["text"])
 
 
@@ -151,7 +153,8 @@ async def test_usage_lines_forbidden_names_and_limits(bot: App, fake: FakeBotAPI
     eating = await say(
         fake,
         fenced(
-            "def softmax(x, dim=-1):\n    a = []\n    while True:\n        a.append(bytearray(1 << 26))\n"
+            "def softmax(x, dim=-1):\n    a = []\n"
+            "    while True:\n        a.append(bytearray(1 << 26))\n"
         ),
     )
     assert "Out of memory" in eating
