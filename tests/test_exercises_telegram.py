@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -203,3 +204,42 @@ async def test_telegram_hint_follows_what_was_shown_last(bot: App, fake: FakeBot
     assert await say(fake, "/hint") == "This question has no hint."  # the question's (none)
     await say(fake, "/exercise")
     assert "💡 Hint 2/3" in await say(fake, "/hint")
+
+
+class WatchedOutput(io.StringIO):
+    """A terminal that tells when something was printed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.printed = asyncio.Event()
+
+    def write(self, text: str) -> int:
+        self.printed.set()
+        return super().write(text)
+
+    async def until(self, text: str) -> None:
+        while True:
+            self.printed.clear()
+            if text in self.getvalue():
+                return
+            await asyncio.wait_for(self.printed.wait(), 30)
+
+
+async def test_console_submit_waits_for_an_open_quiz_poll(core: Core, runner: RunnerClient) -> None:
+    out = WatchedOutput()
+    console = Console(
+        core,
+        stdin=io.StringIO(SOFTMAX.reference + ".\n"),
+        stdout=out,
+        user="quizzer",
+        runs=RunService(runner, frozenset(), wall_time_s=5),
+    )
+    await console.handle("/exercise softmax")
+    await console.handle("/quiz 1")
+    assert console.poll is not None
+    graded = asyncio.create_task(console.handle("/submit"))  # reads the block up to "."
+    await out.until("A quiz question is open here")
+    assert not graded.done() and "Solved" not in out.getvalue()
+    await console.handle("/stopquiz")
+    await asyncio.wait_for(graded, 30)
+    assert "✅ Solved! 8 cases passed" in out.getvalue()

@@ -64,6 +64,11 @@ class ConsoleExercises:
                 return
             text = block
         code = parse_submission(text, None, runs.max_code_bytes)
+        if console.core.quiz.poll_open(ctx.chat.id):
+            console.say(
+                _(ctx.lang, "⏸ A quiz question is open here: your code runs when it closes.")
+            )
+            await console.core.quiz.wait_closed(ctx.chat.id)
         if runs.warming:
             console.say(_(ctx.lang, "⏳ The /run sandbox is warming up…"))
         try:

@@ -71,10 +71,18 @@ class ExerciseHandlers:
         if message is None or user is None:
             return
         self.runs.check_allowed(user.id, ctx.chat)
-        fallback = await self.run_handlers.fallback_code(message, context)
+        fallback = await self.run_handlers.fallback_code(message, context, "usage_submit")
         code = parse_submission(
             message.text or message.caption or "", fallback, self.runs.max_code_bytes
         )
+        quiz = self.base.core.quiz
+        if quiz.poll_open(ctx.chat.id):
+            # Submitted code runs like /run's: not while a "what does this print?" poll is open.
+            await self.base.reply(
+                update,
+                _(ctx.lang, "⏸ A quiz question is open here: your code runs when it closes."),
+            )
+            await quiz.wait_closed(ctx.chat.id)
         task = asyncio.ensure_future(
             self.base.core.exercises.submit(ctx, code, self.runs, f"tg:{user.id}")
         )
