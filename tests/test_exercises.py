@@ -12,11 +12,14 @@ import yaml
 
 from bot.config import CONTENT_DIR
 from bot.errors import ContentError
+from bot.exercises.check import PlainRunner
 from bot.exercises.compare import compare_documents, parse_document
 from bot.exercises.forbidden import forbidden_used
+from bot.exercises.grading import result_document
 from bot.exercises.harness import build_program
 from bot.exercises.loader import load_exercises
 from bot.exercises.models import Tolerance
+from bot.runner.protocol import RunRequest
 from tests.conftest import clean_env, requires_root, studybot
 
 BANK = load_exercises(CONTENT_DIR)
@@ -224,3 +227,16 @@ def test_content_check_runs_one_exercise_and_reports_a_weak_one(tmp_path: Path) 
     assert "not discriminating: wrong solution 'secretly right' passes every case" in weak.stdout
     unknown = studybot("content", "check", "--exercise", "nope", env=env, cwd=tmp_path)
     assert unknown.returncode == 1 and "no exercise nope" in unknown.stderr
+
+
+async def test_the_plain_runner_returns_the_grading_document() -> None:
+    # Where no sandbox runner can start (not root), content check runs programs this way.
+    assert SOFTMAX is not None
+    runner = PlainRunner(wall_time_s=120)
+    result = await runner.run(
+        RunRequest(code=build_program(SOFTMAX, SOFTMAX.reference), user_key="content-check")
+    )
+    document = result_document(result)
+    assert result.status == "ok" and document is not None, result.stderr
+    assert [c["name"] for c in document["cases"]][:2] == ["basic 4x5", "dim=0"]
+    assert all("value" in c for c in document["cases"])
