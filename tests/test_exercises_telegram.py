@@ -85,11 +85,12 @@ async def test_show_fail_hint_solve_on_telegram(bot: App, fake: FakeBotAPI, core
     assert "def softmax(x: torch.Tensor, dim: int = -1) -&gt; torch.Tensor:" in shown
     assert "raise NotImplementedError" in shown
 
-    wrong = await say(fake, fenced(NO_MAX))
+    wrong = await say(fake, fenced(NO_MAX + "print('debugging <here>')\n"))
     assert "❌ Not yet: 7/8 cases passed" in wrong
     assert "❌ large values: NaN found" in wrong
     assert "✅ basic 4x5" in wrong
     assert "Graded in " in wrong
+    assert "Your code printed:\n<pre>debugging &lt;here&gt;</pre>" in wrong
 
     hint = await say(fake, "/hint")
     assert "💡 Hint 1/3" in hint and "softmax(x - c)" in hint

@@ -15,6 +15,8 @@ from bot.storage.records import Lang
 _MARKS = {"new": "▫️", "tried": "✏️", "solved": "✅", "gave_up": "🏳"}
 # A verdict lists at most this many failing cases (the count says how many more).
 MAX_FAILED_SHOWN = 8
+# What the learner's code printed is shown up to this many characters.
+PRINTED_CHARS = 600
 
 
 def topic_name(lang: Lang, topic: str) -> str:
@@ -172,6 +174,10 @@ def verdict(lang: Lang, submitted: Submitted, wall_limit_s: float) -> str:
         lines.append(f"❌ {e(c.name)}: {e(case_reason(lang, c))}")
     if len(failed) > MAX_FAILED_SHOWN:
         lines.append(e(_(lang, "… and {n} more failing", n=len(failed) - MAX_FAILED_SHOWN)))
+    printed = v.job.stdout.strip() if v.job is not None else ""
+    if printed:  # the learner's own prints, to debug with
+        shown = printed[:PRINTED_CHARS] + ("\n…" if len(printed) > PRINTED_CHARS else "")
+        lines.append(e(_(lang, "Your code printed:")) + f"\n<pre>{e(shown)}</pre>")
     lines.append(e(_(lang, "Graded in {seconds:.2f} s", seconds=v.seconds)))
     if submitted.first_solve and submitted.streak is not None:
         lines.append(
