@@ -144,7 +144,10 @@ async def open_core(
         timers.start()
         try:
             reports = ReportService(repos, study, clock)
-            admin = AdminService(StatsRepo(db), study, quiz, clock, settings.content_dir, reports)
+            exercise_service = ExerciseService(repos, exercises, clock)
+            admin = AdminService(
+                StatsRepo(db), study, quiz, clock, settings.content_dir, reports, exercise_service
+            )
             yield Core(
                 settings=settings,
                 db=db,
@@ -160,7 +163,7 @@ async def open_core(
                 reminders=ReminderService(repos, cards, clock, timers, settings.timezone),
                 stats=StatsService(study, cards),
                 reports=reports,
-                exercises=ExerciseService(repos, exercises, clock),
+                exercises=exercise_service,
             )
         finally:
             await timers.shutdown()

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from bot.config import CONTENT_DIR
+from bot.app import open_core
+from bot.config import CONTENT_DIR, Settings
 from bot.errors import ContentError
 from bot.exercises.check import PlainRunner
 from bot.exercises.compare import compare_documents, parse_document
@@ -20,7 +23,7 @@ from bot.exercises.harness import build_program
 from bot.exercises.loader import load_exercises
 from bot.exercises.models import Tolerance
 from bot.runner.protocol import RunRequest
-from tests.conftest import clean_env, requires_root, studybot
+from tests.conftest import FIXTURE_BANK, clean_env, requires_root, studybot
 
 BANK = load_exercises(CONTENT_DIR)
 SOFTMAX = BANK.get("softmax")
@@ -240,3 +243,21 @@ async def test_the_plain_runner_returns_the_grading_document() -> None:
     assert result.status == "ok" and document is not None, result.stderr
     assert [c["name"] for c in document["cases"]][:2] == ["basic 4x5", "dim=0"]
     assert all("value" in c for c in document["cases"])
+
+
+async def test_admin_reload_reloads_the_exercises_too(
+    tmp_path: Path, make_settings: Callable[..., Settings]
+) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(FIXTURE_BANK, content)
+    (content / "exercises").mkdir()
+    shutil.copy(CONTENT_DIR / "exercises" / "softmax.yaml", content / "exercises")
+    async with open_core(make_settings(STUDYBOT_CONTENT_DIR=str(content))) as core:
+        assert [x.id for x in core.exercises.bank.exercises] == ["softmax"]
+        shutil.copy(CONTENT_DIR / "exercises" / "layernorm.yaml", content / "exercises")
+        await core.admin.reload()
+        assert sorted(x.id for x in core.exercises.bank.exercises) == ["layernorm", "softmax"]
+        (content / "exercises" / "layernorm.yaml").write_text("id: [", "utf-8")
+        with pytest.raises(ContentError):
+            await core.admin.reload()
+        assert len(core.exercises.bank.exercises) == 2  # a broken one changes nothing
