@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from bot.exercises.check import PlainRunner
 from bot.exercises.compare import compare_documents, parse_document
 from bot.exercises.forbidden import forbidden_used
 from bot.exercises.grading import result_document
-from bot.exercises.harness import build_program
+from bot.exercises.harness import RESULT_FILE, build_program
 from bot.exercises.loader import load_exercises
 from bot.exercises.models import Tolerance
 from bot.runner.protocol import RunRequest
@@ -261,3 +263,29 @@ async def test_admin_reload_reloads_the_exercises_too(
         with pytest.raises(ContentError):
             await core.admin.reload()
         assert len(core.exercises.bank.exercises) == 2  # a broken one changes nothing
+
+
+def _graded(program: str, cwd: Path) -> dict[str, Any]:
+    """Run a grading program unsandboxed in `cwd` and return its document."""
+    subprocess.run([sys.executable, "-c", program], cwd=cwd, check=True, timeout=300)
+    document = parse_document((cwd / RESULT_FILE).read_bytes())
+    assert document is not None
+    return document
+
+
+def test_the_cheats_pass_where_the_reference_is_within_reach(tmp_path: Path) -> None:
+    # The cheats of test_exercises_grading.py are not vacuous: given the reference, they pass.
+    from tests.test_exercises_grading import _LINE, CHEATS
+
+    assert SOFTMAX is not None
+    (tmp_path / "ref").mkdir()
+    reference = _graded(build_program(SOFTMAX, SOFTMAX.reference), tmp_path / "ref")
+    (tmp_path / "leak").mkdir()
+    (tmp_path / "leak" / "reference.py").write_text(SOFTMAX.reference, "utf-8")
+    files = CHEATS["reads files for the reference"]
+    reading = _graded(build_program(SOFTMAX, files), tmp_path / "leak")
+    heap = CHEATS["walks frames and the heap for the reference"] + f"\n# {_LINE}\n"
+    (tmp_path / "heap").mkdir()
+    walking = _graded(build_program(SOFTMAX, heap), tmp_path / "heap")
+    for found in (reading, walking):
+        assert all(v.passed for v in compare_documents(reference, found, SOFTMAX.tolerance))

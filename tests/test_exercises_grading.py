@@ -29,23 +29,27 @@ SOFTMAX: Exercise = _SOFTMAX
 
 # Each cheat returns the right answer when it finds anything of the reference or of the
 # expected values, and zeros otherwise: it can pass only if grading leaks.
+# Written unlike the reference (functions, not methods), since the cheats look for its text.
 _LEGIT = """
 def _right(x, dim=-1):
-    if x.numel() == 0:
-        return x.clone()
-    top = x.amax(dim=dim, keepdim=True)  # not the reference's text: the cheats look for that
-    e = (x - top).exp()
-    return e / e.sum(dim=dim, keepdim=True)
+    if torch.numel(x) == 0:
+        return torch.clone(x)
+    e = torch.exp(torch.sub(x, torch.amax(x, dim, True)))
+    return torch.div(e, torch.sum(e, dim, True))
 """
-_MARK = "keepdim=True))" + ".exp()"  # the reference's text, never written out whole here
+# The reference's longest line of code: the cheats build it from two halves, so that their own
+# source never holds it whole and finding it means finding the reference.
+_BODY = [line.strip() for line in SOFTMAX.reference.splitlines() if line.startswith("    ")]
+_LINE = max(_BODY, key=len)
+_MARK = f"MARK = {_LINE[: len(_LINE) // 2]!r} + {_LINE[len(_LINE) // 2 :]!r}"
 CHEATS = {
     "reads files for the reference": f"""
 import os, torch
 {_LEGIT}
-MARK = "keepdim=True))" + ".exp()"
+{_MARK}
 def _find():
     seen = 0
-    for top in ["/", os.getcwd(), os.path.expanduser("~"), "/tmp"]:
+    for top in [os.getcwd(), "/tmp", os.path.expanduser("~"), "/"]:
         for folder, dirs, files in os.walk(top):
             if folder.startswith(("/proc", "/sys", "/dev")) or folder.count(os.sep) > 6:
                 dirs[:] = []
@@ -75,7 +79,7 @@ def softmax(x, dim=-1):
     "walks frames and the heap for the reference": f"""
 import gc, sys, torch
 {_LEGIT}
-MARK = "keepdim=True))" + ".exp()"
+{_MARK}
 def _found():
     frame = sys._getframe()
     while frame is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import io
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -79,7 +80,7 @@ def fenced(code: str) -> str:
 
 async def test_show_fail_hint_solve_on_telegram(bot: App, fake: FakeBotAPI, core: Core) -> None:
     listed = await say(fake, "/exercises")
-    assert "0/3 solved" in listed and "▫️ <code>softmax</code>" in listed
+    assert f"0/{len(EXERCISES)} solved" in listed and "▫️ <code>softmax</code>" in listed
     shown = await say(fake, "/exercise softmax")
     assert "Numerically stable softmax" in shown
     assert "def softmax(x: torch.Tensor, dim: int = -1) -&gt; torch.Tensor:" in shown
@@ -111,20 +112,20 @@ async def test_show_fail_hint_solve_on_telegram(bot: App, fake: FakeBotAPI, core
     board = await say(fake, "/leaderboard")
     assert "1" in board  # private chat: the user's own totals include the first solve
     # The next /exercise opens the next unsolved one.
-    assert "<code>batchnorm-train</code>" in await say(fake, "/exercise")
+    following = next(x.id for x in EXERCISES.exercises if x.id != "softmax")
+    assert f"<code>{following}</code>" in await say(fake, "/exercise")
 
 
 async def test_giveup_needs_an_attempt_then_shows_the_reference(bot: App, fake: FakeBotAPI) -> None:
-    await say(fake, "/exercise layernorm")
+    await say(fake, "/exercise softmax")
     assert "Try at least once with /submit" in await say(fake, "/giveup")
-    starter = await say(
-        fake, fenced("import torch\ndef layer_norm(x, weight, bias, eps=1e-5):\n    1/0\n")
-    )
-    assert "raised ZeroDivisionError: division by zero (line 3)" in starter
+    broken = await say(fake, fenced("import torch\ndef softmax(x, dim=-1):\n    1/0\n"))
+    assert "raised ZeroDivisionError: division by zero (line 3)" in broken
     gave_up = await say(fake, "/giveup")
     assert "🏳 The reference solution" in gave_up
-    assert "torch.sqrt(var + eps)" in gave_up
-    assert "eps goes inside the square root" in gave_up
+    assert html.escape(SOFTMAX.reference.strip().splitlines()[-1].strip(), quote=False) in gave_up
+    assert html.escape(SOFTMAX.explanation.en.split()[0], quote=False) in gave_up
+    assert "🏳 <code>softmax</code>" in await say(fake, "/exercises")
 
 
 async def test_submit_from_a_py_file_and_a_reply(bot: App, fake: FakeBotAPI) -> None:
@@ -191,7 +192,7 @@ async def test_console_exercise_hint_follows_what_was_shown_last(
     await console.handle("/hint")
     assert "This question has no hint." in out.getvalue()[mark:]  # the question again
     await console.handle("/exercises")
-    assert "1/3 solved" in out.getvalue()[mark:]
+    assert f"1/{len(EXERCISES)} solved" in out.getvalue()[mark:]
     await console.handle("/stats")
     assert "Exercises solved: 1" in out.getvalue()[mark:]
 
