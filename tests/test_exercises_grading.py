@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from bot.adapters import exercise_render
 from bot.app import Core, open_core
 from bot.clock import FixedClock
 from bot.config import CONTENT_DIR, Settings
@@ -254,3 +255,24 @@ async def test_the_check_reports_a_wrong_solution_that_passes(runner: RunnerClie
     assert report.problems[0].startswith(
         "exercise softmax: the reference fails case 'size-1 dim': ValueError: no"
     )
+
+
+async def test_a_refused_grading_is_answered_as_a_refused_run_and_not_counted(
+    core: Core, tmp_path: Path
+) -> None:
+    settings = Settings.model_validate(
+        {
+            "STUDYBOT_RUNNER_SOCKET": str(tmp_path / "runner.sock"),
+            "STUDYBOT_RUN_RATE_PER_MINUTE": 1,
+            "STUDYBOT_LOG_LEVEL": "WARNING",
+        }
+    )
+    async with LocalRunner(settings) as limited:
+        first = await submit(core, limited, SOFTMAX.reference, "hasty")
+        second = await submit(core, limited, SOFTMAX.reference, "hasty")
+    assert first.verdict.solved and first.attempts == 1
+    assert second.verdict.status == "job" and not second.verdict.solved
+    assert second.verdict.job is not None and second.verdict.job.reason == "rate_limited"
+    assert second.attempts == 1  # not the learner's doing: no attempt counted
+    text = exercise_render.verdict("en", second, 10.0)
+    assert text.startswith("🚦 Too many runs. Try again in ")
