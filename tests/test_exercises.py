@@ -289,3 +289,15 @@ def test_the_cheats_pass_where_the_reference_is_within_reach(tmp_path: Path) -> 
     walking = _graded(build_program(SOFTMAX, heap), tmp_path / "heap")
     for found in (reading, walking):
         assert all(v.passed for v in compare_documents(reference, found, SOFTMAX.tolerance))
+
+
+def test_a_long_exercise_list_fits_a_telegram_message() -> None:
+    from bot.adapters.exercise_render import overview
+    from bot.services.exercises import ExerciseEntry
+
+    assert SOFTMAX is not None
+    few = overview("en", [ExerciseEntry(SOFTMAX, "solved", 1)])
+    assert "✅ <code>softmax</code> Numerically stable softmax · easy" in few
+    many = overview("en", [ExerciseEntry(SOFTMAX, "new", 0)] * 100)
+    assert len(many) < 4096 and "Numerically stable softmax" not in many
+    assert many.count("▫️ <code>softmax</code>") == 100

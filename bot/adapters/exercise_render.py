@@ -13,6 +13,8 @@ from bot.services.exercises import ExerciseEntry, HintShown, ShownExercise, Subm
 from bot.storage.records import Lang
 
 _MARKS = {"new": "▫️", "tried": "✏️", "solved": "✅", "gave_up": "🏳"}
+# Telegram's limit is 4096 characters a message; leave room for the tags.
+MAX_MESSAGE_CHARS = 3800
 # A verdict lists at most this many failing cases (the count says how many more).
 MAX_FAILED_SHOWN = 8
 # What the learner's code printed is shown up to this many characters.
@@ -57,31 +59,31 @@ def exercise(shown: ShownExercise) -> str:
     return "\n\n".join(parts)
 
 
-def overview(lang: Lang, entries: list[ExerciseEntry]) -> str:
+def overview(lang: Lang, entries: list[ExerciseEntry], titles: bool = True) -> str:
     """Render /exercises: every exercise by topic with the user's state."""
     if not entries:
         return e(_(lang, "No exercises on this bot yet."))
     solved = sum(1 for entry in entries if entry.state == "solved")
-    lines = [
-        "<b>"
-        + e(_(lang, "Coding exercises: {solved}/{total} solved", solved=solved, total=len(entries)))
-        + "</b>"
-    ]
+    head = _(lang, "Coding exercises: {solved}/{total} solved", solved=solved, total=len(entries))
+    lines = [f"<b>{e(head)}</b>"]
     topic = None
     for entry in entries:
         x = entry.exercise
         if x.topic != topic:
             topic = x.topic
             lines.append(f"\n<b>{e(topic_name(lang, topic))}</b>")
-        lines.append(
-            f"{_MARKS[entry.state]} <code>{e(x.id)}</code> {e(x.title.get(lang))}"
-            f" · {e(difficulty_name(lang, x.difficulty))}"
-        )
+        line = f"{_MARKS[entry.state]} <code>{e(x.id)}</code>"
+        if titles:
+            line += f" {e(x.title.get(lang))} · {e(difficulty_name(lang, x.difficulty))}"
+        lines.append(line)
     lines.append("")
     lines.append(
         e(_(lang, "/exercise ID opens one; /exercise alone opens your next unsolved one."))
     )
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    if titles and len(text) > MAX_MESSAGE_CHARS:  # a long list: ids and states only
+        return overview(lang, entries, titles=False)
+    return text
 
 
 def hint(lang: Lang, shown: HintShown) -> str:
