@@ -74,7 +74,7 @@ async def test_top_ten_then_the_caller_with_their_rank(core: Core, clock: FixedC
 
 
 async def test_period_boards_walk_and_count_the_rank_index(core: Core) -> None:
-    from bot.storage.quizzes import _RANK_PERIOD, _RECOUNT, _TOP_PERIOD
+    from bot.storage.quizzes import _RANK_PERIOD, _RECOUNT, _TOP_PERIOD, BOARD_SOURCES
 
     for sql, params in ((_TOP_PERIOD, (1, "month", 10)), (_RANK_PERIOD, (1, "month", 1))):
         rows = await core.db.fetchall("EXPLAIN QUERY PLAN " + sql, params)
@@ -83,7 +83,7 @@ async def test_period_boards_walk_and_count_the_rank_index(core: Core) -> None:
         assert "attempts" not in plan and "SCAN board_period_totals" not in plan, plan
     # Counting a period again reads the chat's answers since its start, by index.
     rows = await core.db.fetchall(
-        "EXPLAIN QUERY PLAN " + _RECOUNT, ("month", 1, "", "quiz", "daily")
+        "EXPLAIN QUERY PLAN " + _RECOUNT, ("month", 1, "", *BOARD_SOURCES)
     )
     plan = " ".join(str(r["detail"]) for r in rows)
     assert "USING INDEX attempts_chat_time (chat_id=? AND answered_at>?)" in plan, plan

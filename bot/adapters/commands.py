@@ -23,6 +23,7 @@ Access = Literal["everyone", "manager", "operator"]
 ALL_PLATFORMS: frozenset[Platform] = frozenset({"telegram", "discord", "console"})
 CHATS: frozenset[Platform] = frozenset({"telegram", "discord"})  # platforms with group chats
 CONSOLE: frozenset[Platform] = frozenset({"console"})
+TELEGRAM_CONSOLE: frozenset[Platform] = frozenset({"telegram", "console"})
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,11 @@ COMMANDS: tuple[Command, ...] = (
         (Option("action", N_("run: run the question's snippet"), choices=("run",)),),
         platforms=CONSOLE,  # a button under the question elsewhere
     ),
-    Command("hint", N_("A hint for the current question, before you answer"), platforms=CONSOLE),
+    Command(
+        "hint",
+        N_("A hint for the current question or exercise (whichever came last)"),
+        platforms=TELEGRAM_CONSOLE,  # also a button under each question
+    ),
     Command(
         "report",
         N_("Report a problem with the current question: /report option C is right too"),
@@ -129,6 +134,24 @@ COMMANDS: tuple[Command, ...] = (
         ),
     ),
     Command(
+        "exercise",
+        N_("A coding exercise graded in the sandbox: /exercise [id|topic]"),
+        (Option("which", N_("An exercise id or a topic; by default your next one")),),
+        platforms=TELEGRAM_CONSOLE,
+    ),
+    Command(
+        "submit",
+        N_("Submit code for your current exercise"),
+        (Option("code", N_("The Python code to grade")),),
+        platforms=TELEGRAM_CONSOLE,
+    ),
+    Command(
+        "giveup",
+        N_("After an attempt: the exercise's solution"),
+        platforms=TELEGRAM_CONSOLE,
+    ),
+    Command("exercises", N_("Every exercise and where you stand"), platforms=TELEGRAM_CONSOLE),
+    Command(
         "subscribe",
         N_("Get the daily question at a local time: /subscribe 08:30 [topic]"),
         (Option("time", N_("Local time as HH:MM (24-hour)")), _TOPIC),
@@ -154,7 +177,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "start",
         N_("A greeting and what I can do"),
-        platforms=frozenset({"telegram", "console"}),
+        platforms=TELEGRAM_CONSOLE,
         menu=False,
     ),
     Command(

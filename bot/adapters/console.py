@@ -11,9 +11,10 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Literal, TextIO
 
-from bot.adapters import quiz_render, render, review_render, stats_render
+from bot.adapters import exercise_render, quiz_render, render, review_render, stats_render
+from bot.adapters.console_exercises import ConsoleExercises
 from bot.adapters.run_render import run_problem, run_reply
 from bot.adapters.stats_picture import PictureRenderer
 from bot.app import Core
@@ -75,6 +76,9 @@ class Console:
         self.color = stdout.isatty()
         self.runs = runs
         self.current: Shown | None = None
+        # What was shown last decides what /hint is about: a question or an exercise.
+        self.focus: Literal["question", "exercise"] | None = None
+        self.exercises = ConsoleExercises(self)
         self._lines: asyncio.Queue[str] | None = None
         # The quiz poll open in this terminal, and an event set whenever a new one opens.
         self.poll: tuple[str, PollSpec] | None = None
@@ -167,7 +171,8 @@ class Console:
         except UserInputError as err:
             # The one error path: usage lines, and why /run cannot go ahead (the console's
             # user runs the bot, so they also learn what to do about it).
-            self.say(run_problem(ctx.lang, err, operator=True))
+            problem = None if err.key.startswith("run_") else exercise_render.problem(ctx.lang, err)
+            self.say(problem or run_problem(ctx.lang, err, operator=True))
         except Exception:
             log.exception("console command %r failed", command)
             self.say(_(ctx.lang, "Sorry, something went wrong on my side. Please try again."))
@@ -201,6 +206,7 @@ class Console:
             "stopquiz": self.stopquiz,
             "leaderboard": lambda ctx, arg, _line: self.leaderboard(ctx, arg),
             "run": lambda ctx, _arg, line: self.run_code(ctx, line),
+            **dict.fromkeys(("exercise", "exercises", "giveup", "submit"), self._exercise_command),
             "timezone": self.timezone,
             "lang": self.lang,
             "help": self.help,
@@ -293,8 +299,17 @@ class Console:
         """End the running quiz."""
         await self.core.quiz.stop(ctx, privileged=True)
 
+    async def _exercise_command(self, ctx: Context, arg: str, line: str) -> None:
+        command = line.split(maxsplit=1)[0].lower()
+        await self.exercises.dispatch(ctx, command, arg, line)
+
     async def hint(self, ctx: Context, arg: str, line: str) -> None:
-        """Print the current question's hint, if it has one."""
+        """Print the hint of what was shown last: the question's, or the exercise's next one."""
+        if self.focus == "exercise" or (
+            self.current is None and await self.core.exercises.current(ctx) is not None
+        ):
+            await self.exercises.hint(ctx)
+            return
         if self.current is None:
             raise UserInputError("no_question")
         hint = self.current.question.text(self.current.lang).hint
@@ -374,6 +389,7 @@ class Console:
     async def show(self, shown: Shown) -> None:
         """Print a question and remember it for answering."""
         self.current = shown
+        self.focus = "question"
         self.say(render.question(self.core.bank, shown.question, shown.lang, shown.prompt.kind))
         self.say(
             _(

@@ -173,9 +173,9 @@ def streak(lang: Lang, view: StreakView) -> str:
 
 def stats(bank: ContentBank, lang: Lang, s: UserStats) -> str:
     """Render /stats."""
-    if s.answered == 0:
+    if s.answered == 0 and s.exercises_solved == 0:
         return _(lang, "No answers yet. Try /daily.")
-    share = round(100 * s.correct / s.answered)
+    share = round(100 * s.correct / s.answered) if s.answered else 0
     lines = [
         "<b>" + _(lang, "Your answers") + "</b>",
         _(
@@ -192,6 +192,8 @@ def stats(bank: ContentBank, lang: Lang, s: UserStats) -> str:
         if topic.id in s.by_topic:
             answered, correct = s.by_topic[topic.id]
             lines.append(f"{e(topic.name(lang))}: {correct}/{answered}")
+    if s.exercises_solved:
+        lines.append(_(lang, "🧩 Exercises solved: {n}", n=s.exercises_solved))
     return "\n".join(lines).rstrip()
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from bot.clock import Clock
 from bot.content.loader import ContentBank, load_bank
+from bot.exercises.loader import load_exercises
 from bot.runner.protocol import RunResult
+from bot.services.exercises import ExerciseService
 from bot.services.quiz import QuizService
 from bot.services.reports import OpenReports, ReportService
 from bot.services.runs import RunService
@@ -49,6 +51,7 @@ class AdminService:
         clock: Clock,
         content_dir: Path,
         reports: ReportService,
+        exercises: ExerciseService | None = None,
     ) -> None:
         self.stats_repo = stats
         self.study = study
@@ -56,6 +59,7 @@ class AdminService:
         self.clock = clock
         self.content_dir = content_dir
         self.reports = reports
+        self.exercises = exercises
         self._runs_day: date | None = None
         self._runs_today = 0
         self._in_flight = 0
@@ -93,9 +97,12 @@ class AdminService:
     async def reload(self) -> ContentBank:
         """Load the bank again and use it; a broken bank raises ContentError and changes nothing."""
         bank = await asyncio.to_thread(load_bank, self.content_dir)
+        exercises = await asyncio.to_thread(load_exercises, self.content_dir)
         # Every reader of the bank goes through these two services (Core.bank is the study's).
         self.study.bank = bank
         self.quiz.bank = bank
+        if self.exercises is not None:
+            self.exercises.bank = exercises
         return bank
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -11,6 +11,7 @@ import aiosqlite
 from bot.clock import from_iso, to_iso
 from bot.storage.cards import CardRepo, ReminderRepo
 from bot.storage.database import Database
+from bot.storage.exercises import ExerciseRepo
 from bot.storage.quizzes import BoardRepo, QuizRepo, count_on_boards
 from bot.storage.records import (
     Attempt,
@@ -300,15 +301,19 @@ class AttemptRepo:
         local_date: date,
         advance_streak: Callable[[Streak], Streak],
         board_periods: BoardPeriods | None,
+        guard: Callable[[aiosqlite.Connection], Awaitable[bool]] | None = None,
     ) -> tuple[Attempt, Streak] | None:
         """Record an answer, count it on the boards and advance the streak in one transaction.
 
         `board_periods`: the answer's week and month in the chat's zone (None: not known, and
         the chat's week and month boards are counted again from the answers when next read).
 
-        Return None, changing nothing, if this user already answered this prompt.
+        Return None, changing nothing, if this user already answered this prompt or if
+        `guard` (run first, in the same transaction) says False.
         """
         async with self.db.transaction() as conn:
+            if guard is not None and not await guard(conn):
+                return None
             cursor = await conn.execute(
                 "INSERT OR IGNORE INTO attempts (user_id, chat_id, prompt_id, question_id, source,"
                 " chosen, correct, answered_at, local_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -551,3 +556,4 @@ class Repos:
         self.cards = CardRepo(db)
         self.reminders = ReminderRepo(db)
         self.reports = ReportRepo(db)
+        self.exercises = ExerciseRepo(db)

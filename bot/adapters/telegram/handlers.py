@@ -13,7 +13,7 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.adapters import render, review_render
+from bot.adapters import exercise_render, render, review_render
 from bot.adapters.run_render import run_problem
 from bot.adapters.telegram.delivery import PLATFORM, TelegramDailySender
 from bot.adapters.telegram.keyboards import answer_keyboard, parse, reveal_keyboard
@@ -116,7 +116,7 @@ class Handlers:
 
     def problem(self, ctx: Context, err: UserInputError) -> str:
         """Render what was wrong with the user's input (or why /run cannot go ahead)."""
-        return run_problem(ctx.lang, err)
+        return exercise_render.problem(ctx.lang, err) or run_problem(ctx.lang, err)
 
     async def require_admin(self, update: Update, context: Ctx) -> None:
         """Raise UserInputError("admins_only") unless the sender may change the chat's settings."""

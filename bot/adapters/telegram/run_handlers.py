@@ -74,7 +74,7 @@ class RunHandlers:
                 await self._switch(update, context, ctx, setting == "on")
                 return
             self.runs.check_allowed(update.effective_user.id, ctx.chat)
-            job = self.runs.parse(text, await self._fallback_code(message, context))
+            job = self.runs.parse(text, await self.fallback_code(message, context))
         except UserInputError as err:
             await self._answer(message, key, edited, self.base.problem(ctx, err), now)
             return
@@ -215,21 +215,23 @@ class RunHandlers:
             elif len(file.data) <= MAX_DOCUMENT_BYTES:
                 await message.reply_document(file.data, filename=file.name)
 
-    async def _fallback_code(self, message: Message, context: Ctx) -> str | None:
+    async def fallback_code(
+        self, message: Message, context: Ctx, usage: str = "usage_run"
+    ) -> str | None:
         """Return code from an attached .py file or the replied-to message."""
         if message.document is not None:
-            return await self._document_code(message.document, context)
+            return await self._document_code(message.document, context, usage)
         replied = message.reply_to_message
         if replied is None:
             return None
         if replied.document is not None:
-            return await self._document_code(replied.document, context)
+            return await self._document_code(replied.document, context, usage)
         return replied.text or replied.caption
 
-    async def _document_code(self, document: Document, context: Ctx) -> str:
+    async def _document_code(self, document: Document, context: Ctx, usage: str) -> str:
         name = (document.file_name or "").lower()
         if not name.endswith(".py"):
-            raise UserInputError("usage_run")
+            raise UserInputError(usage)
         limit = self.runs.max_code_bytes
         if (document.file_size or 0) > limit:
             raise UserInputError("run_too_long", limit=limit // 1024)
