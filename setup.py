@@ -15,6 +15,6 @@ setup(
     package_data={
         "bot": ["locales/*/LC_MESSAGES/*.po", "py.typed"],
         "bot._data.db": ["*.sql"],
-        "bot._data.content": ["*.yaml", "*.md", "*.txt", "questions/*.yaml"],
+        "bot._data.content": ["*.yaml", "*.md", "*.txt", "questions/*.yaml", "exercises/*.yaml"],
     },
 )

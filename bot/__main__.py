@@ -5,14 +5,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from bot.config import RunnerSettings, Settings, settings_errors
 from bot.errors import ContentError, StudyBotError
+
+if TYPE_CHECKING:
+    from bot.services.runs import Runner
 
 DESCRIPTION = """A study bot for PyTorch interview preparation.
 
@@ -81,11 +87,15 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "content check: validate every file of the question bank and print the counts by\n"
         "topic, difficulty and language, then review it (near-duplicates, topics without an easy\n"
         "and a hard question, snippets without a check); exit 1 with one line per problem.\n"
+        "It also runs every exercise (content/exercises): the reference must pass every case\n"
+        "and every wrong solution must fail one (else: not discriminating). Jobs go to the\n"
+        "runner at STUDYBOT_RUNNER_URL, a local runner (root), or plain subprocesses.\n"
         'content reports: list the open problem reports users filed with the "Report a\n'
         'problem" button (or /report in the console), newest first; --close ID closes one.',
         "STUDYBOT_CONTENT_DIR (the content/ folder shipped with the bot),\n"
         "STUDYBOT_DATABASE (data/studybot.db; for reports)",
         "studybot content check\nSTUDYBOT_CONTENT_DIR=my-bank studybot content check\n"
+        "studybot content check --exercise softmax --exercise layernorm\n"
         "studybot content reports\nstudybot content reports --close 3",
     ),
     "sandbox": (
@@ -156,6 +166,15 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--close", type=int, metavar="ID", help="with reports: close report ID"
             )
+            command.add_argument(
+                "--exercise",
+                action="append",
+                metavar="ID",
+                help="with check: run only this exercise (repeatable)",
+            )
+            command.add_argument(
+                "--no-run", action="store_true", help="with check: validate exercises, run none"
+            )
         if name == "sandbox":
             command.add_argument("action", choices=["check"], help="the only action: check")
         if name == "db":
@@ -175,8 +194,93 @@ def _indent(text: str) -> str:
     return "\n".join(f"  {line}" for line in text.splitlines())
 
 
-def content_check(settings: Settings) -> int:
-    """Validate the bank; print every problem (exit 1) or the counts (exit 0)."""
+def content_check(
+    settings: Settings, exercise_ids: list[str] | None = None, run: bool = True
+) -> int:
+    """Validate the bank and run the exercises; print every problem (exit 1) or the counts."""
+    if exercise_ids:  # one exercise at a time, as while writing it: skip the question review
+        return asyncio.run(exercises_check(settings, exercise_ids, run))
+    questions = questions_check(settings)
+    exercises = asyncio.run(exercises_check(settings, None, run))
+    return max(questions, exercises)
+
+
+async def exercises_check(settings: Settings, ids: list[str] | None, run: bool) -> int:
+    """Load the exercises and run them: each reference passes, each wrong solution fails."""
+    from bot.exercises.check import check_exercises
+    from bot.exercises.loader import load_exercises
+
+    try:
+        bank = load_exercises(settings.content_dir)
+    except ContentError as e:
+        for problem in e.problems:
+            print(problem)
+        print(f"{len(e.problems)} problem(s) in the exercises", file=sys.stderr)
+        return 1
+    chosen = bank.exercises
+    if ids:
+        unknown = [i for i in ids if bank.get(i) is None]
+        if unknown:
+            print(f"studybot: no exercise {', '.join(unknown)}", file=sys.stderr)
+            return 1
+        chosen = tuple(x for x in bank.exercises if x.id in ids)
+    topics = Counter(x.topic for x in bank.exercises)
+    print(f"{len(bank)} exercises: " + ", ".join(f"{k} {v}" for k, v in topics.items()))
+    if not run or not chosen:
+        return 0
+    async with exercise_runner(settings) as (runner, how):
+        print(f"running {len(chosen)} exercise(s) on {how}")
+        reports = await check_exercises(chosen, runner)
+    problems = [p for r in reports for p in r.problems]
+    for r in reports:
+        for problem in r.problems:
+            print(problem)
+        if not r.problems:
+            print(
+                f"exercise {r.exercise_id}: the reference passes {r.cases} cases;"
+                f" {r.rejected} wrong solution(s) rejected"
+            )
+    if problems:
+        print(f"{len(problems)} exercise problem(s)", file=sys.stderr)
+        return 1
+    return 0
+
+
+@asynccontextmanager
+async def exercise_runner(settings: Settings) -> AsyncIterator[tuple[Runner, str]]:
+    """Yield the runner at STUDYBOT_RUNNER_URL, a local one (root), or plain subprocesses."""
+    import os
+    import tempfile
+
+    from bot.exercises.check import PlainRunner
+    from bot.runner.client import LocalRunner, RunnerClient, RunnerUnavailable
+
+    if settings.runner_url:
+        token = settings.runner_token.get_secret_value() if settings.runner_token else None
+        yield RunnerClient(settings.runner_url, token), settings.runner_url
+        return
+    if os.geteuid() == 0:
+        with tempfile.TemporaryDirectory(prefix="studybot-check-") as folder:
+            local = settings.model_copy(
+                update={
+                    "runner_socket": Path(folder) / "runner.sock",
+                    "run_rate_per_minute": 1_000_000,
+                    "log_level": "WARNING",
+                    "run_wall_time_s": max(settings.run_wall_time_s, 30.0),
+                    "run_cpu_time_s": max(settings.run_cpu_time_s, 30),
+                }
+            )
+            try:
+                async with LocalRunner(local) as client:
+                    yield client, "the local sandbox runner"
+                    return
+            except RunnerUnavailable as e:
+                print(f"the local runner did not start ({e}); using subprocesses", file=sys.stderr)
+    yield PlainRunner(settings.run_wall_time_s * 3), "plain subprocesses (no sandbox)"
+
+
+def questions_check(settings: Settings) -> int:
+    """Validate the question bank; print every problem (exit 1) or the counts (exit 0)."""
     from bot.content.loader import load_bank
     from bot.content.review import review
 
@@ -275,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "content" and args.action == "reports":
             return asyncio.run(content_reports(settings, args.close))
         if args.command == "content":
-            return content_check(settings)
+            return content_check(settings, args.exercise, not args.no_run)
         if args.command == "db":
             return db_main(settings, args.action, args.path)
         if args.command == "console":

@@ -38,6 +38,8 @@ def test_wheel_ships_migrations_and_bank_and_runs_from_them(tmp_path: Path) -> N
     )
     questions = len(list((ROOT / "content" / "questions").glob("*.yaml")))
     assert len([n for n in names if n.startswith("bot/_data/content/questions/")]) == questions
+    exercises = len(list((ROOT / "content" / "exercises").glob("*.yaml")))
+    assert len([n for n in names if n.startswith("bot/_data/content/exercises/")]) == exercises
     assert "bot/locales/zh/LC_MESSAGES/messages.po" in names
 
     site = tmp_path / "site"
@@ -60,9 +62,10 @@ def test_wheel_ships_migrations_and_bank_and_runs_from_them(tmp_path: Path) -> N
             check=False,
         )
 
-    bank = studybot("content", "check")
+    bank = studybot("content", "check", "--no-run")
     assert bank.returncode == 0, bank.stderr
     assert bank.stdout.startswith(f"{questions} questions in {site / 'bot' / '_data' / 'content'}")
+    assert f"{exercises} exercises: " in bank.stdout
     code = (
         "import asyncio\nfrom bot.storage.database import Database\n"
         "async def main():\n    async with Database('data/studybot.db') as db:\n"

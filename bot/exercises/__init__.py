@@ -1,0 +1,1 @@
+"""Coding exercises graded in the sandbox by differential testing against a reference."""

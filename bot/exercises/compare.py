@@ -1,0 +1,206 @@
+"""Compare a submission's outputs with the reference's, case by case, in plain Python.
+
+Both documents come from harness.py's JSON (tensors as shape, dtype and flat values). A
+failing case says where and why (an exception, a shape or dtype mismatch, the largest
+absolute error, a NaN found) and never what the expected values are.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bot.exercises.models import Tolerance
+
+Reason = Literal[
+    "",  # passed
+    "error",  # the code raised (or did not load): `detail` is the exception, briefly
+    "missing",  # the job returned nothing for this case
+    "type",  # a value of another kind: `got` and `expected` are kind names
+    "length",  # a list or dict with other items: `got` and `expected` are counts or keys
+    "shape",
+    "dtype",
+    "value",  # `max_error` is the largest absolute error
+    "nan",  # NaN where the reference has a number
+    "reference",  # the reference itself failed: the exercise is broken
+]
+
+
+@dataclass(frozen=True)
+class CaseVerdict:
+    """The verdict on one case."""
+
+    name: str
+    passed: bool
+    reason: Reason = ""
+    where: str = ""  # which output: "" (the only one), "grad x", "running_mean", "[1]"
+    got: str = ""
+    expected: str = ""
+    max_error: float | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class _Mismatch:
+    reason: Reason
+    where: str
+    got: str = ""
+    expected: str = ""
+    max_error: float | None = None
+
+
+def parse_document(data: bytes) -> dict[str, Any] | None:
+    """Decode a job's result document, or None when it is not one."""
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list):
+        return None
+    if not all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in doc["cases"]):
+        return None
+    return doc
+
+
+def compare_documents(
+    reference: dict[str, Any], submission: dict[str, Any], tolerance: Tolerance
+) -> tuple[CaseVerdict, ...]:
+    """Return one verdict per reference case."""
+    load_error = submission.get("load_error")
+    got_cases: list[dict[str, Any]] = submission["cases"]
+    verdicts = []
+    for index, ref in enumerate(reference["cases"]):
+        name: str = ref["name"]
+        got = got_cases[index] if index < len(got_cases) else None
+        if "error" in ref or "value" not in ref:
+            verdicts.append(CaseVerdict(name, False, "reference", detail=str(ref.get("error"))))
+        elif load_error:
+            verdicts.append(CaseVerdict(name, False, "error", detail=str(load_error)[:300]))
+        elif got is None or got.get("name") != name:
+            verdicts.append(CaseVerdict(name, False, "missing"))
+        elif "error" in got:
+            verdicts.append(CaseVerdict(name, False, "error", detail=str(got["error"])[:300]))
+        else:
+            found = _compare(got.get("value"), ref["value"], "", tolerance)
+            if found is None:
+                verdicts.append(CaseVerdict(name, True))
+            else:
+                verdicts.append(
+                    CaseVerdict(
+                        name,
+                        False,
+                        found.reason,
+                        found.where,
+                        found.got,
+                        found.expected,
+                        found.max_error,
+                    )
+                )
+    return tuple(verdicts)
+
+
+def _kind(value: Any) -> str:
+    if not isinstance(value, dict):
+        return "nothing"
+    t = value.get("t")
+    if t == "unsupported":
+        return str(value.get("type", "?"))
+    return {"tensor": "tensor", "none": "None", "list": "list", "dict": "dict"}.get(
+        str(t), "number" if t in {"int", "float", "bool"} else "?"
+    )
+
+
+def _join(where: str, part: str) -> str:
+    if part.startswith("["):
+        return where + part
+    return f"{where} / {part}" if where else part
+
+
+def _compare(got: Any, ref: Any, where: str, tol: Tolerance) -> _Mismatch | None:
+    ref_kind, got_kind = _kind(ref), _kind(got)
+    if ref_kind != got_kind:
+        return _Mismatch("type", where, got_kind, ref_kind)
+    if ref_kind == "None":
+        return None
+    if ref_kind == "number":
+        return _numbers(
+            [got.get("value")], [ref.get("value")], where, tol, exact=ref.get("t") != "float"
+        )
+    if ref_kind == "list":
+        g, r = got.get("items") or [], ref.get("items") or []
+        if len(g) != len(r):
+            return _Mismatch("length", where, str(len(g)), str(len(r)))
+        for i, (gi, ri) in enumerate(zip(g, r, strict=True)):
+            found = _compare(gi, ri, _join(where, f"[{i}]"), tol)
+            if found:
+                return found
+        return None
+    if ref_kind == "dict":
+        g, r = got.get("items") or {}, ref.get("items") or {}
+        if set(g) != set(r):
+            return _Mismatch("length", where, ", ".join(sorted(g)), ", ".join(sorted(r)))
+        for key, ri in r.items():
+            found = _compare(g[key], ri, _join(where, key), tol)
+            if found:
+                return found
+        return None
+    if ref_kind == "tensor":
+        return _tensors(got, ref, where, tol)
+    return _Mismatch("type", where, got_kind, ref_kind)
+
+
+def _tensors(
+    got: dict[str, Any], ref: dict[str, Any], where: str, tol: Tolerance
+) -> _Mismatch | None:
+    g_shape, r_shape = got.get("shape"), ref.get("shape")
+    if g_shape != r_shape:
+        return _Mismatch("shape", where, _shape(g_shape), _shape(r_shape))
+    g_dtype, r_dtype = str(got.get("dtype")), str(ref.get("dtype"))
+    if g_dtype != r_dtype:
+        return _Mismatch(
+            "dtype", where, g_dtype.removeprefix("torch."), r_dtype.removeprefix("torch.")
+        )
+    exact = not any(k in r_dtype for k in ("float", "complex", "bfloat"))
+    return _numbers(got.get("values") or [], ref.get("values") or [], where, tol, exact=exact)
+
+
+def _shape(shape: Any) -> str:
+    if not isinstance(shape, list):
+        return "?"
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _numbers(
+    got: list[Any], ref: list[Any], where: str, tol: Tolerance, *, exact: bool
+) -> _Mismatch | None:
+    if len(got) != len(ref):
+        return _Mismatch("shape", where, f"{len(got)} values", f"{len(ref)} values")
+    worst = 0.0
+    nan_found = False
+    failed = False
+    for a, b in zip(got, ref, strict=True):
+        if not isinstance(a, int | float) or not isinstance(b, int | float):
+            return _Mismatch("type", where, type(a).__name__, type(b).__name__)
+        fa, fb = float(a), float(b)
+        if a == b:
+            continue
+        if math.isnan(fa) and math.isnan(fb):
+            continue
+        failed = failed or exact
+        if math.isnan(fa):
+            nan_found = True
+            continue
+        if math.isnan(fb) or math.isinf(fa) or math.isinf(fb):
+            worst, failed = math.inf, True  # infinities match only exactly
+            continue
+        diff = abs(fa - fb)
+        worst = max(worst, diff)
+        if exact or diff > tol.atol + tol.rtol * abs(fb):
+            failed = True
+    if nan_found:
+        return _Mismatch("nan", where)
+    if failed:
+        return _Mismatch("value", where, max_error=worst)
+    return None
