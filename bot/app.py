@@ -13,10 +13,12 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.content.loader import ContentBank, load_bank
 from bot.errors import UserInputError
+from bot.exercises.loader import ExerciseBank, load_exercises
 from bot.services.admin import AdminService
 from bot.services.boards import BoardService
 from bot.services.cards import CardService
 from bot.services.daily import DailyService
+from bot.services.exercises import ExerciseService
 from bot.services.quiz import QuizService
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
@@ -56,6 +58,7 @@ class Core:
     reminders: ReminderService
     stats: StatsService
     reports: ReportService
+    exercises: ExerciseService
 
 
 @asynccontextmanager
@@ -119,10 +122,15 @@ def runner_problem(error: Exception) -> UserInputError:
 
 @asynccontextmanager
 async def open_core(
-    settings: Settings, *, clock: Clock | None = None, bank: ContentBank | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    bank: ContentBank | None = None,
+    exercises: ExerciseBank | None = None,
 ) -> AsyncIterator[Core]:
     """Load the bank, open and migrate the database, and build the services."""
     bank = bank or load_bank(settings.content_dir)
+    exercises = exercises if exercises is not None else load_exercises(settings.content_dir)
     clock = clock or SystemClock()
     async with Database(settings.database) as db:
         repos = Repos(db)
@@ -152,6 +160,7 @@ async def open_core(
                 reminders=ReminderService(repos, cards, clock, timers, settings.timezone),
                 stats=StatsService(study, cards),
                 reports=reports,
+                exercises=ExerciseService(repos, exercises, clock),
             )
         finally:
             await timers.shutdown()

@@ -72,10 +72,10 @@ async def test_top_ten_then_the_caller_with_their_rank(core: Core, clock: FixedC
 
 
 async def test_leaderboard_query_uses_an_index(core: Core) -> None:
-    from bot.storage.quizzes import _LEADERBOARD
+    from bot.storage.quizzes import _LEADERBOARD, BOARD_SOURCES
 
     rows = await core.db.fetchall(
-        "EXPLAIN QUERY PLAN " + _LEADERBOARD, (1, "", "quiz", "daily", 10, 1)
+        "EXPLAIN QUERY PLAN " + _LEADERBOARD, (1, "", *BOARD_SOURCES, 10, 1)
     )
     plan = " ".join(str(r["detail"]) for r in rows)
     assert "USING INDEX attempts_chat_time" in plan or "USING COVERING INDEX" in plan, plan

@@ -194,3 +194,12 @@ def test_a_load_error_fails_every_case_and_a_lying_object_is_not_a_tensor() -> N
     assert verdicts[1].passed
     assert parse_document(b"not json") is None
     assert parse_document(b'{"cases": [1]}') is None
+
+
+def test_the_example_in_content_readme_is_a_valid_exercise(tmp_path: Path) -> None:
+    readme = (CONTENT_DIR / "README.md").read_text(encoding="utf-8")
+    example = readme.split("# Coding exercises", 1)[1].split("```yaml\n", 1)[1].split("```\n")[0]
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / "softmax.yaml").write_text(example, encoding="utf-8")
+    (loaded,) = load_exercises(tmp_path).exercises
+    assert loaded.id == "softmax" and len(loaded.wrong) >= 2

@@ -25,7 +25,7 @@ async def test_open_creates_folder_sets_wal_and_foreign_keys(tmp_path: Path) -> 
         assert path.parent.stat().st_mode & 0o777 == 0o700
         assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"  # type: ignore[index]
         assert (await db.fetchone("PRAGMA foreign_keys"))[0] == 1  # type: ignore[index]
-        assert await db.version() == 6
+        assert await db.version() == 7
 
 
 async def test_not_a_database_is_one_error_and_left_untouched(tmp_path: Path) -> None:

@@ -10,9 +10,10 @@ import re
 import sys
 import threading
 from pathlib import Path
-from typing import TextIO
+from typing import Literal, TextIO
 
-from bot.adapters import quiz_render, render, review_render, stats_render
+from bot.adapters import exercise_render, quiz_render, render, review_render, stats_render
+from bot.adapters.console_exercises import ConsoleExercises
 from bot.adapters.run_render import run_problem, run_reply
 from bot.adapters.stats_picture import PictureRenderer
 from bot.app import Core
@@ -71,6 +72,9 @@ class Console:
         self.color = stdout.isatty()
         self.runs = runs
         self.current: Shown | None = None
+        # What was shown last decides what /hint is about: a question or an exercise.
+        self.focus: Literal["question", "exercise"] | None = None
+        self.exercises = ConsoleExercises(self)
         self._lines: asyncio.Queue[str] | None = None
         # The quiz poll open in this terminal, and an event set whenever a new one opens.
         self.poll: tuple[str, PollSpec] | None = None
@@ -158,7 +162,8 @@ class Console:
         try:
             await self._dispatch(ctx, command.lower(), arg, line)
         except UserInputError as err:
-            self.say(render.usage(ctx.lang, err.key, **err.params))
+            problem = exercise_render.problem(ctx.lang, err)
+            self.say(problem or render.usage(ctx.lang, err.key, **err.params))
         except Exception:
             log.exception("console command %r failed", command)
             self.say(_(ctx.lang, "Sorry, something went wrong on my side. Please try again."))
@@ -168,6 +173,8 @@ class Console:
         lang = ctx.lang
         if not command.startswith("/"):
             await self.answer(ctx, line)
+        elif await self.exercises.dispatch(ctx, command, arg, line):
+            pass
         elif command == "/start":
             self.say(render.welcome(lang, self.user, console=True))
         elif command == "/help":
@@ -182,7 +189,7 @@ class Console:
         elif command == "/answer" and arg.lower() == "run":
             await self.run_snippet(ctx)
         elif command == "/hint":
-            self.hint(ctx)
+            await self.hint(ctx)
         elif command == "/report":
             if self.current is None:
                 raise UserInputError("no_question")
@@ -237,8 +244,13 @@ class Console:
         else:
             self.say(_(lang, "Unknown command {command}. See /help.", command=excerpt(command)))
 
-    def hint(self, ctx: Context) -> None:
-        """Print the current question's hint, if it has one."""
+    async def hint(self, ctx: Context) -> None:
+        """Print the hint of what was shown last: the question's, or the exercise's next one."""
+        if self.focus == "exercise" or (
+            self.current is None and await self.core.exercises.current(ctx) is not None
+        ):
+            await self.exercises.hint(ctx)
+            return
         if self.current is None:
             raise UserInputError("no_question")
         hint = self.current.question.text(self.current.lang).hint
@@ -332,6 +344,7 @@ class Console:
     async def show(self, shown: Shown) -> None:
         """Print a question and remember it for answering."""
         self.current = shown
+        self.focus = "question"
         self.say(render.question(self.core.bank, shown.question, shown.lang, shown.prompt.kind))
         self.say(
             _(

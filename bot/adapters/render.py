@@ -29,6 +29,11 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("stopquiz", N_("End the running quiz with the scoreboard so far")),
     ("leaderboard", N_("Top members: /leaderboard week, month or all; off or on")),
     ("run", N_("Run PyTorch code: /run print(torch.ones(2))")),
+    ("exercise", N_("A coding exercise graded in the sandbox: /exercise [id|topic]")),
+    ("submit", N_("Submit code for your current exercise")),
+    ("hint", N_("The next hint of your current exercise")),
+    ("giveup", N_("After an attempt: the exercise's solution")),
+    ("exercises", N_("Every exercise and where you stand")),
     ("subscribe", N_("Get the daily question at a local time: /subscribe 08:30 [topic]")),
     ("unsubscribe", N_("Stop the daily question")),
     ("timezone", N_("Set your time zone: /timezone Asia/Shanghai")),
@@ -68,7 +73,7 @@ CONSOLE_COMMANDS: tuple[tuple[str, str], ...] = (
     ("daily", N_("Today's question")),
     ("question", N_("A question, optionally from one topic: /question autograd")),
     ("answer", N_("Show the reference answer of the last question; /answer run runs its snippet")),
-    ("hint", N_("A hint for the current question, before you answer")),
+    ("hint", N_("A hint for the current question or exercise (whichever came last)")),
     ("report", N_("Report a problem with the current question: /report option C is right too")),
     ("topics", N_("Topics and how many questions each has")),
     ("streak", N_("Your streak")),
@@ -80,6 +85,10 @@ CONSOLE_COMMANDS: tuple[tuple[str, str], ...] = (
     ("stopquiz", N_("End the running quiz with the result so far")),
     ("leaderboard", N_("Your totals: /leaderboard week, month or all")),
     ("run", N_("Run PyTorch code: /run print(torch.ones(2))")),
+    ("exercise", N_("A coding exercise graded in the sandbox: /exercise [id|topic]")),
+    ("submit", N_("Submit code for your exercise: /submit, then the code, then a line with .")),
+    ("giveup", N_("After an attempt: the exercise's solution")),
+    ("exercises", N_("Every exercise and where you stand")),
     ("timezone", N_("Set your time zone: /timezone Asia/Shanghai")),
     ("lang", N_("Language: /lang zh or /lang en")),
     ("help", N_("What I can do")),
@@ -219,9 +228,9 @@ def streak(lang: Lang, view: StreakView) -> str:
 
 def stats(bank: ContentBank, lang: Lang, s: UserStats) -> str:
     """Render /stats."""
-    if s.answered == 0:
+    if s.answered == 0 and s.exercises_solved == 0:
         return _(lang, "No answers yet. Try /daily.")
-    share = round(100 * s.correct / s.answered)
+    share = round(100 * s.correct / s.answered) if s.answered else 0
     lines = [
         "<b>" + _(lang, "Your answers") + "</b>",
         _(
@@ -238,6 +247,8 @@ def stats(bank: ContentBank, lang: Lang, s: UserStats) -> str:
         if topic.id in s.by_topic:
             answered, correct = s.by_topic[topic.id]
             lines.append(f"{e(topic.name(lang))}: {correct}/{answered}")
+    if s.exercises_solved:
+        lines.append(_(lang, "🧩 Exercises solved: {n}", n=s.exercises_solved))
     return "\n".join(lines).rstrip()
 
 

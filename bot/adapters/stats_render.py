@@ -79,6 +79,9 @@ def caption(lang: Lang, overview: StatsOverview) -> str:
         ),
         ngettext(lang, "🔁 Due today: {n} card", "🔁 Due today: {n} cards", overview.due_today),
     ]
+    if totals.exercises_solved:
+        solved = totals.exercises_solved
+        lines.append(_(lang, "🧩 Exercises solved: {n}", n=solved))
     return e("\n".join(lines))
 
 

@@ -72,7 +72,7 @@ def parse_job(
     if first and first.group(1).lower() in _DEVICES:
         device = _DEVICES[first.group(1).lower()]
         rest = rest[first.end() :]
-    code = _code_of(rest) or (_code_of(fallback) if fallback else "")
+    code = code_of(rest) or (code_of(fallback) if fallback else "")
     if not code.strip():
         raise UserInputError("usage_run")
     if len(code.encode()) > max_bytes:
@@ -85,7 +85,8 @@ def snippet_job(snippet: Snippet) -> Job:
     return Job(code=snippet.code, device=snippet.device)
 
 
-def _code_of(text: str | None) -> str:
+def code_of(text: str | None) -> str:
+    """Return the code of a message: its fenced blocks joined, or else the whole text."""
     if not text:
         return ""
     blocks = _FENCE.findall(text)

@@ -34,7 +34,7 @@ class StatsOverview:
     @property
     def empty(self) -> bool:
         """Return True when the user never answered anything."""
-        return self.totals.answered == 0
+        return self.totals.answered == 0 and self.totals.exercises_solved == 0
 
     @property
     def due_today(self) -> int:

@@ -270,6 +270,8 @@ class StudyService:
         by_topic: dict[str, tuple[int, int]] = {}
         answered = correct = 0
         for question_id, n, c in await self.repos.attempts.totals(ctx.user.id):
+            if question_id.startswith("exercise:"):  # first solves: counted apart below
+                continue
             question = self.bank.get(question_id)
             topic = question.topic if question else "?"
             a, k = by_topic.get(topic, (0, 0))
@@ -277,7 +279,14 @@ class StudyService:
             answered += n
             correct += c
         days = await self.repos.attempts.active_days(ctx.user.id)
-        return UserStats(answered=answered, correct=correct, days=days, by_topic=by_topic)
+        solved = await self.repos.exercises.solved_count(ctx.user.id)
+        return UserStats(
+            answered=answered,
+            correct=correct,
+            days=days,
+            by_topic=by_topic,
+            exercises_solved=solved,
+        )
 
     # -- settings -----------------------------------------------------------------------
     async def set_language(self, ctx: Context, value: str) -> Context:

@@ -23,7 +23,7 @@ from bot.storage.records import (
 )
 
 # Attempts that count on a group's leaderboard.
-BOARD_SOURCES = ("quiz", "daily")
+BOARD_SOURCES = ("quiz", "daily", "exercise")  # exercise: first solves only
 
 
 def _session(row: aiosqlite.Row) -> QuizSession:

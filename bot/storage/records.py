@@ -106,6 +106,7 @@ class UserStats:
     correct: int
     days: int
     by_topic: dict[str, tuple[int, int]]  # topic -> (answered, correct)
+    exercises_solved: int = 0
 
 
 QuizStatus = Literal["running", "finished", "stopped"]
@@ -215,3 +216,15 @@ class Report:
     text: str
     created_at: datetime
     closed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ExerciseProgress:
+    """A user's progress on one coding exercise."""
+
+    exercise_id: str
+    attempts: int
+    hints_used: int
+    first_shown: datetime
+    solved_at: datetime | None
+    gave_up_at: datetime | None

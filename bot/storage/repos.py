@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -11,6 +11,7 @@ import aiosqlite
 from bot.clock import from_iso, to_iso
 from bot.storage.cards import CardRepo, ReminderRepo
 from bot.storage.database import Database
+from bot.storage.exercises import ExerciseRepo
 from bot.storage.quizzes import BoardRepo, QuizRepo, count_on_boards
 from bot.storage.records import Attempt, Chat, Delivery, Lang, Prompt, Streak, User
 from bot.storage.reports import ReportRepo
@@ -290,12 +291,16 @@ class AttemptRepo:
         answered_at: datetime,
         local_date: date,
         advance_streak: Callable[[Streak], Streak],
+        guard: Callable[[aiosqlite.Connection], Awaitable[bool]] | None = None,
     ) -> tuple[Attempt, Streak] | None:
         """Record an answer and advance the streak in one transaction.
 
-        Return None, changing nothing, if this user already answered this prompt.
+        Return None, changing nothing, if this user already answered this prompt or if
+        `guard` (run first, in the same transaction) says False.
         """
         async with self.db.transaction() as conn:
+            if guard is not None and not await guard(conn):
+                return None
             cursor = await conn.execute(
                 "INSERT OR IGNORE INTO attempts (user_id, chat_id, prompt_id, question_id, source,"
                 " chosen, correct, answered_at, local_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -530,3 +535,4 @@ class Repos:
         self.cards = CardRepo(db)
         self.reminders = ReminderRepo(db)
         self.reports = ReportRepo(db)
+        self.exercises = ExerciseRepo(db)

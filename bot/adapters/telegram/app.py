@@ -22,6 +22,7 @@ from bot.adapters.stats_picture import PictureRenderer
 from bot.adapters.telegram.admin import AdminHandlers
 from bot.adapters.telegram.answer_tools import AnswerTools
 from bot.adapters.telegram.delivery import PLATFORM, DailyScheduler
+from bot.adapters.telegram.exercises import ExerciseHandlers
 from bot.adapters.telegram.flood import FloodLimiter
 from bot.adapters.telegram.handlers import Handlers
 from bot.adapters.telegram.keyboards import REVIEW_PATTERN, TOOLS_PATTERN
@@ -95,6 +96,8 @@ def build_application(
     core.quiz.register(PLATFORM, TelegramQuizSender(core, application))
     application.bot_data["scheduler"] = scheduler
     application.bot_data["core"] = core
+    run_handlers = RunHandlers(handlers, runs)
+    exercises = ExerciseHandlers(handlers, runs, run_handlers)
 
     commands = {
         "start": handlers.start,
@@ -114,6 +117,10 @@ def build_application(
         "admin": AdminHandlers(handlers, runs).admin,
         "review": review.review,
         "remind": remind.remind,
+        "exercise": exercises.exercise,
+        "exercises": exercises.exercises,
+        "hint": exercises.hint,
+        "giveup": exercises.giveup,
     }
     # Before any other group, so every update is counted whichever handler takes it.
     application.add_handler(TypeHandler(Update, update_counter(metrics)), group=-1)
@@ -122,7 +129,6 @@ def build_application(
         application.add_handler(
             CommandHandler(name, timed(name, callback, metrics), filters=filters.UpdateType.MESSAGE)
         )
-    run_handlers = RunHandlers(handlers, runs)
     tools = AnswerTools(handlers, run_handlers)
     run = timed("run", run_handlers.run, metrics)
     # /run also answers edits (re-run in place) and .py files with /run as their caption.
@@ -133,6 +139,17 @@ def build_application(
             & filters.Document.ALL
             & filters.CaptionRegex(r"^/run(@\w+)?(\s|$)"),
             run,
+        )
+    )
+    # /submit takes code as /run does: inline, fenced, a reply, or a .py file with the caption.
+    submit = timed("submit", exercises.submit, metrics)
+    application.add_handler(CommandHandler("submit", submit, filters=filters.UpdateType.MESSAGE))
+    application.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE
+            & filters.Document.ALL
+            & filters.CaptionRegex(r"^/submit(@\w+)?(\s|$)"),
+            submit,
         )
     )
     application.add_handler(CallbackQueryHandler(review.button, pattern=REVIEW_PATTERN))

@@ -13,7 +13,7 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.adapters import render, review_render
+from bot.adapters import exercise_render, render, review_render
 from bot.adapters.telegram.delivery import PLATFORM, DailyScheduler
 from bot.adapters.telegram.keyboards import answer_keyboard, parse, reveal_keyboard
 from bot.app import Core
@@ -115,7 +115,9 @@ class Handlers:
 
     def problem(self, ctx: Context, err: UserInputError) -> str:
         """Render what was wrong with the user's input."""
-        return render.usage(ctx.lang, err.key, **err.params)
+        return exercise_render.problem(ctx.lang, err) or render.usage(
+            ctx.lang, err.key, **err.params
+        )
 
     async def require_admin(self, update: Update, context: Ctx) -> None:
         """Raise UserInputError("admins_only") unless the sender may change the chat's settings."""

@@ -70,7 +70,7 @@ class RunHandlers:
                 await self._switch(update, context, ctx, setting == "on")
                 return
             self.runs.check_allowed(update.effective_user.id, ctx.chat)
-            job = self.runs.parse(text, await self._fallback_code(message, context))
+            job = self.runs.parse(text, await self.fallback_code(message, context))
         except UserInputError as err:
             await self._answer(message, key, edited, self._problem(ctx, err), now)
             return
@@ -211,7 +211,7 @@ class RunHandlers:
             elif len(file.data) <= MAX_DOCUMENT_BYTES:
                 await message.reply_document(file.data, filename=file.name)
 
-    async def _fallback_code(self, message: Message, context: Ctx) -> str | None:
+    async def fallback_code(self, message: Message, context: Ctx) -> str | None:
         """Return code from an attached .py file or the replied-to message."""
         if message.document is not None:
             return await self._document_code(message.document, context)

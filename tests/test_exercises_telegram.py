@@ -1,0 +1,194 @@
+"""Exercises end to end: Telegram (fake Bot API) and the console → bot → real runner jobs."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.adapters.console import Console
+from bot.app import Core, open_core
+from bot.clock import FixedClock
+from bot.config import CONTENT_DIR, Settings
+from bot.exercises.loader import load_exercises
+from bot.exercises.models import Exercise
+from bot.runner.client import LocalRunner, RunnerClient
+from bot.services.runs import RunService
+from tests.conftest import requires_root
+from tests.fakebotapi import FakeBotAPI
+from tests.test_telegram import TOKEN, USER, App, running
+
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), requires_root]
+
+EXERCISES = load_exercises(CONTENT_DIR)
+_SOFTMAX = EXERCISES.get("softmax")
+assert _SOFTMAX is not None
+SOFTMAX: Exercise = _SOFTMAX
+NO_MAX = next(w.code for w in SOFTMAX.wrong if w.name.startswith("no max subtraction"))
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def runner(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunnerClient]:
+    folder: Path = tmp_path_factory.mktemp("exercise-runner")
+    settings = Settings.model_validate(
+        {
+            "STUDYBOT_RUNNER_SOCKET": str(folder / "runner.sock"),
+            "STUDYBOT_RUN_RATE_PER_MINUTE": 1000,
+            "STUDYBOT_RUN_WALL_TIME": 5,
+            "STUDYBOT_LOG_LEVEL": "WARNING",
+        }
+    )
+    async with LocalRunner(settings) as client:
+        yield client
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def core(make_settings: Callable[..., Settings], clock: FixedClock) -> AsyncIterator[Core]:
+    settings = make_settings(STUDYBOT_RUN_WALL_TIME=5)  # as the runner's, for its messages
+    async with open_core(settings, clock=clock, exercises=EXERCISES) as c:
+        yield c
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def fake() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI(token=TOKEN) as api:
+        yield api
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def bot(core: Core, fake: FakeBotAPI, runner: RunnerClient) -> AsyncIterator[App]:
+    async with running(core, fake, RunService(runner, frozenset(), wall_time_s=5)) as app:
+        yield app
+
+
+async def say(fake: FakeBotAPI, text: str) -> str:
+    """Send a private message and return the text of the bot's next sendMessage."""
+    since = fake.mark()
+    fake.send_message(USER, USER, text, chat_type="private", language_code="en")
+    call = await fake.wait_for_call("sendMessage", chat_id=USER, since=since, timeout=30)
+    return str(call.params["text"])
+
+
+def fenced(code: str) -> str:
+    return f"/submit\n```python\n{code}```"
+
+
+async def test_show_fail_hint_solve_on_telegram(bot: App, fake: FakeBotAPI, core: Core) -> None:
+    listed = await say(fake, "/exercises")
+    assert "0/3 solved" in listed and "▫️ <code>softmax</code>" in listed
+    shown = await say(fake, "/exercise softmax")
+    assert "Numerically stable softmax" in shown
+    assert "def softmax(x: torch.Tensor, dim: int = -1) -&gt; torch.Tensor:" in shown
+    assert "raise NotImplementedError" in shown
+
+    wrong = await say(fake, fenced(NO_MAX))
+    assert "❌ Not yet: 7/8 cases passed" in wrong
+    assert "❌ large values: NaN found" in wrong
+    assert "✅ basic 4x5" in wrong
+    assert "Graded in " in wrong
+
+    hint = await say(fake, "/hint")
+    assert "💡 Hint 1/3" in hint and "softmax(x - c)" in hint
+    assert "💡 Hint 2/3" in await say(fake, "/hint")
+
+    solved = await say(fake, fenced(SOFTMAX.reference))
+    assert "✅ Solved! 8 cases passed" in solved
+    assert "First solve" in solved and "Streak: 1 day" in solved
+    again = await say(fake, fenced(SOFTMAX.reference))
+    assert "✅ Solved!" in again and "First solve" not in again
+
+    # One attempts row for the first solve only: the streak, the calendar and the boards.
+    rows = await core.db.fetchall("SELECT source, question_id FROM attempts")
+    assert [tuple(r) for r in rows] == [("exercise", "exercise:softmax")]
+    progress = await core.db.fetchone("SELECT attempts, hints_used FROM exercise_progress")
+    assert progress is not None and tuple(progress) == (3, 2)
+    assert "✅ <code>softmax</code>" in await say(fake, "/exercises")
+    board = await say(fake, "/leaderboard")
+    assert "1" in board  # private chat: the user's own totals include the first solve
+    # The next /exercise opens the next unsolved one.
+    assert "<code>batchnorm-train</code>" in await say(fake, "/exercise")
+
+
+async def test_giveup_needs_an_attempt_then_shows_the_reference(bot: App, fake: FakeBotAPI) -> None:
+    await say(fake, "/exercise layernorm")
+    assert "Try at least once with /submit" in await say(fake, "/giveup")
+    starter = await say(
+        fake, fenced("import torch\ndef layer_norm(x, weight, bias, eps=1e-5):\n    1/0\n")
+    )
+    assert "raised ZeroDivisionError: division by zero (line 3)" in starter
+    gave_up = await say(fake, "/giveup")
+    assert "🏳 The reference solution" in gave_up
+    assert "torch.sqrt(var + eps)" in gave_up
+    assert "eps goes inside the square root" in gave_up
+
+
+async def test_submit_from_a_py_file_and_a_reply(bot: App, fake: FakeBotAPI) -> None:
+    await say(fake, "/exercise softmax")
+    since = fake.mark()
+    fake.send_document(USER, USER, NO_MAX.encode(), file_name="mine.py", caption="/submit")
+    call = await fake.wait_for_call("sendMessage", chat_id=USER, since=since, timeout=30)
+    assert "❌ large values: NaN found" in str(call.params["text"])
+    code = fake.send_message(USER, USER, SOFTMAX.reference)
+    since = fake.mark()
+    fake.send_message(USER, USER, "/submit", reply_to_message=code)
+    call = await fake.wait_for_call("sendMessage", chat_id=USER, since=since, timeout=30)
+    assert "✅ Solved!" in str(call.params["text"])
+
+
+async def test_usage_lines_forbidden_names_and_limits(bot: App, fake: FakeBotAPI) -> None:
+    assert "No exercise open" in await say(fake, "/hint")
+    assert "No exercise open" in await say(fake, fenced(SOFTMAX.reference))
+    assert "Usage: /exercise [id|topic]" in await say(fake, "/exercise nonsense")
+    await say(fake, "/exercise softmax")
+    assert "Usage: /submit" in await say(fake, "/submit")
+    forbidden = await say(
+        fake, fenced("import torch\ndef softmax(x, dim=-1):\n    return x.softmax(dim)\n")
+    )
+    assert "uses torch.Tensor.softmax" in forbidden and "Nothing was run" in forbidden
+    looping = await say(fake, fenced("def softmax(x, dim=-1):\n    while True:\n        pass\n"))
+    assert "Time limit reached (5 s)" in looping
+    eating = await say(
+        fake,
+        fenced(
+            "def softmax(x, dim=-1):\n    a = []\n"
+            "    while True:\n        a.append(bytearray(1 << 26))\n"
+        ),
+    )
+    assert "Out of memory" in eating
+
+
+async def test_console_exercise_hint_follows_what_was_shown_last(
+    core: Core, runner: RunnerClient
+) -> None:
+    out = io.StringIO()
+    console = Console(
+        core,
+        stdin=io.StringIO(NO_MAX + ".\n" + SOFTMAX.reference + ".\n"),
+        stdout=out,
+        user="tester",
+        runs=RunService(runner, frozenset(), wall_time_s=5),
+    )
+    await console.handle("/question tensors")
+    await console.handle("/hint")
+    assert "This question has no hint." in out.getvalue()  # the question's (it has none)
+    await console.handle("/exercise softmax")
+    assert "Numerically stable softmax" in out.getvalue()
+    await console.handle("/hint")
+    assert "💡 Hint 1/3" in out.getvalue()
+    await console.handle("/giveup")
+    assert "Try at least once with /submit" in out.getvalue()
+    await console.handle("/submit")  # reads the block up to "."
+    assert "❌ large values: NaN found" in out.getvalue()
+    await console.handle("/submit")
+    assert "✅ Solved! 8 cases passed" in out.getvalue()
+    await console.handle("/question tensors")
+    mark = len(out.getvalue())
+    await console.handle("/hint")
+    assert "This question has no hint." in out.getvalue()[mark:]  # the question again
+    await console.handle("/exercises")
+    assert "1/3 solved" in out.getvalue()[mark:]
+    await console.handle("/stats")
+    assert "Exercises solved: 1" in out.getvalue()[mark:]
