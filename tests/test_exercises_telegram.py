@@ -28,6 +28,8 @@ _SOFTMAX = EXERCISES.get("softmax")
 assert _SOFTMAX is not None
 SOFTMAX: Exercise = _SOFTMAX
 NO_MAX = next(w.code for w in SOFTMAX.wrong if w.name.startswith("no max subtraction"))
+# The exercise /exercise opens once softmax is solved: the first other one in bank order.
+AFTER_SOFTMAX = next(x.id for x in EXERCISES.exercises if x.id != "softmax")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -78,7 +80,7 @@ def fenced(code: str) -> str:
 
 async def test_show_fail_hint_solve_on_telegram(bot: App, fake: FakeBotAPI, core: Core) -> None:
     listed = await say(fake, "/exercises")
-    assert "0/3 solved" in listed and "▫️ <code>softmax</code>" in listed
+    assert f"0/{len(EXERCISES)} solved" in listed and "▫️ <code>softmax</code>" in listed
     shown = await say(fake, "/exercise softmax")
     assert "Numerically stable softmax" in shown
     assert "def softmax(x: torch.Tensor, dim: int = -1) -&gt; torch.Tensor:" in shown
@@ -109,20 +111,23 @@ async def test_show_fail_hint_solve_on_telegram(bot: App, fake: FakeBotAPI, core
     board = await say(fake, "/leaderboard")
     assert "1" in board  # private chat: the user's own totals include the first solve
     # The next /exercise opens the next unsolved one.
-    assert "<code>batchnorm-train</code>" in await say(fake, "/exercise")
+    assert f"<code>{AFTER_SOFTMAX}</code>" in await say(fake, "/exercise")
 
 
 async def test_giveup_needs_an_attempt_then_shows_the_reference(bot: App, fake: FakeBotAPI) -> None:
-    await say(fake, "/exercise layernorm")
+    await say(fake, "/exercise layer-norm")
     assert "Try at least once with /submit" in await say(fake, "/giveup")
     starter = await say(
-        fake, fenced("import torch\ndef layer_norm(x, weight, bias, eps=1e-5):\n    1/0\n")
+        fake,
+        fenced(
+            "import torch\nclass LayerNorm:\n    def __init__(self, dim, eps=1e-5):\n        1/0\n"
+        ),
     )
-    assert "raised ZeroDivisionError: division by zero (line 3)" in starter
+    assert "raised ZeroDivisionError: division by zero (line 4)" in starter
     gave_up = await say(fake, "/giveup")
     assert "🏳 The reference solution" in gave_up
-    assert "torch.sqrt(var + eps)" in gave_up
-    assert "eps goes inside the square root" in gave_up
+    assert "torch.rsqrt(var + self.eps)" in gave_up
+    assert "The variance is the biased one (divided by n)" in gave_up
 
 
 async def test_submit_from_a_py_file_and_a_reply(bot: App, fake: FakeBotAPI) -> None:
@@ -189,6 +194,6 @@ async def test_console_exercise_hint_follows_what_was_shown_last(
     await console.handle("/hint")
     assert "This question has no hint." in out.getvalue()[mark:]  # the question again
     await console.handle("/exercises")
-    assert "1/3 solved" in out.getvalue()[mark:]
+    assert f"1/{len(EXERCISES)} solved" in out.getvalue()[mark:]
     await console.handle("/stats")
     assert "Exercises solved: 1" in out.getvalue()[mark:]
