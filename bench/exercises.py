@@ -8,7 +8,7 @@ comparison in the bot). The baseline, measured in the same run: N `/run`s of the
 grading program alone (one job doing the same work, update to reply). Prints p50/p95 of
 each across all exercises, per exercise, and the ratio. Target: p95 under 1 s.
 Needs root, as the runner's sandbox does.
-Usage (from the repository root): python bench/exercises.py [--runs 5]
+Usage (from the repository root): python bench/exercises.py [--runs 5] [--content DIR]
 """
 
 from __future__ import annotations
@@ -49,7 +49,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
-async def measure(runs: int, folder: Path) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+async def measure(
+    runs: int, folder: Path, content: Path
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Return per exercise the /submit times and the plain /run times, in ms."""
     settings = Settings.model_validate(
         {
@@ -59,7 +61,7 @@ async def measure(runs: int, folder: Path) -> tuple[dict[str, list[float]], dict
             "STUDYBOT_LOG_LEVEL": "WARNING",
         }
     )
-    bank = load_exercises(CONTENT_DIR)
+    bank = load_exercises(content)
     graded: dict[str, list[float]] = {}
     plain: dict[str, list[float]] = {}
     async with (
@@ -101,9 +103,12 @@ async def measure(runs: int, folder: Path) -> tuple[dict[str, list[float]], dict
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="submissions per exercise")
+    parser.add_argument(
+        "--content", type=Path, default=CONTENT_DIR, help="a content folder with exercises/"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="studybot-bench-") as tmp:
-        graded, plain = asyncio.run(measure(args.runs, Path(tmp)))
+        graded, plain = asyncio.run(measure(args.runs, Path(tmp), args.content))
     every = [t for times in graded.values() for t in times]
     baseline = [t for times in plain.values() for t in times]
     for exercise_id, times in graded.items():

@@ -16,5 +16,8 @@ CREATE TABLE exercise_progress (
 CREATE TABLE exercise_current (
     user_id     INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
     exercise_id TEXT NOT NULL,
-    shown_at    TEXT NOT NULL                 -- UTC: when it was last shown
+    shown_at    TEXT NOT NULL,                -- UTC: when it was last shown
+    -- The highest prompt id when it was shown: a question shown in the chat after it has a
+    -- higher id, and then /hint is about that question (clock-independent).
+    prompt_mark INTEGER NOT NULL DEFAULT 0
 );

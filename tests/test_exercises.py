@@ -17,6 +17,7 @@ from bot.exercises.forbidden import forbidden_used
 from bot.exercises.harness import build_program
 from bot.exercises.loader import load_exercises
 from bot.exercises.models import Tolerance
+from tests.conftest import clean_env, requires_root, studybot
 
 BANK = load_exercises(CONTENT_DIR)
 SOFTMAX = BANK.get("softmax")
@@ -203,3 +204,23 @@ def test_the_example_in_content_readme_is_a_valid_exercise(tmp_path: Path) -> No
     (tmp_path / "exercises" / "softmax.yaml").write_text(example, encoding="utf-8")
     (loaded,) = load_exercises(tmp_path).exercises
     assert loaded.id == "softmax" and len(loaded.wrong) >= 2
+
+
+@requires_root
+def test_content_check_runs_one_exercise_and_reports_a_weak_one(tmp_path: Path) -> None:
+    good = studybot("content", "check", "--exercise", "softmax", env=clean_env(), cwd=tmp_path)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "exercise softmax: the reference passes 8 cases; 4 wrong solution(s) rejected" in (
+        good.stdout
+    )
+    folder = tmp_path / "bank" / "exercises"
+    folder.mkdir(parents=True)
+    data = yaml.safe_load((CONTENT_DIR / "exercises" / "softmax.yaml").read_text("utf-8"))
+    data["wrong"].append({"name": "secretly right", "code": data["reference"]})
+    (folder / "softmax.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    env = clean_env(STUDYBOT_CONTENT_DIR=str(tmp_path / "bank"))
+    weak = studybot("content", "check", "--exercise", "softmax", env=env, cwd=tmp_path)
+    assert weak.returncode == 1
+    assert "not discriminating: wrong solution 'secretly right' passes every case" in weak.stdout
+    unknown = studybot("content", "check", "--exercise", "nope", env=env, cwd=tmp_path)
+    assert unknown.returncode == 1 and "no exercise nope" in unknown.stderr

@@ -179,10 +179,33 @@ async def submit(core: Core, runner: RunnerClient, code: str, who: str) -> Submi
     return await core.exercises.submit(ctx, code, RunService(runner, frozenset()), f"test:{who}")
 
 
-async def test_the_reference_itself_is_solved(core: Core, runner: RunnerClient) -> None:
-    assert SOFTMAX is not None
+async def test_a_first_solve_counts_for_streak_stats_and_boards_once(
+    core: Core, runner: RunnerClient
+) -> None:
     submitted = await submit(core, runner, SOFTMAX.reference, "honest")
     assert submitted.verdict.solved and submitted.first_solve
+    assert submitted.streak is not None and submitted.streak.current == 1
+    again = await submit(core, runner, SOFTMAX.reference, "honest")
+    assert again.verdict.solved and not again.first_solve and again.attempts == 2
+    ctx = await core.study.enter(
+        platform="test",
+        user_id="honest",
+        user_name="honest",
+        language_code="en",
+        chat_id="honest",
+        chat_type="private",
+    )
+    overview = await core.stats.overview(ctx)
+    assert overview.totals.exercises_solved == 1
+    assert overview.totals.answered == 0  # questions only: a solve is not an answer
+    assert not overview.empty
+    assert overview.activity.get(overview.today) == 1
+    board = await core.boards.leaderboard(ctx, "week")
+    assert board.totals is not None and board.totals.correct == 1
+    total = await core.db.fetchone(
+        "SELECT correct, answered FROM board_totals WHERE user_id = ?", (ctx.user.id,)
+    )
+    assert total is not None and tuple(total) == (1, 1)
 
 
 @pytest.mark.parametrize("name", list(CHEATS))

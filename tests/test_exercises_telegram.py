@@ -197,3 +197,14 @@ async def test_console_exercise_hint_follows_what_was_shown_last(
     assert f"1/{len(EXERCISES)} solved" in out.getvalue()[mark:]
     await console.handle("/stats")
     assert "Exercises solved: 1" in out.getvalue()[mark:]
+
+
+async def test_telegram_hint_follows_what_was_shown_last(bot: App, fake: FakeBotAPI) -> None:
+    await say(fake, "/question tensors")
+    assert await say(fake, "/hint") == "This question has no hint."
+    await say(fake, "/exercise softmax")
+    assert "💡 Hint 1/3" in await say(fake, "/hint")
+    await say(fake, "/question tensors")
+    assert await say(fake, "/hint") == "This question has no hint."  # the question's (none)
+    await say(fake, "/exercise")
+    assert "💡 Hint 2/3" in await say(fake, "/hint")

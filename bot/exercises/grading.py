@@ -77,6 +77,9 @@ async def grade(
     seconds = time.monotonic() - started
     mine = results[0]
     if reference is None:
+        if results[1].status in {"rejected", "crashed"}:
+            # Refused (rate limit, busy) or the runner went away: said as for any /run.
+            return Verdict(exercise.id, "job", job=results[1], seconds=seconds)
         reference = result_document(results[1])
         if reference is None or reference.get("load_error"):
             log.error(

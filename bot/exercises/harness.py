@@ -62,16 +62,17 @@ def _enc(v, depth=0):
                 "values": t.reshape(-1).tolist()}
     if v is None:
         return {"t": "none"}
-    if type(v) is bool:
-        return {"t": "bool", "value": v}
-    if type(v) is int:
-        return {"t": "int", "value": v}
-    if type(v) is float:
-        return {"t": "float", "value": v}
-    if type(v) in (list, tuple):
-        return {"t": "list", "items": [_enc(x, depth + 1) for x in v]}
-    if type(v) is dict and all(type(k) is str for k in v):
-        return {"t": "dict", "items": {k: _enc(x, depth + 1) for k, x in v.items()}}
+    # Plain values are copied out as plain Python ones: a subclass's own __eq__ never matters.
+    if isinstance(v, bool):
+        return {"t": "bool", "value": bool(v)}
+    if isinstance(v, int):
+        return {"t": "int", "value": int(v)}
+    if isinstance(v, float):
+        return {"t": "float", "value": float(v)}
+    if isinstance(v, (list, tuple)):
+        return {"t": "list", "items": [_enc(x, depth + 1) for x in list(v)]}
+    if isinstance(v, dict) and all(type(k) is str for k in v):
+        return {"t": "dict", "items": {str(k): _enc(x, depth + 1) for k, x in dict(v).items()}}
     return {"t": "unsupported", "type": type(v).__name__[:40]}
 
 

@@ -149,6 +149,13 @@ class ExerciseService:
             raise UserInputError("no_exercise")
         return found[0]
 
+    async def hint_target(self, ctx: Context) -> int | None:
+        """Return the prompt id /hint is about when a question came after the exercise.
+
+        None means the current exercise (if any) was shown last in this chat.
+        """
+        return await self.repos.exercises.question_since(ctx.user.id, ctx.chat.id)
+
     async def hint(self, ctx: Context) -> HintShown:
         """Give the current exercise's next hint (the last one again once all are used)."""
         exercise = await self._current(ctx)

@@ -38,9 +38,10 @@ class ExerciseRepo:
                 (user_id, exercise_id, to_iso(now)),
             )
             await conn.execute(
-                "INSERT INTO exercise_current (user_id, exercise_id, shown_at) VALUES (?, ?, ?)"
+                "INSERT INTO exercise_current (user_id, exercise_id, shown_at, prompt_mark)"
+                " VALUES (?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM prompts))"
                 " ON CONFLICT (user_id) DO UPDATE SET exercise_id = excluded.exercise_id,"
-                " shown_at = excluded.shown_at",
+                " shown_at = excluded.shown_at, prompt_mark = excluded.prompt_mark",
                 (user_id, exercise_id, to_iso(now)),
             )
         found = await self.get(user_id, exercise_id)
@@ -54,6 +55,18 @@ class ExerciseRepo:
             "SELECT exercise_id, shown_at FROM exercise_current WHERE user_id = ?", (user_id,)
         )
         return (row["exercise_id"], from_iso(row["shown_at"])) if row else None
+
+    async def question_since(self, user_id: int, chat_id: int) -> int | None:
+        """Return the newest prompt of the chat shown after the user's current exercise.
+
+        None when the exercise came last (or the user has none and the chat no question).
+        """
+        row = await self.db.fetchone(
+            "SELECT MAX(p.id) FROM prompts AS p WHERE p.chat_id = ? AND p.id >"
+            " COALESCE((SELECT prompt_mark FROM exercise_current WHERE user_id = ?), 0)",
+            (chat_id, user_id),
+        )
+        return int(row[0]) if row and row[0] is not None else None
 
     async def get(self, user_id: int, exercise_id: str) -> ExerciseProgress | None:
         """Return the user's progress on one exercise."""

@@ -11,8 +11,10 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.adapters import exercise_render
+from bot.adapters.render import e
 from bot.adapters.telegram.handlers import Handlers, command
 from bot.adapters.telegram.run_handlers import QUICK_RESULT_S, RunHandlers
+from bot.i18n import _
 from bot.services.exercises import parse_submission
 from bot.services.runs import RunService
 from bot.services.study import Context
@@ -44,7 +46,15 @@ class ExerciseHandlers:
 
     @command
     async def hint(self, update: Update, context: Ctx, ctx: Context) -> None:
-        """Give the current exercise's next hint (questions have their own 💡 button)."""
+        """Give the hint of what was shown last here: a question's, or the exercise's next one."""
+        prompt_id = await self.base.core.exercises.hint_target(ctx)
+        found = await self.base.core.study.prompt(prompt_id) if prompt_id else None
+        if found is not None:
+            prompt, question = found
+            hint = question.text(prompt.language).hint
+            text = f"💡 {e(hint)}" if hint else e(_(ctx.lang, "This question has no hint."))
+            await self.base.reply(update, text)
+            return
         shown = await self.base.core.exercises.hint(ctx)
         await self.base.reply(update, exercise_render.hint(ctx.lang, shown))
 
