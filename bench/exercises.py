@@ -7,7 +7,8 @@ from the update to the verdict's sendMessage (two jobs in parallel on the warm p
 comparison in the bot). The baseline, measured in the same run: N `/run`s of the reference's
 grading program alone (one job doing the same work, update to reply). Prints p50/p95 of
 each across all exercises, per exercise, and the ratio. Target: p95 under 1 s.
-Needs root, as the runner's sandbox does.
+STUDYBOT_RUN_* variables set the runner's limits (STUDYBOT_RUN_POOL_SIZE=4, say). Needs root,
+as the runner's sandbox does.
 Usage (from the repository root): python bench/exercises.py [--runs 5] [--content DIR]
 """
 
@@ -59,6 +60,7 @@ async def measure(
             "STUDYBOT_RUNNER_SOCKET": str(folder / "runner.sock"),
             "STUDYBOT_RUN_RATE_PER_MINUTE": 100000,
             "STUDYBOT_LOG_LEVEL": "WARNING",
+            **{k: v for k, v in os.environ.items() if k.startswith("STUDYBOT_RUN_")},
         }
     )
     bank = load_exercises(content)
