@@ -256,10 +256,10 @@ async def test_admin_reload_reloads_the_exercises_too(
     shutil.copy(CONTENT_DIR / "exercises" / "softmax.yaml", content / "exercises")
     async with open_core(make_settings(STUDYBOT_CONTENT_DIR=str(content))) as core:
         assert [x.id for x in core.exercises.bank.exercises] == ["softmax"]
-        shutil.copy(CONTENT_DIR / "exercises" / "layernorm.yaml", content / "exercises")
+        shutil.copy(CONTENT_DIR / "exercises" / "layer-norm.yaml", content / "exercises")
         await core.admin.reload()
-        assert sorted(x.id for x in core.exercises.bank.exercises) == ["layernorm", "softmax"]
-        (content / "exercises" / "layernorm.yaml").write_text("id: [", "utf-8")
+        assert sorted(x.id for x in core.exercises.bank.exercises) == ["layer-norm", "softmax"]
+        (content / "exercises" / "layer-norm.yaml").write_text("id: [", "utf-8")
         with pytest.raises(ContentError):
             await core.admin.reload()
         assert len(core.exercises.bank.exercises) == 2  # a broken one changes nothing

@@ -30,6 +30,8 @@ _SOFTMAX = EXERCISES.get("softmax")
 assert _SOFTMAX is not None
 SOFTMAX: Exercise = _SOFTMAX
 NO_MAX = next(w.code for w in SOFTMAX.wrong if w.name.startswith("no max subtraction"))
+# The exercise /exercise opens once softmax is solved: the first other one in bank order.
+AFTER_SOFTMAX = next(x.id for x in EXERCISES.exercises if x.id != "softmax")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
