@@ -35,7 +35,7 @@ class Option:
     required: bool = False
     kind: Literal["text", "integer", "number"] = "text"
     choices: tuple[str, ...] = ()
-    autocomplete: Literal["topic", "zone", "question"] | None = None
+    autocomplete: Literal["topic", "zone", "question", "exercise"] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,6 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "hint",
         N_("A hint for the current question or exercise (whichever came last)"),
-        platforms=TELEGRAM_CONSOLE,  # also a button under each question
     ),
     Command(
         "report",
@@ -136,21 +135,21 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "exercise",
         N_("A coding exercise graded in the sandbox: /exercise [id|topic]"),
-        (Option("which", N_("An exercise id or a topic; by default your next one")),),
-        platforms=TELEGRAM_CONSOLE,
+        (
+            Option(
+                "which",
+                N_("An exercise id or a topic; by default your next one"),
+                autocomplete="exercise",
+            ),
+        ),
     ),
     Command(
         "submit",
         N_("Submit code for your current exercise"),
         (Option("code", N_("The Python code to grade")),),
-        platforms=TELEGRAM_CONSOLE,
     ),
-    Command(
-        "giveup",
-        N_("After an attempt: the exercise's solution"),
-        platforms=TELEGRAM_CONSOLE,
-    ),
-    Command("exercises", N_("Every exercise and where you stand"), platforms=TELEGRAM_CONSOLE),
+    Command("giveup", N_("After an attempt: the exercise's solution")),
+    Command("exercises", N_("Every exercise and where you stand")),
     Command(
         "subscribe",
         N_("Get the daily question at a local time: /subscribe 08:30 [topic]"),

@@ -10,7 +10,7 @@ from typing import Any, Final, cast
 
 import discord
 
-from bot.adapters import render
+from bot.adapters import exercise_render, render
 from bot.adapters.discord.markdown import cut, to_markdown
 from bot.app import Core
 from bot.errors import UserInputError
@@ -190,11 +190,7 @@ class Base:
         """Render a usage line (or why /run may not go ahead)."""
         if err.key == "run_refused":
             return str(err.params["text"])
-        if err.key.startswith("run_"):
-            from bot.adapters.run_render import run_problem
-
-            return run_problem(lang, err)
-        return render.usage(lang, err.key, **err.params)
+        return exercise_render.problem(lang, err) or render.usage(lang, err.key, **err.params)
 
     async def apologise(self, interaction: discord.Interaction[Any], lang: Lang) -> None:
         """Say something went wrong on our side, briefly."""

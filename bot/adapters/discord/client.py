@@ -13,6 +13,7 @@ from discord.gateway import DiscordWebSocket
 from bot.adapters.discord.base import PLATFORM, Base, Inflight, custom_id
 from bot.adapters.discord.commands import Routes, Translator
 from bot.adapters.discord.daily import DiscordDailySender, SubscribeHandlers
+from bot.adapters.discord.exercises import SUBMIT, ExerciseHandlers
 from bot.adapters.discord.quiz import DiscordQuizSender, QuizHandlers
 from bot.adapters.discord.review import AdminHandlers, DiscordReminderSender, ReviewHandlers
 from bot.adapters.discord.runcode import RunHandlers
@@ -45,6 +46,7 @@ class StudyClient(discord.Client):
         self.study = StudyHandlers(core, runs, self.inflight, run)
         self.quiz = QuizHandlers(base)
         self.review = ReviewHandlers(base)
+        self.exercises = ExerciseHandlers(base, run)
         self.routes = Routes(
             base,
             self.study,
@@ -53,6 +55,7 @@ class StudyClient(discord.Client):
             run,
             self.review,
             AdminHandlers(base),
+            self.exercises,
         )
         self.tree: app_commands.CommandTree[StudyClient] = app_commands.CommandTree(
             self,
@@ -90,3 +93,5 @@ class StudyClient(discord.Client):
             await self.study.guarded(interaction, self.quiz.button)
         elif kind.startswith("rv:"):
             await self.study.guarded(interaction, self.review.button)
+        elif kind == SUBMIT:
+            await self.study.guarded(interaction, self.exercises.button)

@@ -15,6 +15,7 @@ from discord.app_commands import Choice, locale_str
 from bot.adapters.commands import Command, find
 from bot.adapters.discord.base import Base, Handler, locale_lang
 from bot.adapters.discord.daily import SubscribeHandlers
+from bot.adapters.discord.exercises import ExerciseHandlers
 from bot.adapters.discord.quiz import QuizHandlers
 from bot.adapters.discord.review import AdminHandlers, ReviewHandlers
 from bot.adapters.discord.runcode import RunHandlers
@@ -84,6 +85,7 @@ class Routes:
         run: RunHandlers,
         review: ReviewHandlers,
         admin: AdminHandlers,
+        exercises: ExerciseHandlers,
     ) -> None:
         self.base = base
         self.study = study
@@ -92,6 +94,7 @@ class Routes:
         self.run = run
         self.review = review
         self.admin = admin
+        self.exercises = exercises
 
     def topic_choices(self, interaction: discord.Interaction[Any], typed: str) -> list[Choice[str]]:
         """Return the topics with questions whose id or name contains what was typed."""
@@ -125,6 +128,7 @@ class Routes:
         completers = {
             "topic": self._topics,
             "zone": self._zones,
+            "exercise": self._exercises,
         }
         auto = {o.name: completers[o.autocomplete] for o in options if o.autocomplete}
         if auto:
@@ -140,6 +144,11 @@ class Routes:
 
     async def _zones(self, interaction: discord.Interaction[Any], typed: str) -> list[Choice[str]]:
         return zone_choices(typed)
+
+    async def _exercises(
+        self, interaction: discord.Interaction[Any], typed: str
+    ) -> list[Choice[str]]:
+        return self.exercises.choices(locale_lang(interaction), typed)
 
     def install(self, tree: app_commands.CommandTree[Any]) -> None:
         """Add every Discord command of the registry to the tree, each bound to its handler."""
@@ -158,6 +167,9 @@ class Routes:
         simple("stats", self.study.stats)
         simple("unsubscribe", self.subscribe.unsubscribe)
         simple("stopquiz", self.quiz.stopquiz)
+        simple("exercises", self.exercises.exercises)
+        simple("hint", self.exercises.hint)
+        simple("giveup", self.exercises.giveup)
 
         async def question(interaction: discord.Interaction[Any], topic: str | None = None) -> None:
             async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
@@ -239,6 +251,24 @@ class Routes:
 
             await guard(interaction, handle)
 
+        async def exercise(
+            interaction: discord.Interaction[Any],
+            which: app_commands.Range[str, 1, 100] | None = None,
+        ) -> None:
+            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
+                await self.exercises.exercise(inter, ctx, which)
+
+            await guard(interaction, handle)
+
+        async def submit(
+            interaction: discord.Interaction[Any],
+            code: app_commands.Range[str, 1, 6000] | None = None,
+        ) -> None:
+            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
+                await self.exercises.submit(inter, ctx, code)
+
+            await guard(interaction, handle)
+
         routes: dict[str, Callable[..., Coroutine[Any, Any, None]]] = {
             "question": question,
             "subscribe": subscribe,
@@ -250,6 +280,8 @@ class Routes:
             "review": review,
             "remind": remind,
             "admin": admin,
+            "exercise": exercise,
+            "submit": submit,
         }
         for name, callback in routes.items():
             self._add(tree, name, callback)

@@ -119,7 +119,7 @@ class RunHandlers:
             await self.base.reply(interaction, text)
             return
         if not word:
-            self._check(interaction, ctx)
+            self.check(interaction, ctx)
             await interaction.response.send_modal(RunModal(self, ctx.lang, device))
             return
         await self.run_code(interaction, ctx, code or "", device)
@@ -130,7 +130,8 @@ class RunHandlers:
         """Run the fenced code (or the whole text) of a message."""
         await self.run_code(interaction, ctx, message.content, None)
 
-    def _check(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+    def check(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        """Raise RunRefused (with why) unless this user may run code here now."""
         try:
             self.runs.check_allowed(interaction.user.id, ctx.chat)
         except UserInputError as err:
@@ -144,7 +145,7 @@ class RunHandlers:
         device: str | None,
     ) -> None:
         """Parse the code, then run it."""
-        self._check(interaction, ctx)
+        self.check(interaction, ctx)
         text = "/run " + (f"{device} " if device else "") + code
         await self.run_job(interaction, ctx, self.runs.parse(text))
 
@@ -154,7 +155,7 @@ class RunHandlers:
         """Run a question's snippet for whoever pressed "Run it", with the /run rules."""
         if question.snippet is None:
             raise UserInputError("no_snippet")
-        self._check(interaction, ctx)
+        self.check(interaction, ctx)
         await self.run_job(interaction, ctx, snippet_job(question.snippet))
 
     async def run_job(self, interaction: discord.Interaction[Any], ctx: Context, job: Job) -> None:
