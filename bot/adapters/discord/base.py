@@ -10,13 +10,13 @@ from typing import Any, Final, cast
 
 import discord
 
-from bot.adapters import exercise_render, render
+from bot.adapters import exercise_render, render, review_render
 from bot.adapters.discord.markdown import cut, to_markdown
 from bot.app import Core
 from bot.errors import UserInputError
 from bot.i18n import _
 from bot.services.runs import RunService
-from bot.services.study import Context, language_from_code
+from bot.services.study import AnswerResult, Context, language_from_code
 from bot.storage.records import Chat, Lang
 
 log = logging.getLogger(__name__)
@@ -140,6 +140,18 @@ class Base:
             await interaction.followup.send(
                 content or discord.utils.MISSING, embeds=list(embeds), ephemeral=ephemeral
             )
+
+    async def send_leech(
+        self, interaction: discord.Interaction[Any], ctx: Context, result: AnswerResult
+    ) -> None:
+        """Show a card that just became a leech with its reference answer and snippet."""
+        if result.card is None or not result.card.became_leech or result.question is None:
+            return
+        text = review_render.leech(result.lang)
+        answer = render.reference_answer(result.question, result.lang)
+        await interaction.followup.send(
+            embed=embed(text + "\n\n" + answer), ephemeral=self.personal(ctx)
+        )
 
     def personal(self, ctx: Context) -> bool:
         """Tell whether a personal answer should be ephemeral (in server channels)."""

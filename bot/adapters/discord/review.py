@@ -18,6 +18,7 @@ from bot.adapters.admin_render import (
     bank_reloaded,
 )
 from bot.adapters.discord.base import Base, custom_id, embed, routed
+from bot.adapters.discord.study import REVIEW_DUE, question_message
 from bot.errors import ContentError
 from bot.i18n import _
 from bot.services.reminders import Reminder
@@ -26,19 +27,21 @@ from bot.services.study import Context
 
 log = logging.getLogger(__name__)
 
-# "rv:<prompt>:<option>" answers a review card; "rv:go" starts a review (the reminder's button).
-_CUSTOM_ID = re.compile(r"^rv:(\d{1,12}):(\d)$")
+# "rv:<prompt>:<option>" answers a review card (":c" when a daily batch, capped, served it);
+# "rv:go" starts a review (the reminder's button), "rv:daily" the daily question's batch.
+_CUSTOM_ID = re.compile(r"^rv:(\d{1,12}):(\d)(:c)?$")
 START = "rv:go"
 
 
-def card_view(prompt_id: int, options: int) -> discord.ui.View:
+def card_view(prompt_id: int, options: int, capped: bool = False) -> discord.ui.View:
     """Return the option buttons of a review card."""
     view = discord.ui.View(timeout=None)
+    tail = ":c" if capped else ""
     for i in range(options):
         view.add_item(
             discord.ui.Button(
                 label=render.LETTERS[i],
-                custom_id=f"rv:{prompt_id}:{i}",
+                custom_id=f"rv:{prompt_id}:{i}{tail}",
                 style=discord.ButtonStyle.primary,
                 row=i // 5,
             )
@@ -98,17 +101,29 @@ class ReviewHandlers:
             return
         await self.serve(interaction, ctx)
 
-    async def serve(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
-        """Answer with the next due card, or say where the user stands."""
-        shown = await self.core.review.next(ctx)
+    async def serve(
+        self, interaction: discord.Interaction[Any], ctx: Context, *, capped: bool = False
+    ) -> None:
+        """Answer with the next due card, or say where the user stands.
+
+        `capped`: the batch started under the daily question, which stops after
+        STUDYBOT_DAILY_REVIEWS reviews that day (/review itself goes on until none is due).
+        """
         private = self.base.personal(ctx)
+        cap = self.core.settings.daily_reviews
+        if capped and await self.core.review.reviewed_today(ctx) >= cap:
+            text = review_render.daily_batch_done(ctx.lang, cap)
+            await self.base.reply(interaction, text, ephemeral=private)
+            return
+        shown = await self.core.review.next(ctx)
         if shown is None:
             summary = await self.core.review.summary(ctx)
             text = review_render.summary(ctx.lang, summary, ctx.user_zone, self.core.clock.now())
             await self.base.reply(interaction, text, ephemeral=private)
             return
         body = render.question(self.core.bank, shown.question, shown.lang, "review")
-        view = card_view(shown.prompt.id, len(shown.question.text(shown.lang).quiz.options))
+        options = len(shown.question.text(shown.lang).quiz.options)
+        view = card_view(shown.prompt.id, options, capped)
         if interaction.response.is_done():
             await interaction.followup.send(embed=embed(body), view=view, ephemeral=private)
         else:
@@ -119,6 +134,12 @@ class ReviewHandlers:
         pressed = custom_id(interaction)
         if pressed == START:
             await self.serve(interaction, ctx)
+            return
+        if pressed == REVIEW_DUE:
+            if await self.core.review.due_now(ctx):
+                await self.serve(interaction, ctx, capped=True)
+            else:  # nothing due any more: a new question keeps the streak
+                await self.send_new(interaction, ctx)
             return
         match = _CUSTOM_ID.match(pressed)
         found = await self.core.study.prompt(int(match.group(1))) if match else None
@@ -140,7 +161,18 @@ class ReviewHandlers:
         await interaction.response.edit_message(
             embed=embed(body + "\n\n" + render.verdict(result)), view=None
         )
-        await self.serve(interaction, ctx)
+        await self.base.send_leech(interaction, ctx, result)
+        await self.serve(interaction, ctx, capped=match.group(3) is not None)
+
+    async def send_new(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        """Answer with a new question (its buttons are the study ones)."""
+        shown = await self.core.study.show(ctx, "question")
+        question, view = question_message(self.core.bank, shown)
+        sent = await interaction.response.send_message(
+            embed=question, view=view, ephemeral=self.base.personal(ctx)
+        )
+        ref = str(sent.message_id or interaction.id)
+        await self.core.study.attach_message(shown.prompt.id, ref)
 
     async def remind(
         self, interaction: discord.Interaction[Any], ctx: Context, at: str | None

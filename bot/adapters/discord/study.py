@@ -9,7 +9,7 @@ from typing import Any, Literal, Protocol
 
 import discord
 
-from bot.adapters import render
+from bot.adapters import render, review_render
 from bot.adapters.commands import menu
 from bot.adapters.discord.base import PLATFORM, Base, Inflight, custom_id, embed, routed
 from bot.adapters.discord.markdown import cut
@@ -36,6 +36,8 @@ _ACTIONS: dict[str, Literal["reveal", "hint", "run", "report"]] = {
     "p": "report",
 }
 MAX_BUTTONS_PER_ROW = 5
+# "Review n due" under a private daily question: a batch capped at STUDYBOT_DAILY_REVIEWS a day.
+REVIEW_DUE = "rv:daily"
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,15 @@ def parse_custom_id(custom_id: str) -> Press | None:
 
 
 def question_view(
-    prompt_id: int, options: int, lang: Lang, *, answers: bool = True, hint: bool = False
+    prompt_id: int,
+    options: int,
+    lang: Lang,
+    *,
+    answers: bool = True,
+    hint: bool = False,
+    review_due: int = 0,
 ) -> discord.ui.View:
-    """Return the option buttons (A, B, …), "Hint" (before answering) and "Show answer"."""
+    """Return the option buttons, "Hint", "Show answer" and "Review n due" (private dailies)."""
     view = discord.ui.View(timeout=None)
     last_row = (options + MAX_BUTTONS_PER_ROW - 1) // MAX_BUTTONS_PER_ROW if answers else 0
     if hint and answers:
@@ -93,6 +101,15 @@ def question_view(
             row=last_row,
         )
     )
+    if review_due > 0:
+        view.add_item(
+            discord.ui.Button(
+                label=review_render.review_due_button(lang, review_due),
+                custom_id=REVIEW_DUE,
+                style=discord.ButtonStyle.success,
+                row=last_row + 1,
+            )
+        )
     return routed(view)
 
 
@@ -112,7 +129,11 @@ def question_message(bank: ContentBank, shown: Shown) -> tuple[discord.Embed, di
     text = render.question(bank, shown.question, shown.lang, shown.prompt.kind)
     texts = shown.question.text(shown.lang)
     view = question_view(
-        shown.prompt.id, len(texts.quiz.options), shown.lang, hint=texts.hint is not None
+        shown.prompt.id,
+        len(texts.quiz.options),
+        shown.lang,
+        hint=texts.hint is not None,
+        review_due=shown.review_due,
     )
     return embed(text), view
 
@@ -275,12 +296,13 @@ class StudyHandlers(Base):
         if ctx.chat.is_group or result.status == "already":
             # The question stays open for the others; the verdict is for this member alone.
             await self.reply(interaction, render.verdict(result), ephemeral=True)
-            return
-        body = render.question(self.core.bank, question, prompt.language, prompt.kind)
-        edited = embed(body + "\n\n" + render.verdict(result))
-        options = len(question.text(prompt.language).quiz.options)
-        view = question_view(prompt.id, options, prompt.language, answers=False)
-        await interaction.response.edit_message(embed=edited, view=view)
+        else:
+            body = render.question(self.core.bank, question, prompt.language, prompt.kind)
+            edited = embed(body + "\n\n" + render.verdict(result))
+            options = len(question.text(prompt.language).quiz.options)
+            view = question_view(prompt.id, options, prompt.language, answers=False)
+            await interaction.response.edit_message(embed=edited, view=view)
+        await self.send_leech(interaction, ctx, result)
 
     async def _reveal(
         self, interaction: discord.Interaction[Any], ctx: Context, prompt_id: int
