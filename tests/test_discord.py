@@ -202,9 +202,20 @@ async def test_lang_switches_and_bad_values_get_the_usage_line(
 ) -> None:
     bad = await fake.answered(await fake.slash("lang", user_id=ALICE, language="xx"))
     assert ephemeral(bad)
-    assert "Usage: /lang zh or /lang en." in bad.callbacks[0]["data"]["content"]
+    assert "Usage: /lang language:zh or /lang language:en." in bad.callbacks[0]["data"]["content"]
     zh = await fake.reply(await fake.slash("lang", user_id=ALICE, language="zh"))
     assert "中文" in zh.text or "我" in zh.text
+
+
+async def test_bad_input_gets_the_usage_in_discords_option_syntax(
+    bot: DiscordPlatform, fake: FakeDiscord
+) -> None:
+    bad = await fake.answered(await fake.slash("subscribe", user_id=ALICE, time="25:99"))
+    content = bad.callbacks[0]["data"]["content"]
+    assert ephemeral(bad)
+    assert "Usage: /subscribe time:HH:MM topic:name" in content
+    assert "/subscribe time:08:30 topic:autograd" in content
+    assert "[HH:MM]" not in content  # Telegram's wording stays on Telegram
 
 
 async def test_unknown_time_zone_is_answered_clearly(
@@ -213,6 +224,7 @@ async def test_unknown_time_zone_is_answered_clearly(
     bad = await fake.answered(await fake.slash("timezone", user_id=ALICE, zone="Mars/Olympus"))
     content = bad.callbacks[0]["data"]["content"]
     assert ephemeral(bad) and "Unknown time zone" in content and "Mars/Olympus" in content
+    assert "Usage: /timezone zone:Asia/Shanghai" in content  # Discord's option syntax
     good = await fake.reply(await fake.slash("timezone", user_id=ALICE, zone="asia/shanghai"))
     assert "Asia/Shanghai" in good.text
 
@@ -399,7 +411,7 @@ async def test_review_in_a_server_channel_is_ephemeral(
     review = await fake.answered(await fake.slash("review", user_id=BOB, guild=True))
     assert ephemeral(review)
     bad = await fake.answered(await fake.slash("review", user_id=BOB, guild=True, retention=0.5))
-    assert ephemeral(bad) and "Usage: /review retention" in bad.callbacks[0]["data"]["content"]
+    assert ephemeral(bad) and "Usage: /review retention:0.85" in bad.callbacks[0]["data"]["content"]
 
 
 async def test_a_subscribed_dm_gets_its_daily_question_by_dm(

@@ -12,6 +12,7 @@ import discord
 
 from bot.adapters import exercise_render, render, review_render
 from bot.adapters.discord.markdown import cut, to_markdown
+from bot.adapters.discord.usage import usage as discord_usage
 from bot.app import Core
 from bot.errors import UserInputError
 from bot.i18n import _
@@ -199,10 +200,14 @@ class Base:
             log.warning("could not answer interaction %s", interaction.id, exc_info=True)
 
     def problem_text(self, lang: Lang, err: UserInputError) -> str:
-        """Render a usage line (or why /run may not go ahead)."""
+        """Render a usage line in Discord's option syntax (or why /run may not go ahead)."""
         if err.key == "run_refused":
             return str(err.params["text"])
-        return exercise_render.problem(lang, err) or render.usage(lang, err.key, **err.params)
+        return (
+            discord_usage(lang, err.key, **err.params)
+            or exercise_render.problem(lang, err)
+            or render.usage(lang, err.key, **err.params)
+        )
 
     async def apologise(self, interaction: discord.Interaction[Any], lang: Lang) -> None:
         """Say something went wrong on our side, briefly."""

@@ -19,6 +19,7 @@ from bot.adapters.admin_render import (
 )
 from bot.adapters.discord.base import Base, custom_id, embed, routed
 from bot.adapters.discord.study import REVIEW_DUE, question_message
+from bot.adapters.discord.usage import usage as discord_usage
 from bot.errors import ContentError
 from bot.i18n import _
 from bot.services.reminders import Reminder
@@ -182,7 +183,7 @@ class ReviewHandlers:
         zone = self.core.reminders.zone(user)
         text = review_render.remind_set(ctx.lang, user.remind_at, zone)
         if not at and user.remind_at is None:
-            text += "\n" + render.usage(ctx.lang, "usage_remind")
+            text += "\n" + (discord_usage(ctx.lang, "usage_remind") or "")
         await self.base.reply(interaction, text, ephemeral=self.base.personal(ctx))
 
 
