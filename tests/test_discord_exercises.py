@@ -90,6 +90,7 @@ async def test_show_fail_hint_and_solve_through_the_modal(
     assert "Numerically stable softmax" in shown.text
     assert "raise NotImplementedError" in shown.text
     assert [b["custom_id"] for b in shown.buttons] == ["ex:submit"]
+    assert "/submit code:" in shown.text and ".py file" not in shown.text
 
     wrong = await verdict(fake, await fake.slash("submit", user_id=ALICE, code=NO_MAX))
     assert "❌ Not yet: 7/8 cases passed" in wrong.text

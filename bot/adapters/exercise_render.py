@@ -34,8 +34,11 @@ def topic_name(lang: Lang, topic: str) -> str:
     return names.get(topic, topic)
 
 
-def exercise(shown: ShownExercise) -> str:
-    """Render an exercise: title, statement, signature, starter code, what to do next."""
+def exercise(shown: ShownExercise, how: str | None = None) -> str:
+    """Render an exercise: title, statement, signature, starter code, what to do next.
+
+    `how` replaces the line that says how to submit (a platform's own way).
+    """
     x, lang = shown.exercise, shown.lang
     header = (
         f"<b>🧩 {e(x.title.get(lang))}</b> · {e(topic_name(lang, x.topic))} · "
@@ -47,7 +50,8 @@ def exercise(shown: ShownExercise) -> str:
         f"<code>{e(x.signature)}</code>",
         f"<pre>{e(x.starter.rstrip())}</pre>",
         e(
-            _(
+            how
+            or _(
                 lang,
                 "Send your code with /submit (inline, a ```python block, a reply or a .py file). "
                 "/hint gives a hint; /giveup shows the solution after one attempt.",

@@ -97,8 +97,13 @@ class ExerciseHandlers:
     ) -> None:
         """Show an exercise by id or topic, or the next unsolved one, with "Submit"."""
         shown = await self.core.exercises.show(ctx, which or "")
+        how = _(
+            ctx.lang,
+            "Press 📝 Submit below for a code box, or /submit code:… for one line. "
+            "/hint gives a hint; /giveup shows the solution after one attempt.",
+        )
         await interaction.response.send_message(
-            embed=embed(exercise_render.exercise(shown)),
+            embed=embed(exercise_render.exercise(shown, how)),
             view=exercise_view(ctx.lang),
             ephemeral=self.base.personal(ctx),
         )
@@ -148,6 +153,8 @@ class ExerciseHandlers:
         self.run.check(interaction, ctx)
         exercise = current[0]
         code = self._last.get((ctx.user.id, exercise.id), exercise.starter)
+        if len(code) > MODAL_CODE_CHARS:  # a cut program would only confuse: start over
+            code = exercise.starter
         title = exercise.title.get(ctx.lang)
         await interaction.response.send_modal(SubmitModal(self, ctx.lang, title, code))
 
