@@ -148,3 +148,14 @@ async def test_exercise_ids_and_topics_autocomplete(
     assert "softmax" in values
     topics = await fake.answered(await fake.autocomplete("exercise", "which", "mod", user_id=ALICE))
     assert "modules" in [c["value"] for c in topics.callbacks[0]["data"]["choices"]]
+
+
+async def test_exercises_are_personal_in_a_channel_and_bad_input_gets_discords_usage(
+    bot: DiscordPlatform, fake: FakeDiscord
+) -> None:
+    shown = await fake.reply(
+        await fake.slash("exercise", user_id=ALICE, guild=True, which="softmax")
+    )
+    assert shown.ephemeral and "Numerically stable softmax" in shown.text
+    bad = await fake.reply(await fake.slash("exercise", user_id=ALICE, which="cooking"))
+    assert bad.ephemeral and "Usage: /exercise which:softmax" in bad.text
