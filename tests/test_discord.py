@@ -28,6 +28,7 @@ from tests.fakediscord import (
     OTHER_CHANNEL_ID,
     FakeDiscord,
     Interaction,
+    Recorded,
     Sent,
     dm_channel,
 )
@@ -558,3 +559,31 @@ async def test_a_fan_out_keeps_under_discords_global_rate_limit(
     assert len(posts) == 70
     busiest = max(sum(1 for t in posts if start <= t < start + 1.0) for start in posts)
     assert busiest <= 50  # Discord's global limit per second
+
+
+async def test_stats_is_a_picture_with_its_caption_once_there_is_history(
+    bot: DiscordPlatform, fake: FakeDiscord, dcore: Core
+) -> None:
+    empty = await fake.reply(await fake.slash("stats", user_id=ALICE))
+    assert "No answers yet" in empty.text and not empty.files  # a friendly line, no picture
+
+    question = await fake.reply(await fake.slash("daily", user_id=ALICE))
+    right, _wrong = await correct_letter(dcore, question)
+    await fake.answered(await fake.click(question, right, user_id=ALICE))
+
+    stats = await fake.answered(await fake.slash("stats", user_id=ALICE, guild=True))
+    assert stats.callbacks[0]["type"] == 5  # deferred: the first picture starts a worker
+    assert stats.callbacks[0]["data"]["flags"] & 64  # only the member sees it in a server
+
+    def edited() -> Recorded | None:
+        found = [
+            r for r in fake.requests if r.method == "PATCH" and stats.token in r.path and r.files
+        ]
+        return found[-1] if found else None
+
+    edit: Recorded = await fake.wait_for(edited, 30.0)
+    name, png = next(iter(edit.files.values()))
+    assert name == "stats.png" and png.startswith(b"\x89PNG")
+    card = edit.json["embeds"][0]
+    assert card["image"]["url"] == "attachment://stats.png"
+    assert "Streak: 1 day" in card["description"] and "Accuracy: 100% (1/1)" in card["description"]

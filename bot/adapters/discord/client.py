@@ -70,6 +70,13 @@ class StudyClient(discord.Client):
         if core.admin not in runs.observers:  # /admin stats counts runs on every platform
             runs.observers.append(core.admin)
 
+    async def close(self) -> None:
+        """Close the connection, then the /stats drawing worker."""
+        try:
+            await super().close()
+        finally:
+            self.study.pictures.close()
+
     async def setup_hook(self) -> None:
         """Take the gateway URL from the API, register the commands, rebuild the schedules."""
         # A plain Client never asks GET /gateway/bot and would open Discord's built-in URL.

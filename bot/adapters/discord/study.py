@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from dataclasses import dataclass
@@ -9,10 +10,11 @@ from typing import Any, Literal, Protocol
 
 import discord
 
-from bot.adapters import render, review_render
+from bot.adapters import render, review_render, stats_render
 from bot.adapters.commands import menu
 from bot.adapters.discord.base import PLATFORM, Base, Inflight, custom_id, embed, routed
 from bot.adapters.discord.markdown import cut
+from bot.adapters.stats_picture import PictureRenderer
 from bot.app import Core
 from bot.content.loader import ContentBank
 from bot.content.models import Question
@@ -24,6 +26,8 @@ from bot.services.study import Context, Shown
 from bot.storage.records import Chat, Lang
 
 log = logging.getLogger(__name__)
+
+STATS_PICTURE = "stats.png"
 
 # Custom ids of question buttons: "dq:a:<prompt>:<option>" answers, "dq:r:<prompt>" reveals,
 # "dq:h", "dq:x" and "dq:p" show the hint, run the snippet and report a problem.
@@ -187,6 +191,7 @@ class StudyHandlers(Base):
     ) -> None:
         super().__init__(core, runs, inflight)
         self.tools = tools
+        self.pictures = PictureRenderer()  # closed by the client
 
     async def _respond_question(self, interaction: discord.Interaction[Any], shown: Shown) -> str:
         """Answer the interaction with a question; return the message id (the send of /daily)."""
@@ -239,10 +244,23 @@ class StudyHandlers(Base):
         await self.reply(interaction, text, ephemeral=self.personal(ctx))
 
     async def stats(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
-        """Show the user's totals (only to them in a server channel)."""
-        stats = await self.core.study.stats(ctx)
-        text = render.stats(self.core.bank, ctx.lang, stats)
-        await self.reply(interaction, "", embeds=[embed(text)], ephemeral=self.personal(ctx))
+        """Show the user's statistics picture with its caption (only to them in a server)."""
+        overview = await self.core.stats.overview(ctx)
+        if overview.empty:
+            await self.reply(
+                interaction, stats_render.empty(ctx.lang), ephemeral=self.personal(ctx)
+            )
+            return
+        # The first picture starts the drawing worker (a second or two): defer first.
+        await interaction.response.defer(thinking=True, ephemeral=self.personal(ctx))
+        png = await self.pictures.render(
+            stats_render.picture_spec(self.core.bank, ctx.lang, overview)
+        )
+        card = embed(stats_render.caption(ctx.lang, overview))
+        card.set_image(url=f"attachment://{STATS_PICTURE}")
+        await interaction.edit_original_response(
+            embed=card, attachments=[discord.File(io.BytesIO(png), filename=STATS_PICTURE)]
+        )
 
     async def timezone(
         self, interaction: discord.Interaction[Any], ctx: Context, zone: str
