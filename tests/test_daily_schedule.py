@@ -227,3 +227,41 @@ async def test_shutdown_drops_the_timers_and_sends_nothing_more(
 
 def outcome(status: str, day: date | None = date(2026, 3, 10)) -> DeliveryOutcome:
     return DeliveryOutcome(status, day)  # type: ignore[arg-type]
+
+
+async def test_start_up_finds_the_owed_chats_in_one_query_as_each_chat_would(
+    core: Core, clock: FixedClock
+) -> None:
+    # 11:00 UTC: 01:00 on the 11th in Kiritimati (UTC+14), 01:00 on the 10th in Adak (UTC-10).
+    clock.set(datetime(2026, 3, 10, 11, 0, tzinfo=UTC))
+    question = core.bank.questions[0].id
+    chats: dict[str, Chat] = {}
+    for user, (name, zone, at) in enumerate(
+        [
+            ("new", "UTC", "00:30"),
+            ("retry", "UTC", "00:30"),
+            ("sent", "UTC", "00:30"),
+            ("failed", "UTC", "00:30"),
+            ("sending", "UTC", "00:30"),
+            ("not yet", "UTC", "23:00"),
+            ("sent yesterday", "Pacific/Kiritimati", "00:30"),  # its yesterday is UTC's today
+            ("sent today", "Pacific/Kiritimati", "00:30"),
+            ("west sent", "America/Adak", "00:30"),
+        ],
+        start=1,
+    ):
+        ctx = await core.study.set_timezone(await context(core, user), zone)
+        chats[name] = await core.study.subscribe(ctx, at)
+    deliveries = core.repos.deliveries
+    for name, status in [("retry", "retry"), ("sent", "sent"), ("failed", "failed")]:
+        await deliveries.claim(chats[name].id, date(2026, 3, 10), question, clock.now())
+        await deliveries.finish(chats[name].id, date(2026, 3, 10), status, None, clock.now())
+    await deliveries.claim(chats["sending"].id, date(2026, 3, 10), question, clock.now())
+    for name, day in [("sent yesterday", 10), ("sent today", 11), ("west sent", 10)]:
+        await deliveries.claim(chats[name].id, date(2026, 3, day), question, clock.now())
+        await deliveries.finish(chats[name].id, date(2026, 3, day), "sent", None, clock.now())
+
+    owed = await core.daily.pending(PLATFORM, list(chats.values()))
+
+    assert owed == {c.id for c in chats.values() if await core.daily.is_pending(c)}
+    assert owed == {chats[n].id for n in ("new", "retry", "sent yesterday")}

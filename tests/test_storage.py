@@ -181,3 +181,33 @@ async def test_streak_and_attempt_commit_together(tmp_path: Path) -> None:
                 board_periods=None,
             )
         assert await db.fetchall("SELECT * FROM attempts") == []
+
+
+async def test_a_write_that_fails_midway_leaves_nothing_and_the_next_one_works(
+    tmp_path: Path,
+) -> None:
+    async with Database(tmp_path / "bot.db") as db:
+        now = datetime(2026, 3, 10, tzinfo=UTC).isoformat()
+
+        def insert_then_fail(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO users (platform, external_id, name, language, created_at)"
+                " VALUES ('telegram', '1', 'u', 'en', ?)",
+                (now,),
+            )
+            conn.execute("INSERT INTO no_such_table VALUES (1)")
+
+        with pytest.raises(sqlite3.OperationalError):
+            await db.write(insert_then_fail)
+        assert await db.fetchall("SELECT * FROM users") == []
+        assert await db.write(
+            lambda conn: (
+                conn.execute(
+                    "INSERT INTO users (platform, external_id, name, language, created_at)"
+                    " VALUES ('telegram', '2', 'u', 'en', ?)",
+                    (now,),
+                ).lastrowid
+            )
+        )
+        row = await db.fetchone("SELECT external_id FROM users")
+        assert row is not None and row["external_id"] == "2"

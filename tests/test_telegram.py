@@ -240,7 +240,16 @@ async def test_group_members_answer_for_themselves_admins_change_schedule(
     refused = await say(fake, "/subscribe 08:00", chat=GROUP, user=11)
     assert "Only group admins" in refused
     fake.set_chat_member_status(GROUP, 12, "administrator")
+    subscribed = fake.mark()
     assert "08:00" in await say(fake, "/subscribe 08:00", chat=GROUP, user=12)
+    # At 12:00, 08:00 has passed: today's question goes out at once (the catch-up), on its own
+    # time; waited for here so that it is not taken for the reply to the next command.
+    await fake.wait_for_call(
+        "sendMessage",
+        lambda c: "Daily question" in str(c.params["text"]),
+        chat_id=GROUP,
+        since=subscribed,
+    )
     assert "Only group admins" in await say(fake, "/timezone Asia/Tokyo", chat=GROUP, user=11)
     await say(fake, "/daily", chat=GROUP, user=11)
     question = fake.last_message(GROUP)

@@ -15,11 +15,14 @@ from bot.config import parse_hhmm
 from bot.content.models import Question
 from bot.services.sending import ChatGone, SendFailed, SendRefused, SendUncertain
 from bot.services.study import Context, Shown, StudyService
-from bot.storage.records import Chat, Lang, User
+from bot.storage.records import Card, Chat, Lang, User
 from bot.storage.repos import Repos
 
 log = logging.getLogger(__name__)
 
+
+# The due cards a daily question is picked from (the most overdue one that the bank still has).
+_PICK_FROM = 20
 
 # The adapter sends a shown question to a chat and returns the platform's message id.
 Sender = Callable[[Chat, Shown], Awaitable[str]]
@@ -91,16 +94,44 @@ class DailyService:
         delivery = await self.repos.deliveries.get(chat.id, day)
         return delivery is None or delivery.status == "retry"
 
-    async def deliver(self, chat_id: int, send: Sender) -> DeliveryOutcome:
-        """Send today's question to a subscribed chat unless it already got one today."""
-        outcome = await self._deliver_due(chat_id, send)
+    async def deliver(
+        self, chat_id: int, send: Sender, accept: Callable[[Chat], bool] | None = None
+    ) -> DeliveryOutcome:
+        """Send today's question to a subscribed chat unless it already got one today.
+
+        A chat that `accept` refuses (no sender for its platform, a schedule shutting down) is
+        left alone: "not_due", and no observer is told.
+        """
+        outcome = await self._deliver_due(chat_id, send, accept)
+        if outcome is None:
+            return DeliveryOutcome("not_due")
         for observe in self.observers:
             observe(outcome)
         return outcome
 
-    async def _deliver_due(self, chat_id: int, send: Sender) -> DeliveryOutcome:
+    async def pending(self, platform: str, chats: list[Chat]) -> set[int]:
+        """Return the ids of `chats` (one platform's) whose question of today is owed now.
+
+        What `is_pending` tells of one chat, for all of them in one query (start-up).
+        """
+        days = {chat.id: self.due_today(chat) for chat in chats}
+        known = [d for d in days.values() if d is not None]
+        if not known:
+            return set()
+        statuses = await self.repos.deliveries.statuses_since(platform, min(known))
+        return {
+            chat_id
+            for chat_id, day in days.items()
+            if day is not None and statuses.get((chat_id, day), "retry") == "retry"
+        }
+
+    async def _deliver_due(
+        self, chat_id: int, send: Sender, accept: Callable[[Chat], bool] | None
+    ) -> DeliveryOutcome | None:
         async with self._lock(chat_id):
             chat = await self.repos.chats.get(chat_id)
+            if chat is not None and accept is not None and not accept(chat):
+                return None
             if chat is None or not chat.subscribed:
                 return DeliveryOutcome("not_due")
             day = self.due_today(chat)
@@ -149,37 +180,49 @@ class DailyService:
             return None
         return await self.repos.users.by_external(chat.platform, chat.external_id)
 
-    async def _pick(self, chat: Chat) -> Question:
-        """Pick the day's question: in a private chat the most overdue card, else a new one."""
-        owner = await self._owner(chat)
-        if owner is not None:
-            for card in await self.study.cards.due(owner, self.clock.now()):
-                question = self.study.bank.get(card.question_id)
-                if question is not None:
-                    return question
-        return await self.study.pick(chat, chat.topic_filter)
+    async def _due_cards(self, chat: Chat) -> list[Card] | None:
+        """Return the due cards of a private chat's user, most overdue first; None for a group.
 
-    async def _with_reviews(self, chat: Chat, shown: Shown) -> Shown:
-        """Offer the private chat's other due cards (up to the cap) under the daily question."""
+        Read once per delivery: they pick the question and count the reviews offered under it.
+        """
         owner = await self._owner(chat)
         if owner is None:
-            return shown
-        due = await self.study.cards.due(owner, self.clock.now(), self.review_cap + 1)
-        others = [c for c in due if c.question_id != shown.question.id]
+            return None
+        return await self.study.cards.due(
+            owner, self.clock.now(), max(_PICK_FROM, self.review_cap + 1)
+        )
+
+    async def _pick(self, chat: Chat, due: list[Card] | None) -> Question:
+        """Pick the day's question: in a private chat the most overdue card, else a new one."""
+        for card in (due or [])[:_PICK_FROM]:
+            question = self.study.bank.get(card.question_id)
+            if question is not None:
+                return question
+        return await self.study.pick(chat, chat.topic_filter)
+
+    async def _with_reviews(self, chat: Chat, shown: Shown, due: list[Card] | None = None) -> Shown:
+        """Offer the private chat's other due cards (up to the cap) under the daily question."""
+        if due is None:
+            due = await self._due_cards(chat)
+            if due is None:
+                return shown
+        others = [c for c in due[: self.review_cap + 1] if c.question_id != shown.question.id]
         return replace(shown, review_due=min(len(others), self.review_cap))
 
     async def _deliver(
         self, chat: Chat, day: date, lang: Lang, send: Sender, *, asked: bool = False
     ) -> DeliveryOutcome:
         now = self.clock.now()
-        question = await self._pick(chat)
+        due = await self._due_cards(chat)
+        question = await self._pick(chat, due)
         claimed = await self.repos.deliveries.claim(chat.id, day, question.id, now, asked=asked)
         if claimed is None:
             return DeliveryOutcome("already", day)
         # A delivery retried after a failed send keeps the question it chose first.
         chosen = self.study.bank.get(claimed)
         shown = await self.study.show_question(chat, chosen or question, "daily", lang)
-        shown = await self._with_reviews(chat, shown)
+        if due is not None:
+            shown = await self._with_reviews(chat, shown, due)
         finish = self.repos.deliveries.finish
         try:
             ref = await send(chat, shown)

@@ -90,9 +90,12 @@ class DailySchedule:
         chats = 0
         overdue = 0
         for platform in list(self._senders):  # another adapter may register meanwhile
-            for chat in await self.daily.subscribed_chats(platform):
+            subscribed = await self.daily.subscribed_chats(platform)
+            # One query for every chat's delivery of today, not one per chat.
+            pending = await self.daily.pending(platform, subscribed)
+            for chat in subscribed:
                 chats += 1
-                if await self.reschedule(chat):
+                if self._schedule(chat, chat.id in pending):
                     overdue += 1
         log.info("scheduled %d daily timer(s); %d overdue sent now", chats, overdue)
         if interrupted:
@@ -108,12 +111,16 @@ class DailySchedule:
         Return True when a delivery was queued for now (after downtime, or after the chat
         moved its time or zone so that today's time is already behind it).
         """
+        return self._schedule(chat, await self.daily.is_pending(chat))
+
+    def _schedule(self, chat: Chat, pending: bool) -> bool:
+        """Set a chat's timer; queue its delivery for now if today's is `pending`."""
         if not chat.subscribed or chat.platform not in self._senders or self._stopped:
             self.unschedule(chat.id)
             return False
         self._scheduled.add(chat.id)
         self.timers.at(timer_key(chat.id), self.next_time(chat), lambda: self._fire(chat.id))
-        if not await self.daily.is_pending(chat):
+        if not pending:
             return False
         self._soon(chat.id)
         return True
@@ -155,17 +162,20 @@ class DailySchedule:
 
     async def _deliver(self, chat_id: int) -> DeliveryOutcome:
         async with self._in_flight:
-            chat = await self.daily.chat(chat_id)
-            sender = self._senders.get(chat.platform) if chat is not None else None
-            if sender is None or self._stopped:
-                return DeliveryOutcome("not_due")
-            outcome = await self.daily.deliver(chat_id, sender.send_daily)
+            # The service reads the chat (once, under its lock) and asks whether to go on.
+            outcome = await self.daily.deliver(chat_id, self._send, self._accepts)
         log.info("daily delivery chat=%s: %s", chat_id, outcome.status)
         if outcome.status == "gone":
             self.unschedule(chat_id)
         elif outcome.status == "failed":
             self.retry_later(chat_id)
         return outcome
+
+    def _accepts(self, chat: Chat) -> bool:
+        return chat.platform in self._senders and not self._stopped
+
+    async def _send(self, chat: Chat, shown: Shown) -> str:
+        return await self._senders[chat.platform].send_daily(chat, shown)
 
     async def shutdown(self) -> None:
         """Drop every daily timer and wait for the deliveries under way."""

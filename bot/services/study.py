@@ -161,8 +161,13 @@ class StudyService:
         round_ = min(counts.get(q.id, 0) for q in pool)
         candidates = [q for q in pool if counts.get(q.id, 0) == round_]
 
-        def order(q: Question) -> str:
-            return hashlib.sha256(f"{chat.id}:{round_}:{q.id}".encode()).hexdigest()
+        # The hash of f"{chat.id}:{round_}:{q.id}", its common prefix hashed once.
+        prefix = hashlib.sha256(f"{chat.id}:{round_}:".encode())
+
+        def order(q: Question) -> bytes:
+            h = prefix.copy()
+            h.update(q.id.encode())
+            return h.digest()
 
         return min(candidates, key=order)
 

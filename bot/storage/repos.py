@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any, cast
@@ -250,13 +251,16 @@ class PromptRepo:
         self, chat_id: int, question_id: str, kind: str, language: Lang, now: datetime
     ) -> Prompt:
         """Record that a question is being shown in a chat."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "INSERT INTO prompts (chat_id, question_id, kind, language, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (chat_id, question_id, kind, language, to_iso(now)),
+        prompt_id = await self.db.write(
+            lambda conn: cast(
+                int,
+                conn.execute(
+                    "INSERT INTO prompts (chat_id, question_id, kind, language, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (chat_id, question_id, kind, language, to_iso(now)),
+                ).lastrowid,
             )
-            prompt_id = cast(int, cursor.lastrowid)
+        )
         # Built from what was written rather than read back: a fan-out creates thousands.
         return Prompt(prompt_id, chat_id, question_id, kind, language, None, from_iso(to_iso(now)))
 
@@ -437,14 +441,10 @@ class DeliveryRepo:
 
         Return the question of the claimed delivery (a retried one keeps its first), else None.
         """
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                _CLAIM_ASKED if asked else _CLAIM,
-                (chat_id, local_date.isoformat(), question_id, to_iso(now)),
-            )
-            row = await cursor.fetchone()
-            await cursor.close()
-            return str(row[0]) if row else None
+        sql = _CLAIM_ASKED if asked else _CLAIM
+        args = (chat_id, local_date.isoformat(), question_id, to_iso(now))
+        rows = await self.db.write(lambda conn: conn.execute(sql, args).fetchall())
+        return str(rows[0][0]) if rows else None
 
     async def in_flight(self, since: datetime) -> int:
         """Count deliveries claimed since `since` and left "sending" (a crash cut them short)."""
@@ -454,6 +454,19 @@ class DeliveryRepo:
             (to_iso(since),),
         )
         return int(row["n"]) if row else 0
+
+    async def statuses_since(self, platform: str, since: date) -> dict[tuple[int, date], str]:
+        """Return the status of each subscribed chat's deliveries on `since` or later.
+
+        One query for a start-up that schedules every chat, instead of one per chat.
+        """
+        rows = await self.db.fetchall(
+            "SELECT d.chat_id, d.local_date, d.status FROM chats c"
+            " JOIN daily_deliveries d ON d.chat_id = c.id AND d.local_date >= ?"
+            " WHERE c.platform = ? AND c.subscribed = 1",
+            (since.isoformat(), platform),
+        )
+        return {(r["chat_id"], date.fromisoformat(r["local_date"])): r["status"] for r in rows}
 
     async def get(self, chat_id: int, local_date: date) -> Delivery | None:
         """Return the delivery of a chat on a date, or None."""
@@ -481,16 +494,19 @@ class DeliveryRepo:
         message_ref: str | None = None,
     ) -> None:
         """Mark a claimed delivery as sent, failed, or to be retried (and its prompt's message)."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "UPDATE daily_deliveries SET status = ?, prompt_id = ?, sent_at = ?"
                 " WHERE chat_id = ? AND local_date = ?",
                 (status, prompt_id, to_iso(now), chat_id, local_date.isoformat()),
             )
             if message_ref is not None and prompt_id is not None:
-                await conn.execute(
+                conn.execute(
                     "UPDATE prompts SET message_ref = ? WHERE id = ?", (message_ref, prompt_id)
                 )
+
+        await self.db.write(run)
 
 
 _STREAK_UPSERT = (
