@@ -68,18 +68,23 @@ def rejection(lang: Lang, r: RunResult) -> str:
     return _(lang, "The runner refused this job: {reason}", reason=e(r.reason or "?"))
 
 
+def combined_output(r: RunResult) -> str:
+    """Return the run's stdout then stderr as one text, without trailing newlines."""
+    output = r.stdout
+    if r.stderr:
+        output = (
+            f"{output}\n{r.stderr}" if output and not output.endswith("\n") else output + r.stderr
+        )
+    return output.rstrip("\n")
+
+
 def run_reply(lang: Lang, r: RunResult, wall_limit_s: float) -> RunReply:
     """Build the reply to a finished run."""
     head = status_line(lang, r, wall_limit_s)
     if r.status in {"rejected", "crashed"}:
         return RunReply(text=head, files=())
     meta = _(lang, "{device} · {ms} ms", device=r.device or "?", ms=round(r.duration_ms))
-    output = r.stdout
-    if r.stderr:
-        output = (
-            f"{output}\n{r.stderr}" if output and not output.endswith("\n") else output + r.stderr
-        )
-    output = output.rstrip("\n")
+    output = combined_output(r)
     files = list(r.files)
     parts = [f"<b>{e(head)}</b>", e(meta)]
     if output:

@@ -10,7 +10,7 @@ import discord
 
 from bot.adapters.discord.base import MAX_CONTENT, Base
 from bot.adapters.discord.markdown import code_block, to_markdown
-from bot.adapters.run_render import run_problem, status_line
+from bot.adapters.run_render import combined_output, run_problem, status_line
 from bot.content.models import Question
 from bot.errors import UserInputError
 from bot.i18n import _
@@ -33,12 +33,7 @@ def run_message(
     if r.status in {"rejected", "crashed"}:
         return head, []
     meta = _(lang, "{device} · {ms} ms", device=r.device or "?", ms=round(r.duration_ms))
-    output = r.stdout
-    if r.stderr:
-        output = (
-            f"{output}\n{r.stderr}" if output and not output.endswith("\n") else output + r.stderr
-        )
-    output = output.rstrip("\n")
+    output = combined_output(r)
     files: list[RunFile] = []
     notes: list[str] = []
     if r.output_truncated:
