@@ -171,7 +171,7 @@ class Console:
         except UserInputError as err:
             # The one error path: usage lines, and why /run cannot go ahead (the console's
             # user runs the bot, so they also learn what to do about it).
-            problem = None if err.key.startswith("run_") else exercise_render.problem(ctx.lang, err)
+            problem = exercise_render.problem(ctx.lang, err)
             self.say(problem or run_problem(ctx.lang, err, operator=True))
         except Exception:
             log.exception("console command %r failed", command)

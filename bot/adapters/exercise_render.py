@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.adapters.render import difficulty_name, e
-from bot.adapters.run_render import run_problem, status_line
+from bot.adapters.run_render import status_line
 from bot.content.markup import to_html
 from bot.errors import UserInputError
 from bot.exercises.compare import CaseVerdict
@@ -237,8 +237,4 @@ def problem(lang: Lang, err: UserInputError) -> str | None:
             lang, "Try at least once with /submit before giving up. /hint may help."
         ),
     }
-    if err.key in lines:
-        return e(lines[err.key])
-    if err.key.startswith("run_"):
-        return run_problem(lang, err)
-    return None
+    return e(lines[err.key]) if err.key in lines else None

@@ -13,6 +13,7 @@ import discord
 from bot.adapters import exercise_render, render, review_render
 from bot.adapters.discord.markdown import cut, to_markdown
 from bot.adapters.discord.usage import usage as discord_usage
+from bot.adapters.run_render import run_problem
 from bot.app import Core
 from bot.errors import UserInputError
 from bot.i18n import _
@@ -206,7 +207,7 @@ class Base:
         return (
             discord_usage(lang, err.key, **err.params)
             or exercise_render.problem(lang, err)
-            or render.usage(lang, err.key, **err.params)
+            or run_problem(lang, err)  # why /run cannot go ahead, else the usage line
         )
 
     async def apologise(self, interaction: discord.Interaction[Any], lang: Lang) -> None:
