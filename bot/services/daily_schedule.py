@@ -76,11 +76,12 @@ class DailySchedule:
         """Deliver the daily questions of `sender.platform`'s chats through `sender`."""
         self._senders[sender.platform] = sender
 
-    async def start(self) -> None:
-        """Schedule every subscribed chat of the registered platforms; catch up overdue ones.
+    async def start(self, platform: str | None = None) -> None:
+        """Schedule every subscribed chat of `platform` (None: of every registered one).
 
-        Call it once the senders are registered; calling it again (after another platform
-        registered) rebuilds every timer without sending anything twice.
+        Each adapter calls it once its sender is registered and it is connected, for its own
+        platform's chats; overdue ones are caught up. Calling it again rebuilds those timers
+        without sending anything twice.
         """
         self._stopped = False
         # Counted first: the catch-ups below start sending while the loop still runs. Once a
@@ -89,10 +90,11 @@ class DailySchedule:
         self._counted = True
         chats = 0
         overdue = 0
-        for platform in list(self._senders):  # another adapter may register meanwhile
-            subscribed = await self.daily.subscribed_chats(platform)
+        platforms = [platform] if platform is not None else list(self._senders)
+        for name in platforms:
+            subscribed = await self.daily.subscribed_chats(name)
             # One query for every chat's delivery of today, not one per chat.
-            pending = await self.daily.pending(platform, subscribed)
+            pending = await self.daily.pending(name, subscribed)
             for chat in subscribed:
                 chats += 1
                 if self._schedule(chat, chat.id in pending):

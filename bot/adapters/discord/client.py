@@ -85,7 +85,7 @@ class StudyClient(discord.Client):
         await self.tree.set_translator(Translator())
         synced = await self.tree.sync()  # one bulk overwrite of the global commands
         log.info("discord: %d application command(s) registered", len(synced))
-        await self.core.daily_schedule.start()  # this platform's chats too
+        await self.core.daily_schedule.start(PLATFORM)
         await self.core.quiz.resume(PLATFORM)
         await self.core.reminders.resume(PLATFORM)
 

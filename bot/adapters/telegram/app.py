@@ -183,7 +183,7 @@ async def on_start(application: Application) -> None:  # type: ignore[type-arg]
     """Publish the command menus in zh and en and rebuild the daily, quiz and reminder timers."""
     await publish_commands(application)
     core: Core = application.bot_data["core"]
-    await core.daily_schedule.start()
+    await core.daily_schedule.start(PLATFORM)
     await core.quiz.resume(PLATFORM)
     await core.reminders.resume(PLATFORM)
 
