@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
+from bench.benchlib import percentile  # noqa: E402
 from bot.adapters.telegram.app import (  # noqa: E402
     build_application,
     start_application,
@@ -42,12 +43,6 @@ from bot.services.runs import RunService  # noqa: E402
 from tests.fakebotapi import FakeBotAPI  # noqa: E402
 
 TOKEN = "987654321:AAH-fake-token-for-the-exercise-benchmark"  # noqa: S105 - fake
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Return the q-th percentile (nearest rank) of values."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
 async def measure(

@@ -32,6 +32,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.benchlib import runner_env  # noqa: E402
 from bot.app import open_core  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.runner.client import RunnerClient  # noqa: E402
@@ -171,15 +172,7 @@ def runner_memory(pool: int) -> list[tuple[str, dict[str, int]]]:
     """Start the runner, warm it, and return (part, RSS/PSS/USS in KiB) for each part."""
     with tempfile.TemporaryDirectory(prefix="studybot-memory-runner-") as tmp:
         socket_path = Path(tmp) / "runner.sock"
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONPATH": str(ROOT),
-            "STUDYBOT_RUNNER_SOCKET": str(socket_path),
-            "STUDYBOT_RUN_POOL_SIZE": str(pool),
-            "STUDYBOT_RUN_RATE_PER_MINUTE": "100000",
-            "STUDYBOT_LOG_LEVEL": "WARNING",
-        }
-        env |= {k: v for k, v in os.environ.items() if k.startswith("STUDYBOT_SANDBOX_")}
+        env = runner_env(socket_path, STUDYBOT_RUN_POOL_SIZE=str(pool))
         proc = subprocess.Popen([sys.executable, "-m", "bot.runner"], env=env, cwd=tmp)
         try:
             asyncio.run(warm_runner(f"unix:{socket_path}", proc))

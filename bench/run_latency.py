@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
+from bench.benchlib import percentile, runner_env  # noqa: E402
 from bot.adapters.telegram.app import (  # noqa: E402
     build_application,
     start_application,
@@ -41,12 +42,6 @@ from tests.fakebotapi import FakeBotAPI  # noqa: E402
 TOKEN = "987654321:AAH-fake-token-for-the-run-benchmark"  # noqa: S105 - fake
 
 SNIPPET = "import torch\nprint(torch.randn(3, 3).sum())"
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Return the q-th percentile (nearest rank) of values."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
 def tree_rss_kib(pid: int) -> tuple[int, int]:
@@ -155,14 +150,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="studybot-bench-") as tmp:
         socket_path = Path(tmp) / "runner.sock"
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONPATH": str(ROOT),
-            "STUDYBOT_RUNNER_SOCKET": str(socket_path),
-            "STUDYBOT_RUN_RATE_PER_MINUTE": "100000",
-            "STUDYBOT_LOG_LEVEL": "WARNING",
-        }
-        env |= {k: v for k, v in os.environ.items() if k.startswith("STUDYBOT_SANDBOX_")}
+        env = runner_env(socket_path)
         proc = subprocess.Popen([sys.executable, "-m", "bot.runner"], env=env, cwd=tmp)
         try:
             times, peak_runner, peak_total = asyncio.run(
