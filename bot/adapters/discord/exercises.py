@@ -165,15 +165,7 @@ class ExerciseHandlers:
         if await self.core.exercises.current(ctx) is None:
             raise UserInputError("no_exercise")
         await interaction.response.defer(thinking=True, ephemeral=self.base.personal(ctx))
-        quiz = self.core.quiz
-        if quiz.poll_open(ctx.chat.id):
-            # Submitted code runs like /run's: not while a "what does this print?" is open.
-            await interaction.edit_original_response(
-                content=_(
-                    ctx.lang, "⏸ A quiz question is open here: your code runs when it closes."
-                )
-            )
-            await quiz.wait_closed(ctx.chat.id)
+        await self.run.after_quiz_poll(interaction, ctx)  # submitted code runs like /run's
         submitted = await self.core.exercises.submit(
             ctx, code, self.runs, f"discord:{interaction.user.id}"
         )

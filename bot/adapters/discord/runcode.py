@@ -153,9 +153,8 @@ class RunHandlers:
         self.check(interaction, ctx)
         await self.run_job(interaction, ctx, snippet_job(question.snippet))
 
-    async def run_job(self, interaction: discord.Interaction[Any], ctx: Context, job: Job) -> None:
-        """Defer at once, run the job, then edit the response with the result."""
-        await interaction.response.defer(thinking=True)
+    async def after_quiz_poll(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        """Hold code back (saying so) while a quiz question is open in the chat."""
         quiz = self.core.quiz
         if quiz.poll_open(ctx.chat.id):
             # Running "what does this print?" while its question is open would give it away.
@@ -165,6 +164,11 @@ class RunHandlers:
                 )
             )
             await quiz.wait_closed(ctx.chat.id)
+
+    async def run_job(self, interaction: discord.Interaction[Any], ctx: Context, job: Job) -> None:
+        """Defer at once, run the job, then edit the response with the result."""
+        await interaction.response.defer(thinking=True)
+        await self.after_quiz_poll(interaction, ctx)
 
         async def on_queued(position: int) -> None:
             line = _(ctx.lang, "⏳ In queue: position {position}", position=position)
