@@ -14,12 +14,22 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.exercises.grading import Role, grade, result_document
-from bot.exercises.harness import RESULT_FILE, build_program
+from bot.exercises.grading import (
+    PUBLIC_SEED,
+    Grader,
+    ReferenceFailed,
+    Role,
+    RunProgram,
+    Verdict,
+    run_reference,
+)
 from bot.exercises.models import Exercise
 from bot.runner.protocol import RunFile, RunRequest, RunResult
 from bot.services.runs import Runner
 
+# The seed the check draws its cases from: fixed, so that a check gives the same result on
+# every run (users' gradings each draw a fresh one).
+CHECK_SEED = 20261207
 # Output kept from a plain subprocess (the runner caps it too).
 _PLAIN_OUTPUT_BYTES = 64 * 1024
 
@@ -37,6 +47,8 @@ class PlainRunner:
         """Run the request's code in a fresh temporary directory and collect the result file."""
         async with self._slots:
             with tempfile.TemporaryDirectory(prefix="studybot-exercise-") as folder:
+                for given in request.files:
+                    (Path(folder) / given.name).write_bytes(given.data)
                 started = time.monotonic()
                 proc = await asyncio.create_subprocess_exec(
                     sys.executable,
@@ -53,9 +65,10 @@ class PlainRunner:
                     proc.kill()
                     await proc.wait()
                     return RunResult("timeout", None, 9, "cpu", 0.0, "", "", False)
-                result = Path(folder) / RESULT_FILE
-                files = (
-                    (RunFile(RESULT_FILE, result.read_bytes(), False),) if result.exists() else ()
+                files = tuple(
+                    RunFile(path.name, path.read_bytes())
+                    for path in sorted(Path(folder).iterdir())
+                    if path.is_file() and not path.is_symlink()
                 )
                 return RunResult(
                     "ok" if proc.returncode == 0 else "error",
@@ -78,54 +91,74 @@ class ExerciseReport:
     cases: int
     rejected: int
     problems: tuple[str, ...]
+    ops: int | None = None  # the reference's largest graph (graph exercises)
 
 
-def program_runner(runner: Runner, key: str) -> Callable[[str, Role], Awaitable[RunResult]]:
+def program_runner(runner: Runner, key: str) -> RunProgram:
     """Return a RunProgram for `runner` whose jobs carry user keys under `key`."""
     count = 0
 
-    async def run(program: str, role: Role) -> RunResult:
+    async def run(program: str, role: Role, files: tuple[RunFile, ...]) -> RunResult:
         nonlocal count
         count += 1
-        request = RunRequest(code=program, user_key=f"{key}:{role}:{count}", device="cpu")
+        request = RunRequest(
+            code=program, user_key=f"{key}:{role}:{count}", device="cpu", files=files
+        )
         return await runner.run(request)
 
     return run
 
 
-async def check_exercise(exercise: Exercise, runner: Runner) -> ExerciseReport:
-    """Run the reference and every wrong solution; report what does not hold."""
+def _reasons(verdict: Verdict) -> str:
+    failed = [c for c in verdict.cases if not c.passed]
+    if not failed:
+        return verdict.detail or verdict.status
+    return "; ".join(
+        f"{c.name}: {c.reason} {c.where} {c.detail or c.got}".strip() for c in failed[:3]
+    )
+
+
+async def check_exercise(
+    exercise: Exercise, runner: Runner, seed: int = CHECK_SEED
+) -> ExerciseReport:
+    """Run the reference, the starter and every wrong solution; report what does not hold."""
     run = program_runner(runner, f"content-check:{exercise.id}")
     where = f"exercise {exercise.id}"
-    ref_run = await run(build_program(exercise, exercise.reference), "reference")
-    reference = result_document(ref_run)
-    if reference is None:
-        tail = ref_run.stderr.strip().splitlines()[-1:] or [ref_run.reason or ref_run.status]
-        return ExerciseReport(
-            exercise.id, 0, 0, (f"{where}: the reference did not run: {tail[0]}",)
-        )
+    try:
+        public = await run_reference(exercise, run, PUBLIC_SEED)
+        reference = await run_reference(exercise, run, seed)
+    except ReferenceFailed as e:
+        return ExerciseReport(exercise.id, 0, 0, (f"{where}: the reference did not run: {e}",))
+    cases = reference.document["cases"]
     problems = [
-        f"{where}: forbidden name {name} does not exist in this torch"
-        for name in reference.get("unresolved") or []
+        f"{where}: the reference fails case {case['name']!r}: {case['error']}"
+        for case in cases
+        if "error" in case
     ]
-    if reference.get("load_error"):
-        problems.append(f"{where}: the reference does not load: {reference['load_error']}")
-    for case in reference["cases"]:
-        if "error" in case:
-            problems.append(f"{where}: the reference fails case {case['name']!r}: {case['error']}")
-    if not reference["cases"]:
-        problems.append(f"{where}: cases() yields no case")
+    if exercise.grading == "graph":
+        for drawn, fixed in zip(cases, public.document["cases"], strict=True):
+            if drawn.get("spec") != fixed.get("spec"):
+                problems.append(
+                    f"{where}: case {drawn['name']!r} changes its structure, shapes, dtypes or "
+                    "plain values with the seed (a graph is traced on one draw, run on another)"
+                )
     if problems:
-        return ExerciseReport(exercise.id, len(reference["cases"]), 0, tuple(problems))
+        return ExerciseReport(exercise.id, len(cases), 0, tuple(problems))
+    grader = Grader()
     verdicts = await asyncio.gather(
-        grade(exercise, exercise.reference, run, reference),
-        grade(exercise, exercise.starter, run, reference),
-        *(grade(exercise, w.code, run, reference) for w in exercise.wrong),
+        grader.grade(exercise, exercise.reference, run, reference),
+        grader.grade(exercise, exercise.starter, run, reference),
+        *(grader.grade(exercise, w.code, run, reference) for w in exercise.wrong),
     )
     again, starter, *wrong = verdicts
     if not again.solved:
-        failed = ", ".join(c.name for c in again.cases if not c.passed) or again.status
-        problems.append(f"{where}: the reference does not match itself on {failed} (randomness?)")
+        problems.append(
+            f"{where}: the reference fails its own grading ({again.status}): {_reasons(again)}"
+        )
+    elif exercise.max_ops and (again.ops or 0) * 4 > exercise.max_ops:
+        problems.append(
+            f"{where}: max_ops {exercise.max_ops} is under 4 times the reference's {again.ops}"
+        )
     if starter.solved:
         problems.append(f"{where}: the starter code passes every case")
     rejected = 0
@@ -136,7 +169,7 @@ async def check_exercise(exercise: Exercise, runner: Runner) -> ExerciseReport:
             )
         else:
             rejected += 1
-    return ExerciseReport(exercise.id, len(reference["cases"]), rejected, tuple(problems))
+    return ExerciseReport(exercise.id, len(cases), rejected, tuple(problems), again.ops)
 
 
 async def check_exercises(exercises: tuple[Exercise, ...], runner: Runner) -> list[ExerciseReport]:

@@ -1,13 +1,12 @@
 """Compare a submission's outputs with the reference's, case by case, in plain Python.
 
-Both documents come from harness.py's JSON (tensors as shape, dtype and flat values). A
+Both documents come from job_program.py's JSON, validated by documents.py (tensors as shape, dtype and flat values). A
 failing case says where and why (an exception, a shape or dtype mismatch, the largest
 absolute error, a NaN found) and never what the expected values are.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,6 +24,10 @@ Reason = Literal[
     "value",  # `max_error` is the largest absolute error
     "nan",  # NaN where the reference has a number
     "reference",  # the reference itself failed: the exercise is broken
+    "mutated",  # `where` is an input the code changed, which it must leave as it was
+    "not_in_place",  # `where` is an input that must be updated in place, and was not
+    "ops",  # the graph ran `got` operations, more than `expected` (a Python loop?)
+    "unjudgeable",  # the code turns tensor values into Python ones: graph exercises refuse
 ]
 
 
@@ -51,23 +54,18 @@ class _Mismatch:
     max_error: float | None = None
 
 
-def parse_document(data: bytes) -> dict[str, Any] | None:
-    """Decode a job's result document, or None when it is not one."""
-    try:
-        doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return None
-    if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list):
-        return None
-    if not all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in doc["cases"]):
-        return None
-    return doc
-
-
 def compare_documents(
-    reference: dict[str, Any], submission: dict[str, Any], tolerance: Tolerance
+    reference: dict[str, Any],
+    submission: dict[str, Any],
+    tolerance: Tolerance,
+    tolerance64: Tolerance | None = None,
 ) -> tuple[CaseVerdict, ...]:
-    """Return one verdict per reference case."""
+    """Return one verdict per reference case: its value, then its inputs after the call.
+
+    Both documents are validated already (documents.py). An input that the reference changes
+    must be changed in place the same way; any other input must be left as it was.
+    """
+    tol = _Tolerances(tolerance, tolerance64 or tolerance)
     load_error = submission.get("load_error")
     got_cases: list[dict[str, Any]] = submission["cases"]
     verdicts = []
@@ -78,27 +76,65 @@ def compare_documents(
             verdicts.append(CaseVerdict(name, False, "reference", detail=str(ref.get("error"))))
         elif load_error:
             verdicts.append(CaseVerdict(name, False, "error", detail=str(load_error)[:300]))
-        elif got is None or got.get("name") != name:
+        elif got is None or ("value" not in got and "error" not in got):
             verdicts.append(CaseVerdict(name, False, "missing"))
         elif "error" in got:
             verdicts.append(CaseVerdict(name, False, "error", detail=str(got["error"])[:300]))
         else:
-            found = _compare(got.get("value"), ref["value"], "", tolerance)
-            if found is None:
-                verdicts.append(CaseVerdict(name, True))
-            else:
-                verdicts.append(
-                    CaseVerdict(
-                        name,
-                        False,
-                        found.reason,
-                        found.where,
-                        found.got,
-                        found.expected,
-                        found.max_error,
-                    )
-                )
+            verdicts.append(_case(name, got, ref, tol))
     return tuple(verdicts)
+
+
+def _case(name: str, got: dict[str, Any], ref: dict[str, Any], tol: _Tolerances) -> CaseVerdict:
+    found = _compare(got.get("value"), ref["value"], "", tol)
+    if found is None and "inputs" in ref:
+        found = _compare(got.get("inputs"), ref["inputs"], "", tol)
+        if found is not None:
+            mutated = _mutated_names(ref)
+            where = found.where.split(" / ")[0].split("[")[0]
+            reason: Reason = "not_in_place" if where in mutated else "mutated"
+            return CaseVerdict(name, False, reason, where=where)
+    if found is None:
+        return CaseVerdict(name, True)
+    return CaseVerdict(
+        name, False, found.reason, found.where, found.got, found.expected, found.max_error
+    )
+
+
+def _mutated_names(ref: dict[str, Any]) -> set[str]:
+    """Return the top-level input names the reference changed in place."""
+    names: set[str] = set()
+    positions = set(ref.get("mutated") or [])
+    position = 0
+    inputs = ref.get("inputs", {}).get("items", {})
+
+    def walk(value: Any, top: str) -> None:
+        nonlocal position
+        kind = value.get("t") if isinstance(value, dict) else None
+        if kind == "tensor":
+            if position in positions:
+                names.add(top)
+            position += 1
+        elif kind == "list":
+            for item in value["items"]:
+                walk(item, top)
+        elif kind == "dict":
+            for item in value["items"].values():
+                walk(item, top)
+
+    # The order torch's pytree flattens the inputs in: a dict's own order, as encoded.
+    for key, value in inputs.items():
+        walk(value, key)
+    return names
+
+
+@dataclass(frozen=True)
+class _Tolerances:
+    default: Tolerance
+    float64: Tolerance
+
+    def of(self, dtype: str) -> Tolerance:
+        return self.float64 if dtype in {"torch.float64", "torch.complex128"} else self.default
 
 
 def _kind(value: Any) -> str:
@@ -118,7 +154,7 @@ def _join(where: str, part: str) -> str:
     return f"{where} / {part}" if where else part
 
 
-def _compare(got: Any, ref: Any, where: str, tol: Tolerance) -> _Mismatch | None:
+def _compare(got: Any, ref: Any, where: str, tol: _Tolerances) -> _Mismatch | None:
     ref_kind, got_kind = _kind(ref), _kind(got)
     if ref_kind != got_kind:
         return _Mismatch("type", where, got_kind, ref_kind)
@@ -126,7 +162,11 @@ def _compare(got: Any, ref: Any, where: str, tol: Tolerance) -> _Mismatch | None
         return None
     if ref_kind == "number":
         return _numbers(
-            [got.get("value")], [ref.get("value")], where, tol, exact=ref.get("t") != "float"
+            [got.get("value")],
+            [ref.get("value")],
+            where,
+            tol.default,
+            exact=ref.get("t") != "float",
         )
     if ref_kind == "list":
         g, r = got.get("items") or [], ref.get("items") or []
@@ -152,7 +192,7 @@ def _compare(got: Any, ref: Any, where: str, tol: Tolerance) -> _Mismatch | None
 
 
 def _tensors(
-    got: dict[str, Any], ref: dict[str, Any], where: str, tol: Tolerance
+    got: dict[str, Any], ref: dict[str, Any], where: str, tol: _Tolerances
 ) -> _Mismatch | None:
     g_shape, r_shape = got.get("shape"), ref.get("shape")
     if g_shape != r_shape:
@@ -163,7 +203,8 @@ def _tensors(
             "dtype", where, g_dtype.removeprefix("torch."), r_dtype.removeprefix("torch.")
         )
     exact = not any(k in r_dtype for k in ("float", "complex", "bfloat"))
-    return _numbers(got.get("values") or [], ref.get("values") or [], where, tol, exact=exact)
+    values = got.get("values") or [], ref.get("values") or []
+    return _numbers(*values, where, tol.of(r_dtype), exact=exact)
 
 
 def _shape(shape: Any) -> str:

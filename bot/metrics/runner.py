@@ -10,7 +10,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from bot.metrics.bot import LEVEL_VALUES, WAIT_BUCKETS, exposition
-from bot.runner.protocol import RunRequest, RunResult
+from bot.runner.protocol import RunFile, RunRequest, RunResult
 from bot.runner.scheduler import Execute, Lane, OnQueued, Scheduler
 
 # When the request now being handled (in this task) was submitted, for its wait time.
@@ -60,11 +60,11 @@ class MeteredScheduler(Scheduler):
             metrics.queue.labels(name).set_function(_depth(lane))
 
     def _timed(self, execute: Execute) -> Execute:
-        async def run(code: str, device: str) -> RunResult:
+        async def run(code: str, device: str, files: tuple[RunFile, ...]) -> RunResult:
             submitted = _SUBMITTED.get(None)
             if submitted is not None:
                 self.metrics.wait.observe(time.monotonic() - submitted)
-            return await execute(code, device)
+            return await execute(code, device, files)
 
         return run
 

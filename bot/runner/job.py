@@ -9,6 +9,7 @@ the keeper's sweep, its whole process tree (basic level) with it.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import re
@@ -20,7 +21,7 @@ from typing import Any
 
 from bot.runner.files import collect_files, disk_usage
 from bot.runner.pool import Worker, WorkerError, recv_message, wake
-from bot.runner.protocol import RunResult, Status, dump_line
+from bot.runner.protocol import RunFile, RunResult, Status, dump_line
 
 KILL_GRACE_S = 5.0
 DRAIN_S = 1.0
@@ -106,13 +107,19 @@ class OutputCapture:
 
 
 async def run_on_worker(
-    worker: Worker, code: str, device: str, limits: JobLimits, extra: dict[str, Any]
+    worker: Worker,
+    code: str,
+    device: str,
+    limits: JobLimits,
+    extra: dict[str, Any],
+    files: tuple[RunFile, ...] = (),
 ) -> RunResult:
-    """Hand `code` to the worker and return its result; always consumes the worker."""
+    """Hand `code` (and its input files) to the worker; always consumes the worker."""
     output = OutputCapture(worker.out_fd, worker.err_fd, limits.output_bytes)
     message = {
         "type": "run",
         "code": code,
+        "files": [{"name": f.name, "data": base64.b64encode(f.data).decode()} for f in files],
         "cpu_time_s": limits.cpu_time_s,
         "address_space_bytes": limits.address_space_bytes or None,
         **extra,

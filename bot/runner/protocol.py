@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
 
@@ -20,6 +21,11 @@ STATUSES: tuple[str, ...] = get_args(Status)
 
 # Results carry files as base64, so a line can be large; both ends use this as the stream limit.
 MAX_LINE_BYTES = 64 * 1024 * 1024
+# Input files a request hands to its job (grading inputs): at most this many, this large in all.
+MAX_INPUT_FILES = 4
+MAX_INPUT_BYTES = 8 * 1024 * 1024
+# An input file's name: plain, in the job's own directory, never hidden.
+INPUT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 
 
 class ProtocolError(ValueError):
@@ -27,21 +33,25 @@ class ProtocolError(ValueError):
 
 
 @dataclass(frozen=True)
+class RunFile:
+    """A file the snippet left in its working directory (or, in a request, finds there)."""
+
+    name: str
+    data: bytes
+    is_image: bool = False
+
+
+@dataclass(frozen=True)
 class RunRequest:
-    """Run `code` for the user identified by `user_key` on `device`."""
+    """Run `code` for the user identified by `user_key` on `device`.
+
+    `files` are put in the job's directory before the code starts (grading inputs).
+    """
 
     code: str
     user_key: str
     device: Device = "auto"
-
-
-@dataclass(frozen=True)
-class RunFile:
-    """A file the snippet left in its working directory."""
-
-    name: str
-    data: bytes
-    is_image: bool
+    files: tuple[RunFile, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,12 +111,17 @@ def load_line(line: bytes) -> dict[str, Any]:
 
 def request_to_wire(request: RunRequest) -> dict[str, Any]:
     """Encode a run request."""
-    return {
+    message: dict[str, Any] = {
         "type": "run",
         "code": request.code,
         "user_key": request.user_key,
         "device": request.device,
     }
+    if request.files:
+        message["files"] = [
+            {"name": f.name, "data": base64.b64encode(f.data).decode()} for f in request.files
+        ]
+    return message
 
 
 def request_from_wire(message: dict[str, Any]) -> RunRequest:
@@ -116,7 +131,33 @@ def request_from_wire(message: dict[str, Any]) -> RunRequest:
         raise ProtocolError("a run request needs string 'code' and non-empty 'user_key'")
     if device not in DEVICES:
         raise ProtocolError(f"'device' must be one of {', '.join(DEVICES)}")
-    return RunRequest(code=code, user_key=user_key, device=cast(Device, device))
+    return RunRequest(
+        code=code,
+        user_key=user_key,
+        device=cast(Device, device),
+        files=_input_files(message.get("files", [])),
+    )
+
+
+def _input_files(entries: object) -> tuple[RunFile, ...]:
+    """Decode a request's input files: few, small, with plain and distinct names."""
+    if not isinstance(entries, list) or len(entries) > MAX_INPUT_FILES:
+        raise ProtocolError(f"'files' must be a list of at most {MAX_INPUT_FILES} files")
+    files: list[RunFile] = []
+    for entry in entries:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        data = entry.get("data") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not INPUT_NAME.match(name) or not isinstance(data, str):
+            raise ProtocolError("an input file needs a plain 'name' and base64 'data'")
+        try:
+            files.append(RunFile(name, base64.b64decode(data, validate=True)))
+        except ValueError as e:
+            raise ProtocolError(f"input file {name!r} is not base64") from e
+    if len({f.name for f in files}) != len(files):
+        raise ProtocolError("input files need distinct names")
+    if sum(len(f.data) for f in files) > MAX_INPUT_BYTES:
+        raise ProtocolError(f"input files over {MAX_INPUT_BYTES // (1024 * 1024)} MiB in all")
+    return tuple(files)
 
 
 def result_to_wire(result: RunResult) -> dict[str, Any]:

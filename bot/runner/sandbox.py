@@ -34,7 +34,7 @@ from bot.runner.jail.uids import UidPool, UidsExhausted
 from bot.runner.job import JobLimits, run_on_worker
 from bot.runner.pool import Worker, WorkerError, WorkerPool, Zygote
 from bot.runner.probe import HostCapabilities
-from bot.runner.protocol import RunnerInfo, RunResult
+from bot.runner.protocol import RunFile, RunnerInfo, RunResult
 from bot.runner.spec import SCRATCH_IN_JAIL, WorkerSpec
 
 log = logging.getLogger(__name__)
@@ -182,8 +182,8 @@ class Sandbox:
                 raise WorkerError(f"cannot create the runner's cgroups: {e}") from e
         await self._pool.start()
 
-    async def run(self, code: str, device: str) -> RunResult:
-        """Run `code` on `device` ("cpu" or "cuda:N") and return what happened."""
+    async def run(self, code: str, device: str, files: tuple[RunFile, ...] = ()) -> RunResult:
+        """Run `code` on `device` ("cpu" or "cuda:N") with input `files`; say what happened."""
         try:
             worker = await self._pool.acquire(device)
         except WorkerError as e:
@@ -192,7 +192,7 @@ class Sandbox:
             return RunResult.rejected("sandbox_unavailable")
         try:
             result = await run_on_worker(
-                worker, code, device, self._limits(device), self._job_extra(device)
+                worker, code, device, self._limits(device), self._job_extra(device), files
             )
             # Nothing of the job may still run when its user reads the answer: a leftover
             # process would hold memory, processes or CPU that the next job is promised.

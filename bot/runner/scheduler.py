@@ -13,9 +13,10 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 
-from bot.runner.protocol import RunRequest, RunResult
+from bot.runner.protocol import RunFile, RunRequest, RunResult
 
-Execute = Callable[[str, str], Awaitable[RunResult]]  # (code, "cpu" | "cuda:N") -> result
+# (code, "cpu" | "cuda:N", input files) -> result
+Execute = Callable[[str, str, tuple[RunFile, ...]], Awaitable[RunResult]]
 OnQueued = Callable[[int], Awaitable[None]]
 RATE_WINDOW_S = 60.0
 
@@ -126,7 +127,7 @@ class Scheduler:
             lane = self._lanes[lane_name]
             device = await lane.acquire(on_queued)
             try:
-                return await self._execute(request.code, device)
+                return await self._execute(request.code, device, request.files)
             finally:
                 lane.release(device)
         finally:

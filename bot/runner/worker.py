@@ -12,6 +12,7 @@ exception may unwind into the zygote's loop.
 
 from __future__ import annotations
 
+import base64
 import builtins
 import contextlib
 import json
@@ -330,6 +331,7 @@ def _run_snippet(message: dict[str, Any], done_fd: int) -> NoReturn:
     exit_code = 0
     try:
         _apply_job_limits(message)
+        _write_inputs(message.get("files") or [])
         main = types.ModuleType("__main__")
         main.__dict__["__builtins__"] = builtins
         # Snippets in chat are short: torch, nn, F and numpy are there without imports, as in
@@ -354,6 +356,15 @@ def _run_snippet(message: dict[str, Any], done_fd: int) -> NoReturn:
     with contextlib.suppress(OSError):
         os.write(done_fd, f"{exit_code}\n".encode())
     os._exit(exit_code)
+
+
+def _write_inputs(files: list[dict[str, str]]) -> None:
+    # Written by the job's own uid, under its limits, before its code exists (the runner
+    # checked names and sizes); never through a link, never over a file.
+    for entry in files:
+        fd = os.open(entry["name"], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(base64.b64decode(entry["data"]))
 
 
 def _finish_like_python() -> None:

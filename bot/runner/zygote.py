@@ -51,6 +51,7 @@ def preload() -> None:
     # step imports torch._dynamo, and a first torch.compile call the rest of the PT2 stack.
     import torch._dynamo
     import torch._functorch.aot_autograd  # noqa: F401
+    import torch.fx.experimental.proxy_tensor  # noqa: F401 - grading traces code into graphs
 
     import bot.runner.seccomp
     import bot.runner.worker  # noqa: F401

@@ -10,10 +10,10 @@ from typing import Literal
 
 from bot.clock import Clock, local_date
 from bot.errors import UserInputError
-from bot.exercises.grading import Role, Verdict, grade
+from bot.exercises.grading import Grader, Role, Verdict
 from bot.exercises.loader import ExerciseBank
 from bot.exercises.models import EXERCISE_TOPICS, Exercise
-from bot.runner.protocol import RunResult
+from bot.runner.protocol import RunFile, RunResult
 from bot.services import streaks
 from bot.services.runs import Job, RunService, code_of
 from bot.services.study import Context
@@ -100,6 +100,7 @@ class ExerciseService:
         self.repos = repos
         self.bank = bank
         self.clock = clock
+        self.grader = Grader()
 
     async def overview(self, ctx: Context) -> list[ExerciseEntry]:
         """Return every exercise with the user's state, in bank order."""
@@ -176,16 +177,16 @@ class ExerciseService:
     async def submit(self, ctx: Context, code: str, runs: RunService, user_key: str) -> Submitted:
         """Grade code for the current exercise on the runner; record the attempt and a solve.
 
-        The code and the reference run as two jobs in parallel, each under the /run limits;
-        the reference runs under its own key, so the runner's one-job-per-user rule holds.
+        The code's job and the grader's own jobs each run under the /run limits; the grader's
+        run under their own key, so the runner's one-job-per-user rule holds.
         """
         exercise = await self._current(ctx)
 
-        async def run(program: str, role: Role) -> RunResult:
-            key = user_key if role == "submission" else f"{user_key}:reference"
-            return await runs.run(Job(code=program, device="cpu"), key)
+        async def run(program: str, role: Role, files: tuple[RunFile, ...]) -> RunResult:
+            key = user_key if role == "submission" else f"{user_key}:{role}"
+            return await runs.run(Job(code=program, device="cpu", files=files), key)
 
-        verdict = await grade(exercise, code, run)
+        verdict = await self.grader.grade(exercise, code, run)
         progress = await self.repos.exercises.get(ctx.user.id, exercise.id)
         attempts = _attempts(progress)
         if verdict.status == "reference" or (

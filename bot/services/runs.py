@@ -11,7 +11,7 @@ from typing import Protocol
 
 from bot.content.models import Snippet
 from bot.errors import UserInputError
-from bot.runner.protocol import Device, RunRequest, RunResult
+from bot.runner.protocol import Device, RunFile, RunRequest, RunResult
 from bot.storage.records import Chat
 
 DEFAULT_MAX_CODE_BYTES = 64 * 1024
@@ -47,10 +47,11 @@ class RunObserver(Protocol):
 
 @dataclass(frozen=True)
 class Job:
-    """Code to run and the device asked for."""
+    """Code to run, the device asked for, and files the code finds in its directory."""
 
     code: str
     device: Device
+    files: tuple[RunFile, ...] = ()
 
 
 def strip_command(text: str) -> str:
@@ -175,7 +176,9 @@ class RunService:
         """Run a job for a user (the runner enforces fairness per `user_key`)."""
         if self.runner is None:
             raise UserInputError("run_unavailable")
-        request = RunRequest(code=job.code, user_key=user_key, device=job.device)
+        request = RunRequest(
+            code=job.code, user_key=user_key, device=job.device, files=job.files
+        )
         for observer in self.observers:
             observer.run_started()
         started, result = time.monotonic(), None

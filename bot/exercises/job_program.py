@@ -1,0 +1,419 @@
+"""The program every grading job runs, in one of four roles (read as text, never imported).
+
+The bot never imports this module: `programs.py` reads its source, fills in `P` and sends it
+to the runner. Each role sees only what it needs:
+
+- reference: the bank's trusted code. Draws the cases from a seed, saves their inputs
+  (`_inputs.pt`), runs the reference on them and reports its values and the inputs after.
+- trace: holds the submission. Gets inputs from a file (never the case program, names or
+  seeds), and traces `check(entry, inputs)` into an ATen graph per case (`_graph.json`).
+- execute: holds no submitted code. Runs validated graphs on inputs it is given and reports
+  the values; a graph is data, run by the interpreter below on `torch.ops.aten` alone.
+- values: holds the submission, for exercises that can only be judged on values. Gets inputs
+  from a file and reports what `check(entry, inputs)` returned and the inputs after.
+"""
+# mypy: ignore-errors
+# ruff: noqa: S102 - running given code is what this program is for
+
+import io
+import json
+import math
+import os
+import traceback
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.utils import _pytree as pytree
+
+P: dict = {}  # @PARAMS@ - programs.py puts the job's parameters here
+
+RESULT = "_grading.json"
+GRAPHS = "_graph.json"
+INPUTS_OUT = "_inputs.pt"
+INPUTS_IN = "inputs.pt"
+GRAPHS_IN = "graphs.json"
+_ARG_DEPTH = 6
+
+
+def _error(e):
+    where = ""
+    for frame in reversed(traceback.extract_tb(e.__traceback__)):
+        if frame.filename == "<submission>":
+            where = f" (line {frame.lineno})"
+            break
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0][:200] if text else ''}".rstrip(": ") + where
+
+
+def _enc(v, depth=0):
+    if depth > 8:
+        return {"t": "unsupported", "type": "nesting too deep"}
+    if isinstance(v, torch.Tensor):
+        if v.is_sparse or v.is_quantized or v.device.type == "meta":
+            return {"t": "unsupported", "type": "tensor layout"}
+        t = v.detach().cpu().contiguous()
+        dtype = str(t.dtype)
+        if t.is_complex():
+            t = torch.view_as_real(t)
+        return {
+            "t": "tensor",
+            "shape": list(v.shape),
+            "dtype": dtype,
+            "values": t.reshape(-1).tolist(),
+        }
+    if v is None:
+        return {"t": "none"}
+    # Plain values are copied out as plain Python ones: a subclass's own __eq__ never matters.
+    if isinstance(v, bool):
+        return {"t": "bool", "value": bool(v)}
+    if isinstance(v, int):
+        return {"t": "int", "value": int(v)}
+    if isinstance(v, float):
+        return {"t": "float", "value": float(v)}
+    if isinstance(v, list | tuple):
+        return {"t": "list", "items": [_enc(x, depth + 1) for x in list(v)]}
+    if isinstance(v, dict) and all(type(k) is str for k in v):
+        return {"t": "dict", "items": {str(k): _enc(x, depth + 1) for k, x in dict(v).items()}}
+    return {"t": "unsupported", "type": type(v).__name__[:40]}
+
+
+def _weights(out, index):
+    # Deterministic, irregular weights for the gradient check: drawn from no random stream,
+    # so a traced graph and the reference see the same ones whatever the code drew before.
+    n = out.numel()
+    w = torch.cos(torch.arange(n, dtype=out.dtype) * 1.618 + index)
+    return w.reshape(out.shape)
+
+
+def _default_check(entry, kwargs, index):
+    out = entry(**kwargs)
+    leaves = [(k, v) for k, v in kwargs.items() if isinstance(v, torch.Tensor) and v.requires_grad]
+    if not leaves:
+        return out
+    result = {"out": out}
+    if isinstance(out, torch.Tensor) and out.requires_grad and out.is_floating_point():
+        (out * _weights(out, index)).sum().backward()
+    for k, v in leaves:
+        result[f"grad {k}"] = v.grad
+    return result
+
+
+def _harness():
+    env = {"torch": torch, "nn": nn, "F": F, "math": math, "__name__": "cases"}
+    if P.get("check") is not None:
+        exec(compile(P["check"], "<check>", "exec"), env)
+    check = env.get("check")
+
+    def run(entry, kwargs, index):
+        if check is not None:
+            return check(entry, kwargs)
+        return _default_check(entry, kwargs, index)
+
+    return run
+
+
+def _load_code(source):
+    env = {"__name__": "submission", "__builtins__": __builtins__}
+    try:
+        exec(compile(source, "<submission>", "exec"), env)
+    except BaseException as e:
+        return None, _error(e)
+    entry = env.get(P["entry"])
+    if entry is None:
+        return None, f"NameError: the code does not define {P['entry']}"
+    return entry, None
+
+
+def _tensors(kwargs):
+    leaves, spec = pytree.tree_flatten(kwargs)
+    return leaves, spec, [i for i, v in enumerate(leaves) if isinstance(v, torch.Tensor)]
+
+
+def _load_inputs(name):
+    with open(name, "rb") as f:
+        data = f.read()
+    os.unlink(name)
+    return torch.load(io.BytesIO(data), weights_only=True)
+
+
+def _write(name, doc):
+    with open(name, "w", encoding="utf-8") as f:
+        json.dump(doc, f)
+
+
+# -- reference --------------------------------------------------------------------------------
+
+
+def _changed(before, after):
+    return before.shape != after.shape or not torch.equal(before, after.detach())
+
+
+def _describe(v):
+    if isinstance(v, torch.Tensor):
+        return ("tensor", tuple(v.shape), str(v.dtype), v.requires_grad)
+    return repr(v)
+
+
+def reference():
+    torch.manual_seed(P["seed"])
+    env = {"torch": torch, "nn": nn, "F": F, "math": math, "__name__": "cases"}
+    exec(compile(P["cases"], "<cases>", "exec"), env)
+    cases = [(str(name), kwargs) for name, kwargs in env["cases"]()]
+    buffer = io.BytesIO()
+    torch.save([kwargs for _, kwargs in cases], buffer)
+    with open(INPUTS_OUT, "wb") as f:
+        f.write(buffer.getvalue())
+    run = _harness()
+    entry, load_error = _load_code(P["code"])
+    doc = {"cases": [], "load_error": load_error}
+    for index, (name, kwargs) in enumerate(cases):
+        case = {"name": name}
+        leaves, spec, slots = _tensors(kwargs)
+        # What a trace specializes on: the structure, plain values, shapes and dtypes.
+        case["spec"] = repr((str(spec), [_describe(v) for v in leaves]))
+        case["tensors"] = len(slots)
+        before = [leaves[i].detach().clone() for i in slots]
+        if entry is not None:
+            torch.manual_seed(P["case_seeds"][index])
+            try:
+                case["value"] = _enc(run(entry, kwargs, index))
+                case["inputs"] = _enc(kwargs)
+                case["mutated"] = [
+                    k for k, i in enumerate(slots) if _changed(before[k], leaves[i])
+                ]
+            except Exception as e:
+                case["error"] = _error(e)
+        doc["cases"].append(case)
+    _write(RESULT, doc)
+
+
+# -- values -----------------------------------------------------------------------------------
+
+
+def values():
+    inputs = _load_inputs(INPUTS_IN)
+    run = _harness()
+    entry, load_error = _load_code(P["code"])
+    doc = {"cases": [], "load_error": load_error}
+    for index, kwargs in enumerate(inputs):
+        case = {}
+        if entry is not None:
+            torch.manual_seed(P["case_seeds"][index])
+            try:
+                case["value"] = _enc(run(entry, kwargs, index))
+                case["inputs"] = _enc(kwargs)
+            except Exception as e:
+                case["error"] = _error(e)
+        doc["cases"].append(case)
+    _write(RESULT, doc)
+
+
+# -- trace ------------------------------------------------------------------------------------
+
+
+class _TooManyOps(Exception):
+    pass
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _skeleton(v, found, depth=0):
+    """Encode `v` as _enc does, with each tensor replaced by a slot in `found`."""
+    if depth > 8:
+        raise _Unsupported("the result is nested too deep")
+    if isinstance(v, torch.Tensor):
+        found.append(v)
+        return {"t": "slot", "i": len(found) - 1}
+    if isinstance(v, list | tuple):
+        return {"t": "list", "items": [_skeleton(x, found, depth + 1) for x in v]}
+    if isinstance(v, dict) and all(type(k) is str for k in v):
+        return {"t": "dict", "items": {k: _skeleton(x, found, depth + 1) for k, x in v.items()}}
+    return _enc(v)
+
+
+def _arg(a, index, depth=0):
+    if depth > _ARG_DEPTH:
+        raise _Unsupported("an argument is nested too deep")
+    if isinstance(a, torch.fx.Node):
+        return {"n": index[a]}
+    if a is None or isinstance(a, bool | int | str):
+        return a
+    if isinstance(a, float):
+        return {"f": repr(a)}
+    if isinstance(a, list | tuple):
+        return {"l": [_arg(x, index, depth + 1) for x in a]}
+    for kind, cls in (
+        ("dtype", torch.dtype),
+        ("device", torch.device),
+        ("layout", torch.layout),
+        ("memory_format", torch.memory_format),
+    ):
+        if isinstance(a, cls):
+            return {kind: str(a).removeprefix("torch.")}
+    raise _Unsupported(f"an operation takes a {type(a).__name__}")
+
+
+def _graph(gm, max_ops):
+    index, nodes, outputs = {}, [], []
+    inputs = 0
+    for node in gm.graph.nodes:
+        if node.op == "placeholder":
+            nodes.append({"op": "input", "i": inputs})
+            inputs += 1
+        elif node.op == "get_attr":
+            nodes.append({"op": "const", "value": _enc(getattr(gm, node.target))})
+        elif node.op == "call_function":
+            if not isinstance(node.target, torch._ops.OpOverload):
+                raise _Unsupported(f"{node.target} is not an ATen operation")
+            args = [_arg(a, index) for a in node.args]
+            kwargs = {k: _arg(v, index) for k, v in node.kwargs.items()}
+            nodes.append({"op": "call", "target": str(node.target), "args": args, "kwargs": kwargs})
+        elif node.op == "output":
+            outputs = [_arg(a, index) for a in pytree.tree_leaves(node.args[0])]
+            continue
+        else:
+            raise _Unsupported(f"a {node.op} node")
+        index[node] = len(nodes) - 1
+    return {"nodes": nodes, "outputs": outputs}
+
+
+def trace():
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    inputs = _load_inputs(INPUTS_IN)
+    run = _harness()
+    entry, load_error = _load_code(P["code"])
+    doc = {"cases": [], "load_error": load_error}
+    count = [0]
+    create_node = torch.fx.Graph.create_node
+
+    def counted(self, op, *args, **kwargs):
+        if op == "call_function":
+            count[0] += 1
+            if count[0] > P["max_ops"]:
+                raise _TooManyOps
+        return create_node(self, op, *args, **kwargs)
+
+    torch.fx.Graph.create_node = counted
+    for index, kwargs in enumerate(inputs):
+        case = {}
+        if entry is None:
+            doc["cases"].append(case)
+            continue
+        leaves, spec, slots = _tensors(kwargs)
+        shape = {}
+
+        def traced(*tensors, leaves=leaves, spec=spec, slots=slots, index=index, shape=shape):
+            items = list(leaves)
+            for i, t in zip(slots, tensors, strict=True):
+                items[i] = t
+            found = []
+            shape["skeleton"] = _skeleton(run(entry, pytree.tree_unflatten(items, spec), index), found)
+            return found
+
+        count[0] = 0
+        torch.manual_seed(P["case_seeds"][index])
+        try:
+            gm = make_fx(traced, tracing_mode="real")(*[leaves[i] for i in slots])
+            case["graph"] = _graph(gm, P["max_ops"])
+            case["skeleton"] = shape["skeleton"]
+        except _TooManyOps:
+            case["ops"] = count[0]
+        except _Unsupported as e:
+            case["error"] = f"cannot be graded: {e}"
+        except Exception as e:
+            text = str(e)
+            if "_local_scalar_dense" in text or "data-dependent" in text:
+                case["error"] = "data-dependent"
+            else:
+                case["error"] = _error(e)
+        doc["cases"].append(case)
+    torch.fx.Graph.create_node = create_node
+    _write(GRAPHS, doc)
+
+
+# -- execute ----------------------------------------------------------------------------------
+
+
+def _value(a, env):
+    if isinstance(a, dict):
+        if "n" in a:
+            return env[a["n"]]
+        if "f" in a:
+            return float(a["f"])
+        if "l" in a:
+            return [_value(x, env) for x in a["l"]]
+        if "dtype" in a:
+            return getattr(torch, a["dtype"])
+        if "device" in a:
+            return torch.device(a["device"])
+        if "layout" in a:
+            return getattr(torch, a["layout"])
+        if "memory_format" in a:
+            return getattr(torch, a["memory_format"])
+    return a
+
+
+def _constant(v):
+    dtype = getattr(torch, v["dtype"].removeprefix("torch."))
+    if dtype.is_complex:
+        real = torch.tensor(v["values"], dtype=torch.float64).reshape([*v["shape"], 2])
+        return torch.view_as_complex(real).to(dtype)
+    return torch.tensor(v["values"], dtype=dtype).reshape(v["shape"])
+
+
+def _interpret(graph, tensors):
+    env = []
+    for node in graph["nodes"]:
+        if node["op"] == "input":
+            env.append(tensors[node["i"]])
+        elif node["op"] == "const":
+            env.append(_constant(node["value"]))
+        else:
+            _, name, overload = node["target"].split(".")
+            op = getattr(getattr(torch.ops.aten, name), overload)
+            args = [_value(a, env) for a in node["args"]]
+            kwargs = {k: _value(v, env) for k, v in node["kwargs"].items()}
+            env.append(op(*args, **kwargs))
+    return [_value(a, env) for a in graph["outputs"]]
+
+
+def _fill(skeleton, outputs):
+    t = skeleton.get("t")
+    if t == "slot":
+        return _enc(outputs[skeleton["i"]])
+    if t == "list":
+        return {"t": "list", "items": [_fill(x, outputs) for x in skeleton["items"]]}
+    if t == "dict":
+        return {"t": "dict", "items": {k: _fill(x, outputs) for k, x in skeleton["items"].items()}}
+    return skeleton
+
+
+def execute():
+    inputs = _load_inputs(INPUTS_IN)
+    with open(GRAPHS_IN, encoding="utf-8") as f:
+        graphs = json.load(f)
+    os.unlink(GRAPHS_IN)
+    doc = {"cases": [], "load_error": None}
+    for index, kwargs in enumerate(inputs):
+        case = {}
+        given = graphs[index] if index < len(graphs) else None
+        if given is not None:
+            leaves, _, slots = _tensors(kwargs)
+            torch.manual_seed(P["case_seeds"][index])
+            try:
+                # The backward pass, if any, is in the graph as operations already.
+                with torch.no_grad():
+                    outputs = _interpret(given["graph"], [leaves[i] for i in slots])
+                case["value"] = _fill(given["skeleton"], outputs)
+                case["inputs"] = _enc(kwargs)
+            except Exception as e:
+                case["error"] = _error(e)
+        doc["cases"].append(case)
+    _write(RESULT, doc)
+
+
+{"reference": reference, "values": values, "trace": trace, "execute": execute}[P["role"]]()
