@@ -143,7 +143,7 @@ def _kind(value: Any) -> str:
     t = value.get("t")
     if t == "unsupported":
         return str(value.get("type", "?"))
-    return {"tensor": "tensor", "none": "None", "list": "list", "dict": "dict"}.get(
+    return {"tensor": "tensor", "none": "None", "list": "list", "dict": "dict", "str": "str"}.get(
         str(t), "number" if t in {"int", "float", "bool"} else "?"
     )
 
@@ -160,6 +160,9 @@ def _compare(got: Any, ref: Any, where: str, tol: _Tolerances) -> _Mismatch | No
         return _Mismatch("type", where, got_kind, ref_kind)
     if ref_kind == "None":
         return None
+    if ref_kind == "str":
+        same = got.get("value") == ref.get("value")
+        return None if same else _Mismatch("value", where, str(got.get("value"))[:40])
     if ref_kind == "number":
         return _numbers(
             [got.get("value")],

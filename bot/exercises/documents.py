@@ -113,6 +113,10 @@ def _int(value: Any) -> bool:
     return type(value) is int and -INT_BOUND <= value < INT_BOUND
 
 
+def _bool(value: Any) -> bool:
+    return type(value) is bool
+
+
 def _number(value: Any) -> bool:
     return _int(value) or type(value) is float
 
@@ -136,7 +140,7 @@ def check_value(value: Any, budget: _Budget | None = None, depth: int = 0) -> No
         if len(values) != count:
             raise Malformed("a tensor's values do not fill its shape")
         exact = not any(k in dtype for k in ("float", "complex"))
-        ok = _int if exact else _number
+        ok = _bool if dtype == "torch.bool" else _int if exact else _number
         if not all(ok(v) for v in values):
             raise Malformed(f"a {dtype} tensor holds a value out of range")
     elif kind in {"none"}:
@@ -165,6 +169,8 @@ def check_value(value: Any, budget: _Budget | None = None, depth: int = 0) -> No
         for key, item in items.items():
             _text(key, "a key")
             check_value(item, budget, depth + 1)
+    elif kind == "str":
+        _text(value.get("value"), "a string")
     elif kind == "unsupported":
         _text(value.get("type"), "a type name")
     else:
@@ -258,6 +264,10 @@ def check_graph(
             constants += len(value["values"])
             if constants > max_constants:
                 raise Malformed("a graph holds too many constant values")
+        elif kind == "item":
+            item = node.get("i")
+            if not _int(node.get("of")) or not 0 <= node["of"] < position or not _int(item):
+                raise Malformed("a graph picks an output of a value not defined before")
         elif kind == "call":
             ops += 1
             if ops > max_ops:

@@ -18,6 +18,7 @@ to the runner. Each role sees only what it needs:
 import io
 import json
 import math
+import operator
 import os
 import traceback
 
@@ -71,6 +72,8 @@ def _enc(v, depth=0):
         return {"t": "int", "value": int(v)}
     if isinstance(v, float):
         return {"t": "float", "value": float(v)}
+    if isinstance(v, str | torch.dtype):
+        return {"t": "str", "value": str(v)[:200]}
     if isinstance(v, list | tuple):
         return {"t": "list", "items": [_enc(x, depth + 1) for x in list(v)]}
     if isinstance(v, dict) and all(type(k) is str for k in v):
@@ -212,6 +215,9 @@ def values():
 # -- trace ------------------------------------------------------------------------------------
 
 
+_CONSTANTS = {}
+
+
 class _TooManyOps(Exception):
     pass
 
@@ -264,7 +270,14 @@ def _graph(gm, max_ops):
             nodes.append({"op": "input", "i": inputs})
             inputs += 1
         elif node.op == "get_attr":
-            nodes.append({"op": "const", "value": _enc(getattr(gm, node.target))})
+            value = _CONSTANTS.get(str(node.target))
+            if value is None:
+                value = getattr(gm, node.target)
+            nodes.append({"op": "const", "value": _enc(value)})
+        elif node.op == "call_function" and node.target is operator.getitem:
+            # One output of an operation that returns several (max.dim, topk, split…).
+            of, item = node.args
+            nodes.append({"op": "item", "of": index[of], "i": item})
         elif node.op == "call_function":
             if not isinstance(node.target, torch._ops.OpOverload):
                 raise _Unsupported(f"{node.target} is not an ATen operation")
@@ -281,6 +294,7 @@ def _graph(gm, max_ops):
 
 
 def trace():
+    from torch.fx.experimental import proxy_tensor
     from torch.fx.experimental.proxy_tensor import make_fx
 
     inputs = _load_inputs(INPUTS_IN)
@@ -288,16 +302,26 @@ def trace():
     entry, load_error = _load_code(P["code"])
     doc = {"cases": [], "load_error": load_error}
     count = [0]
-    create_node = torch.fx.Graph.create_node
+    tracer = proxy_tensor.PythonKeyTracer
+    create_node = tracer.create_node
 
-    def counted(self, op, *args, **kwargs):
-        if op == "call_function":
+    def counted(self, kind, target, *args, **kwargs):
+        if kind == "call_function":
             count[0] += 1
             if count[0] > P["max_ops"]:
                 raise _TooManyOps
-        return create_node(self, op, *args, **kwargs)
+        node = create_node(self, kind, target, *args, **kwargs)
+        if kind == "get_attr":
+            # A tensor the trace met as a constant: its value now, before later operations
+            # of the trace change it in place (a parameter that is then filled, say).
+            value = self.root
+            for part in str(target).split("."):
+                value = getattr(value, part)
+            if isinstance(value, torch.Tensor):
+                _CONSTANTS[str(target)] = value.detach().clone()
+        return node
 
-    torch.fx.Graph.create_node = counted
+    tracer.create_node = counted
     for index, kwargs in enumerate(inputs):
         case = {}
         if entry is None:
@@ -315,6 +339,7 @@ def trace():
             return found
 
         count[0] = 0
+        _CONSTANTS.clear()
         torch.manual_seed(P["case_seeds"][index])
         try:
             gm = make_fx(traced, tracing_mode="real")(*[leaves[i] for i in slots])
@@ -331,7 +356,7 @@ def trace():
             else:
                 case["error"] = _error(e)
         doc["cases"].append(case)
-    torch.fx.Graph.create_node = create_node
+    tracer.create_node = create_node
     _write(GRAPHS, doc)
 
 
@@ -372,6 +397,8 @@ def _interpret(graph, tensors):
             env.append(tensors[node["i"]])
         elif node["op"] == "const":
             env.append(_constant(node["value"]))
+        elif node["op"] == "item":
+            env.append(env[node["of"]][node["i"]])
         else:
             _, name, overload = node["target"].split(".")
             op = getattr(getattr(torch.ops.aten, name), overload)
