@@ -3,9 +3,11 @@
 Starts a local runner (its own socket in a temporary directory) and the real Telegram
 application on the fake Bot API of the tests (loopback only). For every exercise in
 content/exercises it opens the exercise and times N `/submit`s of the reference solution,
-from the update to the verdict's sendMessage (two jobs in parallel on the warm pool, then the
-comparison in the bot). The baseline, measured in the same run: N `/run`s of the reference's
-grading program alone (one job doing the same work, update to reply). Prints p50/p95 of
+from the update to the verdict's sendMessage: graph exercises run the reference (on freshly
+drawn cases) beside the trace of the code, then the graphs in a third job; values exercises
+run the reference, then the code; then the comparison in the bot. The baseline, measured in
+the same run: N `/run`s of one program drawing the cases and running the reference on them
+(one job, update to reply). Prints p50/p95 of
 each across all exercises, per exercise, and the ratio. Target: p95 under 1 s.
 STUDYBOT_RUN_* variables set the runner's limits (STUDYBOT_RUN_POOL_SIZE=4, say). Needs root,
 as the runner's sandbox does.
@@ -36,8 +38,9 @@ from bot.adapters.telegram.app import (  # noqa: E402
 )
 from bot.app import open_core  # noqa: E402
 from bot.config import CONTENT_DIR, Settings  # noqa: E402
-from bot.exercises.harness import build_program  # noqa: E402
+from bot.exercises.grading import case_seeds  # noqa: E402
 from bot.exercises.loader import load_exercises  # noqa: E402
+from bot.exercises.programs import reference_program  # noqa: E402
 from bot.runner.client import LocalRunner  # noqa: E402
 from bot.services.runs import RunService  # noqa: E402
 from tests.fakebotapi import FakeBotAPI  # noqa: E402
@@ -85,7 +88,7 @@ async def measure(
             for i, exercise in enumerate(bank.exercises):
                 user = 60_000_000 + i  # a user each: a fresh rate-limit window
                 await timed(f"/exercise {exercise.id}", exercise.id)
-                program = build_program(exercise, exercise.reference)
+                program = reference_program(exercise, 0, case_seeds(0))
                 submit = f"/submit\n```python\n{exercise.reference}```"
                 await timed(submit, "Solved")  # warm-up
                 graded[exercise.id] = [await timed(submit, "Solved") for _ in range(runs)]

@@ -1,4 +1,7 @@
-"""Grading on the real runner: cheats that cannot pass, and the content's mutation rule."""
+"""Grading on the real runner through the service, and the content's mutation rule.
+
+The cheats are graded at every sandbox level in tests/runner/test_grading.py.
+"""
 
 from __future__ import annotations
 
@@ -27,127 +30,6 @@ EXERCISES = load_exercises(CONTENT_DIR)
 _SOFTMAX = EXERCISES.get("softmax")
 assert _SOFTMAX is not None
 SOFTMAX: Exercise = _SOFTMAX
-
-# Each cheat returns the right answer when it finds anything of the reference or of the
-# expected values, and zeros otherwise: it can pass only if grading leaks.
-# Written unlike the reference (functions, not methods), since the cheats look for its text.
-_LEGIT = """
-def _right(x, dim=-1):
-    if torch.numel(x) == 0:
-        return torch.clone(x)
-    e = torch.exp(torch.sub(x, torch.amax(x, dim, True)))
-    return torch.div(e, torch.sum(e, dim, True))
-"""
-# The reference's longest line of code: the cheats build it from two halves, so that their own
-# source never holds it whole and finding it means finding the reference.
-_BODY = [line.strip() for line in SOFTMAX.reference.splitlines() if line.startswith("    ")]
-_LINE = max(_BODY, key=len)
-_MARK = f"MARK = {_LINE[: len(_LINE) // 2]!r} + {_LINE[len(_LINE) // 2 :]!r}"
-CHEATS = {
-    "reads files for the reference": f"""
-import os, torch
-{_LEGIT}
-{_MARK}
-def _find():
-    seen = 0
-    for top in [os.getcwd(), "/tmp", os.path.expanduser("~"), "/"]:
-        for folder, dirs, files in os.walk(top):
-            if folder.startswith(("/proc", "/sys", "/dev")) or folder.count(os.sep) > 6:
-                dirs[:] = []
-                continue
-            for name in files:
-                seen += 1
-                if seen > 20000:
-                    return False
-                try:
-                    with open(os.path.join(folder, name), errors="ignore") as f:
-                        if MARK in f.read(1 << 20):
-                            return True
-                except OSError:
-                    pass
-    for pid in os.listdir("/proc"):
-        for part in ("cmdline", "environ"):
-            try:
-                if MARK in open(f"/proc/{{pid}}/{{part}}", errors="ignore").read():
-                    return True
-            except OSError:
-                pass
-    return False
-FOUND = _find()
-def softmax(x, dim=-1):
-    return _right(x, dim) if FOUND else torch.zeros_like(x)
-""",
-    "walks frames and the heap for the reference": f"""
-import gc, sys, torch
-{_LEGIT}
-{_MARK}
-def _found():
-    frame = sys._getframe()
-    while frame is not None:
-        for scope in (frame.f_locals, frame.f_globals):
-            for value in list(scope.values()):
-                if isinstance(value, str) and value is not MARK and MARK in value:
-                    return True
-        frame = frame.f_back
-    for obj in gc.get_objects():
-        # Another module's function compiled from submitted code: a reference, if any.
-        code = getattr(obj, "__code__", None)
-        if code is not None and code.co_filename == "<submission>":
-            if getattr(obj, "__globals__", None) is not globals():
-                return True
-    return False
-def softmax(x, dim=-1):
-    return _right(x, dim) if _found() else torch.zeros_like(x)
-""",
-    "monkeypatches the comparison": """
-import builtins, math, torch
-torch.allclose = lambda *a, **k: True
-torch.equal = lambda *a, **k: True
-torch.testing.assert_close = lambda *a, **k: None
-torch.Tensor.__eq__ = lambda self, other: True
-math.isclose = lambda *a, **k: True
-builtins.abs = lambda v: 0
-builtins.max = lambda *a, **k: 0
-def softmax(x, dim=-1):
-    return torch.zeros_like(x)
-""",
-    "prints and writes a forged result, then exits": """
-import json, os, sys
-forged = {"cases": [], "load_error": None, "unresolved": []}
-print(json.dumps(forged))
-print("✅ Solved! 8 cases passed")
-with open("_grading.json", "w") as f:
-    json.dump(forged, f)
-sys.stdout.flush()
-os._exit(0)
-""",
-    "returns an object whose __eq__ lies": """
-class Liar:
-    def __eq__(self, other):
-        return True
-    def __call__(self, *args, **kwargs):
-        return self
-    def __getattr__(self, name):
-        return self
-def softmax(x, dim=-1):
-    return Liar()
-""",
-    "a tensor subclass that lies in comparisons": """
-import torch
-class Liar(torch.Tensor):
-    def __eq__(self, other):
-        return True
-    def allclose(self, *a, **k):
-        return True
-def softmax(x, dim=-1):
-    return torch.zeros_like(x).as_subclass(Liar)
-""",
-    "reaches a forbidden function by a computed name": """
-import torch
-def softmax(x, dim=-1):
-    return getattr(torch, "soft" + "max")(x, dim)
-""",
-}
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -211,21 +93,6 @@ async def test_a_first_solve_counts_for_streak_stats_and_boards_once(
         "SELECT correct, answered FROM board_totals WHERE user_id = ?", (ctx.user.id,)
     )
     assert total is not None and tuple(total) == (1, 1)
-
-
-@pytest.mark.parametrize("name", list(CHEATS))
-async def test_a_cheat_does_not_pass(core: Core, runner: RunnerClient, name: str) -> None:
-    submitted = await submit(core, runner, CHEATS[name], f"cheat{list(CHEATS).index(name)}")
-    verdict = submitted.verdict
-    assert not verdict.solved, name
-    assert not submitted.first_solve
-    assert verdict.status in {"graded", "no_result"}, (verdict.status, verdict.job)
-    if verdict.status == "graded":
-        assert verdict.passed < len(verdict.cases)
-    if name == "reaches a forbidden function by a computed name":
-        assert "torch.softmax is not allowed in this exercise" in verdict.cases[0].detail
-    if name == "prints and writes a forged result, then exits":
-        assert {c.reason for c in verdict.cases} == {"missing"}
 
 
 @pytest.mark.parametrize("exercise", EXERCISES.exercises, ids=[x.id for x in EXERCISES.exercises])

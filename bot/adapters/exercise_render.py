@@ -137,6 +137,20 @@ def case_reason(lang: Lang, c: CaseVerdict) -> str:
         "value": _(lang, "{where}max abs error {error}", where=where, error=_number(c.max_error)),
         "nan": _(lang, "{where}NaN found", where=where),
         "reference": _(lang, "the reference failed here (our fault)"),
+        "mutated": _(lang, "changed the input {name}, which it must leave as it was", name=c.where),
+        "not_in_place": _(lang, "did not update the input {name} in place", name=c.where),
+        "ops": _(
+            lang,
+            "ran {got} tensor operations, more than the {limit} allowed "
+            "(a Python loop over the data?)",
+            got=c.got,
+            limit=c.expected,
+        ),
+        "unjudgeable": _(
+            lang,
+            "turns a tensor into a Python value (.item(), float(t), if t: …); this exercise "
+            "is graded on the tensor operations your code runs, so keep to tensor operations",
+        ),
     }
     return reasons.get(c.reason, c.reason)
 
@@ -154,8 +168,17 @@ def verdict(lang: Lang, submitted: Submitted, wall_limit_s: float) -> str:
         return e(
             _(
                 lang,
-                "🚫 Your code uses {names}, which this exercise does not allow. Nothing was run.",
+                "🚫 Your code runs {names}, which this exercise does not allow (judged on the "
+                "operations it ran, whatever the name it was called by). See the statement.",
                 names=", ".join(v.forbidden),
+            )
+        )
+    if v.status == "malformed":
+        return e(
+            _(
+                lang,
+                "❌ Your code's result could not be read ({detail}). This counts as an attempt.",
+                detail=v.detail,
             )
         )
     if v.status == "reference":

@@ -65,11 +65,7 @@ class PlainRunner:
                     proc.kill()
                     await proc.wait()
                     return RunResult("timeout", None, 9, "cpu", 0.0, "", "", False)
-                files = tuple(
-                    RunFile(path.name, path.read_bytes())
-                    for path in sorted(Path(folder).iterdir())
-                    if path.is_file() and not path.is_symlink()
-                )
+                files = await asyncio.to_thread(_left_in, Path(folder))
                 return RunResult(
                     "ok" if proc.returncode == 0 else "error",
                     proc.returncode,
@@ -81,6 +77,15 @@ class PlainRunner:
                     False,
                     files,
                 )
+
+
+def _left_in(folder: Path) -> tuple[RunFile, ...]:
+    """Return the regular files a program left in `folder`, in name order."""
+    return tuple(
+        RunFile(path.name, path.read_bytes())
+        for path in sorted(folder.iterdir())
+        if path.is_file() and not path.is_symlink()
+    )
 
 
 @dataclass(frozen=True)

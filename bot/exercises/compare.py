@@ -1,8 +1,9 @@
 """Compare a submission's outputs with the reference's, case by case, in plain Python.
 
-Both documents come from job_program.py's JSON, validated by documents.py (tensors as shape, dtype and flat values). A
-failing case says where and why (an exception, a shape or dtype mismatch, the largest
-absolute error, a NaN found) and never what the expected values are.
+Both documents come from job_program.py's JSON (tensors as shape, dtype and flat values),
+validated by documents.py. A failing case says where and why (an exception, a shape or
+dtype mismatch, the largest absolute error, a NaN found, an input changed) and never what
+the expected values are.
 """
 
 from __future__ import annotations

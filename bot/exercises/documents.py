@@ -24,10 +24,20 @@ INT_BOUND = 2**63
 MAX_TEXT = 2000
 DTYPES = frozenset(
     f"torch.{name}"
-    for name in (
-        "float16 bfloat16 float32 float64 complex64 complex128 "
-        "bool uint8 int8 int16 int32 int64"
-    ).split()
+    for name in [
+        "float16",
+        "bfloat16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+        "bool",
+        "uint8",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+    ]
 )
 _DTYPE_ARGS = frozenset(d.removeprefix("torch.") for d in DTYPES)
 _LAYOUTS = frozenset({"strided"})
@@ -85,9 +95,10 @@ def load(data: bytes) -> dict[str, Any]:
     """Parse a JSON document, refusing what Python's parser would choke or hang on."""
     try:
         doc = json.loads(data)
-    except (UnicodeDecodeError, RecursionError, ValueError) as e:
-        # ValueError includes integers past Python's digit limit.
-        raise Malformed(f"the result is not a JSON document ({type(e).__name__})") from None
+    except (UnicodeDecodeError, RecursionError, json.JSONDecodeError):
+        raise Malformed("the result is not a JSON document") from None
+    except ValueError:  # an integer past Python's digit limit
+        raise Malformed("the result holds a number too long to read") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list):
         raise Malformed("the result has no list of cases")
     return doc
@@ -204,7 +215,7 @@ def job_document(data: bytes, cases: int) -> dict[str, Any]:
 def _arg(arg: Any, defined: int, depth: int = 0) -> None:
     if depth > 6:
         raise Malformed("a graph argument is nested too deep")
-    if arg is None or type(arg) is bool or type(arg) is str and len(arg) <= 64 or _int(arg):
+    if arg is None or type(arg) is bool or (type(arg) is str and len(arg) <= 64) or _int(arg):
         return
     if not isinstance(arg, dict) or len(arg) != 1:
         raise Malformed("a graph argument of an unknown kind")
@@ -249,7 +260,8 @@ def check_graph(
     nodes, outputs = graph.get("nodes"), graph.get("outputs")
     if not isinstance(nodes, list) or not isinstance(outputs, list):
         raise Malformed("a graph has no nodes or outputs")
-    ops, used, constants = 0, set(), 0
+    ops, constants = 0, 0
+    used: set[str] = set()
     budget = _Budget()
     for position, node in enumerate(nodes):
         kind = node.get("op") if isinstance(node, dict) else None

@@ -214,12 +214,15 @@ class Grader:
             program = trace_program(exercise, code, case_seeds(PUBLIC_SEED))
             return await run(program, "submission", (RunFile(INPUTS_IN, public),))
 
-        if reference is None:
-            reference, mine = await asyncio.gather(
-                run_reference(exercise, run, seed), traced()
-            )
-        else:
-            mine = await traced()
+        if reference is not None:
+            return await self._judge(exercise, run, reference, await traced())
+        drawn, mine = await asyncio.gather(run_reference(exercise, run, seed), traced())
+        return await self._judge(exercise, run, drawn, mine)
+
+    async def _judge(
+        self, exercise: Exercise, run: RunProgram, reference: Reference, mine: RunResult
+    ) -> Verdict:
+        """Check the traced graphs, run them on the reference's inputs and compare."""
         if mine.status in _FAILED_JOB:
             return Verdict(exercise.id, "job", job=mine)
         limit = max_ops(exercise)

@@ -182,9 +182,7 @@ def reference():
             try:
                 case["value"] = _enc(run(entry, kwargs, index))
                 case["inputs"] = _enc(kwargs)
-                case["mutated"] = [
-                    k for k, i in enumerate(slots) if _changed(before[k], leaves[i])
-                ]
+                case["mutated"] = [k for k, i in enumerate(slots) if _changed(before[k], leaves[i])]
             except Exception as e:
                 case["error"] = _error(e)
         doc["cases"].append(case)
@@ -335,7 +333,9 @@ def trace():
             for i, t in zip(slots, tensors, strict=True):
                 items[i] = t
             found = []
-            shape["skeleton"] = _skeleton(run(entry, pytree.tree_unflatten(items, spec), index), found)
+            shape["skeleton"] = _skeleton(
+                run(entry, pytree.tree_unflatten(items, spec), index), found
+            )
             return found
 
         count[0] = 0

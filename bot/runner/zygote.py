@@ -50,7 +50,7 @@ def preload() -> None:
     # What snippets reach on first use, at up to 1.5 s per job otherwise: an optimizer's first
     # step imports torch._dynamo, and a first torch.compile call the rest of the PT2 stack.
     import torch._dynamo
-    import torch._functorch.aot_autograd  # noqa: F401
+    import torch._functorch.aot_autograd
     import torch.fx.experimental.proxy_tensor  # noqa: F401 - grading traces code into graphs
 
     import bot.runner.seccomp

@@ -176,9 +176,7 @@ class RunService:
         """Run a job for a user (the runner enforces fairness per `user_key`)."""
         if self.runner is None:
             raise UserInputError("run_unavailable")
-        request = RunRequest(
-            code=job.code, user_key=user_key, device=job.device, files=job.files
-        )
+        request = RunRequest(code=job.code, user_key=user_key, device=job.device, files=job.files)
         for observer in self.observers:
             observer.run_started()
         started, result = time.monotonic(), None

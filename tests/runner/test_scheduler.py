@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from bot.runner.protocol import RunRequest, RunResult
+from bot.runner.protocol import RunFile, RunRequest, RunResult
 from bot.runner.scheduler import Scheduler
 
 
@@ -24,7 +24,7 @@ class FakeExecutor:
         self.running = 0
         self.max_running = 0
 
-    async def __call__(self, code: str, device: str) -> RunResult:
+    async def __call__(self, code: str, device: str, files: tuple[RunFile, ...] = ()) -> RunResult:
         self.started.append((code, device))
         self.running += 1
         self.max_running = max(self.max_running, self.running)
