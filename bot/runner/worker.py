@@ -23,6 +23,7 @@ import signal
 import socket
 import stat
 import sys
+import tempfile
 import traceback
 import types
 from typing import Any, NoReturn
@@ -183,6 +184,9 @@ def _jail_main(spec: WorkerSpec, job_fd: int, pipes: tuple[int, int, int], keepe
         _reroute_imports(path_fds)
         os.environ.clear()
         os.environ.update(spec.env)
+        # The zygote may have asked for the temporary directory already: ask again, so that
+        # caches torch makes on first use go to this job's own (TMPDIR), not the host's /tmp.
+        tempfile.tempdir = None
         _warm_up(spec)
         job = socket.socket(fileno=job_fd)
         socket.send_fds(job, [_line({"type": "ready"})], [scratch_fd])
