@@ -143,3 +143,23 @@ async def test_a_refused_grading_is_answered_as_a_refused_run_and_not_counted(
     assert second.attempts == 1  # not the learner's doing: no attempt counted
     text = exercise_render.verdict("en", second, 10.0)
     assert text.startswith("🚦 Too many runs. Try again in ")
+
+
+async def test_a_malformed_result_is_one_line_and_a_counted_attempt(
+    core: Core, runner: RunnerClient
+) -> None:
+    from tests.grading_cheats import CHEATS
+
+    cheat = CHEATS["leaves a result with a 400-digit integer, then exits"]
+    first = await submit(core, runner, cheat, "forger")
+    assert first.verdict.status == "malformed" and first.attempts == 1
+    text = exercise_render.verdict("en", first, 10.0)
+    assert text == (
+        "❌ Your code's result could not be read (a torch.int64 tensor holds a value out of"
+        " range). This counts as an attempt."
+    )
+    crowded = await submit(
+        core, runner, CHEATS["crowds the result out with files that sort before it"], "forger"
+    )
+    assert crowded.verdict.status in {"no_result", "graded"} and crowded.attempts == 2
+    assert not crowded.first_solve
