@@ -63,6 +63,10 @@ class Malformed(ValueError):
     """A document from a job is not what the grader accepts (one line, for the user)."""
 
 
+class NoResult(Malformed):
+    """The job left no file of the result's name (it exited early, or crowded it out)."""
+
+
 @dataclass(frozen=True)
 class Traced:
     """One case's graph, as the execute job will run it, and what it tells about the code."""
@@ -85,7 +89,7 @@ def result_file(result: RunResult, name: str) -> bytes:
     """Return the one file called `name` that the job left, or raise Malformed."""
     found = [f.data for f in result.files if f.name == name]
     if not found:
-        raise Malformed("the job left no result")
+        raise NoResult("the job left no result")
     if len(found) > 1:
         raise Malformed("the job left more than one result file")
     return found[0]

@@ -28,6 +28,7 @@ from typing import Any, Literal
 from bot.exercises.compare import CaseVerdict, compare_documents
 from bot.exercises.documents import (
     Malformed,
+    NoResult,
     Traced,
     TraceFailed,
     job_document,
@@ -285,7 +286,7 @@ def _traced_case(verdict: CaseVerdict, graph: Traced | TraceFailed, limit: int) 
 
 
 def _malformed(exercise: Exercise, result: RunResult, error: Malformed) -> Verdict:
-    if not result.files:
+    if isinstance(error, NoResult):
         return Verdict(exercise.id, "no_result", job=result, detail=str(error))
     return Verdict(exercise.id, "malformed", job=result, detail=str(error))
 
