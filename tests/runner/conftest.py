@@ -102,6 +102,12 @@ class Fence:
         """Kill whatever is left inside and remove the cgroups (with the runner's below)."""
         self._manager.close()
 
+    def cgroups(self) -> list[Path]:
+        """Return every cgroup below the fence (the runners' bases and job cgroups)."""
+        top = Path(self._cgroup.procs_files[0]).parent
+        # os.walk ignores directories removed while it walks (workers come and go).
+        return sorted(Path(d) / n for d, names, _ in os.walk(top) for n in names)
+
 
 def skip(reason: str) -> NoReturn:
     """Skip a fenced test, remembering why for the battery summary."""
@@ -144,16 +150,18 @@ def unprivileged_user() -> OrdinaryUser:
 
 @contextlib.contextmanager
 def fenced_runner(
-    level: str, *, unprivileged: bool = False, **settings: str
+    level: str, *, unprivileged: bool = False, fence: Fence | None = None, **settings: str
 ) -> Iterator[RunnerUnderTest]:
     """Start `python -m bot.runner` at `level` inside the fence; stop it afterwards.
 
     With `unprivileged` the runner runs as an ordinary user (its jail in user namespaces).
+    A `fence` given by the caller is kept, so runners can be restarted inside the same one.
     """
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         skip("the runner tests need root and util-linux unshare")
     user = unprivileged_user() if unprivileged else None
-    fence = Fence()
+    own_fence = fence is None
+    fence = fence or Fence()
     # World-traversable on purpose: at the basic level only the sandbox, not permissions,
     # may stand between a job and these files.
     workdir = Path(tempfile.mkdtemp(prefix="studybot-runner-test-"))
@@ -229,7 +237,8 @@ def fenced_runner(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        fence.remove()
+        if own_fence:
+            fence.remove()
         if not os.environ.get("STUDYBOT_KEEP_TEST_RUNNER"):
             shutil.rmtree(workdir, ignore_errors=True)
 
