@@ -150,13 +150,21 @@ def unprivileged_user() -> OrdinaryUser:
 
 @contextlib.contextmanager
 def fenced_runner(
-    level: str, *, unprivileged: bool = False, fence: Fence | None = None, **settings: str
+    level: str, *, unprivileged: bool = False, **settings: str
 ) -> Iterator[RunnerUnderTest]:
     """Start `python -m bot.runner` at `level` inside the fence; stop it afterwards.
 
     With `unprivileged` the runner runs as an ordinary user (its jail in user namespaces).
-    A `fence` given by the caller is kept, so runners can be restarted inside the same one.
     """
+    with runner_in(None, level, unprivileged, settings) as runner:
+        yield runner
+
+
+@contextlib.contextmanager
+def runner_in(
+    fence: Fence | None, level: str, unprivileged: bool, settings: dict[str, str]
+) -> Iterator[RunnerUnderTest]:
+    """Start a runner in `fence` (kept, so runners can restart in it) or in a fence of its own."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         skip("the runner tests need root and util-linux unshare")
     user = unprivileged_user() if unprivileged else None

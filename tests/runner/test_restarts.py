@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.runner.cgroups import foreign, remove_stale, runner_tag
 from bot.runner.protocol import RunRequest
-from tests.runner.conftest import Fence, RunnerUnderTest, fenced_runner, stop_runner
+from tests.runner.conftest import Fence, RunnerUnderTest, runner_in, stop_runner
 
 ROUNDS = int(os.environ.get("STUDYBOT_RUNNER_KILL_ROUNDS", "20"))
 
@@ -33,7 +33,7 @@ def test_sigkilled_runner_restarts_with_its_cgroups_back_to_baseline() -> None:
         baseline: list[Path] = []
         counts: list[int] = []
         for round_ in range(ROUNDS):
-            with fenced_runner("strong", fence=fence) as runner:
+            with runner_in(fence, "strong", False, {}) as runner:
                 assert answers(runner), f"round {round_}: /run did not answer"
                 now = fence.cgroups()
                 counts.append(len(now))
@@ -46,7 +46,7 @@ def test_sigkilled_runner_restarts_with_its_cgroups_back_to_baseline() -> None:
                 runner.proc.wait(timeout=30)
         print(f"{ROUNDS} SIGKILLs; cgroups per live runner: {counts}")
         # One more, stopped with SIGTERM: it removes its own and the last killed one's.
-        with fenced_runner("strong", fence=fence) as runner:
+        with runner_in(fence, "strong", False, {}) as runner:
             assert answers(runner)
             stop_runner(runner.proc)
             runner.proc.wait(timeout=30)
