@@ -43,5 +43,6 @@ def test_ctrl_c_while_a_run_runs_exits_cleanly(tmp_path: Path, after_s: float) -
             os.killpg(proc.pid, signal.SIGKILL)
     took = time.monotonic() - sent
     assert "Traceback" not in err and "CancelledError" not in err, err
-    assert proc.returncode == 130, err
+    # 130 from main(); killed by the signal itself when it came before Python ran any of ours.
+    assert proc.returncode in (130, -signal.SIGINT), err
     assert took < EXIT_LIMIT_S, f"exit took {took:.2f} s"
