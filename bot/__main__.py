@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+
+if __name__ == "__main__" or os.path.basename(sys.argv[0]) == "studybot":
+    # Ctrl-C during the imports below (a second or so) ends the program quietly, as it does
+    # once main() runs; main() puts Python's own handler back.
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+
 import argparse
 import asyncio
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -386,6 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(
         settings.log_level if args.command != "console" else "WARNING", secrets, settings.log_format
     )
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         if args.command == "content" and args.action == "reports":
             return asyncio.run(content_reports(settings, args.close))

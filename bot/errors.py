@@ -28,3 +28,7 @@ class UserInputError(StudyBotError):
         super().__init__(key)
         self.key = key
         self.params = params
+
+
+class DatabaseDamaged(StudyBotError):
+    """The database file is damaged: start-up stops, and commands meeting it say so."""

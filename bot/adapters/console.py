@@ -18,7 +18,8 @@ from bot.adapters.console_exercises import ConsoleExercises
 from bot.adapters.run_render import run_problem, run_reply
 from bot.adapters.stats_picture import PictureRenderer
 from bot.app import Core
-from bot.errors import UserInputError
+from bot.content.models import Lang
+from bot.errors import DatabaseDamaged, UserInputError
 from bot.i18n import _
 from bot.services.cards import GRADES
 from bot.services.quiz import CloseReason, PollSpec, Scoreboard, SentPoll
@@ -163,19 +164,29 @@ class Console:
 
     async def handle(self, line: str) -> None:
         """Answer one line of input; a failure costs this line, never the session."""
-        ctx = await self.context()
         command, _sep, arg = line.partition(" ")
         arg = arg.strip()
+        lang: Lang = "en"  # until the user's own is known
         try:
+            ctx = await self.context()
+            lang = lang
             await self._dispatch(ctx, command.lower(), arg, line)
         except UserInputError as err:
             # The one error path: usage lines, and why /run cannot go ahead (the console's
             # user runs the bot, so they also learn what to do about it).
-            problem = exercise_render.problem(ctx.lang, err)
-            self.say(problem or run_problem(ctx.lang, err, operator=True))
+            problem = exercise_render.problem(lang, err)
+            self.say(problem or run_problem(lang, err, operator=True))
+        except DatabaseDamaged:
+            # Logged once where it was met; the user gets one line, not a traceback.
+            self.say(
+                _(
+                    lang,
+                    render.DATABASE_DAMAGED,
+                )
+            )
         except Exception:
             log.exception("console command %r failed", command)
-            self.say(_(ctx.lang, "Sorry, something went wrong on my side. Please try again."))
+            self.say(_(lang, "Sorry, something went wrong on my side. Please try again."))
 
     async def _dispatch(self, ctx: Context, command: str, arg: str, line: str) -> None:
         if not command.startswith("/"):

@@ -10,11 +10,16 @@ from bot.adapters.commands import Platform, menu
 from bot.content.loader import ContentBank
 from bot.content.markup import to_html
 from bot.content.models import Question
-from bot.i18n import _, ngettext
+from bot.i18n import N_, _, ngettext
 from bot.services.streaks import StreakView
 from bot.services.study import AnswerResult
 from bot.storage.records import Chat, Lang, UserStats
 from bot.text import excerpt
+
+# What every adapter answers when the database file turns out damaged (logged once).
+DATABASE_DAMAGED = N_(
+    "The bot's database is damaged, so this cannot be done now. The operator has been told."
+)
 
 LETTERS = "ABCDEFGHIJ"
 

@@ -5,6 +5,14 @@ test's outer limits still apply) and one per worker below that. The worker joins
 before it drops root; the runner reads the OOM and pids counters after the job and removes the
 directories. `create_manager` picks the version: v1 where memory and pids are v1 controllers
 (cpu is added where mounted), else a delegated v2 subtree (see bot/runner/jail/cgroup_v2.py).
+
+Kernel state outlives a SIGKILLed runner, so the runner owns it explicitly:
+- names are "<prefix><pid namespace inode>-<pid>-<start time>", and a process's start time
+  (clock ticks since boot) tells a restarted runner that reused a pid from the one that died;
+- the runner moves itself into its base cgroup (`adopt`), so a base whose subtree holds no
+  process belongs to a dead runner even when its pid namespace is not ours to look into;
+- at start `remove_stale` removes those, and on SIGTERM `close` moves the runner back out
+  and removes its own.
 """
 
 from __future__ import annotations
@@ -65,6 +73,9 @@ class CgroupManager(Protocol):
 
     def job(self, worker_id: int, limits: JobLimitsSpec) -> JobCgroup:
         """Create and configure the cgroup of one worker."""
+
+    def adopt(self) -> None:
+        """Move this process into its base, marking the subtree as owned by a live runner."""
 
     def close(self) -> None:
         """Remove the runner's base cgroup and every job cgroup in it."""
@@ -154,6 +165,12 @@ class V1Manager:
         self.pids_base = pids_base
         self.cpu_base = cpu_base
         self.controllers = (*CONTROLLERS, *(("cpu",) if cpu_base else ()))
+        self._adopted = False
+
+    @property
+    def bases(self) -> tuple[Path, ...]:
+        """Return the base directory in each hierarchy."""
+        return (self.memory_base, self.pids_base) + ((self.cpu_base,) if self.cpu_base else ())
 
     @classmethod
     def create(cls, name: str) -> V1Manager:
@@ -167,7 +184,7 @@ class V1Manager:
                 raise CgroupError(errno.ENOENT, f"no cgroup v1 {controller} controller mounted")
             base = parent / name
             try:
-                base.mkdir(exist_ok=True)
+                fresh_dir(base)
             except OSError as e:
                 if controller in OPTIONAL_CONTROLLERS:
                     continue
@@ -185,7 +202,7 @@ class V1Manager:
         )
         try:
             for directory in cgroup.dirs:
-                directory.mkdir()
+                fresh_dir(directory)
             (cgroup.memory / "memory.limit_in_bytes").write_text(str(limits.memory_bytes))
             swap = cgroup.memory / "memory.memsw.limit_in_bytes"
             if swap.exists():
@@ -203,11 +220,49 @@ class V1Manager:
             raise CgroupError(e.errno, f"cannot set up cgroup for worker {worker_id}: {e}") from e
         return cgroup
 
+    def adopt(self) -> None:
+        """Move this process into its base directories (v1 allows processes in inner nodes)."""
+        for base in self.bases:
+            join(base)
+        self._adopted = True
+
     def close(self) -> None:
         """Remove the base directories and any job cgroup still in them."""
-        for base in (self.memory_base, self.pids_base, self.cpu_base):
-            if base is not None:
-                remove_tree(base)
+        for base in self.bases:
+            if self._adopted:
+                # Back to where we started, or remove_tree would kill this very process.
+                with contextlib.suppress(OSError):
+                    join(base.parent)
+            remove_tree(base)
+
+
+def join(directory: Path) -> None:
+    """Move this process (all its threads) into a cgroup."""
+    try:
+        (directory / "cgroup.procs").write_text(str(os.getpid()))
+    except OSError as e:
+        raise CgroupError(e.errno, f"cannot move the runner into {directory}: {e}") from e
+
+
+def fresh_dir(directory: Path) -> None:
+    """Create a cgroup directory; one left over by a dead process is removed first."""
+    try:
+        directory.mkdir()
+    except FileExistsError:
+        remove_tree(directory)
+        directory.mkdir()
+
+
+def has_procs(directory: Path) -> bool:
+    """Tell whether any process lives in a cgroup or below it."""
+    return any(_read(d / "cgroup.procs").strip() for d in (directory, *_subdirs(directory)))
+
+
+def _subdirs(directory: Path) -> list[Path]:
+    try:
+        return [p for p in directory.rglob("*") if p.is_dir()]
+    except OSError:
+        return []
 
 
 def kill_procs(directory: Path) -> None:
@@ -251,32 +306,77 @@ def remove_tree(directory: Path) -> None:
 
 
 def runner_tag() -> str:
-    """Name this process uniquely on the host: "<pid namespace inode>-<pid>"."""
-    return f"{os.stat('/proc/self/ns/pid').st_ino}-{os.getpid()}"
+    """Name this process uniquely on the host: "<pid namespace inode>-<pid>-<start time>"."""
+    pid = os.getpid()
+    return f"{_pid_namespace()}-{pid}-{start_time(pid)}"
+
+
+def start_time(pid: int) -> str:
+    """Return when `pid` started (clock ticks since boot, /proc/<pid>/stat), "" if gone."""
+    stat = _read(Path(f"/proc/{pid}/stat"))
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 else ""
 
 
 def is_stale(tag: str) -> bool:
-    """Tell whether a runner_tag() names a dead process of our own pid namespace.
+    """Tell whether a runner_tag() names a process of our own pid namespace that is gone.
 
-    Tags from other pid namespaces are never stale here: their pids mean nothing to us.
+    The start time tells a pid reused by a later process (a restarted runner in a container
+    is often pid 1 or 4 again) from the runner that died. Tags from other pid namespaces are
+    never stale here: their pids mean nothing to us (remove_stale looks at their cgroups).
     """
-    namespace, _, pid = tag.partition("-")
-    own = str(os.stat("/proc/self/ns/pid").st_ino)
-    return namespace == own and pid.isdigit() and not Path(f"/proc/{pid}").exists()
+    namespace, pid, start = _parse_tag(tag)
+    if namespace != _pid_namespace() or not pid.isdigit():
+        return False
+    if not start:  # a name from before start times were recorded
+        return int(pid) == os.getpid() or not Path(f"/proc/{pid}").exists()
+    return start_time(int(pid)) != start
 
 
-def remove_stale(prefix: str) -> None:
-    """Remove cgroups "<prefix><tag>" left by runners that died without cleaning up."""
+def foreign(tag: str) -> bool:
+    """Tell whether a runner_tag() was made in another pid namespace."""
+    return _parse_tag(tag)[0] != _pid_namespace()
+
+
+def remove_stale(prefix: str, grace_s: float = 2.0) -> list[Path]:
+    """Remove cgroups "<prefix><tag>" left by runners that died; return what was removed.
+
+    One of our pid namespace is stale when its runner is gone; one of another namespace when
+    no process lives in it (a live runner lives in its own base, see `adopt`) and it is older
+    than `grace_s`, the moment between a runner's mkdir and its move into the directory.
+    """
     parents = [own_cgroup(c) for c in (*CONTROLLERS, *OPTIONAL_CONTROLLERS)]
-    from bot.runner.jail.cgroup_v2 import own_v2_cgroup
+    from bot.runner.jail.cgroup_v2 import own_v2_cgroup, runner_parent
 
-    parents.append(own_v2_cgroup())
-    for parent in parents:
-        if parent is None:
-            continue
+    own_v2 = own_v2_cgroup()
+    parents.append(runner_parent(own_v2) if own_v2 is not None else None)
+    removed: list[Path] = []
+    for parent in {p for p in parents if p is not None}:
         for child in parent.glob(prefix + "*"):
-            if is_stale(child.name.removeprefix(prefix)):
+            tag = child.name.removeprefix(prefix)
+            if is_stale(tag) or (
+                foreign(tag) and _older_than(child, grace_s) and not has_procs(child)
+            ):
                 remove_tree(child)
+                removed.append(child)
+    return removed
+
+
+def _older_than(path: Path, seconds: float) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime > seconds
+    except OSError:
+        return False
+
+
+def _parse_tag(tag: str) -> tuple[str, str, str]:
+    parts = tag.split("-")
+    start = parts[2] if len(parts) > 2 and parts[2].isdigit() else ""
+    return parts[0], parts[1] if len(parts) > 1 else "", start
+
+
+def _pid_namespace() -> str:
+    return str(os.stat("/proc/self/ns/pid").st_ino)
 
 
 def _read(path: Path) -> str:

@@ -175,10 +175,14 @@ class Sandbox:
             (self._state / name).mkdir(mode=mode)
             os.chmod(self._state / name, mode)
         if self._job_cgroups:
-            remove_stale(CGROUP_PREFIX)
+            for stale in remove_stale(CGROUP_PREFIX):
+                log.info("removed the cgroup of a runner that is gone: %s", stale)
             try:
                 self._cgroups = create_manager(CGROUP_PREFIX + runner_tag())
+                self._cgroups.adopt()
             except CgroupError as e:
+                if self._cgroups is not None:
+                    self._cgroups.close()
                 raise WorkerError(f"cannot create the runner's cgroups: {e}") from e
         await self._pool.start()
 
@@ -415,8 +419,7 @@ def tasks_of_uid(uid: int) -> int:
 def _remove_stale_state() -> None:
     # State directories of runners that were killed are removed (see is_stale).
     for path in Path(tempfile.gettempdir()).glob(STATE_PREFIX + "*-*-*"):
-        namespace, pid, _ = path.name.removeprefix(STATE_PREFIX).split("-", 2)
-        if is_stale(f"{namespace}-{pid}"):
+        if is_stale(path.name.removeprefix(STATE_PREFIX)):
             remove_tree(path)
 
 

@@ -70,6 +70,7 @@ class RunnerServer:
         self._token = token.encode() if token else None
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self._closing = False
 
     async def start(self, url: str) -> None:
         """Listen on `url`; a Unix socket is made reachable by its owner (root) only."""
@@ -86,6 +87,7 @@ class RunnerServer:
 
     async def close(self) -> None:
         """Stop accepting, and end open connections."""
+        self._closing = True
         if self._server is not None:
             self._server.close()
         for task in list(self._connections):
@@ -102,6 +104,12 @@ class RunnerServer:
             await self._serve_one(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the client went away; its job (if any) was cancelled with it
+        except asyncio.CancelledError:
+            # close() cancels open requests on SIGTERM/SIGINT. Ending the task normally keeps
+            # Python 3.11's stream callback from logging the cancellation as an error (it calls
+            # task.exception() on a cancelled task): stopping is not a failure.
+            if not self._closing:
+                raise
         except Exception:
             # A bug must cost one answer, never the runner: log it, tell the client.
             log.exception("request failed")

@@ -134,4 +134,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # No interpreter teardown: with torch imported (at low priority) it takes over a second,
+    # which every stop of the runner would wait for, and the zygote has nothing to flush.
+    os._exit(main())

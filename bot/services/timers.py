@@ -18,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
 from bot.clock import Clock
+from bot.errors import DatabaseDamaged
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,8 @@ class Timers:
             self._running.add(task)
         try:
             await timer.callback()
+        except DatabaseDamaged:
+            pass  # logged once where it was met
         except Exception:
             log.exception("timer %s failed", key)
         finally:

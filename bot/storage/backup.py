@@ -62,6 +62,8 @@ def check(path: Path) -> list[str]:
     """Return every integrity and foreign-key problem of the database at `path` (none: [])."""
     try:
         conn = _connect_ro(path)
+        # Damage can put any bytes into the messages (a page's garbage as a "name").
+        conn.text_factory = lambda b: b.decode("utf-8", errors="replace")
         try:
             rows = conn.execute("PRAGMA integrity_check").fetchall()
             problems = [str(r[0]) for r in rows if r[0] != "ok"]
@@ -72,6 +74,9 @@ def check(path: Path) -> list[str]:
             conn.close()
     except sqlite3.Error as e:
         return [f"{path}: {e}"]
+    except UnicodeDecodeError:
+        # SQLite's own message carried garbage from a damaged page (the schema's, say).
+        return [f"{path}: database disk image is malformed (with an unreadable message)"]
 
 
 def _copy(source: Path, target: Path) -> None:

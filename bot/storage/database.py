@@ -1,4 +1,11 @@
-"""The one aiosqlite connection, its pragmas and the numbered migrations in `db/`."""
+"""The database's connections, their pragmas and the numbered migrations in `db/`.
+
+Writes go through one connection at a time (`transaction()` on aiosqlite, `write()` in one
+hop on a connection of its own), serialised by one lock. Reads use a third connection: under
+WAL a reader sees only committed data, so a read never sees another coroutine's writes that
+are still open (and may yet be rolled back). The one-hop connections run on threads of their
+own through the standard library, not through aiosqlite's private API.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -16,8 +24,9 @@ from typing import Any, TypeVar, cast
 import aiosqlite
 
 from bot._data import shipped
-from bot.errors import StudyBotError
+from bot.errors import DatabaseDamaged, StudyBotError
 from bot.storage.backup import BackupError, database_lock
+from bot.storage.integrity import HINT, is_damage, quick_check
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +54,46 @@ def _migrations(folder: Path) -> list[tuple[int, Path]]:
     return found
 
 
+class _Worker:
+    """A plain sqlite3 connection with a thread of its own: each call is one hop there."""
+
+    def __init__(self, path: str, name: str, *, read_only: bool) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._conn: sqlite3.Connection | None = None
+        self._pool.submit(self._connect, path, read_only).result()
+
+    def _connect(self, path: str, read_only: bool) -> None:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = aiosqlite.Row
+        for pragma in ("foreign_keys=ON", "busy_timeout=5000", "synchronous=NORMAL"):
+            conn.execute(f"PRAGMA {pragma}")
+        if read_only:
+            conn.execute("PRAGMA query_only=ON")
+        self._conn = conn
+
+    async def call(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        conn = self._conn
+        if conn is None:
+            raise StorageError("database is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._pool, work, conn)
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            self._pool.submit(conn.close).result()
+        self._pool.shutdown(wait=True)
+
+
 class Database:
-    """Own the connection; apply migrations at open; give repositories a transaction helper."""
+    """Own the connections; apply migrations at open; give repositories a transaction helper."""
 
     def __init__(self, path: Path | str, migrations: Path = MIGRATIONS_DIR) -> None:
         self.path = str(path)
         self._migrations = migrations
         self._conn: aiosqlite.Connection | None = None
+        self._reader: _Worker | None = None
+        self._writer: _Worker | None = None
+        self._damage_logged = False
         # Held while open, so that `studybot db restore` refuses to swap the file underneath.
         self._lock = contextlib.ExitStack()
         # One connection serves every coroutine: writes take this lock so that statements of
@@ -72,9 +114,13 @@ class Database:
         existing file that is not a usable database is left exactly as it was.
         """
         try:
-            if self.path != ":memory:":
-                await asyncio.to_thread(_prepare_file, Path(self.path))
-                self._lock.enter_context(database_lock(Path(self.path), exclusive=False))
+            if self.path == ":memory:":
+                raise StorageError(
+                    "an in-memory database cannot be shared by the bot's connections; "
+                    "set STUDYBOT_DATABASE to a file path"
+                )
+            await asyncio.to_thread(_prepare_file, Path(self.path))
+            self._lock.enter_context(database_lock(Path(self.path), exclusive=False))
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a migration's DDL and
             # its user_version bump commit together.
             self._conn = await aiosqlite.connect(self.path, isolation_level=None)
@@ -83,8 +129,14 @@ class Database:
             await self._conn.execute("PRAGMA foreign_keys=ON")
             await self._conn.execute("PRAGMA busy_timeout=5000")
             await self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._reader = await asyncio.to_thread(
+                _Worker, self.path, "studybot-db-read", read_only=True
+            )
+            self._writer = await asyncio.to_thread(
+                _Worker, self.path, "studybot-db-write", read_only=False
+            )
             await self.migrate()
-        except StorageError:
+        except (StorageError, DatabaseDamaged):
             await self.close()
             raise
         except BackupError as e:
@@ -98,11 +150,23 @@ class Database:
             raise
 
     async def close(self) -> None:
-        """Close the connection."""
+        """Close the connections."""
+        for worker in (self._reader, self._writer):
+            if worker is not None:
+                await asyncio.to_thread(worker.close)
+        self._reader = self._writer = None
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
         self._lock.close()
+
+    def _damaged(self, error: Exception) -> DatabaseDamaged:
+        """Log damage met while serving once, and return the error each caller raises."""
+        message = f"the database {_shown(self.path)} is damaged ({error}): {HINT}"
+        if not self._damage_logged:
+            self._damage_logged = True
+            log.error("%s", message)
+        return DatabaseDamaged(message)
 
     async def __aenter__(self) -> Database:
         await self.open()
@@ -138,19 +202,25 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Run the block in one write transaction, rolled back on error."""
         async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            try:
-                await self.conn.execute("COMMIT")
-            except BaseException:
-                # A failed COMMIT (disk full) may leave the transaction open: end it, or every
-                # later write would fail to BEGIN.
-                if self.conn.in_transaction:
-                    await self.conn.execute("ROLLBACK")
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.conn
+                except BaseException:
+                    if self.conn.in_transaction:
+                        await self.conn.execute("ROLLBACK")
+                    raise
+                try:
+                    await self.conn.execute("COMMIT")
+                except BaseException:
+                    # A failed COMMIT (disk full) may leave the transaction open: end it, or
+                    # every later write would fail to BEGIN.
+                    if self.conn.in_transaction:
+                        await self.conn.execute("ROLLBACK")
+                    raise
+            except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
+                if is_damage(e):
+                    raise self._damaged(e) from e
                 raise
 
     async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -174,7 +244,7 @@ class Database:
             return result
 
         async with self._write_lock:
-            return await self._on_thread(run)
+            return await self._call(self._writer, run)
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         """Return the first row of a query, or None."""
@@ -187,7 +257,7 @@ class Database:
             finally:
                 cursor.close()
 
-        return await self._on_thread(run)
+        return await self._call(self._reader, run)
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         """Return every row of a query."""
@@ -200,14 +270,17 @@ class Database:
             finally:
                 cursor.close()
 
-        return await self._on_thread(run)
+        return await self._call(self._reader, run)
 
-    async def _on_thread(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        # One hop to aiosqlite's thread, whatever `work` does there: its cursors take three
-        # (execute, fetch, close), each a queue put, a thread switch and a wake-up of the loop.
-        # aiosqlite has no public call for this; `_execute` queues a function on its thread.
-        conn = self.conn
-        return cast(T, await conn._execute(work, conn._conn))  # type: ignore[no-untyped-call]
+    async def _call(self, worker: _Worker | None, work: Callable[[sqlite3.Connection], T]) -> T:
+        if worker is None:
+            raise StorageError("database is not open")
+        try:
+            return await worker.call(work)
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
+            if is_damage(e):
+                raise self._damaged(e) from e
+            raise
 
 
 def _shown(path: str) -> str:
@@ -233,6 +306,7 @@ def _prepare_file(path: Path) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         _check_database(path)
+        quick_check(path)
         if path.stat().st_uid == os.geteuid() and path.stat().st_mode & 0o077:
             path.chmod(0o600)
     else:

@@ -102,6 +102,12 @@ class Fence:
         """Kill whatever is left inside and remove the cgroups (with the runner's below)."""
         self._manager.close()
 
+    def cgroups(self) -> list[Path]:
+        """Return every cgroup below the fence (the runners' bases and job cgroups)."""
+        top = Path(self._cgroup.procs_files[0]).parent
+        # os.walk ignores directories removed while it walks (workers come and go).
+        return sorted(Path(d) / n for d, names, _ in os.walk(top) for n in names)
+
 
 def skip(reason: str) -> NoReturn:
     """Skip a fenced test, remembering why for the battery summary."""
@@ -150,10 +156,20 @@ def fenced_runner(
 
     With `unprivileged` the runner runs as an ordinary user (its jail in user namespaces).
     """
+    with runner_in(None, level, unprivileged, settings) as runner:
+        yield runner
+
+
+@contextlib.contextmanager
+def runner_in(
+    fence: Fence | None, level: str, unprivileged: bool, settings: dict[str, str]
+) -> Iterator[RunnerUnderTest]:
+    """Start a runner in `fence` (kept, so runners can restart in it) or in a fence of its own."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         skip("the runner tests need root and util-linux unshare")
     user = unprivileged_user() if unprivileged else None
-    fence = Fence()
+    own_fence = fence is None
+    fence = fence or Fence()
     # World-traversable on purpose: at the basic level only the sandbox, not permissions,
     # may stand between a job and these files.
     workdir = Path(tempfile.mkdtemp(prefix="studybot-runner-test-"))
@@ -229,7 +245,8 @@ def fenced_runner(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        fence.remove()
+        if own_fence:
+            fence.remove()
         if not os.environ.get("STUDYBOT_KEEP_TEST_RUNNER"):
             shutil.rmtree(workdir, ignore_errors=True)
 

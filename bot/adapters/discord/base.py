@@ -15,7 +15,7 @@ from bot.adapters.discord.markdown import cut, to_markdown
 from bot.adapters.discord.usage import usage as discord_usage
 from bot.adapters.run_render import run_problem
 from bot.app import Core
-from bot.errors import UserInputError
+from bot.errors import DatabaseDamaged, UserInputError
 from bot.i18n import _
 from bot.services.runs import RunService
 from bot.services.study import AnswerResult, Context, language_from_code
@@ -180,6 +180,19 @@ class Base:
             await handler(interaction, ctx)
         except UserInputError as err:
             await self.problem(interaction, lang, err)
+        except DatabaseDamaged:
+            # Logged once where it was met; the user gets one line.
+            try:
+                await self.reply(
+                    interaction,
+                    _(
+                        lang,
+                        render.DATABASE_DAMAGED,
+                    ),
+                    ephemeral=True,
+                )
+            except discord.HTTPException:
+                log.warning("could not answer interaction %s", interaction.id, exc_info=True)
         except Exception:
             log.exception(
                 "unhandled error handling a Discord interaction %s (type %s) channel=%s user=%s",

@@ -18,7 +18,7 @@ from bot.adapters.run_render import run_problem
 from bot.adapters.telegram.delivery import PLATFORM, TelegramDailySender
 from bot.adapters.telegram.keyboards import answer_keyboard, parse, reveal_keyboard
 from bot.app import Core
-from bot.errors import UserInputError
+from bot.errors import DatabaseDamaged, UserInputError
 from bot.i18n import _
 from bot.services.daily import Sender
 from bot.services.study import Context, language_from_code
@@ -366,12 +366,21 @@ class Handlers:
                 f"update {update.update_id} ({kind}) chat={chat.id if chat else None} "
                 f"user={user.id if user else None}"
             )
-        log.error("unhandled error handling %s", where or "a job", exc_info=context.error)
+        damaged = isinstance(context.error, DatabaseDamaged)
+        if not damaged:  # damage is logged once, where it was met
+            log.error("unhandled error handling %s", where or "a job", exc_info=context.error)
         if not isinstance(update, Update):
             return
         user = update.effective_user
         lang = language_from_code(user.language_code if user else None)
-        apology = _(lang, "Sorry, something went wrong on my side. Please try again.")
+        apology = (
+            _(
+                lang,
+                render.DATABASE_DAMAGED,
+            )
+            if damaged
+            else _(lang, "Sorry, something went wrong on my side. Please try again.")
+        )
         try:
             if update.callback_query is not None:
                 await update.callback_query.answer(apology)

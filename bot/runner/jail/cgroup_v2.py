@@ -20,6 +20,8 @@ from bot.runner.cgroups import (
     CPU_PERIOD_US,
     CgroupError,
     JobLimitsSpec,
+    fresh_dir,
+    join,
     kill_procs,
     remove_dir,
     remove_tree,
@@ -28,6 +30,7 @@ from bot.runner.cgroups import (
 REQUIRED = ("memory", "pids")
 WANTED = ("memory", "pids", "cpu")
 LEAF = "studybot-runner-leaf"  # where the runner (and its cgroup's other processes) move
+OWNER = "runner"  # the leaf in the runner's base it lives in while it runs (see `adopt`)
 CPU_WEIGHT = 100
 
 
@@ -110,6 +113,7 @@ class V2Manager:
     def __init__(self, base: Path, controllers: tuple[str, ...]) -> None:
         self.base = base
         self.controllers = controllers
+        self._came_from: Path | None = None
 
     @classmethod
     def create(cls, name: str, own: Path | None = None) -> V2Manager:
@@ -139,7 +143,7 @@ class V2Manager:
                 _enable(parent, controllers)
         base = parent / name
         try:
-            base.mkdir(exist_ok=True)
+            fresh_dir(base)
             _enable(base, controllers)
         except OSError as e:
             with contextlib.suppress(OSError):
@@ -151,7 +155,7 @@ class V2Manager:
         """Create and configure the cgroup of one worker."""
         cgroup = V2JobCgroup(self.base / f"w{worker_id}")
         try:
-            cgroup.path.mkdir()
+            fresh_dir(cgroup.path)
             (cgroup.path / "memory.max").write_text(str(limits.memory_bytes))
             swap = cgroup.path / "memory.swap.max"
             if swap.exists():
@@ -171,8 +175,26 @@ class V2Manager:
             raise CgroupError(e.errno, f"cannot set up cgroup for worker {worker_id}: {e}") from e
         return cgroup
 
+    def adopt(self) -> None:
+        """Move this process into a leaf of its base without limits of its own.
+
+        v2 allows no process next to the job cgroups, whose controllers the base enables.
+        """
+        came_from = own_v2_cgroup()
+        leaf = self.base / OWNER
+        try:
+            leaf.mkdir(exist_ok=True)
+        except OSError as e:
+            raise CgroupError(e.errno, f"cannot create {leaf}: {e}") from e
+        join(leaf)
+        self._came_from = came_from
+
     def close(self) -> None:
         """Remove the base directory and every job cgroup still in it."""
+        if self._came_from is not None:
+            # Back to where we started, or remove_tree would kill this very process.
+            with contextlib.suppress(OSError):
+                join(self._came_from)
         remove_tree(self.base)
 
 
