@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.exercises.grading import (
     PUBLIC_SEED,
@@ -114,6 +115,16 @@ def program_runner(runner: Runner, key: str) -> RunProgram:
     return run
 
 
+def _holds_tensor(value: Any) -> bool:
+    if not isinstance(value, dict):
+        return False
+    if value.get("t") == "tensor":
+        return True
+    items = value.get("items")
+    children = items.values() if isinstance(items, dict) else items or []
+    return any(_holds_tensor(item) for item in children)
+
+
 def _reasons(verdict: Verdict) -> str:
     failed = [c for c in verdict.cases if not c.passed]
     if not failed:
@@ -141,6 +152,13 @@ async def check_exercise(
         if "error" in case
     ]
     if exercise.grading == "graph":
+        # Plain values in a result come from the trace, in the code's own process: a pass
+        # must also rest on tensors that only running the graph on the secret cases gives.
+        if not any(_holds_tensor(case.get("value")) for case in cases):
+            problems.append(
+                f"{where}: no case returns a tensor: a graph exercise's verdict must rest on "
+                "values its graph computes (or use grading: values)"
+            )
         for drawn, fixed in zip(cases, public.document["cases"], strict=True):
             if drawn.get("spec") != fixed.get("spec"):
                 problems.append(

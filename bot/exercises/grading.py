@@ -246,8 +246,11 @@ class Grader:
         try:
             document = job_document(result_file(ran, RESULT_FILE), reference.cases)
         except Malformed as e:
-            log.error("exercise %s: the execute job's result is malformed: %s", exercise.id, e)
-            return Verdict(exercise.id, "reference", job=ran)
+            # The execute job holds no submitted code: what it could not report is the graphs'
+            # doing (results too large for a file, say), so it is the code's failed attempt.
+            log.warning("exercise %s: running the graphs gave no usable result: %s", exercise.id, e)
+            tail = (ran.stderr.strip().splitlines() or [str(e)])[-1][:200]
+            return Verdict(exercise.id, "malformed", job=mine, detail=tail)
         cases = compare_documents(
             reference.document, document, exercise.tolerance, exercise.tolerance64
         )

@@ -260,6 +260,17 @@ def _arg(a, index, depth=0):
     raise _Unsupported(f"an operation takes a {type(a).__name__}")
 
 
+def _bookkeeping(target):
+    return isinstance(target, torch._ops.OpOverload) and target.namespace == "profiler"
+
+
+def _arg_or_missing(a, index):
+    try:
+        return _arg(a, index)
+    except KeyError:
+        raise _Unsupported("an operation uses the profiler's marks") from None
+
+
 def _graph(gm, max_ops):
     index, nodes, outputs = {}, [], []
     inputs = 0
@@ -276,11 +287,15 @@ def _graph(gm, max_ops):
             # One output of an operation that returns several (max.dim, topk, split…).
             of, item = node.args
             nodes.append({"op": "item", "of": index[of], "i": item})
+        elif node.op == "call_function" and _bookkeeping(node.target):
+            # The profiler's record_function marks (an optimizer's step emits them): no
+            # computation, and nothing of the graph's may use them.
+            continue
         elif node.op == "call_function":
             if not isinstance(node.target, torch._ops.OpOverload):
                 raise _Unsupported(f"{node.target} is not an ATen operation")
-            args = [_arg(a, index) for a in node.args]
-            kwargs = {k: _arg(v, index) for k, v in node.kwargs.items()}
+            args = [_arg_or_missing(a, index) for a in node.args]
+            kwargs = {k: _arg_or_missing(v, index) for k, v in node.kwargs.items()}
             nodes.append({"op": "call", "target": str(node.target), "args": args, "kwargs": kwargs})
         elif node.op == "output":
             outputs = [_arg(a, index) for a in pytree.tree_leaves(node.args[0])]
