@@ -56,6 +56,11 @@ async def assert_shmem_back_to(baseline: int) -> None:
     raise AssertionError(f"host shared memory still {grown} MiB above its baseline")
 
 
+def shm_leftovers() -> list[Path]:
+    """Return files the shared-memory attack may have left in the host's /dev/shm."""
+    return list(Path("/dev/shm").glob("hoard*"))
+
+
 def held_past_limits(result_status: str, stdout: str) -> bool:
     """Tell whether a job kept what it held and ended `ok`."""
     return result_status == "ok" and "held" in stdout
@@ -103,7 +108,7 @@ time.sleep(1.5)
     # Refused (Landlock at basic), out of room (the jail's capped tmpfs), or counted.
     assert result.status in {"memory", "killed", "error"}, result
     await assert_shmem_back_to(baseline)
-    assert not list(Path("/dev/shm").glob("hoard*"))
+    assert not shm_leftovers()
     await assert_next_job_runs(runner)
 
 
