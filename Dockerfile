@@ -3,7 +3,9 @@
 #   docker build -t studybot .
 # torch is the CUDA build (PyPI's Linux wheel) of the version in constraints-cpu.txt; the host
 # needs only the NVIDIA driver. On a host without a GPU the same image runs and GPU requests
-# answer "no GPU here".
+# answer "no GPU here". A host that will never have a GPU can build the CPU variant, without
+# the CUDA libraries (about 4 GB smaller):
+#   docker build --build-arg TORCH=cpu -t studybot .
 
 # --- build: a regular wheel of studybot, then every dependency pinned, in a virtualenv ------
 FROM python:3.11-slim-bookworm AS build
@@ -11,8 +13,14 @@ FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# cuda (default): PyPI's torch with its nvidia-* libraries; cpu: torch's "+cpu" build from
+# PyTorch's CPU index (pip's own PIP_INDEX_URL/PIP_FIND_LINKS, passed as build arguments, serve
+# where that index cannot be reached).
+ARG TORCH=cuda
+ARG PIP_FIND_LINKS
+
 WORKDIR /src
-COPY constraints-image.txt ./
+COPY constraints-image.txt constraints-cpu.txt ./
 # The build backend, pinned like everything else.
 RUN pip install --no-cache-dir setuptools==84.2.1 wheel==0.45.1
 
@@ -24,8 +32,14 @@ COPY content ./content
 # as package data.
 RUN pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels .
 
-# Every version comes from constraints-image.txt, so two builds of one commit are the same.
+# Every version comes from constraints-image.txt, so two builds of one commit are the same. The
+# CPU variant installs torch first: its 2.13.0+cpu satisfies the image's torch==2.13.0, so the
+# CUDA build and its nvidia-* libraries are never fetched.
 RUN python -m venv /opt/studybot \
+    && if [ "$TORCH" = cpu ]; then \
+        /opt/studybot/bin/pip install --no-cache-dir --no-deps -c constraints-cpu.txt torch \
+            --extra-index-url https://download.pytorch.org/whl/cpu; \
+    elif [ "$TORCH" != cuda ]; then echo "TORCH must be cuda or cpu, not $TORCH" >&2; exit 2; fi \
     && /opt/studybot/bin/pip install --no-cache-dir -c constraints-image.txt \
         /wheels/studybot-*.whl
 

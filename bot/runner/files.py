@@ -191,7 +191,10 @@ def disk_usage(dir_fd: int, max_entries: int = 20_000) -> int:
 def _disk_usage_once(dir_fd: int, seen: int, max_entries: int) -> tuple[int, int]:
     """Walk once; return (bytes, entries seen), bytes -1 when a directory moved meanwhile."""
     total = 0
-    fd = os.dup(dir_fd)
+    # A description of its own, not a dup: a dup shares the directory's read offset, and the
+    # runner's watch may be walking the same scratch at the same time (two walks sharing one
+    # offset each see part of the entries, and a full scratch passes as nearly empty).
+    fd = os.open(".", _DIR_FLAGS, dir_fd=dir_fd)
     # One level per directory on the current path: its identity and the subdirectories left.
     levels: list[tuple[tuple[int, int], list[str]]] = []
     try:

@@ -225,7 +225,8 @@ async def _over_disk_cap(worker: Worker, limits: JobLimits) -> bool:
 
 
 def _job_disk_usage(worker: Worker) -> int:
-    # Names in scratch, plus files the job deleted but keeps open: those still fill the disk.
+    # Names in scratch, plus files the job deleted but keeps open or mapped: those still fill
+    # the disk.
     return disk_usage(worker.scratch_fd) + _unlinked_open_bytes(worker.keeper_pid)
 
 
@@ -309,17 +310,25 @@ def _pss(pid: int) -> int:
 
 
 def _unlinked_open_bytes(keeper: int) -> int:
-    # Regular files with no name left (deleted while open, memfds) held by the job's tree,
-    # each counted once however many descriptors point at it.
+    # Regular files with no name left (deleted while open or while mapped, memfds) held by the
+    # job's tree, each counted once however many descriptors and mappings point at it. A file
+    # mapped by one page, then closed and unlinked, keeps all its blocks but no descriptor.
     seen: dict[tuple[int, int], int] = {}
     for pid in job_tree(keeper):
-        with contextlib.suppress(OSError):
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                with contextlib.suppress(OSError):
-                    st = os.stat(f"/proc/{pid}/fd/{fd}")
-                    if stat.S_ISREG(st.st_mode) and st.st_nlink == 0:
-                        seen[st.st_dev, st.st_ino] = st.st_blocks * 512
+        for folder in (f"/proc/{pid}/fd", f"/proc/{pid}/map_files"):
+            _count_unlinked(folder, seen)
     return sum(seen.values())
+
+
+def _count_unlinked(folder: str, seen: dict[tuple[int, int], int]) -> None:
+    # map_files needs CAP_SYS_ADMIN: a runner that is not root cannot read it, but then the
+    # job's files live in its jail's size-capped tmpfs, which counts them already.
+    with contextlib.suppress(OSError):
+        for entry in os.listdir(folder):
+            with contextlib.suppress(OSError):
+                st = os.stat(f"{folder}/{entry}")
+                if stat.S_ISREG(st.st_mode) and st.st_nlink == 0:
+                    seen[st.st_dev, st.st_ino] = st.st_blocks * 512
 
 
 def _classify(

@@ -113,7 +113,7 @@ def detect(cgroup_name: str, landlock_abi_max: int | None = None) -> HostCapabil
     try:
         from bot.runner.seccomp import build_filter
 
-        build_filter(allow_unix_sockets=True, deny_group_kill=False)
+        build_filter(allow_unix_sockets=True, deny_group_kill=False, memory_cgroup=True)
     except (ImportError, OSError, RuntimeError) as e:
         caps.seccomp = f"libseccomp unusable: {e}"
     caps.gpus = count_gpus()

@@ -7,6 +7,11 @@ are few and stable. What is denied is what a job never needs: kernel and mount a
 namespaces, tracing other processes, keyrings, everything Docker's default profile refuses to a
 container without capabilities (modify_ldt, vm86, NUMA policy, ...), and (at every level)
 sockets other than AF_UNIX. Denied calls fail with EPERM so user code sees an ordinary error.
+
+Memory a job can hold where neither the kernel's memory cgroup nor the runner's watch of its
+processes sees it is refused as well: socket buffers raised past the system default (at every
+level), and, where no memory cgroup charges them, memfds (a closed memfd kept alive by one
+mapped page holds its whole size, counted by no process).
 """
 
 from __future__ import annotations
@@ -124,9 +129,14 @@ _LOW32 = 0xFFFFFFFF
 _PERSONALITY_QUERY = 0xFFFFFFFF
 _TIOCSTI = 0x5412
 _NEGATIVE_PID_BIT = 0x80000000
+# setsockopt(SOL_SOCKET, ...) names that grow a socket's buffers (the *FORCE ones need
+# CAP_NET_ADMIN, which a job never has; denied anyway, should a runner keep it).
+_SO_SNDBUF, _SO_RCVBUF, _SO_SNDBUFFORCE, _SO_RCVBUFFORCE = 7, 8, 32, 33
 
 
-def build_filter(*, allow_unix_sockets: bool, deny_group_kill: bool) -> sc.SyscallFilter:
+def build_filter(
+    *, allow_unix_sockets: bool, deny_group_kill: bool, memory_cgroup: bool
+) -> sc.SyscallFilter:
     """Build (not load) the job's filter; the options relax or tighten it per level."""
     deny = sc.ERRNO(errno.EPERM)
     f = sc.SyscallFilter(defaction=sc.ALLOW)
@@ -147,6 +157,22 @@ def build_filter(*, allow_unix_sockets: bool, deny_group_kill: bool) -> sc.Sysca
     _add(f, deny, "ioctl", sc.Arg(1, sc.MASKED_EQ, _LOW32, _TIOCSTI))
     # A job must stay killable when its parent dies, so it may not clear its death signal.
     _add(f, deny, "prctl", sc.Arg(0, sc.MASKED_EQ, _LOW32, 1))
+    # Data queued in a unix socket is charged to no process's pages and, on some kernels, to
+    # no cgroup either: with buffers raised to net.core.wmem_max (4 MiB here, doubled), 120
+    # socketpairs held 942 MiB. At the default size, the open-files limit bounds what a job
+    # can queue to a small part of its memory limit.
+    for optname in (_SO_SNDBUF, _SO_RCVBUF, _SO_SNDBUFFORCE, _SO_RCVBUFFORCE):
+        _add(
+            f,
+            deny,
+            "setsockopt",
+            sc.Arg(1, sc.MASKED_EQ, _LOW32, socket.SOL_SOCKET),
+            sc.Arg(2, sc.MASKED_EQ, _LOW32, optname),
+        )
+    if not memory_cgroup:
+        # A memfd's pages belong to no process once it is closed and only a page of it stays
+        # mapped; a memory cgroup charges them to the job, the runner's watch cannot see them.
+        _add(f, deny, "memfd_create")
     if allow_unix_sockets:
         _add(f, deny, "socket", sc.Arg(0, sc.NE, socket.AF_UNIX))
     else:
@@ -155,7 +181,9 @@ def build_filter(*, allow_unix_sockets: bool, deny_group_kill: bool) -> sc.Sysca
         # pointed anywhere else: no connect(), no sendto() with an address, and no sendmsg()
         # (its address sits in memory seccomp cannot read).
         _add(f, deny, "socket")
-        for name in ("connect", "sendmsg", "sendmmsg"):
+        # bind() too: a socketpair() socket bound to an abstract name would squat that name in
+        # the host's namespace, where other programs look for their own services.
+        for name in ("bind", "connect", "sendmsg", "sendmmsg"):
             _add(f, deny, name)
         _add(f, deny, "sendto", sc.Arg(4, sc.NE, 0))
     if deny_group_kill:

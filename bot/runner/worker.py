@@ -180,7 +180,12 @@ def _jail_main(spec: WorkerSpec, job_fd: int, pipes: tuple[int, int, int], keepe
             from bot.runner.seccomp import build_filter
 
             basic = spec.level != "strong"
-            seccomp = build_filter(allow_unix_sockets=not basic, deny_group_kill=basic)
+            seccomp = build_filter(
+                allow_unix_sockets=not basic,
+                deny_group_kill=basic,
+                # The job joins its cgroups (memory among them) only at the strong level.
+                memory_cgroup=bool(spec.cgroup_procs),
+            )
         _reroute_imports(path_fds)
         os.environ.clear()
         os.environ.update(spec.env)
