@@ -17,6 +17,7 @@ EXERCISES = load_exercises(CONTENT_DIR)
 _SOFTMAX = EXERCISES.get("softmax")
 assert _SOFTMAX is not None
 SOFTMAX: Exercise = _SOFTMAX
+CASES = SOFTMAX.cases.count("yield ")
 
 # Each cheat returns the right answer when it finds anything of the reference or of the
 # expected values, and zeros otherwise: it can pass only if grading leaks.
@@ -103,9 +104,9 @@ def softmax(x, dim=-1):
 """,
     "prints and writes a forged result, then exits": """
 import json, os, sys
-forged = {"cases": [{"value": {"t": "none"}, "inputs": {"t": "none"}}] * 8, "load_error": None}
+forged = {"cases": [{"value": {"t": "none"}, "inputs": {"t": "none"}}] * 9, "load_error": None}
 print(json.dumps(forged))
-print("✅ Solved! 8 cases passed")
+print("✅ Solved! 9 cases passed")
 for name in ("_grading.json", "_graph.json"):
     with open(name, "w") as f:
         json.dump(forged, f)
@@ -191,15 +192,16 @@ def softmax(x, dim=-1):
     print(x)
     return torch.zeros_like(x)
 """,
-    "leaves a result with a 400-digit integer, then exits": """
+    "leaves a result with a 400-digit integer, then exits": f"CASES = {CASES}\n"
+    + """
 import json, os
 huge = 10**400
 value = {"t": "tensor", "shape": [1], "dtype": "torch.int64", "values": [huge]}
 graph = {"nodes": [{"op": "const", "value": value}], "outputs": [{"n": 0}]}
 traced = {"graph": graph, "skeleton": {"t": "slot", "i": 0}}
 documents = {
-    "_grading.json": [{"value": {"t": "int", "value": huge}, "inputs": value}] * 8,
-    "_graph.json": [traced] * 8,
+    "_grading.json": [{"value": {"t": "int", "value": huge}, "inputs": value}] * CASES,
+    "_graph.json": [traced] * CASES,
 }
 for name, cases in documents.items():
     with open(name, "w") as f:

@@ -27,6 +27,7 @@ EXERCISES = load_exercises(CONTENT_DIR)
 _SOFTMAX = EXERCISES.get("softmax")
 assert _SOFTMAX is not None
 SOFTMAX: Exercise = _SOFTMAX
+CASES = SOFTMAX.cases.count("yield ")  # the cases a verdict on softmax counts
 NO_MAX = next(w.code for w in SOFTMAX.wrong if w.name.startswith("no max subtraction"))
 
 
@@ -93,7 +94,7 @@ async def test_show_fail_hint_and_solve_through_the_modal(
     assert "/submit code:" in shown.text and ".py file" not in shown.text
 
     wrong = await verdict(fake, await fake.slash("submit", user_id=ALICE, code=NO_MAX))
-    assert "❌ Not yet: 7/8 cases passed" in wrong.text
+    assert f"❌ Not yet: {CASES - 1}/{CASES} cases passed" in wrong.text
     assert "❌ large values: NaN found" in wrong.text
     assert "Graded in " in wrong.text
 
@@ -111,7 +112,7 @@ async def test_show_fail_hint_and_solve_through_the_modal(
         modal["data"]["custom_id"], {field["custom_id"]: SOFTMAX.reference}, user_id=ALICE
     )
     solved = await verdict(fake, submitted)
-    assert "✅ Solved! 8 cases passed" in solved.text
+    assert f"✅ Solved! {CASES} cases passed" in solved.text
     assert "First solve" in solved.text and "Streak: 1 day" in solved.text
 
     rows = await core.db.fetchall("SELECT source, question_id FROM attempts")
