@@ -77,6 +77,17 @@ async def say(fake: FakeBotAPI, text: str) -> str:
     return str(call.params["text"])
 
 
+# A right softmax whose parameters are not the signature's: every call fails the same way.
+RENAMED = """
+import torch
+
+
+def softmax(t: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    e = (t - t.amax(dim=axis, keepdim=True)).exp()
+    return e / e.sum(dim=axis, keepdim=True)
+"""
+
+
 def fenced(code: str) -> str:
     return f"/submit\n```python\n{code}```"
 
@@ -96,6 +107,12 @@ async def test_show_fail_hint_solve_on_telegram(bot: App, fake: FakeBotAPI, core
     assert "Graded in " in wrong
     assert "Your code printed:\n<pre>debugging &lt;here&gt;</pre>" in wrong
 
+    renamed = await say(fake, fenced(RENAMED))
+    assert renamed.count("❌") == 2  # the head and one line for every case
+    assert f"❌ All {CASES} failing cases: raised TypeError: missing a required" in renamed
+    assert "the signature must be softmax(x: torch.Tensor, dim: int = -1)" in renamed
+    assert "yours is softmax(t, axis)" in renamed
+
     hint = await say(fake, "/hint")
     assert "💡 Hint 1/3" in hint and "softmax(x - c)" in hint
     assert "💡 Hint 2/3" in await say(fake, "/hint")
@@ -110,7 +127,7 @@ async def test_show_fail_hint_solve_on_telegram(bot: App, fake: FakeBotAPI, core
     rows = await core.db.fetchall("SELECT source, question_id FROM attempts")
     assert [tuple(r) for r in rows] == [("exercise", "exercise:softmax")]
     progress = await core.db.fetchone("SELECT attempts, hints_used FROM exercise_progress")
-    assert progress is not None and tuple(progress) == (3, 2)
+    assert progress is not None and tuple(progress) == (4, 2)
     assert "✅ <code>softmax</code>" in await say(fake, "/exercises")
     board = await say(fake, "/leaderboard")
     assert "1" in board  # private chat: the user's own totals include the first solve

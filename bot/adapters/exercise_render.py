@@ -199,6 +199,12 @@ def verdict(lang: Lang, submitted: Submitted, wall_limit_s: float) -> str:
     for c in v.cases:
         if c.passed:
             lines.append(f"✅ {e(c.name)}")
+    reasons = {case_reason(lang, c) for c in failed}
+    if len(failed) > 1 and len(reasons) == 1:
+        # One cause (the code does not load, the signature does not match): said once.
+        (reason,) = reasons
+        lines.append(e(_(lang, "❌ All {n} failing cases: {reason}", n=len(failed), reason=reason)))
+        failed = []
     for c in failed[:MAX_FAILED_SHOWN]:
         lines.append(f"❌ {e(c.name)}: {e(case_reason(lang, c))}")
     if len(failed) > MAX_FAILED_SHOWN:

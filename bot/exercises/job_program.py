@@ -15,6 +15,7 @@ to the runner. Each role sees only what it needs:
 # mypy: ignore-errors
 # ruff: noqa: S102 - running given code is what this program is for
 
+import inspect
 import io
 import json
 import math
@@ -128,6 +129,28 @@ def _load_code(source):
     return entry, None
 
 
+def _signature_error(entry, inputs):
+    """Say so when the entry cannot take the cases' arguments (default check only)."""
+    if P.get("check") is not None or not inputs or not callable(entry):
+        return None
+    try:
+        inspect.signature(entry).bind(**inputs[0])
+    except TypeError as e:
+        mine = _describe_signature(entry)
+        return f"TypeError: {e}: the signature must be {P['signature']}; yours is {mine}"
+    except ValueError:  # no signature to inspect (a builtin): let the call say
+        return None
+    return None
+
+
+def _describe_signature(entry):
+    try:
+        names = ", ".join(inspect.signature(entry).parameters)
+    except (TypeError, ValueError):
+        return "unknown"
+    return f"{getattr(entry, '__name__', P['entry'])}({names})"
+
+
 def _tensors(kwargs):
     leaves, spec = pytree.tree_flatten(kwargs)
     return leaves, spec, [i for i, v in enumerate(leaves) if isinstance(v, torch.Tensor)]
@@ -196,6 +219,8 @@ def values():
     inputs = _load_inputs(INPUTS_IN)
     run = _harness()
     entry, load_error = _load_code(P["code"])
+    load_error = load_error or _signature_error(entry, inputs)
+    entry = None if load_error else entry
     doc = {"cases": [], "load_error": load_error}
     for index, kwargs in enumerate(inputs):
         case = {}
@@ -313,6 +338,8 @@ def trace():
     inputs = _load_inputs(INPUTS_IN)
     run = _harness()
     entry, load_error = _load_code(P["code"])
+    load_error = load_error or _signature_error(entry, inputs)
+    entry = None if load_error else entry
     doc = {"cases": [], "load_error": load_error}
     count = [0]
     tracer = proxy_tensor.PythonKeyTracer

@@ -55,7 +55,12 @@ def reference_program(exercise: Exercise, seed: int, case_seeds: list[int]) -> s
 def values_program(exercise: Exercise, code: str, case_seeds: list[int]) -> str:
     """Run `code` on the given inputs and report its values (values-only exercises)."""
     return program(
-        "values", entry=exercise.entry, check=exercise.check, code=code, case_seeds=case_seeds
+        "values",
+        entry=exercise.entry,
+        signature=exercise.signature,
+        check=exercise.check,
+        code=code,
+        case_seeds=case_seeds,
     )
 
 
@@ -64,6 +69,7 @@ def trace_program(exercise: Exercise, code: str, case_seeds: list[int]) -> str:
     return program(
         "trace",
         entry=exercise.entry,
+        signature=exercise.signature,
         check=exercise.check,
         code=code,
         case_seeds=case_seeds,
