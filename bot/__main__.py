@@ -165,11 +165,11 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"studybot {package_version()}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (short, what, variables, examples) in COMMANDS.items():
+    # The description lists the commands once; the subcommands add no second list.
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", help="one of the commands above")
+    for name, (_short, what, variables, examples) in COMMANDS.items():
         command = sub.add_parser(
             name,
-            help=short,
             description=what,
             epilog=f"{_where(name)}:\n{_indent(variables)}\n\nexamples:\n{_indent(examples)}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -373,10 +373,16 @@ def db_main(settings: Settings, action: str, path: Path | None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.command is None:
-        _parser().print_help()
-        return 0
+        parser.print_usage(sys.stderr)
+        print(
+            "studybot: a COMMAND is needed: studybot console chats in this terminal;"
+            " studybot --help lists every command",
+            file=sys.stderr,
+        )
+        return 2
     # The runner and its check read only their own environment: never .env, never the token.
     settings = load_settings(RunnerSettings if args.command in {"runner", "sandbox"} else Settings)
     from bot.logging_setup import setup_logging

@@ -37,6 +37,18 @@ def test_each_command_has_a_help_page_with_variables_and_an_example(
             assert name in ALIASES, name
 
 
+def test_no_command_is_an_error_and_help_lists_each_command_once(tmp_path: Path) -> None:
+    bare = studybot(env=clean_env(), cwd=tmp_path)
+    assert bare.returncode == 2 and bare.stdout == ""
+    assert bare.stderr.startswith("usage: studybot")
+    assert "studybot: a COMMAND is needed: studybot console chats in this terminal" in bare.stderr
+    page = studybot("--help", env=clean_env(), cwd=tmp_path).stdout
+    for name in COMMANDS:
+        listed = re.findall(rf"^  {name}\b", page, re.MULTILINE)
+        assert len(listed) == 1 or name in {"content", "db"}, (name, page)
+    assert page.count("chat with the bot in this terminal") == 1
+
+
 def test_version(tmp_path: Path) -> None:
     proc = studybot("--version", env=clean_env(), cwd=tmp_path)
     assert proc.returncode == 0
