@@ -83,7 +83,9 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "runner": (
         "serve the /run sandbox",
         "Serve the /run sandbox API on a Unix socket (mode 0600) or TCP, for a bot started\n"
-        "with STUDYBOT_RUNNER_URL. It must run as root; it refuses to start (exit 2, one\n"
+        "with STUDYBOT_RUNNER_URL. As root it builds the strong level with cgroups; as an\n"
+        "ordinary user, in user namespaces (`studybot sandbox check` says which level and\n"
+        "what it bounds). It refuses to start (exit 2, one\n"
         "line) below STUDYBOT_SANDBOX_MIN_LEVEL, or on TCP beyond loopback without\n"
         "STUDYBOT_RUNNER_TOKEN. It reads only its own environment: never .env, never the\n"
         "bot's token.",
@@ -102,13 +104,14 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "and a hard question, snippets without a check); exit 1 with one line per problem.\n"
         "It also runs every exercise (content/exercises): the reference must pass every case\n"
         "and every wrong solution must fail one (else: not discriminating). Jobs go to the\n"
-        "runner at STUDYBOT_RUNNER_URL, a local runner (root), or plain subprocesses.\n"
+        "runner at STUDYBOT_RUNNER_URL, else to a local sandbox runner (root or not), or\n"
+        "to plain subprocesses only where no sandbox can start.\n"
         'content reports: list the open problem reports users filed with the "Report a\n'
         'problem" button (or /report in the console), newest first; --close ID closes one.',
         "STUDYBOT_CONTENT_DIR (the content/ folder shipped with the bot),\n"
         "STUDYBOT_DATABASE (data/studybot.db; for reports)",
         "studybot content check\nSTUDYBOT_CONTENT_DIR=my-bank studybot content check\n"
-        "studybot content check --exercise softmax --exercise layernorm\n"
+        "studybot content check --exercise softmax --exercise layer-norm\n"
         "studybot content reports\nstudybot content reports --close 3",
     ),
     "sandbox": (
@@ -116,9 +119,10 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "sandbox check: print the sandbox level this host allows and each protection, then\n"
         "attack the sandbox (network, secrets, writes outside scratch, fork bomb, leftovers,\n"
         "kill(-1)); exit 0 only if everything was contained, 2 (one line) if the level is\n"
-        "below STUDYBOT_SANDBOX_MIN_LEVEL. Needs root.",
+        "below STUDYBOT_SANDBOX_MIN_LEVEL. Runs as root or as an ordinary user (then in user\n"
+        "namespaces, with cgroups only where a subtree is delegated).",
         "STUDYBOT_SANDBOX_LEVEL, STUDYBOT_SANDBOX_MIN_LEVEL, STUDYBOT_RUN_* (limits)",
-        "sudo .venv/bin/studybot sandbox check",
+        "studybot sandbox check\nsudo .venv/bin/studybot sandbox check",
     ),
     "db": (
         "back up, check and restore the database",
@@ -234,7 +238,13 @@ async def exercises_check(settings: Settings, ids: list[str] | None, run: bool) 
     if ids:
         unknown = [i for i in ids if bank.get(i) is None]
         if unknown:
-            print(f"studybot: no exercise {', '.join(unknown)}", file=sys.stderr)
+            import difflib
+
+            ids_known = [x.id for x in bank.exercises]
+            for wanted in unknown:
+                close = difflib.get_close_matches(wanted, ids_known, n=3, cutoff=0.6)
+                hint = f" (did you mean {', '.join(close)}?)" if close else ""
+                print(f"studybot: no exercise {wanted}{hint}", file=sys.stderr)
             return 1
         chosen = tuple(x for x in bank.exercises if x.id in ids)
     topics = Counter(x.topic for x in bank.exercises)
@@ -261,8 +271,7 @@ async def exercises_check(settings: Settings, ids: list[str] | None, run: bool) 
 
 @asynccontextmanager
 async def exercise_runner(settings: Settings) -> AsyncIterator[tuple[Runner, str]]:
-    """Yield the runner at STUDYBOT_RUNNER_URL, a local one (root), or plain subprocesses."""
-    import os
+    """Yield the runner at STUDYBOT_RUNNER_URL, a local sandbox runner, or plain subprocesses."""
     import tempfile
 
     from bot.exercises.check import PlainRunner
@@ -272,23 +281,23 @@ async def exercise_runner(settings: Settings) -> AsyncIterator[tuple[Runner, str
         token = settings.runner_token.get_secret_value() if settings.runner_token else None
         yield RunnerClient(settings.runner_url, token), settings.runner_url
         return
-    if os.geteuid() == 0:
-        with tempfile.TemporaryDirectory(prefix="studybot-check-") as folder:
-            local = settings.model_copy(
-                update={
-                    "runner_socket": Path(folder) / "runner.sock",
-                    "run_rate_per_minute": 1_000_000,
-                    "log_level": "WARNING",
-                    "run_wall_time_s": max(settings.run_wall_time_s, 30.0),
-                    "run_cpu_time_s": max(settings.run_cpu_time_s, 30),
-                }
-            )
-            try:
-                async with LocalRunner(local) as client:
-                    yield client, "the local sandbox runner"
-                    return
-            except RunnerUnavailable as e:
-                print(f"the local runner did not start ({e}); using subprocesses", file=sys.stderr)
+    # Root or not: the runner picks its level (user namespaces without root).
+    with tempfile.TemporaryDirectory(prefix="studybot-check-") as folder:
+        local = settings.model_copy(
+            update={
+                "runner_socket": Path(folder) / "runner.sock",
+                "run_rate_per_minute": 1_000_000,
+                "log_level": "WARNING",
+                "run_wall_time_s": max(settings.run_wall_time_s, 30.0),
+                "run_cpu_time_s": max(settings.run_cpu_time_s, 30),
+            }
+        )
+        try:
+            async with LocalRunner(local) as client:
+                yield client, "the local sandbox runner"
+                return
+        except RunnerUnavailable as e:
+            print(f"the local runner did not start ({e}); using subprocesses", file=sys.stderr)
     yield PlainRunner(settings.run_wall_time_s * 3), "plain subprocesses (no sandbox)"
 
 

@@ -8,6 +8,8 @@ root), for a graph exercise (softmax) and for the same exercise graded on values
 from __future__ import annotations
 
 import asyncio
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +24,7 @@ from tests.grading_cheats import (
     SLOW_WITH_A_STOPPED_CLOCK,
     SOFTMAX,
 )
-from tests.runner.conftest import RunnerUnderTest
+from tests.runner.conftest import REPO, Fence, RunnerUnderTest, unprivileged_user
 
 # The same exercise judged on the values the code returns (as values-only exercises are).
 SOFTMAX_VALUES = SOFTMAX.model_copy(update={"grading": "values", "forbidden": ()})
@@ -90,3 +92,37 @@ def test_a_stopped_clock_does_not_make_a_loop_fast(runner: RunnerUnderTest) -> N
     assert {c.reason for c in verdict.cases if not c.passed} & {"ops"}, verdict.cases
     right = grade(runner, exercise, exercise.reference, "clock-reference")
     assert right.solved and right.ops is not None and right.ops * 4 <= exercise.max_ops
+
+
+def test_content_check_as_an_ordinary_user_runs_in_the_sandbox(tmp_path: Path) -> None:
+    user = unprivileged_user()
+    fence = Fence()
+    tmp_path.chmod(0o777)
+    try:
+        command = [*fence.prefix(), *user.prefix(), user.python, "-m", "bot", "content", "check"]
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
+        unknown = subprocess.run(
+            [*command, "--exercise", "layernorm"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert unknown.returncode == 1
+        assert "no exercise layernorm (did you mean layer-norm?)" in unknown.stderr
+        checked = subprocess.run(
+            [*command, "--exercise", "softmax"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        fence.remove()
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "running 1 exercise(s) on the local sandbox runner" in checked.stdout
+    assert "exercise softmax: the reference passes" in checked.stdout
