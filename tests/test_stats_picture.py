@@ -129,6 +129,31 @@ async def test_console_writes_the_picture_and_prints_the_caption(
     assert png_size((tmp_path / "studybot-output" / "stats.png").read_bytes()) == (WIDTH, HEIGHT)
 
 
+async def test_console_files_never_overwrite_each_other_and_are_private(
+    core: Core, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from bot.adapters.console import Console
+
+    monkeypatch.chdir(tmp_path)
+    c = Console(core, stdin=io.StringIO(""), stdout=io.StringIO(), user="tester")
+    try:
+        paths = [c.save_file("output.txt", f"run {i}".encode()) for i in range(3)]
+        paths.append(c.save_file("../../etc/passwd", b"elsewhere?"))
+    finally:
+        c.close()
+    assert paths == [
+        "studybot-output/output.txt",
+        "studybot-output/output-2.txt",
+        "studybot-output/output-3.txt",
+        "studybot-output/passwd",
+    ]
+    assert [(tmp_path / p).read_text() for p in paths[:3]] == ["run 0", "run 1", "run 2"]
+    assert (tmp_path / "studybot-output").stat().st_mode & 0o777 == 0o700
+    assert {(tmp_path / p).stat().st_mode & 0o777 for p in paths} == {0o600}
+
+
 def _spec(title: str, states: tuple[int, int, int]) -> PictureSpec:
     days = ("today", "12/2", "12/3", "12/4", "12/5", "12/6", "12/7")
     weekdays = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import getpass
 import html
+import itertools
 import logging
+import os
 import re
 import sys
 import threading
@@ -386,12 +388,25 @@ class Console:
         return "\n".join(block)
 
     def save_file(self, name: str, data: bytes) -> str:
-        """Save a file a run produced under ./studybot-output/ and return its path."""
+        """Save a file a run produced under ./studybot-output/ and return its path.
+
+        Never over an earlier file (output.txt, output-2.txt, …), and readable by this user
+        alone: what a snippet printed or drew is the user's own.
+        """
         folder = Path("studybot-output")
-        folder.mkdir(exist_ok=True)
-        path = folder / Path(name).name
-        path.write_bytes(data)
-        return str(path)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        base = Path(Path(name).name or "file")
+        for n in itertools.count(1):
+            path = folder / (base.name if n == 1 else f"{base.stem}-{n}{base.suffix}")
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+            try:
+                fd = os.open(path, flags, 0o600)
+            except FileExistsError:
+                continue
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            return str(path)
+        raise AssertionError("unreachable")
 
     async def _send_question(self, _chat: Chat, shown: Shown) -> str:
         await self.show(shown)
