@@ -348,6 +348,7 @@ def _run_snippet(message: dict[str, Any], done_fd: int) -> NoReturn:
         main.__dict__.update(_prelude())
         sys.modules["__main__"] = main
         sys.argv = ["<run>"]
+        _show_saves_figures()
         sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
         exec(compile(message["code"], "<run>", "exec"), main.__dict__)  # noqa: S102 - the point
     except SystemExit as e:
@@ -374,6 +375,23 @@ def _write_inputs(files: list[dict[str, str]]) -> None:
         fd = os.open(entry["name"], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(base64.b64decode(entry["data"]))
+
+
+def _show_saves_figures() -> None:
+    # No screen here (Agg): plt.show() saves each open figure as figure-N.png, which comes
+    # back as a picture, as a notebook would show it.
+    import itertools
+
+    import matplotlib.pyplot as plt
+
+    shown = itertools.count(1)  # figure numbers are reused once closed; file names are not
+
+    def show(*args: Any, **kwargs: Any) -> None:
+        for number in plt.get_fignums():
+            plt.figure(number).savefig(f"figure-{next(shown)}.png")
+            plt.close(number)
+
+    plt.show = show
 
 
 def _finish_like_python() -> None:

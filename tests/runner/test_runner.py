@@ -91,6 +91,25 @@ async def test_plot_comes_back_as_image(runner: RunnerUnderTest) -> None:
     assert files["unclosed.txt"].data == b"flushed at exit"
 
 
+async def test_plt_show_comes_back_as_pictures(runner: RunnerUnderTest) -> None:
+    result = await run(
+        runner,
+        """
+        import matplotlib.pyplot as plt
+        plt.plot([1, 3, 2])
+        plt.figure()
+        plt.bar(["a", "b"], [2, 1])
+        plt.show()
+        plt.plot([0, 1])
+        plt.show(block=False)
+    """,
+    )
+    assert result.status == "ok", result
+    files = {f.name: f for f in result.files}
+    assert set(files) == {"figure-1.png", "figure-2.png", "figure-3.png"}
+    assert all(f.is_image and f.data.startswith(b"\x89PNG") for f in files.values())
+
+
 async def test_standard_library_imports_work(runner: RunnerUnderTest) -> None:
     # Modules the zygote did not preload must still import (the interpreter may live where
     # the job uids cannot read, e.g. pyenv under /root).
