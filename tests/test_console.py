@@ -46,6 +46,8 @@ def test_console_bad_input_and_language(tmp_path: Path) -> None:
         tmp_path,
         [
             "/question nosuchtopic",
+            "/lang",
+            "/remind",
             "/lang xx",
             "/timezone Mars/Olympus",
             "Z",
@@ -59,6 +61,8 @@ def test_console_bad_input_and_language(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "Unknown topic" in out
+    assert "Current language: English.\nUsage: /lang zh or /lang en." in out
+    assert "Usage: /remind" in out  # bare: the reminder (none yet), then how to set one
     assert "Usage: /lang zh or /lang en." in out
     assert "Usage: /timezone" in out
     assert "No question yet" in out

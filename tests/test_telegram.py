@@ -205,6 +205,7 @@ async def test_blocked_chat_is_unsubscribed_not_retried(
         ("/timezone Mars/Olympus", "Usage: /timezone"),
         ("/timezone Europe", "Usage: /timezone"),
         ("/lang xx", "Usage: /lang"),
+        ("/lang", "Current language: English.\nUsage: /lang zh or /lang en."),
         ("/question nosuchtopic", "Unknown topic"),
         ("/subscribe 08:00 nosuchtopic", "Unknown topic “nosuchtopic”"),
         ("/subscribe nosuchtopic", "Unknown topic “nosuchtopic”"),

@@ -277,12 +277,14 @@ class Console:
         self.say(render.streak(ctx.lang, await self.core.study.streak(ctx)))
 
     async def remind(self, ctx: Context, arg: str, line: str) -> None:
-        """Set or stop the reminder."""
-        if len(arg.split()) != 1:
+        """Show, set or stop the reminder."""
+        if len(arg.split()) > 1:
             raise UserInputError("usage_remind")
-        user = await self.core.reminders.set(ctx, arg)
+        user = await self.core.reminders.set(ctx, arg) if arg.strip() else ctx.user
         zone = self.core.reminders.zone(user)
         self.say(review_render.remind_set(ctx.lang, user.remind_at, zone))
+        if not arg.strip() and user.remind_at is None:
+            self.say(render.usage(ctx.lang, "usage_remind"))
 
     async def timezone(self, ctx: Context, arg: str, line: str) -> None:
         """Show or set the time zone."""
@@ -298,7 +300,10 @@ class Console:
         self.say(_(lang, "Time zone set to {zone}.", zone=ctx.user_zone))
 
     async def lang(self, ctx: Context, arg: str, line: str) -> None:
-        """Set the language."""
+        """Show or set the language."""
+        if not arg.strip():
+            self.say(render.language_now(ctx.lang))
+            return
         ctx = await self.core.study.set_language(ctx, arg)
         self.say(_(ctx.lang, "I will speak English from now on."))
 

@@ -246,6 +246,12 @@ def daily_problem(lang: Lang, status: str) -> str | None:
     return None
 
 
+def language_now(lang: Lang) -> str:
+    """Say which language is in use here, and how to change it."""
+    # The same text in each catalog names its own language.
+    return _(lang, "Current language: English.") + "\n" + usage(lang, "usage_lang")
+
+
 def usage(lang: Lang, key: str, **params: object) -> str:
     """Render the usage line for a command given wrong arguments (escaped for HTML)."""
     # What the user typed comes back as a short excerpt at most, never a whole long text.

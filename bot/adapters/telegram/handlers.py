@@ -232,8 +232,11 @@ class Handlers:
 
     @command
     async def lang(self, update: Update, context: Ctx, ctx: Context) -> None:
-        """Set the language (the user's in private chats, the group's in groups)."""
+        """Show or set the language (the user's in private chats, the group's in groups)."""
         args = self.args(context)
+        if not args:
+            await self.reply(update, render.language_now(ctx.lang))
+            return
         if len(args) != 1:
             raise UserInputError("usage_lang")
         await self.require_admin(update, context)
