@@ -87,6 +87,33 @@ def test_suggestions_are_real_zones_and_at_most_three(text: str) -> None:
     assert set(found) <= set(ZONES) | {"Factory", "localtime"}
 
 
+@given(
+    st.integers(min_value=-12, max_value=14),
+    st.sampled_from([0, 30, 45]),
+    # Naive bounds, as hypothesis wants them; each value is made UTC below.
+    st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1)),  # noqa: DTZ001
+)
+def test_an_offset_suggests_cities_at_that_offset_then(
+    hours: int, minutes: int, at: datetime
+) -> None:
+    now = at.replace(tzinfo=UTC)
+    sign = "-" if hours < 0 else "+"
+    text = f"{sign}{abs(hours):02d}:{minutes:02d}"
+    offset = timedelta(hours=hours) + timedelta(minutes=minutes) * (-1 if hours < 0 else 1)
+    found = suggest_zones(text, now=now)
+    assert len(found) <= 3
+    for zone in found:
+        assert now.astimezone(ZoneInfo(zone)).utcoffset() == offset, (text, zone, now)
+
+
+def test_an_offset_follows_daylight_saving() -> None:
+    winter, summer = datetime(2026, 1, 15, tzinfo=UTC), datetime(2026, 7, 15, tzinfo=UTC)
+    assert suggest_zones("UTC-4", now=summer)[0] == "America/New_York"
+    assert "America/New_York" not in suggest_zones("UTC-4", now=winter)
+    assert suggest_zones("-05:00", now=winter)[0] == "America/New_York"
+    assert suggest_zones("+08:00", now=winter)[:1] == ["Asia/Shanghai"]
+
+
 # -- topics -----------------------------------------------------------------------------------
 
 

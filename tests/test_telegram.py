@@ -210,6 +210,7 @@ async def test_blocked_chat_is_unsubscribed_not_retried(
         ("/subscribe 08:00 nosuchtopic", "Unknown topic “nosuchtopic”"),
         ("/subscribe nosuchtopic", "Unknown topic “nosuchtopic”"),
         ("/timezone Europe/Berln", "Did you mean Europe/Berlin,"),
+        ("/timezone +08:00", "Did you mean Asia/Shanghai, Asia/Hong_Kong, Asia/Taipei?"),
         ("/frobnicate", "Unknown command /frobnicate"),
         ("/run", "/run is not available"),
     ],

@@ -315,8 +315,9 @@ class StudyService:
             try:
                 zone = check_timezone(value.strip())
             except ValueError:
+                suggestions = suggest_zones(value, now=self.clock.now())
                 raise UserInputError(
-                    "unknown_timezone", zone=value.strip(), suggestions=suggest_zones(value)
+                    "unknown_timezone", zone=value.strip(), suggestions=suggestions
                 ) from None
         chat = await self.repos.chats.update(ctx.chat.id, timezone=zone)
         user = ctx.user
