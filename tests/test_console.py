@@ -91,6 +91,13 @@ async def test_console_daily_is_the_same_question_all_day(core: Core) -> None:
     assert c.current is not None
     assert c.current.question.id == first.question.id
     assert c.current.prompt.id == first.prompt.id  # answered once, however often shown
+    assert first.lang == "en"
+    await c.handle("/lang zh")
+    out.truncate(0)
+    await c.handle("/daily")
+    assert c.current.prompt.id == first.prompt.id and c.current.lang == "zh"
+    assert first.question.text("zh").quiz.options[0] in out.getvalue()
+    assert first.question.text("en").quiz.options[0] not in out.getvalue()
 
 
 def root_runner_env(tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -152,7 +152,8 @@ class DailyService:
                 found = await self.study.prompt(delivery.prompt_id) if delivery.prompt_id else None
                 if found is not None:
                     prompt, question = found
-                    shown = Shown(prompt=prompt, question=question, lang=prompt.language)
+                    # In the language asked in now: /lang may have changed since it went out.
+                    shown = Shown(prompt=prompt, question=question, lang=ctx.lang)
                     shown = await self._with_reviews(chat, shown)
                     return await self._repeat(shown, day, send, chat)
             # Asked for, today's question goes out even where a scheduled send was refused or
