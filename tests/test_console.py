@@ -34,7 +34,7 @@ def test_console_session_daily_answer_streak(tmp_path: Path) -> None:
     assert ("Correct!" in out) or ("Not quite" in out)
     assert "Streak: 1 day" in out
     assert "Quiz answer:" in out
-    assert "Answered: 1" in out
+    assert "Accuracy: 0% (0/1)" in out
     # A second session on the same database remembers the streak.
     again = console(tmp_path, ["/streak"])
     assert "Streak: 1 day" in again.stdout

@@ -53,3 +53,10 @@ def test_rendering_in_both_languages() -> None:
     assert render.streak_line("zh", StreakView(3, 3, 0, True, False)) == "🔥 已连续打卡 3 天"
     assert render.streak_line("en", StreakView(1, 1, 0, True, False)) == "🔥 Streak: 1 day"
     assert re.search(r"/daily — 今日一题", render.help_text("zh"))
+
+
+def test_a_freeze_has_one_name_in_chinese() -> None:
+    zh = catalog("zh")
+    freezes = [str(s) for i, s in zh.items() if "reeze" in str(i)]
+    assert freezes and all("补签卡" in s for s in freezes), freezes
+    assert not [s for s in zh.values() if "冻结" in str(s)]

@@ -556,8 +556,11 @@ class Console:
         spec = stats_render.picture_spec(self.core.bank, ctx.lang, overview)
         path = self.save_file("stats.png", await self.pictures.render(spec))
         self.say(_(ctx.lang, "Your statistics picture: {path}", path=path))
+        # The caption has the totals; the topics are what the picture shows in bars.
         self.say(stats_render.caption(ctx.lang, overview))
-        self.say(render.stats(self.core.bank, ctx.lang, overview.totals))
+        topics = render.by_topic(self.core.bank, ctx.lang, overview.totals)
+        if topics:
+            self.say("\n".join(topics))
 
     def close(self) -> None:
         """Stop the picture worker, if one was started."""

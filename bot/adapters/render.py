@@ -193,13 +193,20 @@ def stats(bank: ContentBank, lang: Lang, s: UserStats) -> str:
         ngettext(lang, "Active on {n} day", "Active on {n} days", s.days),
         "",
     ]
+    lines.extend(by_topic(bank, lang, s))
+    if s.exercises_solved:
+        lines.append(_(lang, "🧩 Exercises solved: {n}", n=s.exercises_solved))
+    return "\n".join(lines).rstrip()
+
+
+def by_topic(bank: ContentBank, lang: Lang, s: UserStats) -> list[str]:
+    """Return one line per topic answered: correct/answered."""
+    lines = []
     for topic in bank.topics:
         if topic.id in s.by_topic:
             answered, correct = s.by_topic[topic.id]
             lines.append(f"{e(topic.name(lang))}: {correct}/{answered}")
-    if s.exercises_solved:
-        lines.append(_(lang, "🧩 Exercises solved: {n}", n=s.exercises_solved))
-    return "\n".join(lines).rstrip()
+    return lines
 
 
 def topics(bank: ContentBank, lang: Lang) -> str:
