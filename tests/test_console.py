@@ -52,6 +52,7 @@ def test_console_bad_input_and_language(tmp_path: Path) -> None:
             "/timezone Mars/Olympus",
             "Z",
             "/what",
+            "/cancel",
             "/lang zh",
             "/topics",
             "/daily",
@@ -67,6 +68,9 @@ def test_console_bad_input_and_language(tmp_path: Path) -> None:
     assert "Usage: /timezone" in out
     assert "No question yet" in out
     assert "Unknown command /what" in out
+    assert "Nothing to cancel: /cancel stops code you are pasting." in out
+    assert "reply to my message" not in out and "caption" not in out
+    assert "something went wrong" not in out
     assert "主题" in out and "每日一题" in out
     assert "输入字母" in out  # "9" is not an option of a 4-option question
 

@@ -72,7 +72,10 @@ def test_console_quiz_piped_as_the_readme_shows(tmp_path: Path) -> None:
     assert "Quiz over: 2 questions." in out
     assert "Your result: " in out
     assert "Your answers this week" in out
-    assert "Quiz polls: " in out
+    assert "In quizzes: " in out
+    # The console's own words: no polls, replies or files to send here.
+    assert "Answer each question with its letter; the scoreboard comes at the end." in out
+    assert "Answer in the polls" not in out
     assert "你本周的答题" in out
 
 

@@ -395,7 +395,7 @@ async def test_two_groups_at_once_and_leaderboard_after_two_sessions_and_a_daily
     assert "Bob" not in board and "🥇 Alice" in board
     totals = await reply_to(fake, "/leaderboard", BOB, BOB)
     assert "Answered: 3" in totals
-    assert "Quiz polls: 2/2 correct" in totals
+    assert "In quizzes: 2/2 correct" in totals
 
 
 async def test_twenty_groups_quizzing_at_once_get_no_429(fake: FakeBotAPI, core: Core) -> None:

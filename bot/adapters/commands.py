@@ -172,6 +172,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("help", N_("What I can do")),
     Command("quit", N_("Leave"), platforms=CONSOLE),
+    Command("cancel", N_("Stop pasting code: nothing is run"), platforms=CONSOLE),
     # Not in the menus: /start is Telegram's first message, /admin is for the operators.
     Command(
         "start",

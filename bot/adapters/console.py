@@ -15,7 +15,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Literal, TextIO
 
-from bot.adapters import exercise_render, quiz_render, render, review_render, stats_render
+from bot.adapters import (
+    console_usage,
+    exercise_render,
+    quiz_render,
+    render,
+    review_render,
+    stats_render,
+)
 from bot.adapters.console_exercises import ConsoleExercises
 from bot.adapters.run_render import run_problem, run_reply
 from bot.adapters.stats_picture import PictureRenderer
@@ -171,12 +178,13 @@ class Console:
         lang: Lang = "en"  # until the user's own is known
         try:
             ctx = await self.context()
-            lang = lang
+            lang = ctx.lang
             await self._dispatch(ctx, command.lower(), arg, line)
         except UserInputError as err:
-            # The one error path: usage lines, and why /run cannot go ahead (the console's
-            # user runs the bot, so they also learn what to do about it).
-            problem = exercise_render.problem(lang, err)
+            # The one error path: usage lines in the console's own words where they differ,
+            # and why /run cannot go ahead (the console's user runs the bot, so they also
+            # learn what to do about it).
+            problem = console_usage.usage(lang, err.key) or exercise_render.problem(lang, err)
             self.say(problem or run_problem(lang, err, operator=True))
         except DatabaseDamaged:
             # Logged once where it was met; the user gets one line, not a traceback.
@@ -224,8 +232,13 @@ class Console:
             "lang": self.lang,
             "help": self.help,
             "quit": self.quit,
+            "cancel": self.cancel,
             "start": self.start,
         }
+
+    async def cancel(self, ctx: Context, arg: str, line: str) -> None:
+        """Say there is nothing to cancel (code being pasted is cancelled where it is read)."""
+        self.say(_(ctx.lang, "Nothing to cancel: /cancel stops code you are pasting."))
 
     async def start(self, ctx: Context, arg: str, line: str) -> None:
         """Greet the user."""
@@ -310,7 +323,8 @@ class Console:
     async def quiz(self, ctx: Context, arg: str, line: str) -> None:
         """Start a timed quiz."""
         session = await self.core.quiz.start(ctx, arg.split())
-        self.say(quiz_render.intro(self.core.bank, ctx.lang, session))
+        how = console_usage.how_to_answer_quiz(ctx.lang)
+        self.say(quiz_render.intro(self.core.bank, ctx.lang, session, how))
         await self.core.quiz.begin(session.id)
 
     async def stopquiz(self, ctx: Context, arg: str, line: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.adapters import exercise_render
+from bot.adapters import console_usage, exercise_render
 from bot.adapters.run_render import run_problem
 from bot.errors import UserInputError
 from bot.i18n import _
@@ -27,7 +27,7 @@ class ConsoleExercises:
         if command == "/exercise":
             shown = await service.show(ctx, arg)
             self.console.focus = "exercise"
-            say(exercise_render.exercise(shown))
+            say(exercise_render.exercise(shown, console_usage.how_to_submit(ctx.lang)))
         elif command == "/exercises":
             say(exercise_render.overview(ctx.lang, await service.overview(ctx)))
         elif command == "/giveup":

@@ -23,7 +23,7 @@ def rank_mark(rank: int) -> str:
     return MEDALS[rank - 1] if rank <= len(MEDALS) else f"{rank}."
 
 
-def intro(bank: ContentBank, lang: Lang, session: QuizSession) -> str:
+def intro(bank: ContentBank, lang: Lang, session: QuizSession, how: str | None = None) -> str:
     """Render the announcement of a new quiz."""
     topic = bank.topic(session.topic) if session.topic else None
     what = ngettext(lang, "{n} question", "{n} questions", session.total)
@@ -32,12 +32,11 @@ def intro(bank: ContentBank, lang: Lang, session: QuizSession) -> str:
     return "\n".join(
         [
             "<b>" + _(lang, "🎯 Quiz: {what}", what=what) + "</b>",
-            _(
-                lang,
-                "{seconds} s per question. Answer in the polls; the scoreboard comes at the end. "
-                "/stopquiz ends it early.",
-                seconds=session.open_seconds,
-            ),
+            _(lang, "{seconds} s per question.", seconds=session.open_seconds)
+            + " "
+            + (how or _(lang, "Answer in the polls; the scoreboard comes at the end."))
+            + " "
+            + _(lang, "/stopquiz ends it early."),
         ]
     )
 
@@ -115,7 +114,7 @@ def leaderboard(lang: Lang, board: Leaderboard, zone: str) -> str:
                 ),
                 _(
                     lang,
-                    "Quiz polls: {correct}/{answered} correct",
+                    "In quizzes: {correct}/{answered} correct",
                     correct=t.quiz_correct,
                     answered=t.quiz_answered,
                 ),
