@@ -394,16 +394,22 @@ class QuizService:
         self._mark_closed(chat.id)
 
     async def _finish(self, chat: Chat, session: QuizSession, status: str) -> None:
-        if not await self._end(chat, session, status):
+        """Post the scoreboard, then end the session.
+
+        In this order so that a crash between the two posts it again at the next start
+        rather than never: a session is not over for its players until they see its result.
+        """
+        fresh = await self.repos.quizzes.session(session.id)
+        if fresh is None or fresh.status != "running":
             return
         sender = self._senders.get(chat.platform)
-        if sender is None:
-            return
-        board = await self.scoreboard(chat, session, stopped=status == "stopped")
-        try:
-            await sender.send_scoreboard(chat, board)
-        except Exception:
-            log.exception("quiz %s: sending the scoreboard failed", session.id)
+        if sender is not None:
+            board = await self.scoreboard(chat, session, stopped=status == "stopped")
+            try:
+                await sender.send_scoreboard(chat, board)
+            except Exception:
+                log.exception("quiz %s: sending the scoreboard failed", session.id)
+        await self._end(chat, session, status)
 
     async def _end(self, chat: Chat, session: QuizSession, status: str) -> bool:
         self.timers.cancel(_timer_key(session.id))
