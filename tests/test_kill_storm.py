@@ -83,7 +83,11 @@ async def runner(folder: Path) -> AsyncIterator[str]:
     if os.geteuid() != 0 and not user_namespaces_allowed():
         yield f"unix:{socket}"  # none: /run answers that it is unavailable
         return
-    env = clean_env(STUDYBOT_RUNNER_SOCKET=str(socket), STUDYBOT_RUNNER_METRICS_LISTEN="")
+    env = clean_env(
+        STUDYBOT_RUNNER_SOCKET=str(socket),
+        STUDYBOT_RUNNER_METRICS_LISTEN="",
+        STUDYBOT_RUN_RATE_PER_MINUTE="1000",  # one user's /run after each of 20 starts
+    )
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "runner", env=env, cwd=folder, stderr=asyncio.subprocess.PIPE
     )
