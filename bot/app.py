@@ -62,6 +62,15 @@ class Core:
     reports: ReportService
     exercises: ExerciseService
 
+    async def stop_timers(self) -> None:
+        """Stop every timer (daily questions, quiz steps, reminders); let running steps end.
+
+        Called while the platforms' clients are still open, so a step under way can finish
+        its send; a step that has not started is left in the database for the next start.
+        """
+        await self.daily_schedule.shutdown()
+        await self.timers.shutdown()
+
 
 @asynccontextmanager
 async def open_runs(settings: Settings, *, wait: bool = True) -> AsyncIterator[RunService]:
@@ -172,5 +181,5 @@ async def open_core(
                 exercises=exercise_service,
             )
         finally:
-            await schedule.shutdown()
+            await schedule.shutdown()  # already done by `stop_timers` when serving
             await timers.shutdown()

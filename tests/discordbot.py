@@ -24,3 +24,5 @@ async def running(
         yield platform
     finally:
         await platform.stop()
+        await core.stop_timers()
+        await platform.close()

@@ -168,10 +168,12 @@ async def test_run_it_under_a_reference_answer_runs_the_snippet(
 async def test_a_stop_lets_a_running_job_answer_first(
     bot: tuple[Core, DiscordPlatform], fake: FakeDiscord
 ) -> None:
-    _core, platform = bot
+    core, platform = bot
     code = "import time; time.sleep(1); print('finished')"
     running_job = await fake.answered(await fake.slash("run", user_id=ALICE, code=code))
     await platform.stop()  # as on SIGTERM, while the job runs
+    await core.stop_timers()
+    await platform.close()
     edit = await result(fake, running_job)
     assert "finished" in edit.json["content"]
     assert platform.client.is_closed()

@@ -37,8 +37,13 @@ async def fake() -> AsyncIterator[FakeBotAPI]:
 
 
 @contextlib.asynccontextmanager
-async def serve(fake: FakeBotAPI, database: Path) -> AsyncIterator[asyncio.subprocess.Process]:
-    """Run `studybot serve` on `database` against the fake; kill it on the way out."""
+async def serve(
+    fake: FakeBotAPI, database: Path, **extra: str
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """Run `studybot serve` on `database` against the fake; kill it on the way out.
+
+    `extra`: more environment variables, or ones that replace the defaults.
+    """
     env = clean_env(
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_BASE_URL=fake.base_url,
@@ -46,6 +51,7 @@ async def serve(fake: FakeBotAPI, database: Path) -> AsyncIterator[asyncio.subpr
         STUDYBOT_CONTENT_DIR=str(FIXTURE_BANK),
         STUDYBOT_RUNNER_URL="unix:" + str(database.parent / "no-runner.sock"),
     )
+    env.update(extra)
     database.parent.mkdir(parents=True, exist_ok=True)
     proc = await asyncio.create_subprocess_exec(
         sys.executable,

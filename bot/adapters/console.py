@@ -31,7 +31,7 @@ from bot.content.models import Lang
 from bot.errors import DatabaseDamaged, UserInputError
 from bot.i18n import _
 from bot.services.cards import GRADES
-from bot.services.quiz import CloseReason, PollSpec, Scoreboard, SentPoll
+from bot.services.quiz_platform import CloseReason, PollSpec, Scoreboard, SentPoll
 from bot.services.reminders import Reminder
 from bot.services.runs import Job, RunService, snippet_job, strip_command
 from bot.services.study import Context, Shown

@@ -6,7 +6,7 @@ from bot.adapters.render import LETTERS, e
 from bot.content.loader import ContentBank
 from bot.i18n import _, ngettext
 from bot.services.boards import Leaderboard
-from bot.services.quiz import CloseReason, PollSpec, Scoreboard
+from bot.services.quiz_platform import CloseReason, PollSpec, Scoreboard
 from bot.storage.records import Lang, QuizSession
 
 MEDALS = ("🥇", "🥈", "🥉")
@@ -43,7 +43,7 @@ def intro(bank: ContentBank, lang: Lang, session: QuizSession, how: str | None =
 
 def code(poll: PollSpec) -> str:
     """Render the code a poll asks about, just before the poll."""
-    head = _(poll.lang, "Question {n} of {total}:", n=poll.position + 1, total=poll.total)
+    head = _(poll.lang, "Question {n} of {total}:", n=poll.number + 1, total=poll.total)
     return f'<b>{e(head)}</b>\n<pre><code class="language-python">{e(poll.code or "")}</code></pre>'
 
 

@@ -36,6 +36,10 @@ class Platform(Protocol):
         """Stop taking updates and let running handlers end."""
         ...
 
+    async def close(self) -> None:
+        """Close the platform's client: nothing sends through it any more."""
+        ...
+
 
 class PlatformFailed(Exception):
     """A platform stopped on its own (its connection was refused for good)."""
@@ -58,8 +62,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
 
 async def _serve(settings: Settings, stop: asyncio.Event) -> None:
-    # Stopping, in order: no new updates on any platform, running handlers end (a /run within
-    # its limit), the scheduler stops, then the runner and the database close.
+    # Stopping, in order: no new updates on any platform and running handlers end (a /run
+    # within its limit); every timer stops and the steps under way end (a quiz poll or a daily
+    # question being sent), while the platforms' clients can still send; then the clients
+    # close, then the runner and the database. A step that never started stays in the
+    # database, where the next start resumes it.
     async with open_core(settings) as core, open_runs(settings) as runs:
         metrics = BotMetrics()
         platforms: list[Platform] = []
@@ -93,6 +100,10 @@ async def _serve(settings: Settings, stop: asyncio.Event) -> None:
             finally:
                 for platform in reversed(started):
                     await platform.stop()
+                log.info("stopping: timers; waiting for the steps under way")
+                await core.stop_timers()
+                for platform in reversed(started):
+                    await platform.close()
         log.info("bot stopped")
         for platform in platforms:
             if platform.failure:

@@ -3,30 +3,35 @@
 The rules live here; each platform brings a `QuizSender` (Telegram: native quiz polls; the
 console: lettered options). Every step of a session is driven by one timer per session on the
 services' scheduler and rebuilt from the database at start-up, so a restart resumes a session
-(the current poll keeps its deadline) and never sends a poll twice: a position is claimed in
-the database before its poll is sent, and a claim whose send may have gone out is not retried.
+(the current poll keeps its deadline) and never sends a poll twice: a poll is claimed in the
+database before it is sent, and a claim whose send may have gone out is not retried; another
+question takes its place (`bot.services.quiz_questions`), so the session still asks N.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
 
 from bot.clock import Clock
 from bot.content.loader import ContentBank
-from bot.content.models import Question
 from bot.errors import UserInputError
+from bot.services.quiz_platform import (
+    CloseReason,
+    QuizAnswer,
+    QuizRunning,
+    QuizSender,
+    Scoreboard,
+)
+from bot.services.quiz_questions import QuestionPicker
 from bot.services.sending import ChatGone, SendFailed, SendRefused, SendUncertain
 from bot.services.study import Context, StudyService
 from bot.services.timers import Timers
-from bot.storage.records import Chat, Lang, QuizPoll, QuizSession, ScoreRow
+from bot.storage.records import Chat, QuizPoll, QuizSession
 from bot.storage.repos import Repos
 
 log = logging.getLogger(__name__)
@@ -36,81 +41,6 @@ MAX_QUESTIONS = 20
 NEXT_DELAY = timedelta(seconds=3)  # after everybody answered, before the next poll
 RETRY_DELAY = timedelta(seconds=5)  # after a send that surely failed
 SEND_ATTEMPTS = 3
-MAX_POLL_QUESTION = 300
-
-
-CloseReason = Literal["deadline", "answered", "stopped"]
-
-
-@dataclass(frozen=True)
-class PollSpec:
-    """One quiz poll as a platform shows it: options already shuffled."""
-
-    session_id: int
-    position: int
-    total: int
-    lang: Lang
-    question: str  # plain text, at most 300 characters
-    code: str | None  # shown in a formatted message just before the poll
-    options: tuple[str, ...]
-    correct: int
-    explanation: str
-    open_seconds: int
-
-
-@dataclass(frozen=True)
-class SentPoll:
-    """What the platform answered when a poll went out."""
-
-    poll_ref: str
-    message_ref: str
-    sent_at: datetime  # as the platform reports it
-
-
-@dataclass(frozen=True)
-class Scoreboard:
-    """The result of a session: rows best first."""
-
-    lang: Lang
-    asked: int
-    rows: tuple[ScoreRow, ...]
-    stopped: bool
-    private: bool
-
-
-@dataclass(frozen=True)
-class QuizAnswer:
-    """What became of one vote."""
-
-    counted: bool
-    correct: bool = False
-    poll: PollSpec | None = None
-
-
-class QuizSender(Protocol):
-    """How one platform shows a session."""
-
-    async def send_poll(self, chat: Chat, poll: PollSpec) -> SentPoll:
-        """Show the code (if any) and the poll; raise a `bot.services.sending` error on failure."""
-        ...
-
-    async def stop_poll(
-        self, chat: Chat, poll: PollSpec, message_ref: str, reason: CloseReason
-    ) -> None:
-        """Close a poll: at its deadline, once all answered, or on /stopquiz (may be closed)."""
-        ...
-
-    async def send_scoreboard(self, chat: Chat, board: Scoreboard) -> None:
-        """Post the session's result."""
-        ...
-
-
-class QuizRunning(UserInputError):
-    """The chat already has a running session."""
-
-    def __init__(self, session: QuizSession, message_ref: str | None) -> None:
-        super().__init__("quiz_running", question=max(session.position, 1), total=session.total)
-        self.message_ref = message_ref
 
 
 def parse_quiz_args(args: list[str], topic_ok: Callable[[str], bool]) -> tuple[int, str | None]:
@@ -143,7 +73,7 @@ class QuizService:
     ) -> None:
         self.repos = repos
         self.study = study
-        self.bank = bank
+        self.picker = QuestionPicker(repos, bank, clock)
         self.clock = clock
         self.timers = timers
         self.open_seconds = open_seconds
@@ -151,6 +81,15 @@ class QuizService:
         self._locks: dict[int, asyncio.Lock] = {}
         # Chats with a poll open right now, and an event set when it closes (/run waits on it).
         self._open: dict[int, asyncio.Event] = {}
+
+    @property
+    def bank(self) -> ContentBank:
+        """Return the question bank the sessions ask from."""
+        return self.picker.bank
+
+    @bank.setter
+    def bank(self, bank: ContentBank) -> None:
+        self.picker.bank = bank
 
     def register(self, platform: str, sender: QuizSender) -> None:
         """Let this process drive the sessions of a platform."""
@@ -162,8 +101,8 @@ class QuizService:
         count, topic = parse_quiz_args(args, lambda t: bool(self.bank.in_topic(t)))
         running = await self.repos.quizzes.running(ctx.chat.id)
         if running is not None:
-            raise QuizRunning(running, await self._current_message(running))
-        questions = await self._choose(ctx.chat, topic, count)
+            raise await self._running_error(running)
+        questions = await self.picker.choose(ctx.chat, topic, count)
         session = await self.repos.quizzes.create(
             chat_id=ctx.chat.id,
             starter_id=ctx.user.id,
@@ -177,7 +116,7 @@ class QuizService:
             running = await self.repos.quizzes.running(ctx.chat.id)
             if running is None:
                 raise UserInputError("usage_quiz")
-            raise QuizRunning(running, await self._current_message(running))
+            raise await self._running_error(running)
         log.info("quiz %s started in chat %s: %d question(s)", session.id, ctx.chat.id, count)
         return session
 
@@ -269,7 +208,7 @@ class QuizService:
             chat = await self.repos.chats.get(session.chat_id) if session else None
             if poll is None or session is None or chat is None:
                 return None
-            spec = self._spec(session, poll)
+            spec = self.picker.spec(session, poll)
             now = self.clock.now()
             chosen = option_ids[0]
             if not self._accepts(poll, now) or not 0 <= chosen < len(spec.options):
@@ -302,7 +241,7 @@ class QuizService:
         A group's first poll always runs its full period: nobody is known to play yet, and the
         first voter must not close it on everybody else.
         """
-        if chat.is_group and poll.position == 0:
+        if chat.is_group and poll.number == 0:
             return
         players = await self.repos.quizzes.players(session.id)
         if not players <= await self.repos.quizzes.answered(poll.id):
@@ -311,7 +250,7 @@ class QuizService:
         if sender is None:
             return
         await self._close(chat, sender, session, poll, "answered")
-        if poll.position + 1 >= session.total:
+        if await self.repos.quizzes.asked(session.id) >= session.total:
             await self._finish(chat, session, "finished")
             return
         next_at = self.clock.now() + NEXT_DELAY
@@ -362,14 +301,15 @@ class QuizService:
                 elif session.next_at is not None and now < session.next_at:
                     self._schedule(session.id, session.next_at)
                     return
-            if session.position >= session.total:
+            if await self.repos.quizzes.asked(session.id) >= session.total:
                 await self._finish(chat, session, "finished")
                 return
-            question_id = session.questions[session.position]
-            question = self.bank.get(question_id)
-            if question is None:  # removed from the bank since: ask one not in the session
-                spare = [q for q in self.bank.questions if q.id not in session.questions]
-                question = spare[0] if spare else self.bank.questions[0]
+            question = await self.picker.next(chat, session)
+            if question is None:
+                # Every question of the bank was taken by this session (lost polls took some).
+                log.warning("quiz %s: no question left to ask; session ends", session.id)
+                await self._finish(chat, session, "finished")
+                return
             order = list(range(len(question.text(session.language).quiz.options)))
             random.SystemRandom().shuffle(order)
             correct = order.index(question.text(session.language).quiz.correct)
@@ -382,7 +322,7 @@ class QuizService:
     async def _send(
         self, chat: Chat, sender: QuizSender, session: QuizSession, poll: QuizPoll
     ) -> None:
-        spec = self._spec(session, poll)
+        spec = self.picker.spec(session, poll)
         now = self.clock.now()
         self._mark_open(chat.id)  # /run waits from the moment the question's code is shown
         try:
@@ -447,22 +387,29 @@ class QuizService:
     ) -> None:
         if await self.repos.quizzes.close(poll.id, self.clock.now()) and poll.message_ref:
             try:
-                await sender.stop_poll(chat, self._spec(session, poll), poll.message_ref, reason)
+                spec = self.picker.spec(session, poll)
+                await sender.stop_poll(chat, spec, poll.message_ref, reason)
             except Exception as e:  # closed by the platform already, or the chat is gone
                 log.debug("quiz %s: stopping poll %d: %s", session.id, poll.position, e)
         self._mark_closed(chat.id)
 
     async def _finish(self, chat: Chat, session: QuizSession, status: str) -> None:
-        if not await self._end(chat, session, status):
+        """Post the scoreboard, then end the session.
+
+        In this order so that a crash between the two posts it again at the next start
+        rather than never: a session is not over for its players until they see its result.
+        """
+        fresh = await self.repos.quizzes.session(session.id)
+        if fresh is None or fresh.status != "running":
             return
         sender = self._senders.get(chat.platform)
-        if sender is None:
-            return
-        board = await self.scoreboard(chat, session, stopped=status == "stopped")
-        try:
-            await sender.send_scoreboard(chat, board)
-        except Exception:
-            log.exception("quiz %s: sending the scoreboard failed", session.id)
+        if sender is not None:
+            board = await self.scoreboard(chat, session, stopped=status == "stopped")
+            try:
+                await sender.send_scoreboard(chat, board)
+            except Exception:
+                log.exception("quiz %s: sending the scoreboard failed", session.id)
+        await self._end(chat, session, status)
 
     async def _end(self, chat: Chat, session: QuizSession, status: str) -> bool:
         self.timers.cancel(_timer_key(session.id))
@@ -476,11 +423,7 @@ class QuizService:
 
     async def scoreboard(self, chat: Chat, session: QuizSession, *, stopped: bool) -> Scoreboard:
         """Return the session's result so far."""
-        asked = 0
-        for position in range(session.total):
-            poll = await self.repos.quizzes.poll_at(session.id, position)
-            if poll is not None and poll.status in {"open", "closed"}:
-                asked += 1
+        asked = await self.repos.quizzes.asked(session.id)
         rows = await self.repos.quizzes.scores(session.id)
         return Scoreboard(
             lang=session.language,
@@ -496,9 +439,10 @@ class QuizService:
             return None
         return await self.repos.quizzes.poll_at(session.id, session.position - 1)
 
-    async def _current_message(self, session: QuizSession) -> str | None:
+    async def _running_error(self, session: QuizSession) -> QuizRunning:
         current = await self._current(session)
-        return current.message_ref if current else None
+        number = current.number + 1 if current else 0
+        return QuizRunning(session, number, current.message_ref if current else None)
 
     def _mark_open(self, chat_id: int) -> None:
         self._open.setdefault(chat_id, asyncio.Event()).clear()
@@ -507,39 +451,6 @@ class QuizService:
         event = self._open.pop(chat_id, None)
         if event is not None:
             event.set()
-
-    def _spec(self, session: QuizSession, poll: QuizPoll) -> PollSpec:
-        question = self.bank.get(poll.question_id)
-        assert question is not None  # noqa: S101 - the bank is loaded once per process
-        quiz = question.text(session.language).quiz
-        prefix = f"[{poll.position + 1}/{session.total}] "
-        stem = quiz.stem if quiz.code else quiz.question
-        text = prefix + stem
-        if len(text) > MAX_POLL_QUESTION:
-            text = text[: MAX_POLL_QUESTION - 1] + "…"
-        return PollSpec(
-            session_id=session.id,
-            position=poll.position,
-            total=session.total,
-            lang=session.language,
-            question=text,
-            code=quiz.code,
-            options=tuple(quiz.options[i] for i in poll.option_order),
-            correct=poll.correct,
-            explanation=quiz.explanation,
-            open_seconds=session.open_seconds,
-        )
-
-    async def _choose(self, chat: Chat, topic: str | None, count: int) -> list[Question]:
-        """Pick distinct questions: never asked in this chat's quizzes first, then the oldest."""
-        pool = self.bank.in_topic(topic)
-        last = await self.repos.quizzes.last_asked(chat.id)
-        salt = f"{chat.id}:{self.clock.now().isoformat()}"
-
-        def order(q: Question) -> tuple[int, str]:
-            return last.get(q.id, 0), hashlib.sha256(f"{salt}:{q.id}".encode()).hexdigest()
-
-        return sorted(pool, key=order)[:count]
 
 
 def _timer_key(session_id: int) -> str:

@@ -42,9 +42,11 @@ class Timers:
         self._tokens = itertools.count(1)
         self._running: set[asyncio.Task[None]] = set()
         self._due: set[asyncio.Task[None]] = set()  # timers due when set, started at once
+        self._stopped = False
 
     def start(self) -> None:
-        """Start the scheduler (needs a running event loop)."""
+        """Start the scheduler (needs a running event loop); again after a shutdown too."""
+        self._stopped = False
         if not self._scheduler.running:
             self._scheduler.start()
 
@@ -59,15 +61,27 @@ class Timers:
         return len(self._timers)
 
     async def shutdown(self) -> None:
-        """Stop the scheduler and wait for timers that are firing right now."""
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+        """Stop the scheduler and wait for timers that are firing right now.
+
+        A timer set from then on is dropped: whatever it would do is in the database, where
+        the next start finds it.
+        """
+        first = not self._stopped
+        self._stopped = True
+        if first and self._scheduler.running:
+            self._scheduler.pause()  # no new firing; the scheduler's shutdown would cancel them
         self._timers.clear()  # a due task not started yet finds no timer and returns
         if self._running or self._due:
             await asyncio.gather(*self._running, *self._due, return_exceptions=True)
+        if first and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # AsyncIOScheduler shuts down in a callback of the loop
 
     def at(self, key: str, when: datetime, callback: Callback) -> None:
         """Call `callback` once the clock reaches `when` (at once if it has)."""
+        if self._stopped:
+            log.debug("timer %s not set: the timers are shutting down", key)
+            return
         timer = _Timer(when, next(self._tokens), callback)
         self._timers[key] = timer
         delay = max(0.0, (when - self.clock.now()).total_seconds())

@@ -48,6 +48,7 @@ def _poll(row: aiosqlite.Row) -> QuizPoll:
         id=row["id"],
         session_id=row["session_id"],
         position=row["position"],
+        number=row["number"],
         question_id=row["question_id"],
         prompt_id=row["prompt_id"],
         option_order=tuple(json.loads(row["option_order"])),
@@ -59,6 +60,15 @@ def _poll(row: aiosqlite.Row) -> QuizPoll:
         sent_at=from_iso(row["sent_at"]) if row["sent_at"] else None,
         deadline=from_iso(row["deadline"]) if row["deadline"] else None,
     )
+
+
+# A poll with its number: the polls of its session before it that were not lost. Polls are
+# claimed one at a time, each after the one before was closed or lost, so it never changes.
+_POLLS = (
+    "SELECT p.*, (SELECT COUNT(*) FROM quiz_polls AS b WHERE b.session_id = p.session_id"
+    " AND b.position < p.position AND b.status <> 'lost') AS number FROM quiz_polls AS p"
+)
+_ASKED = ("open", "closed")  # statuses of a poll that went out and was recorded
 
 
 def _iso_ms(at: datetime) -> str:
@@ -221,21 +231,37 @@ class QuizRepo:
 
     async def poll(self, poll_id: int) -> QuizPoll | None:
         """Return a poll by id."""
-        row = await self.db.fetchone("SELECT * FROM quiz_polls WHERE id = ?", (poll_id,))
+        row = await self.db.fetchone(f"{_POLLS} WHERE p.id = ?", (poll_id,))
         return _poll(row) if row else None
 
     async def poll_at(self, session_id: int, position: int) -> QuizPoll | None:
         """Return the poll at a position of a session."""
         row = await self.db.fetchone(
-            "SELECT * FROM quiz_polls WHERE session_id = ? AND position = ?",
+            f"{_POLLS} WHERE p.session_id = ? AND p.position = ?",
             (session_id, position),
         )
         return _poll(row) if row else None
 
     async def by_ref(self, poll_ref: str) -> QuizPoll | None:
         """Return the poll with this platform poll id."""
-        row = await self.db.fetchone("SELECT * FROM quiz_polls WHERE poll_ref = ?", (poll_ref,))
+        row = await self.db.fetchone(f"{_POLLS} WHERE p.poll_ref = ?", (poll_ref,))
         return _poll(row) if row else None
+
+    async def asked(self, session_id: int) -> int:
+        """Return how many polls of the session went out and were recorded."""
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) AS n FROM quiz_polls WHERE session_id = ? AND status IN (?, ?)",
+            (session_id, *_ASKED),
+        )
+        return int(row["n"]) if row else 0
+
+    async def question_ids(self, session_id: int) -> list[str]:
+        """Return the questions the session's polls took, lost ones included, in order."""
+        rows = await self.db.fetchall(
+            "SELECT question_id FROM quiz_polls WHERE session_id = ? ORDER BY position",
+            (session_id,),
+        )
+        return [r["question_id"] for r in rows]
 
     async def add_answer(
         self,

@@ -143,7 +143,8 @@ class QuizPoll:
 
     id: int
     session_id: int
-    position: int
+    position: int  # the poll's row in the session: one more for each poll claimed
+    number: int  # how many polls of the session were asked before it (lost ones are not)
     question_id: str
     prompt_id: int | None
     option_order: tuple[int, ...]

@@ -13,7 +13,7 @@ from bot.adapters import quiz_render, render
 from bot.adapters.discord.base import PLATFORM, Base, channel_of, custom_id, embed, routed
 from bot.errors import UserInputError
 from bot.i18n import _
-from bot.services.quiz import CloseReason, PollSpec, QuizRunning, Scoreboard, SentPoll
+from bot.services.quiz_platform import CloseReason, PollSpec, QuizRunning, Scoreboard, SentPoll
 from bot.services.sending import ChatGone, SendFailed, SendRefused
 from bot.services.study import Context
 from bot.storage.records import Chat
@@ -50,7 +50,7 @@ def poll_view(poll: PollSpec, *, disabled: bool = False) -> discord.ui.View:
 
 def poll_embed(poll: PollSpec, deadline: int | None, reveal: str | None = None) -> discord.Embed:
     """Render a quiz question; with `reveal`, the answer and explanation too."""
-    head = _(poll.lang, "Question {n} of {total}:", n=poll.position + 1, total=poll.total)
+    head = _(poll.lang, "Question {n} of {total}:", n=poll.number + 1, total=poll.total)
     lines = [f"<b>{render.e(poll.question)}</b>"]
     if poll.code:
         lines.append(f"<pre>{render.e(poll.code)}</pre>")

@@ -76,13 +76,14 @@ class DiscordPlatform:
             self.stop_event.set()
 
     async def stop(self) -> None:
-        """Take no new interactions, let running ones (a /run within its limit) end, close."""
+        """Take no new interactions and let running ones (a /run within its limit) end."""
         grace = self.client.core.settings.run_wall_time_s + STOP_GRACE_S
         cut = await self.client.inflight.drain(grace)
         if cut:
             log.warning("discord: %d interaction(s) still running at the stop were cut", cut)
-        # Deliveries under way finish while the HTTP session is still open.
-        await self.client.core.daily_schedule.shutdown()
+
+    async def close(self) -> None:
+        """Close the gateway and the HTTP session (after every timer stopped)."""
         await self.client.close()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):

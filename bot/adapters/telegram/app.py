@@ -183,6 +183,7 @@ async def on_start(application: Application) -> None:  # type: ignore[type-arg]
     """Publish the command menus in zh and en and rebuild the daily, quiz and reminder timers."""
     await publish_commands(application)
     core: Core = application.bot_data["core"]
+    core.timers.start()  # again, if the same core served before
     await core.daily_schedule.start(PLATFORM)
     await core.quiz.resume(PLATFORM)
     await core.reminders.resume(PLATFORM)
@@ -232,18 +233,24 @@ async def start_application(
 
 
 async def stop_application(application: Application) -> None:  # type: ignore[type-arg]
-    """Stop taking updates, let running handlers (a /run up to its limit) end, shut down.
-
-    The daily schedule stops first (its deliveries under way end), since its sends need the
-    Bot API connection that shutting down closes.
-    """
+    """Stop as `studybot serve` does with Telegram alone: updates, then timers, then the client."""
+    await stop_updates(application)
     core = application.bot_data.get("core")
     if isinstance(core, Core):
-        await core.daily_schedule.shutdown()
+        await core.stop_timers()
+    await close_application(application)
+
+
+async def stop_updates(application: Application) -> None:  # type: ignore[type-arg]
+    """Stop taking updates and let running handlers (a /run up to its limit) end."""
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
     if application.running:
         await application.stop()
+
+
+async def close_application(application: Application) -> None:  # type: ignore[type-arg]
+    """Close the Bot API client, once no timer can send through it any more."""
     await application.shutdown()
     pictures = application.bot_data.get("pictures")
     if isinstance(pictures, PictureRenderer):

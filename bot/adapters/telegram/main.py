@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from bot.adapters.telegram.app import build_application, start_application, stop_application
+from bot.adapters.telegram.app import (
+    build_application,
+    close_application,
+    start_application,
+    stop_updates,
+)
 from bot.adapters.telegram.observe import telegram_checks
 from bot.adapters.telegram.polling import api_host
 from bot.adapters.telegram.webhook import Webhook
@@ -55,4 +60,8 @@ class TelegramPlatform:
 
     async def stop(self) -> None:
         """Stop taking updates and let running handlers (a /run within its limit) end."""
-        await stop_application(self.application)
+        await stop_updates(self.application)
+
+    async def close(self) -> None:
+        """Close the Bot API client (after every timer stopped)."""
+        await close_application(self.application)

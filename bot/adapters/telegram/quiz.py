@@ -16,7 +16,7 @@ from bot.adapters.telegram.handlers import Handlers, command
 from bot.adapters.telegram.sending import send_mapped
 from bot.app import Core
 from bot.errors import UserInputError
-from bot.services.quiz import CloseReason, PollSpec, QuizRunning, Scoreboard, SentPoll
+from bot.services.quiz_platform import CloseReason, PollSpec, QuizRunning, Scoreboard, SentPoll
 from bot.services.study import Context
 from bot.storage.records import Chat
 
