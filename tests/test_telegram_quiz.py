@@ -296,9 +296,13 @@ async def chat_of(core: Core, external: int) -> Any:
 
 
 async def test_bad_quiz_arguments_get_the_usage(bot: App, fake: FakeBotAPI) -> None:
-    for text in ("/quiz 0", "/quiz 21", "/quiz 5 astrology", "/quiz 3 4", "/leaderboard year"):
+    for text in ("/quiz 0", "/quiz 21", "/quiz 3 4", "/quiz 2 ?!", "/leaderboard year"):
         reply = await reply_to(fake, text)
         assert reply.startswith("Usage: /quiz") or reply.startswith("Usage: /leaderboard"), text
+    for text in ("/quiz 5 astrology", "/quiz 2 nonsense", "/quiz nonsense 2"):
+        reply = await reply_to(fake, text)
+        word = text.split()[1] if not text.split()[1].isdigit() else text.split()[2]
+        assert reply.startswith(f"Unknown topic “{word}”. See /topics"), (text, reply)
     assert not fake.calls("sendPoll")
 
 

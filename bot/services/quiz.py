@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -33,6 +34,7 @@ from bot.services.study import Context, StudyService
 from bot.services.timers import Timers
 from bot.storage.records import Chat, QuizPoll, QuizSession
 from bot.storage.repos import Repos
+from bot.text import excerpt
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,9 @@ MAX_QUESTIONS = 20
 NEXT_DELAY = timedelta(seconds=3)  # after everybody answered, before the next poll
 RETRY_DELAY = timedelta(seconds=5)  # after a send that surely failed
 SEND_ATTEMPTS = 3
+
+
+_TOPIC_LIKE = re.compile(r"[a-z][a-z0-9_-]*")
 
 
 def parse_quiz_args(args: list[str], topic_ok: Callable[[str], bool]) -> tuple[int, str | None]:
@@ -54,6 +59,9 @@ def parse_quiz_args(args: list[str], topic_ok: Callable[[str], bool]) -> tuple[i
                 raise UserInputError("usage_quiz")
         elif topic is None and (word.lower() == "all" or topic_ok(word.lower())):
             topic = word.lower()
+        elif topic is None and _TOPIC_LIKE.fullmatch(word.lower()):
+            # A word where a topic goes: say which topic is unknown, as /question does.
+            raise UserInputError("unknown_topic", topic=excerpt(word, 40))
         else:
             raise UserInputError("usage_quiz")
     return count or DEFAULT_QUESTIONS, None if topic in (None, "all") else topic
