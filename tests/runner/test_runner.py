@@ -96,10 +96,12 @@ async def test_plt_show_comes_back_as_pictures(runner: RunnerUnderTest) -> None:
         runner,
         """
         import matplotlib.pyplot as plt
+        plt.figure(figsize=(2, 2), dpi=40)
         plt.plot([1, 3, 2])
-        plt.figure()
+        plt.figure(figsize=(2, 2), dpi=40)
         plt.bar(["a", "b"], [2, 1])
         plt.show()
+        plt.figure(figsize=(2, 2), dpi=40)
         plt.plot([0, 1])
         plt.show(block=False)
     """,
