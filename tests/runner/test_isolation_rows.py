@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.runner.conftest import RunnerUnderTest, fenced_runner
+from tests.runner.conftest import RunnerUnderTest, fenced_runner, scaled
 from tests.runner.test_attacks import SET_NAME, assert_next_job_runs, processes_named, run
 
 CONFIGS = {
@@ -36,7 +36,7 @@ CONFIGS = {
 # onto that tree; the fork hog of row 5 must fail on threads, not on memory. Row 4's orphans
 # (800 MiB) are still well above it.
 ROW_SETTINGS = {"STUDYBOT_RUN_WALL_TIME": "10", "STUDYBOT_RUN_MEMORY_MB": "512"}
-APPEAR_TIMEOUT_S = 60.0
+APPEAR_TIMEOUT_S = scaled(60.0)
 
 
 @pytest.fixture(scope="session", params=list(CONFIGS))
@@ -63,7 +63,10 @@ async def wait_for_processes(name: str, at_least: int = 1) -> None:
 async def test_row1_a_job_cannot_stop_another_jobs_processes(row_runner: RunnerUnderTest) -> None:
     name = "sbx-" + secrets.token_hex(5)
     victim = asyncio.ensure_future(
-        run(row_runner, SET_NAME.format(name=name) + "import time\ntime.sleep(3)\nprint('alive')")
+        run(
+            row_runner,
+            SET_NAME.format(name=name) + f"import time\ntime.sleep({scaled(3)})\nprint('alive')",
+        )
     )
     await wait_for_processes(name)
     attacker = await run(
@@ -196,17 +199,17 @@ async def test_row4_memory_of_orphans_counts(row_runner: RunnerUnderTest) -> Non
     result = await run(
         row_runner,
         SET_NAME.format(name=name)
-        + textwrap.dedent("""
+        + textwrap.dedent(f"""
         import os, time
         if os.fork() == 0:
             for _ in range(4):
                 if os.fork() == 0:
                     block = b"\\x01" * (200 << 20)  # touched: 200 MiB each, 800 MiB in all
-                    time.sleep(60)
+                    time.sleep({scaled(60)})
                     os._exit(0)
             os._exit(0)  # the grandchildren are orphans now
         os.wait()
-        time.sleep(6)
+        time.sleep({scaled(6)})
         print("all is well")
         """),
     )
@@ -240,7 +243,7 @@ async def test_row5_a_fork_hog_does_not_starve_other_jobs(row_runner: RunnerUnde
                     break
             # Renamed once every fork it could make is running, so the test knows.
             ctypes.CDLL(None).prctl(15, {done!r}.encode(), 0, 0, 0)
-            time.sleep(4)
+            time.sleep({scaled(4)})
             print("forked", n)
             """),
         )

@@ -8,7 +8,7 @@ import textwrap
 from collections.abc import Awaitable, Callable
 
 from bot.runner.protocol import RunRequest, RunResult
-from tests.runner.conftest import RunnerUnderTest
+from tests.runner.conftest import RunnerUnderTest, scaled
 
 
 async def run(runner: RunnerUnderTest, code: str, device: str = "cpu") -> RunResult:
@@ -34,7 +34,7 @@ async def test_info(runner: RunnerUnderTest) -> None:
 async def test_print_and_exit_codes(runner: RunnerUnderTest) -> None:
     ok = await run(runner, "import torch\nprint(torch.tensor([1.0, 2.0]).sum())")
     assert (ok.status, ok.exit_code, ok.stdout, ok.device) == ("ok", 0, "tensor(3.)\n", "cpu")
-    assert 0 < ok.duration_ms < 3000
+    assert 0 < ok.duration_ms < scaled(3000)
     failed = await run(runner, "import sys\nprint('out')\nsys.exit(3)")
     assert (failed.status, failed.exit_code, failed.stdout) == ("error", 3, "out\n")
 
