@@ -274,16 +274,16 @@ async def test_row6_deleted_but_open_files_count_against_the_disk_cap(
 ) -> None:
     result = await run(
         row_runner,
-        """
+        f"""
         import os, time
         kept = []
         for i in range(12):  # 36 MiB against a 16 MiB scratch cap, never more than 3 named
-            f = open(f"f{i}", "wb")
+            f = open(f"f{{i}}", "wb")
             f.write(b"\\1" * (3 << 20))
             f.flush()
-            os.unlink(f"f{i}")
+            os.unlink(f"f{{i}}")
             kept.append(f)
-        time.sleep(5)
+        time.sleep({scaled(5)})
         print("kept", len(kept))
         """,
     )
