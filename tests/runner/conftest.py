@@ -90,6 +90,7 @@ class RunnerUnderTest:
     proc: subprocess.Popen[bytes]
     uid_range: tuple[int, int]
     user: OrdinaryUser | None = None  # the runner runs as this user, without root
+    delegated: bool = False  # the fence is a cgroup v2 subtree delegated to that user
 
     @property
     def unprivileged(self) -> bool:
@@ -142,16 +143,17 @@ class Fence:
             joins = " && ".join(f"echo $$ > {f}" for f in self._cgroup.procs_files)
         return ["sh", "-c", f'{joins} && exec "$@"', "fence"]
 
-    def delegate(self, user: OrdinaryUser) -> None:
-        """On cgroup v2, hand the fence to `user` as systemd's Delegate=yes would; its limits stay.
+    def delegate(self, user: OrdinaryUser) -> bool:
+        """On cgroup v2, hand the fence to `user` as Delegate=yes would (say whether it did).
 
         The user may then create cgroups below it and move its own processes among them, but
         not raise the fence's memory.max or pids.max (files of the fence itself, still root's).
         """
         if not self._v2:
-            return
+            return False
         for path in (self._top, *(self._top / f for f in DELEGATED_FILES)):
             os.chown(path, user.uid, user.gid)
+        return True
 
     def remove(self) -> None:
         """Kill whatever is left inside and remove the cgroups (with the runner's below)."""
@@ -225,8 +227,7 @@ def runner_in(
     user = unprivileged_user() if unprivileged else None
     own_fence = fence is None
     fence = fence or Fence()
-    if user is not None:
-        fence.delegate(user)
+    delegated = user is not None and fence.delegate(user)
     # World-traversable on purpose: at the basic level only the sandbox, not permissions,
     # may stand between a job and these files.
     workdir = Path(tempfile.mkdtemp(prefix="studybot-runner-test-"))
@@ -295,7 +296,17 @@ def runner_in(
         _wait_until_up(url, proc, log)
         BATTERY_LEVELS.add(UNPRIVILEGED if user else level)
         yield RunnerUnderTest(
-            level, url, socket_path, workdir, secret, env_file, database, proc, uid_range, user
+            level,
+            url,
+            socket_path,
+            workdir,
+            secret,
+            env_file,
+            database,
+            proc,
+            uid_range,
+            user,
+            delegated,
         )
     finally:
         stop_runner(proc)

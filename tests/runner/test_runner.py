@@ -22,12 +22,12 @@ async def test_info(runner: RunnerUnderTest) -> None:
     assert info.devices[0] == "cpu"
     assert info.protections["seccomp"] and info.protections["uid_per_job"]
     assert info.protections["namespace_net"] == (runner.level == "strong")
-    # Without root: a user namespace per job instead of a uid switch, and (no delegated
-    # cgroup v2 subtree in the fence) no cgroups.
+    # Without root: a user namespace per job instead of a uid switch, and cgroups only where
+    # the fence is a cgroup v2 subtree delegated to the runner's user (never on v1).
     assert info.protections["uid_drop"] == (not runner.unprivileged)
     assert info.protections["namespace_user"] == runner.unprivileged
     assert info.protections["cgroup_memory"] == (
-        runner.level == "strong" and not runner.unprivileged
+        runner.level == "strong" and (not runner.unprivileged or runner.delegated)
     )
 
 
