@@ -162,3 +162,25 @@ def test_nightly_backup_is_a_one_shot_service_on_the_data_volume() -> None:
     assert "studybot-data:/app/data" in backup["volumes"]
     assert "studybot db backup" in backup["command"][0]
     assert "studybot db check" in backup["command"][0]
+
+
+def test_systemd_unit_delegates_a_cgroup_and_survives_a_jobs_oom_kill() -> None:
+    # Tested for real in a cgroup v2 VM (README, "A runner under systemd"); here its rules.
+    unit = (ROOT / "deploy/systemd/studybot-runner.service").read_text()
+    service = unit.split("[Service]", 1)[1].split("[Install]", 1)[0]
+    settings: dict[str, list[str]] = {}
+    for line in service.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not line.startswith("#"):
+            settings.setdefault(key, []).append(value)
+    assert settings["Delegate"] == ["yes"]
+    assert settings["OOMPolicy"] == ["continue"]
+    assert "STUDYBOT_SANDBOX_MIN_LEVEL=strong" in settings["Environment"]
+    assert settings["ExecStart"] == ["/opt/studybot/.venv/bin/studybot runner"]
+    # What would keep the runner from building its jail: a read-only cgroupfs, systemd's own
+    # system call filter or namespace ban, a capability set without CAP_SYS_ADMIN.
+    for forbidden in ("ProtectControlGroups", "SystemCallFilter", "RestrictNamespaces"):
+        assert forbidden not in settings, forbidden
+    caps = settings["CapabilityBoundingSet"][0].split()
+    assert {"CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_KILL"} <= set(caps)
+    assert "EnvironmentFile" in settings  # the token, kept out of the unit

@@ -119,7 +119,11 @@ def runner_main(settings: Settings) -> int:
 
 
 async def _serve(settings: Settings, sandbox: Sandbox) -> int:
-    log.info("sandbox level %s; devices %s", sandbox.level, ", ".join(sandbox.devices))
+    label = sandbox.label()
+    if label != sandbox.level:
+        log.warning("sandbox level %s; devices %s", label, ", ".join(sandbox.devices))
+    else:
+        log.info("sandbox level %s; devices %s", label, ", ".join(sandbox.devices))
     for line in describe_host(sandbox.caps, settings):
         log.info("%s", line)
     for line in _describe(sandbox):
@@ -186,7 +190,7 @@ def sandbox_check_main(settings: Settings) -> int:
         print(f"studybot sandbox check: {error}", file=sys.stderr)
         return EXIT_LEVEL
     sandbox = Sandbox(settings, caps, level)
-    print(f"sandbox level: {level} (best this host allows: {caps.best_level()})")
+    print(f"sandbox level: {sandbox.label()} (best this host allows: {caps.best_level()})")
     print(f"devices: {', '.join(sandbox.devices)}")
     for line in describe_host(caps, settings):
         print(line)

@@ -162,6 +162,25 @@ class Sandbox:
                 notes[name] = strong_missing
         return notes
 
+    def label(self) -> str:
+        """Name the level truthfully: strong only where the kernel bounds memory and CPU too.
+
+        The strong jail without a memory cgroup (no root and no delegated subtree) or without
+        the cpu controller (a v2 cgroup not delegated) is still the jail, but a job's memory is
+        then watched rather than capped, or a job may use every core.
+        """
+        if self.level != "strong":
+            return self.level
+        protections = self.protections
+        if not protections["cgroup_memory"]:
+            return (
+                "strong jail only, not strong: no cgroups, so memory is watched rather than "
+                "capped and a job may use every core"
+            )
+        if not protections["cgroup_cpu"]:
+            return "strong jail only, not strong: no CPU quota, so a job may use every core"
+        return "strong"
+
     def info(self) -> RunnerInfo:
         """Describe this sandbox for clients."""
         return RunnerInfo(level=self.level, devices=self.devices, protections=self.protections)

@@ -9,13 +9,18 @@ STUDYBOT_REQUIRE_BATTERY=1 (as .ci/run sets) a run where it ran at no level fail
 
 The battery also runs against a runner without root ("unprivileged"): inside the same fence,
 the runner itself runs as an ordinary user created for the purpose (tests/runner/unprivileged.py)
-and builds its strong-level jail in user namespaces, as it would on a desktop.
+and builds its strong-level jail in user namespaces, as it would on a desktop. On cgroup v2 the
+fence is delegated to that user (as systemd's Delegate=yes would), so its jobs get cgroups too.
+
+STUDYBOT_TEST_TIME_SCALE (default 1) multiplies the fenced runners' wall and CPU limits and the
+tests' waits, for slow hosts: a virtual machine under software emulation needs about 10.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import secrets
 import shutil
@@ -33,12 +38,37 @@ import pytest
 
 from bot.runner.cgroups import CgroupError, JobCgroup, JobLimitsSpec, create_manager
 from bot.runner.client import RunnerClient
+from bot.runner.jail.cgroup_v2 import LEAF
 from tests.runner.unprivileged import OrdinaryUser, Unavailable, ordinary_user
 
 REPO = Path(__file__).resolve().parents[2]
 FENCE_MEMORY_BYTES = 6 * 1024**3
 FENCE_PIDS = 2048
-START_TIMEOUT_S = 120.0
+# What systemd hands over with Delegate=yes (besides the directory itself).
+DELEGATED_FILES = ("cgroup.procs", "cgroup.threads", "cgroup.subtree_control")
+
+
+def time_scale() -> float:
+    """Return STUDYBOT_TEST_TIME_SCALE: how much slower than a development machine this host is."""
+    raw = os.environ.get("STUDYBOT_TEST_TIME_SCALE", "1")
+    try:
+        scale = float(raw)
+    except ValueError:
+        scale = 0.0
+    if not 1 <= scale <= 30:
+        raise pytest.UsageError(f"STUDYBOT_TEST_TIME_SCALE={raw!r}: a number from 1 to 30")
+    return scale
+
+
+TIME_SCALE = time_scale()
+
+
+def scaled(seconds: float) -> float:
+    """Return a time limit or wait of these tests, stretched for a slow host."""
+    return seconds * TIME_SCALE
+
+
+START_TIMEOUT_S = scaled(120.0)
 # Levels a fenced runner came up at in this session, and why one could not start.
 BATTERY_LEVELS: set[str] = set()
 BATTERY_SKIPS: set[str] = set()
@@ -60,6 +90,7 @@ class RunnerUnderTest:
     proc: subprocess.Popen[bytes]
     uid_range: tuple[int, int]
     user: OrdinaryUser | None = None  # the runner runs as this user, without root
+    delegated: bool = False  # the fence is a cgroup v2 subtree delegated to that user
 
     @property
     def unprivileged(self) -> bool:
@@ -93,10 +124,36 @@ class Fence:
             self._manager.close()
             skip(f"{why}: {e}")
 
+        self._top = Path(self._cgroup.procs_files[0]).parent
+        self._v2 = self._manager.version == 2
+        if self._v2:
+            # v2 allows no process in a cgroup that enables controllers for its children, and
+            # the runner enables them in the fence for its own base: it joins a leaf, as it
+            # would move itself into one (runner_parent), and restarted runners join it again.
+            (self._top / LEAF).mkdir()
+
     def prefix(self) -> list[str]:
-        """Return a command prefix that joins the fence and then execs the rest."""
-        joins = " && ".join(f"echo $$ > {f}" for f in self._cgroup.procs_files)
+        """Return a command prefix that joins the fence and then execs the rest.
+
+        Run inside the pid namespace, so the fence holds nothing the runner cannot see.
+        """
+        if self._v2:
+            joins = f"echo $$ > {self._top / LEAF / 'cgroup.procs'}"
+        else:
+            joins = " && ".join(f"echo $$ > {f}" for f in self._cgroup.procs_files)
         return ["sh", "-c", f'{joins} && exec "$@"', "fence"]
+
+    def delegate(self, user: OrdinaryUser) -> bool:
+        """On cgroup v2, hand the fence to `user` as Delegate=yes would (say whether it did).
+
+        The user may then create cgroups below it and move its own processes among them, but
+        not raise the fence's memory.max or pids.max (files of the fence itself, still root's).
+        """
+        if not self._v2:
+            return False
+        for path in (self._top, *(self._top / f for f in DELEGATED_FILES)):
+            os.chown(path, user.uid, user.gid)
+        return True
 
     def remove(self) -> None:
         """Kill whatever is left inside and remove the cgroups (with the runner's below)."""
@@ -104,9 +161,9 @@ class Fence:
 
     def cgroups(self) -> list[Path]:
         """Return every cgroup below the fence (the runners' bases and job cgroups)."""
-        top = Path(self._cgroup.procs_files[0]).parent
         # os.walk ignores directories removed while it walks (workers come and go).
-        return sorted(Path(d) / n for d, names, _ in os.walk(top) for n in names)
+        found = (Path(d) / n for d, names, _ in os.walk(self._top) for n in names)
+        return sorted(p for p in found if p != self._top / LEAF)
 
 
 def skip(reason: str) -> NoReturn:
@@ -170,6 +227,7 @@ def runner_in(
     user = unprivileged_user() if unprivileged else None
     own_fence = fence is None
     fence = fence or Fence()
+    delegated = user is not None and fence.delegate(user)
     # World-traversable on purpose: at the basic level only the sandbox, not permissions,
     # may stand between a job and these files.
     workdir = Path(tempfile.mkdtemp(prefix="studybot-runner-test-"))
@@ -209,14 +267,16 @@ def runner_in(
         "STUDYBOT_RUN_UID_RANGE": f"{first}-{first + 99}",
         **settings,
     }
+    for name in ("STUDYBOT_RUN_WALL_TIME", "STUDYBOT_RUN_CPU_TIME"):
+        env[name] = str(math.ceil(scaled(float(env[name]))))
     log = workdir / "runner.log"
     command = [
-        *fence.prefix(),
         "unshare",
         "--pid",
         "--fork",
         "--mount-proc",
         "--kill-child=SIGTERM",
+        *fence.prefix(),
         *(user.prefix() if user else []),
         user.python if user else sys.executable,
         "-m",
@@ -236,12 +296,22 @@ def runner_in(
         _wait_until_up(url, proc, log)
         BATTERY_LEVELS.add(UNPRIVILEGED if user else level)
         yield RunnerUnderTest(
-            level, url, socket_path, workdir, secret, env_file, database, proc, uid_range, user
+            level,
+            url,
+            socket_path,
+            workdir,
+            secret,
+            env_file,
+            database,
+            proc,
+            uid_range,
+            user,
+            delegated,
         )
     finally:
         stop_runner(proc)
         try:
-            proc.wait(timeout=30)
+            proc.wait(timeout=scaled(30))
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bot.runner.protocol import RunRequest, RunResult
-from tests.runner.conftest import RunnerUnderTest
+from tests.runner.conftest import RunnerUnderTest, scaled
 
 
 async def run(runner: RunnerUnderTest, code: str) -> RunResult:
@@ -64,7 +64,7 @@ SET_NAME = "import ctypes\nctypes.CDLL(None).prctl(15, {name!r}.encode(), 0, 0, 
 async def test_infinite_loop_times_out(runner: RunnerUnderTest) -> None:
     result = await run(runner, "while True:\n    pass")
     assert result.status == "timeout"
-    assert result.duration_ms <= 3000 + 1
+    assert result.duration_ms <= scaled(3000) + 1
     await assert_next_job_runs(runner)
 
 
@@ -650,14 +650,14 @@ async def test_memory_spread_over_child_processes_is_limited(runner: RunnerUnder
     # Each child stays under a per-process limit; together they exceed the job's 512 MiB.
     result = await run(
         runner,
-        """
+        f"""
         import os, time
         for _ in range(3):
             if os.fork() == 0:
                 block = bytearray(300 * 1024 * 1024)
-                time.sleep(30)
+                time.sleep({scaled(30)})
                 os._exit(0)
-        time.sleep(30)
+        time.sleep({scaled(30)})
         """,
     )
     assert result.status in {"memory", "killed"}, result

@@ -17,7 +17,7 @@ from bot.runner.jail.userns import userns_refusal
 from bot.runner.probe import HostCapabilities
 from bot.runner.sandbox import Sandbox, tasks_of_uid
 from tests.conftest import ordinary_user_prefix
-from tests.runner.conftest import REPO, Fence, unprivileged_user
+from tests.runner.conftest import REPO, Fence, scaled, unprivileged_user
 
 CHECK = (
     "from bot.config import Settings; from bot.runner.cli import sandbox_check_main; "
@@ -34,11 +34,11 @@ def test_sandbox_check_passes(level: str) -> None:
     try:
         out = subprocess.run(
             [
-                *fence.prefix(),
                 "unshare",
                 "--pid",
                 "--fork",
                 "--mount-proc",
+                *fence.prefix(),
                 sys.executable,
                 "-c",
                 CHECK,
@@ -46,7 +46,7 @@ def test_sandbox_check_passes(level: str) -> None:
             env=env,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=scaled(120),
             check=False,
         )
     finally:
@@ -74,7 +74,7 @@ def test_sandbox_check_refuses_contradictory_levels_in_one_line() -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=scaled(120),
         check=False,
     )
     assert out.returncode == 2
@@ -118,6 +118,41 @@ def test_check_names_the_cgroup_version_and_controllers(settings: Settings) -> N
     ]
 
 
+async def test_a_strong_jail_without_kernel_limits_does_not_call_itself_strong(
+    settings: Settings,
+) -> None:
+    cases = [
+        (
+            HostCapabilities(
+                root=True, cgroup_version=2, cgroup_controllers=("memory", "pids", "cpu")
+            ),
+            "strong",
+        ),
+        # Root in a v2 cgroup without Delegate=yes: memory and pids, but no cpu controller.
+        (
+            HostCapabilities(root=True, cgroup_version=2, cgroup_controllers=("memory", "pids")),
+            "strong jail only, not strong: no CPU quota, so a job may use every core",
+        ),
+        # An ordinary user without a delegated subtree: rlimits and the watch stand in.
+        (
+            HostCapabilities(root=False, userns=True, cgroups="not root, and ... not delegated"),
+            "strong jail only, not strong: no cgroups, so memory is watched rather than capped "
+            "and a job may use every core",
+        ),
+    ]
+    for caps, label in cases:
+        sandbox = Sandbox(settings, caps, "strong")
+        try:
+            assert sandbox.label() == label
+        finally:
+            await sandbox.close()
+    sandbox = Sandbox(settings, cases[0][0], "basic")
+    try:
+        assert sandbox.label() == "basic"
+    finally:
+        await sandbox.close()
+
+
 def test_sandbox_check_passes_without_root() -> None:
     # As an ordinary user: the strong level in user namespaces, rlimits and the watch in place
     # of cgroups (the fence's cgroup is root's, as a v1 host's always are), every attack held.
@@ -129,11 +164,11 @@ def test_sandbox_check_passes_without_root() -> None:
     try:
         out = subprocess.run(
             [
-                *fence.prefix(),
                 "unshare",
                 "--pid",
                 "--fork",
                 "--mount-proc",
+                *fence.prefix(),
                 *user.prefix(),
                 user.python,
                 "-c",
@@ -143,13 +178,17 @@ def test_sandbox_check_passes_without_root() -> None:
             cwd="/",
             capture_output=True,
             text=True,
-            timeout=180,
+            timeout=scaled(180),
             check=False,
         )
     finally:
         fence.remove()
     assert out.returncode == 0, out.stdout + out.stderr
-    assert out.stdout.startswith("sandbox level: strong (best this host allows: strong)")
+    # Jailed as strong, but the level does not call itself strong without memory and CPU limits.
+    assert out.stdout.startswith(
+        "sandbox level: strong jail only, not strong: no cgroups, so memory is watched rather "
+        "than capped and a job may use every core (best this host allows: strong)"
+    )
     for name in ("namespace_user", "namespace_pid", "namespace_net", "private_tmpfs", "seccomp"):
         assert re.search(rf"^  {name} +on$", out.stdout, re.MULTILINE), name
     assert re.search(r"^  uid_per_job +on$", out.stdout, re.MULTILINE)
@@ -172,7 +211,7 @@ def test_sandbox_check_without_user_namespaces_names_the_switch_and_the_command(
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=scaled(120),
         check=False,
     )
     assert out.returncode == 2, out.stdout + out.stderr

@@ -21,7 +21,7 @@ from bot.runner.client import (
     runner_environment,
 )
 from bot.runner.protocol import RunRequest
-from tests.runner.conftest import REPO
+from tests.runner.conftest import REPO, scaled
 
 
 async def test_unreachable_runner_gives_crashed(tmp_path: Path) -> None:
@@ -101,7 +101,7 @@ async def test_local_runner_restarts_after_a_crash(tmp_path: Path) -> None:
         assert local.pid is not None
         os.kill(local.pid, signal.SIGKILL)
         assert (await job).status == "crashed"
-        for _ in range(300):  # restarted after a backoff of about a second
+        for _ in range(int(scaled(300))):  # restarted after a backoff of about a second
             await asyncio.sleep(0.1)
             again = await client.run(RunRequest("print('back')", "tg:3"))
             if again.status != "crashed":

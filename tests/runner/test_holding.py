@@ -12,7 +12,7 @@ import asyncio
 import secrets
 from pathlib import Path
 
-from tests.runner.conftest import RunnerUnderTest
+from tests.runner.conftest import RunnerUnderTest, scaled
 from tests.runner.test_attacks import assert_next_job_runs, run
 
 MIB = 1 << 20
@@ -48,7 +48,7 @@ def host_shmem_bytes() -> int:
 
 async def assert_shmem_back_to(baseline: int) -> None:
     """Fail unless host shared memory comes back near `baseline` within a few seconds."""
-    for _ in range(50):
+    for _ in range(int(scaled(50))):
         if host_shmem_bytes() < baseline + HOST_SLACK_MIB * MIB:
             return
         await asyncio.sleep(0.1)

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.runner.conftest import RunnerUnderTest, fenced_runner
+from tests.runner.conftest import RunnerUnderTest, fenced_runner, scaled
 from tests.runner.test_attacks import SET_NAME, assert_next_job_runs, processes_named, run
 
 CONFIGS = {
@@ -36,7 +36,7 @@ CONFIGS = {
 # onto that tree; the fork hog of row 5 must fail on threads, not on memory. Row 4's orphans
 # (800 MiB) are still well above it.
 ROW_SETTINGS = {"STUDYBOT_RUN_WALL_TIME": "10", "STUDYBOT_RUN_MEMORY_MB": "512"}
-APPEAR_TIMEOUT_S = 60.0
+APPEAR_TIMEOUT_S = scaled(60.0)
 
 
 @pytest.fixture(scope="session", params=list(CONFIGS))
@@ -63,7 +63,10 @@ async def wait_for_processes(name: str, at_least: int = 1) -> None:
 async def test_row1_a_job_cannot_stop_another_jobs_processes(row_runner: RunnerUnderTest) -> None:
     name = "sbx-" + secrets.token_hex(5)
     victim = asyncio.ensure_future(
-        run(row_runner, SET_NAME.format(name=name) + "import time\ntime.sleep(3)\nprint('alive')")
+        run(
+            row_runner,
+            SET_NAME.format(name=name) + f"import time\ntime.sleep({scaled(3)})\nprint('alive')",
+        )
     )
     await wait_for_processes(name)
     attacker = await run(
@@ -196,17 +199,17 @@ async def test_row4_memory_of_orphans_counts(row_runner: RunnerUnderTest) -> Non
     result = await run(
         row_runner,
         SET_NAME.format(name=name)
-        + textwrap.dedent("""
+        + textwrap.dedent(f"""
         import os, time
         if os.fork() == 0:
             for _ in range(4):
                 if os.fork() == 0:
                     block = b"\\x01" * (200 << 20)  # touched: 200 MiB each, 800 MiB in all
-                    time.sleep(60)
+                    time.sleep({scaled(60)})
                     os._exit(0)
             os._exit(0)  # the grandchildren are orphans now
         os.wait()
-        time.sleep(6)
+        time.sleep({scaled(6)})
         print("all is well")
         """),
     )
@@ -240,7 +243,7 @@ async def test_row5_a_fork_hog_does_not_starve_other_jobs(row_runner: RunnerUnde
                     break
             # Renamed once every fork it could make is running, so the test knows.
             ctypes.CDLL(None).prctl(15, {done!r}.encode(), 0, 0, 0)
-            time.sleep(4)
+            time.sleep({scaled(4)})
             print("forked", n)
             """),
         )
@@ -271,16 +274,16 @@ async def test_row6_deleted_but_open_files_count_against_the_disk_cap(
 ) -> None:
     result = await run(
         row_runner,
-        """
+        f"""
         import os, time
         kept = []
         for i in range(12):  # 36 MiB against a 16 MiB scratch cap, never more than 3 named
-            f = open(f"f{i}", "wb")
+            f = open(f"f{{i}}", "wb")
             f.write(b"\\1" * (3 << 20))
             f.flush()
-            os.unlink(f"f{i}")
+            os.unlink(f"f{{i}}")
             kept.append(f)
-        time.sleep(5)
+        time.sleep({scaled(5)})
         print("kept", len(kept))
         """,
     )
@@ -295,7 +298,8 @@ async def test_row6_deleted_but_open_files_count_against_the_disk_cap(
 async def test_row7_a_job_gets_a_cpu_quota(row_runner: RunnerUnderTest) -> None:
     if row_runner.level != "strong":
         pytest.skip("basic has no cgroups: CPU is shared by the scheduler only")
-    if row_runner.unprivileged:
+    protections = (await row_runner.client().info()).protections
+    if row_runner.unprivileged and not protections["cgroup_cpu"]:
         pytest.skip("without root and a delegated cgroup v2 subtree there is no CPU cgroup")
     # The job reads its own cgroup's quota: a share of the cores (2 jobs at once by default),
     # whatever number of busy processes it starts. (How much slower a neighbour gets under

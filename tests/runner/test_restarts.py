@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.runner.cgroups import foreign, remove_stale, runner_tag
 from bot.runner.protocol import RunRequest
-from tests.runner.conftest import Fence, RunnerUnderTest, runner_in, stop_runner
+from tests.runner.conftest import Fence, RunnerUnderTest, runner_in, scaled, stop_runner
 
 ROUNDS = int(os.environ.get("STUDYBOT_RUNNER_KILL_ROUNDS", "20"))
 
@@ -40,13 +40,13 @@ def test_sigkilled_runner_restarts_with_its_cgroups_back_to_baseline() -> None:
                 bases = {p for p in now if p.parent == now[0].parent}
                 assert len(bases) == 1, f"round {round_}: {bases}"
                 os.kill(runner_pid(runner), signal.SIGKILL)
-                runner.proc.wait(timeout=30)
+                runner.proc.wait(timeout=scaled(30))
         print(f"{ROUNDS} SIGKILLs; cgroups per live runner: {counts}")
         # One more, stopped with SIGTERM: it removes its own and the last killed one's.
         with runner_in(fence, "strong", False, {}) as runner:
             assert answers(runner)
             stop_runner(runner.proc)
-            runner.proc.wait(timeout=30)
+            runner.proc.wait(timeout=scaled(30))
         assert fence.cgroups() == []
     finally:
         fence.remove()
