@@ -98,31 +98,26 @@ def test_content_check_as_an_ordinary_user_runs_in_the_sandbox(tmp_path: Path) -
     user = unprivileged_user()
     fence = Fence()
     tmp_path.chmod(0o777)
+    command = [*fence.prefix(), *user.prefix(), user.python, "-m", "bot", "content", "check"]
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
+
+    def check(exercise: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*command, "--exercise", exercise],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
     try:
-        command = [*fence.prefix(), *user.prefix(), user.python, "-m", "bot", "content", "check"]
-        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
-        unknown = subprocess.run(
-            [*command, "--exercise", "layernorm"],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert unknown.returncode == 1
-        assert "no exercise layernorm (did you mean layer-norm?)" in unknown.stderr
-        checked = subprocess.run(
-            [*command, "--exercise", "softmax"],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        unknown, checked = check("layernorm"), check("softmax")
     finally:
         fence.remove()
+    assert unknown.returncode == 1
+    assert "no exercise layernorm (did you mean layer-norm?)" in unknown.stderr
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "running 1 exercise(s) on the local sandbox runner" in checked.stdout
     assert "exercise softmax: the reference passes" in checked.stdout
