@@ -119,6 +119,24 @@ def settings_errors(error: ValidationError) -> list[str]:
     return lines
 
 
+def qualified_ids(value: str) -> frozenset[tuple[str, int]]:
+    """Parse "123, telegram:-100123, discord:456" into (platform, id) pairs (plain: Telegram)."""
+    ids = set()
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        platform, sep, number = part.rpartition(":")
+        platform = platform.lower() if sep else "telegram"
+        digits = number[1:] if number.startswith("-") else number
+        if platform not in {"telegram", "discord"} or not digits.isdigit():
+            raise ValueError(
+                f"{part!r}: expected comma-separated ids: Telegram ids (123 or telegram:123, "
+                "a group -100123) and Discord ids (discord:123)"
+            )
+        ids.add((platform, int(number)))
+    return frozenset(ids)
+
+
 class Settings(BaseSettings):
     """Every setting of the bot, the runner and the sandbox; see .env.example."""
 
@@ -179,7 +197,8 @@ class Settings(BaseSettings):
 
     # /run: where the runner is, and who may use it
     runner_url: str | None = Field(default=None, alias="STUDYBOT_RUNNER_URL")
-    run_allow: Annotated[frozenset[int], NoDecode] = Field(
+    # Who may use /run: user or chat ids qualified by platform, as STUDYBOT_ADMIN_IDS.
+    run_allow: Annotated[frozenset[tuple[str, int]], NoDecode] = Field(
         default=frozenset(), alias="STUDYBOT_RUN_ALLOW"
     )
 
@@ -241,31 +260,27 @@ class Settings(BaseSettings):
         """Return STUDYBOT_RUN_UID_RANGE as (first, last)."""
         return parse_uid_range(self.run_uid_range)
 
+    @property
+    def operators(self) -> frozenset[tuple[str, int]]:
+        """Return STUDYBOT_ADMIN_IDS as (platform, user id) pairs."""
+        return frozenset({("telegram", i) for i in self.admin_ids}) | frozenset(
+            {("discord", i) for i in self.discord_admin_ids}
+        )
+
     @field_validator("admin_ids", "discord_admin_ids", "run_allow", mode="before")
     @classmethod
     def _ids(cls, v: object, info: ValidationInfo) -> object:
+        if info.field_name == "run_allow" and not isinstance(v, str):
+            # Set in code: plain ids are Telegram's, as in the variable.
+            return frozenset(("telegram", p) if isinstance(p, int) else p for p in v)  # type: ignore[attr-defined]
         if not isinstance(v, str):
             return v
-        parts = [p.strip() for p in v.split(",") if p.strip()]
+        ids = qualified_ids(v)
         if info.field_name == "run_allow":
-            try:
-                return frozenset(int(p) for p in parts)
-            except ValueError as e:
-                raise ValueError("expected comma-separated numeric Telegram ids") from e
+            return ids
         # STUDYBOT_ADMIN_IDS feeds two fields: each keeps the ids of its own platform.
         wanted = "discord" if info.field_name == "discord_admin_ids" else "telegram"
-        ids = set()
-        for part in parts:
-            platform, sep, number = part.rpartition(":")
-            platform = platform.lower() if sep else "telegram"
-            if platform not in {"telegram", "discord"} or not number.isdigit():
-                raise ValueError(
-                    "expected comma-separated ids: Telegram ids (123 or telegram:123) "
-                    "and Discord ids (discord:123)"
-                )
-            if platform == wanted:
-                ids.add(int(number))
-        return frozenset(ids)
+        return frozenset(number for platform, number in ids if platform == wanted)
 
     @field_validator("telegram_api_base_url", "discord_api_base_url")
     @classmethod

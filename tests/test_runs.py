@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+from pydantic import ValidationError
 
 from bot.adapters.run_render import INLINE_OUTPUT_CHARS, run_reply
+from bot.config import Settings
 from bot.errors import UserInputError
 from bot.runner.protocol import RunFile, RunResult
 from bot.services.runs import RunService, parse_job
@@ -47,14 +51,15 @@ def test_code_too_long() -> None:
     assert service.parse("/run " + "x" * 1000).code == "x" * 1000
 
 
-def chat(run_enabled: bool = True, external_id: str = "-5") -> Chat:
+def chat(run_enabled: bool = True, external_id: str = "-5", platform: str = "telegram") -> Chat:
     return Chat(
-        1, "telegram", external_id, "group", "", None, None, "09:00", False, None, run_enabled
+        1, platform, external_id, "group", "", None, None, "09:00", False, None, run_enabled
     )
 
 
-def test_allowlist_and_group_switch() -> None:
-    service = RunService(runner=object(), allow=frozenset({7, -5}))  # type: ignore[arg-type]
+def test_allowlist_and_group_switch(make_settings: Callable[..., Settings]) -> None:
+    allow = make_settings(STUDYBOT_RUN_ALLOW="7, telegram:-5").run_allow
+    service = RunService(runner=object(), allow=allow)  # type: ignore[arg-type]
     service.check_allowed(7, chat(external_id="9"))
     service.check_allowed(8, chat(external_id="-5"))  # the chat is allowed
     with pytest.raises(UserInputError, match="run_not_allowed"):
@@ -63,6 +68,21 @@ def test_allowlist_and_group_switch() -> None:
         service.check_allowed(7, chat(run_enabled=False))
     with pytest.raises(UserInputError, match="run_unavailable"):
         RunService(None, frozenset()).check_allowed(7, chat())
+
+
+def test_the_allowlist_is_qualified_by_platform(make_settings: Callable[..., Settings]) -> None:
+    # A Discord snowflake and a Telegram id are different people even when the numbers match.
+    allow = make_settings(STUDYBOT_RUN_ALLOW="7, discord:998877665544332211").run_allow
+    assert allow == {("telegram", 7), ("discord", 998877665544332211)}
+    service = RunService(runner=object(), allow=allow)  # type: ignore[arg-type]
+    service.check_allowed(7, chat(external_id="9"))
+    service.check_allowed(998877665544332211, chat(external_id="9", platform="discord"))
+    with pytest.raises(UserInputError, match="run_not_allowed"):
+        service.check_allowed(7, chat(external_id="9", platform="discord"))
+    with pytest.raises(UserInputError, match="run_not_allowed"):
+        service.check_allowed(998877665544332211, chat(external_id="9"))
+    with pytest.raises(ValidationError, match="slack:5"):
+        make_settings(STUDYBOT_RUN_ALLOW="slack:5")
 
 
 def result(**kw: object) -> RunResult:

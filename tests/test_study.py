@@ -35,6 +35,33 @@ async def test_language_from_language_code(core: Core) -> None:
     assert (await private(core, "c", None)).lang == "en"
 
 
+async def test_an_update_from_someone_known_writes_nothing(core: Core) -> None:
+    # Every update resolves its user and chat; a write there would queue behind the daily
+    # fan-out's writes (one lock) and delay the answer to a button.
+    first = await private(core, "w1")
+    before = core.db.writes
+    again = await private(core, "w1")
+    assert core.db.writes == before
+    assert (again.user, again.chat) == (first.user, first.chat)
+    renamed = await core.study.enter(
+        platform="test",
+        user_id="w1",
+        user_name="Ann B",
+        language_code="en",
+        chat_id="w1",
+        chat_type="private",
+    )
+    assert core.db.writes == before + 1  # one write for the new name, none for the chat
+    assert renamed.user.name == "Ann B"
+
+
+async def test_first_sight_writes_the_language_with_the_user(core: Core) -> None:
+    before = core.db.writes
+    ctx = await private(core, "w2", "zh-hans")
+    assert ctx.user.language == "zh"
+    assert core.db.writes == before + 2  # the user (with language) and the chat
+
+
 async def test_no_repeats_until_pool_exhausted_and_deterministic(core: Core) -> None:
     ctx = await private(core)
     seen = [(await core.study.show(ctx, "question")).question.id for _ in range(3)]

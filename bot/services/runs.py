@@ -140,7 +140,7 @@ class RunService:
     def __init__(
         self,
         runner: Runner | None,
-        allow: frozenset[int],
+        allow: frozenset[tuple[str, int]],
         max_code_bytes: int = DEFAULT_MAX_CODE_BYTES,
         wall_time_s: float = 10.0,
     ) -> None:
@@ -167,8 +167,14 @@ class RunService:
             raise self.runner.problem
         if not chat.run_enabled:
             raise UserInputError("run_disabled")
-        if self.allow and user_id not in self.allow and _int(chat.external_id) not in self.allow:
+        if self.allow and not self.allowed(chat.platform, user_id, chat):
             raise UserInputError("run_not_allowed")
+
+    def allowed(self, platform: str, user_id: int | None, chat: Chat) -> bool:
+        """Tell whether STUDYBOT_RUN_ALLOW lists the user or the chat, on this platform."""
+        # Ids are qualified by platform: a Telegram id never admits the Discord user that
+        # happens to have the same number.
+        return (platform, user_id) in self.allow or (platform, _int(chat.external_id)) in self.allow
 
     async def run(
         self, job: Job, user_key: str, on_queued: Callable[[int], Awaitable[None]] | None = None

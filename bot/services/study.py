@@ -95,10 +95,8 @@ class StudyService:
     ) -> Context:
         """Register the user and chat on first sight and resolve language and zones."""
         now = self.clock.now()
-        user = await self.repos.users.upsert(platform, user_id, user_name, now)
-        if user.language is None:
-            await self.repos.users.set_language(user.id, language_from_code(language_code))
-            user = await self.repos.users.get(user.id) or user
+        language = language_from_code(language_code)
+        user = await self.repos.users.upsert(platform, user_id, user_name, now, language)
         chat = await self.repos.chats.upsert(
             platform, chat_id, chat_type, chat_title, self.default_daily_time, now
         )
@@ -114,10 +112,10 @@ class StudyService:
         chat: Chat,
     ) -> Context:
         """Register a user seen in a known chat (a poll vote carries no chat) and return them."""
-        user = await self.repos.users.upsert(platform, user_id, user_name, self.clock.now())
-        if user.language is None:
-            await self.repos.users.set_language(user.id, language_from_code(language_code))
-            user = await self.repos.users.get(user.id) or user
+        language = language_from_code(language_code)
+        user = await self.repos.users.upsert(
+            platform, user_id, user_name, self.clock.now(), language
+        )
         return self.context(user, chat)
 
     async def follow_migration(self, chat: Chat, new_external_id: int | str) -> bool:

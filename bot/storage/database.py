@@ -99,6 +99,7 @@ class Database:
         # One connection serves every coroutine: writes take this lock so that statements of
         # two coroutines never end up in one transaction.
         self._write_lock = asyncio.Lock()
+        self.writes = 0  # write transactions begun: what a test counts, what metrics could
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -202,6 +203,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Run the block in one write transaction, rolled back on error."""
         async with self._write_lock:
+            self.writes += 1
             try:
                 await self.conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -244,6 +246,7 @@ class Database:
             return result
 
         async with self._write_lock:
+            self.writes += 1
             return await self._call(self._writer, run)
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:

@@ -101,13 +101,28 @@ class UserRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def upsert(self, platform: str, external_id: str, name: str, now: datetime) -> User:
-        """Create the user on first sight, refresh the name later; return it."""
+    async def upsert(
+        self,
+        platform: str,
+        external_id: str,
+        name: str,
+        now: datetime,
+        language: Lang | None = None,
+    ) -> User:
+        """Create the user on first sight, refresh a changed name; return it.
+
+        A known user whose name did not change costs one read and no write: every update
+        passes here, and a write would queue behind the daily fan-out's.
+        """
+        known = await self.by_external(platform, external_id)
+        if known is not None and known.name == name and (known.language or not language):
+            return known
         async with self.db.transaction() as conn:
             await conn.execute(
-                "INSERT INTO users (platform, external_id, name, created_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (platform, external_id) DO UPDATE SET name = excluded.name",
-                (platform, external_id, name, to_iso(now)),
+                "INSERT INTO users (platform, external_id, name, language, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, external_id) DO UPDATE SET"
+                " name = excluded.name, language = COALESCE(users.language, excluded.language)",
+                (platform, external_id, name, language, to_iso(now)),
             )
         user = await self.by_external(platform, external_id)
         assert user is not None  # noqa: S101 - just written
@@ -169,7 +184,13 @@ class ChatRepo:
         daily_time: str,
         now: datetime,
     ) -> Chat:
-        """Create the chat on first sight (with the default daily time), refresh type and title."""
+        """Create the chat on first sight (with the default daily time), refresh type and title.
+
+        A known chat whose type and title did not change costs one read and no write.
+        """
+        known = await self.by_external(platform, external_id)
+        if known is not None and (known.type, known.title) == (type_, title):
+            return known
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO chats (platform, external_id, type, title, daily_time, created_at)"
