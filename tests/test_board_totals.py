@@ -17,8 +17,8 @@ from bot.config import Settings
 from bot.services import streaks
 from bot.services.boards import period_start
 from bot.services.study import Context
+from bot.storage.boards import _RANK_ALL, _TOP_ALL, BOARD_SOURCES
 from bot.storage.database import MIGRATIONS_DIR, Database
-from bot.storage.quizzes import _RANK_ALL, _TOP_ALL, BOARD_SOURCES
 from bot.storage.records import BoardPeriods, Streak
 
 SOURCES = ("quiz", "daily", "question", "review")

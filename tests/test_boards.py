@@ -74,7 +74,7 @@ async def test_top_ten_then_the_caller_with_their_rank(core: Core, clock: FixedC
 
 
 async def test_period_boards_walk_and_count_the_rank_index(core: Core) -> None:
-    from bot.storage.quizzes import _RANK_PERIOD, _RECOUNT, _TOP_PERIOD, BOARD_SOURCES
+    from bot.storage.boards import _RANK_PERIOD, _RECOUNT, _TOP_PERIOD, BOARD_SOURCES
 
     for sql, params in ((_TOP_PERIOD, (1, "month", 10)), (_RANK_PERIOD, (1, "month", 1))):
         rows = await core.db.fetchall("EXPLAIN QUERY PLAN " + sql, params)
