@@ -157,8 +157,8 @@ async def open_core(
         schedule = DailySchedule(daily, timers, clock)
         timers.start()
         try:
-            reports = ReportService(repos, study, clock)
             exercise_service = ExerciseService(repos, exercises, clock)
+            reports = ReportService(repos, study, clock, exercise_service)
             admin = AdminService(
                 StatsRepo(db), study, quiz, clock, settings.content_dir, reports, exercise_service
             )

@@ -13,7 +13,8 @@ import yaml
 from bot.adapters.console import Console
 from bot.app import Core, open_core
 from bot.clock import FixedClock
-from bot.config import Settings
+from bot.config import CONTENT_DIR, Settings
+from bot.exercises.loader import load_exercises
 from tests.conftest import FIXTURE_BANK, clean_env, studybot
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram import GROUP, TOKEN, USER, App, running, say
@@ -124,7 +125,7 @@ async def test_report_is_asked_for_stored_and_shown_to_operators(
     since = fake.mark()
     fake.send_message(USER, USER, "Option C is right too", reply_to_message=ask_id)
     thanks = await fake.wait_for_call("sendMessage", chat_id=USER, since=since)
-    assert "Thank you" in str(thanks.params["text"])
+    assert "Thank you! Your report on “fixture-q3”" in str(thanks.params["text"])
     found = await core.reports.open_reports()
     assert found.count == 1
     report = found.newest[0]
@@ -165,7 +166,7 @@ async def test_console_hint_report_and_answer_run_without_a_runner(core: Core) -
     assert "No question yet" in text
     assert f"💡 {HINT_EN}" in text
     assert "Say what is wrong" in text
-    assert "Thank you!" in text
+    assert "Thank you! Your report on “fixture-q3”" in text
     assert "/run is not available" in text
     assert "This question has no hint." in text
     found = await core.reports.open_reports()
@@ -198,3 +199,48 @@ async def test_report_in_a_group_mentions_the_reporter_and_takes_only_their_repl
     assert "Thank you" in str(thanks.params["text"])
     found = await core.reports.open_reports()
     assert [r.text for r in found.newest] == ["The quiz stem is ambiguous"]
+
+
+async def test_a_report_reply_after_a_restart_is_still_filed(
+    hinted: Settings, clock: FixedClock, fake: FakeBotAPI
+) -> None:
+    async with open_core(hinted, clock=clock) as core, running(core, fake):
+        await say(fake, "/question nn")
+        question = fake.last_message(USER)
+        since = fake.mark()
+        fake.press_button(USER, USER, question.message_id, text="💡 Show answer")
+        await fake.wait_for_call("sendMessage", since=since)
+        reference = fake.last_message(USER)
+        since = fake.mark()
+        fake.press_button(USER, USER, reference.message_id, text="⚠ Report a problem")
+        asked = await fake.wait_for_call("sendMessage", chat_id=USER, since=since)
+    async with open_core(hinted, clock=clock) as core, running(core, fake):
+        since = fake.mark()
+        fake.send_message(USER, USER, "Option C too", reply_to_message=asked.result["message_id"])
+        thanks = await fake.wait_for_call("sendMessage", chat_id=USER, since=since)
+        assert "fixture-q3" in str(thanks.params["text"])
+        assert [r.text for r in (await core.reports.open_reports()).newest] == ["Option C too"]
+
+
+async def test_console_report_after_an_exercise_is_about_the_exercise(
+    hinted: Settings, clock: FixedClock
+) -> None:
+    exercises = load_exercises(CONTENT_DIR)
+    async with open_core(hinted, clock=clock, exercises=exercises) as core:
+        out = io.StringIO()
+        c = Console(core, stdin=io.StringIO(""), stdout=out, user="tester")
+        await c.handle("/question nn")
+        await c.handle("/exercise softmax")
+        await c.handle("/report The tests accept a wrong shape")
+        await c.handle("/question nn")
+        await c.handle("/report The stem is ambiguous")
+        text = out.getvalue()
+        found = await core.reports.open_reports()
+    softmax = exercises.get("softmax")
+    assert softmax is not None
+    assert f"Your report on “{softmax.title.get('en')}”" in text
+    assert "Your report on “fixture-q3”" in text
+    assert sorted((r.question_id, r.text) for r in found.newest) == [
+        ("exercise:softmax", "The tests accept a wrong shape"),
+        ("fixture-q3", "The stem is ambiguous"),
+    ]

@@ -392,6 +392,29 @@ async def test_group_reference_answer_only_after_answering_and_once(
     assert "Quiz answer" in str(posted[0].params["text"])
 
 
+async def test_a_restart_does_not_post_a_revealed_answer_again(
+    fake: FakeBotAPI, settings: Settings, clock: FixedClock
+) -> None:
+    async with open_core(settings, clock=clock) as core, running(core, fake):
+        await say(fake, "/daily", chat=GROUP, user=11)
+        question = fake.last_message(GROUP)
+        reveal = question.callback_data[-1]
+        await fake.wait_for_callback_answer(
+            fake.press_button(GROUP, 11, question.message_id, question.callback_data[0])
+        )
+        await fake.wait_for_callback_answer(
+            fake.press_button(GROUP, 11, question.message_id, reveal)
+        )
+    since = fake.mark()
+    async with open_core(settings, clock=clock) as core, running(core, fake):
+        again = await fake.wait_for_callback_answer(
+            fake.press_button(GROUP, 11, question.message_id, reveal)
+        )
+        assert "already posted" in str(again.params.get("text"))
+    posted = [c for c in fake.calls("sendMessage", chat_id=GROUP) if c.seq >= since]
+    assert posted == []
+
+
 async def test_rejected_token_is_one_line_without_the_token(
     fake: FakeBotAPI, tmp_path: Path
 ) -> None:

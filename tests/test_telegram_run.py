@@ -183,7 +183,9 @@ async def test_group_admin_switches_run_off_and_on(
 async def test_allowlist_restricts_run(
     core: Core, fake: FakeBotAPI, local_runner: tuple[LocalRunner, RunnerClient]
 ) -> None:
-    async with running(core, fake, RunService(local_runner[1], frozenset({USER + 1}))):
+    async with running(
+        core, fake, RunService(local_runner[1], frozenset({("telegram", USER + 1)}))
+    ):
         assert "limited to allowed users" in await say(fake, "/run print(1)")
         assert "<pre>1</pre>" in await say(fake, "/run print(1)", chat=USER + 1, user=USER + 1)
 

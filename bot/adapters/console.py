@@ -275,11 +275,9 @@ class Console:
                 self.say(render.usage(ctx.lang, "usage_rate"))
 
     async def report(self, ctx: Context, arg: str, line: str) -> None:
-        """Store a problem report on the current question."""
-        if self.current is None:
-            raise UserInputError("no_question")
-        await self.core.reports.report_prompt(ctx, self.current.prompt.id, arg)
-        self.say(_(ctx.lang, "Thank you! The report is stored for the bot's operators."))
+        """Store a problem report on the exercise or question shown last."""
+        filed = await self.core.reports.report_latest(ctx, arg)
+        self.say(render.report_filed(ctx.lang, filed))
 
     async def topics(self, ctx: Context, arg: str, line: str) -> None:
         """List topics with counts."""

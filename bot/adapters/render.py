@@ -11,6 +11,7 @@ from bot.content.loader import ContentBank
 from bot.content.markup import to_html
 from bot.content.models import Question
 from bot.i18n import N_, _, ngettext
+from bot.services.reports import Filed
 from bot.services.streaks import StreakView
 from bot.services.study import AnswerResult
 from bot.storage.records import Chat, Lang, UserStats
@@ -257,6 +258,15 @@ def language_now(lang: Lang) -> str:
     """Say which language is in use here, and how to change it."""
     # The same text in each catalog names its own language.
     return _(lang, "Current language: English.") + "\n" + usage(lang, "usage_lang")
+
+
+def report_filed(lang: Lang, filed: Filed) -> str:
+    """Thank the user for a report, naming the question or exercise it is about."""
+    return _(
+        lang,
+        "Thank you! Your report on “{item}” is stored for the bot's operators.",
+        item=e(filed.title),
+    )
 
 
 def usage(lang: Lang, key: str, **params: object) -> str:

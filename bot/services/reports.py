@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.errors import UserInputError
+from bot.services.exercises import ExerciseService
 from bot.services.study import Context, StudyService
 from bot.storage.records import Report
 from bot.storage.repos import Repos
@@ -22,31 +23,98 @@ class OpenReports:
     newest: tuple[Report, ...]
 
 
-class ReportService:
-    """Store what users say is wrong with a question and list it for operators."""
+@dataclass(frozen=True)
+class Filed:
+    """A stored report and what it is about, for the thank-you to name."""
 
-    def __init__(self, repos: Repos, study: StudyService, clock: Clock) -> None:
+    report_id: int
+    item: str  # a question id, or "exercise:<id>"
+    title: str  # the question's id or the exercise's title, in the user's language
+
+
+class ReportService:
+    """Store what users say is wrong with a question or exercise and list it for operators."""
+
+    def __init__(
+        self, repos: Repos, study: StudyService, clock: Clock, exercises: ExerciseService
+    ) -> None:
         self.repos = repos
         self.study = study
         self.clock = clock
+        self.exercises = exercises
 
-    async def report(self, ctx: Context, question_id: str, text: str) -> int:
-        """Store a report by the context's user on a question; raise UserInputError if empty."""
+    def _title(self, ctx: Context, item: str) -> str:
+        kind, _, exercise_id = item.partition(":")
+        if kind == "exercise":
+            exercise = self.exercises.bank.get(exercise_id)
+            if exercise is None:
+                raise UserInputError("no_question")
+            return exercise.title.get(ctx.lang)
+        if self.study.bank.get(item) is None:
+            raise UserInputError("no_question")
+        return item
+
+    async def report(self, ctx: Context, item: str, text: str) -> Filed:
+        """Store a report by the context's user on an item; raise UserInputError if empty."""
         text = text.strip()
         if not text:
             raise UserInputError("usage_report")
-        if self.study.bank.get(question_id) is None:
-            raise UserInputError("no_question")
-        return await self.repos.reports.add(
-            question_id, ctx.user.id, ctx.chat.id, text[:MAX_REPORT_CHARS], self.clock.now()
+        title = self._title(ctx, item)
+        report_id = await self.repos.reports.add(
+            item, ctx.user.id, ctx.chat.id, text[:MAX_REPORT_CHARS], self.clock.now()
         )
+        return Filed(report_id, item, title)
 
-    async def report_prompt(self, ctx: Context, prompt_id: int, text: str) -> int:
+    async def report_prompt(self, ctx: Context, prompt_id: int, text: str) -> Filed:
         """Store a report on the question a prompt showed."""
         found = await self.study.prompt(prompt_id)
         if found is None:
             raise UserInputError("no_question")
         return await self.report(ctx, found[1].id, text)
+
+    async def latest_item(self, ctx: Context) -> str:
+        """Return what /report is about: the exercise or the question shown last in the chat."""
+        # The same rule as /hint: an exercise shown after the chat's last question is current.
+        question = await self.exercises.hint_target(ctx)  # the chat's newest, if no exercise
+        if question is None:
+            current = await self.exercises.current(ctx)
+            if current is not None:
+                return f"exercise:{current[0].id}"
+        found = await self.study.prompt(question) if question is not None else None
+        if found is None:
+            raise UserInputError("no_question")
+        return found[1].id
+
+    async def report_latest(self, ctx: Context, text: str) -> Filed:
+        """Store a report on the exercise or question shown last (/report <text>)."""
+        if not text.strip():
+            raise UserInputError("usage_report")
+        return await self.report(ctx, await self.latest_item(ctx), text)
+
+    async def ask(self, ctx: Context, prompt_id: int, message_ref: str) -> None:
+        """Remember that the message `message_ref` asks the user what is wrong with a prompt."""
+        found = await self.study.prompt(prompt_id)
+        if found is None:
+            raise UserInputError("no_question")
+        await self.repos.reports.ask(
+            ctx.chat.id, message_ref, found[1].id, prompt_id, ctx.user.id, self.clock.now()
+        )
+
+    async def answer(self, ctx: Context, message_ref: str, text: str) -> Filed | None:
+        """File the user's reply to a "what is wrong?" message; None if it asked them nothing."""
+        now = self.clock.now()
+        waiting = await self.repos.reports.request(ctx.chat.id, message_ref, ctx.user.id, now)
+        if waiting is None:
+            return None
+        item = waiting[0]
+        text = text.strip()
+        if not text:
+            raise UserInputError("usage_report")
+        title = self._title(ctx, item)
+        report_id = await self.repos.reports.add_answering(
+            ctx.chat.id, message_ref, item, ctx.user.id, text[:MAX_REPORT_CHARS], now
+        )
+        return Filed(report_id, item, title)
 
     async def open_reports(self, limit: int = 5) -> OpenReports:
         """Return the count of open reports and the newest `limit` of them."""

@@ -62,6 +62,10 @@ class AnswerResult:
     card: Rated | None = None  # the user's card of the question after this answer
 
 
+# How a press of "show the answer" is met (StudyService.reveal).
+RevealVerdict = Literal["show", "post", "answer_first", "already_posted"]
+
+
 class StudyService:
     """Everything a chat does with questions; adapters call these and render the results."""
 
@@ -254,6 +258,24 @@ class StudyService:
             streak_grew=after.current != before.current or before.last_date is None,
             card=card,
         )
+
+    async def reveal(self, ctx: Context, prompt_id: int, *, privately: bool) -> RevealVerdict:
+        """Decide how a press of "show the answer" is met.
+
+        In a group only someone who answered may see it, or one press would spoil the question
+        for the others; a platform that can show it to the presser alone (`privately`) does so,
+        the others post it in the chat once, kept in the database so that a restart does not
+        post it again.
+        """
+        if not ctx.chat.is_group:
+            return "show"
+        if not await self.has_answered(ctx, prompt_id):
+            return "answer_first"
+        if privately:
+            return "show"
+        if await self.repos.prompts.mark_revealed(prompt_id, self.clock.now()):
+            return "post"
+        return "already_posted"
 
     async def has_answered(self, ctx: Context, prompt_id: int) -> bool:
         """Return True if the user answered this prompt."""

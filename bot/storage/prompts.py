@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import cast
@@ -75,6 +76,18 @@ class PromptRepo:
         """Return the prompt with this id, or None."""
         row = await self.db.fetchone("SELECT * FROM prompts WHERE id = ?", (prompt_id,))
         return _prompt(row) if row else None
+
+    async def mark_revealed(self, prompt_id: int, now: datetime) -> bool:
+        """Mark a prompt's reference answer as posted; False if it already was."""
+
+        def mark(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "UPDATE prompts SET revealed_at = ? WHERE id = ? AND revealed_at IS NULL",
+                (to_iso(now), prompt_id),
+            )
+            return cursor.rowcount == 1
+
+        return await self.db.write(mark)
 
     async def set_message_ref(self, prompt_id: int, message_ref: str) -> None:
         """Remember the platform's message id of a prompt."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import cast
 
 import aiosqlite
@@ -10,6 +10,9 @@ import aiosqlite
 from bot.clock import from_iso, to_iso
 from bot.storage.database import Database
 from bot.storage.records import Report
+
+# How long a "what is wrong?" message waits for its reply.
+REQUEST_LIFETIME = timedelta(days=2)
 
 _SELECT = (
     "SELECT r.id, r.question_id, u.name, u.platform, r.chat_id, r.text, r.created_at,"
@@ -68,3 +71,59 @@ class ReportRepo:
                 (to_iso(now), report_id),
             )
             return cursor.rowcount == 1
+
+    async def ask(
+        self,
+        chat_id: int,
+        message_ref: str,
+        item: str,
+        prompt_id: int | None,
+        user_id: int,
+        now: datetime,
+    ) -> None:
+        """Remember a "what is wrong?" message waiting for the user's reply."""
+        async with self.db.transaction() as conn:
+            # Requests nobody answered within two days are forgotten: the table stays small.
+            await conn.execute(
+                "DELETE FROM report_requests WHERE created_at < ?",
+                (to_iso(now - REQUEST_LIFETIME),),
+            )
+            await conn.execute(
+                "INSERT OR REPLACE INTO report_requests"
+                " (chat_id, message_ref, prompt_id, item, user_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (chat_id, message_ref, prompt_id, item, user_id, to_iso(now)),
+            )
+
+    async def request(
+        self, chat_id: int, message_ref: str, user_id: int, now: datetime
+    ) -> tuple[str, int | None] | None:
+        """Return (item, prompt id) of the user's open request behind a message, or None."""
+        row = await self.db.fetchone(
+            "SELECT item, prompt_id FROM report_requests WHERE chat_id = ? AND message_ref = ?"
+            " AND user_id = ? AND created_at >= ?",
+            (chat_id, message_ref, user_id, to_iso(now - REQUEST_LIFETIME)),
+        )
+        return (row[0], row[1]) if row else None
+
+    async def add_answering(
+        self,
+        chat_id: int,
+        message_ref: str,
+        question_id: str,
+        user_id: int,
+        text: str,
+        now: datetime,
+    ) -> int:
+        """Store the report that answers a request and forget the request, in one transaction."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM report_requests WHERE chat_id = ? AND message_ref = ?",
+                (chat_id, message_ref),
+            )
+            cursor = await conn.execute(
+                "INSERT INTO reports (question_id, user_id, chat_id, text, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (question_id, user_id, chat_id, text, to_iso(now)),
+            )
+            return cast(int, cursor.lastrowid)

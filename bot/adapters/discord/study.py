@@ -172,9 +172,8 @@ class ReportModal(discord.ui.Modal):
         text = self.text.value
 
         async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
-            await self.study.core.reports.report_prompt(ctx, self.prompt_id, text)
-            thanks = _(ctx.lang, "Thank you! The report is stored for the bot's operators.")
-            await self.study.reply(inter, thanks, ephemeral=True)
+            filed = await self.study.core.reports.report_prompt(ctx, self.prompt_id, text)
+            await self.study.reply(inter, render.report_filed(ctx.lang, filed), ephemeral=True)
 
         await self.study.guarded(interaction, handle)
 
@@ -328,7 +327,8 @@ class StudyHandlers(Base):
         found = await self.core.study.prompt(prompt_id)
         assert found is not None  # noqa: S101 - checked by the caller
         prompt, question = found
-        if ctx.chat.is_group and not await self.core.study.has_answered(ctx, prompt_id):
+        # An ephemeral reply shows it to the presser alone.
+        if await self.core.study.reveal(ctx, prompt_id, privately=True) == "answer_first":
             await self.reply(
                 interaction,
                 _(ctx.lang, "Answer first; then you can see the reference answer."),

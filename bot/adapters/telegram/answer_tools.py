@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 
 from telegram import ForceReply, Update
 from telegram.constants import ParseMode
@@ -17,9 +16,6 @@ from bot.i18n import _
 
 log = logging.getLogger(__name__)
 
-# Report prompts waiting for their reply; the oldest are forgotten beyond this many.
-MAX_PENDING_REPORTS = 1000
-
 
 class AnswerTools:
     """Answer the hint, run and report buttons, and take the replies that carry a report."""
@@ -27,8 +23,6 @@ class AnswerTools:
     def __init__(self, base: Handlers, runs: RunHandlers) -> None:
         self.base = base
         self.runs = runs
-        # (chat id, id of our "what is wrong?" message) -> (prompt id, Telegram id of who asked)
-        self.pending: OrderedDict[tuple[int, int], tuple[int, int]] = OrderedDict()
 
     async def button(self, update: Update, context: Ctx) -> None:
         """Show the hint, run the snippet, or ask what is wrong; answer every press."""
@@ -68,28 +62,23 @@ class AnswerTools:
                     selective=True, input_field_placeholder=_(ctx.lang, "What is wrong?")
                 ),
             )
-            self.pending[(asked.chat_id, asked.message_id)] = (prompt.id, query.from_user.id)
-            while len(self.pending) > MAX_PENDING_REPORTS:
-                self.pending.popitem(last=False)
+            # Kept in the database: a reply after a restart still files the report.
+            await self.base.core.reports.ask(ctx, prompt.id, str(asked.message_id))
 
     async def report_reply(self, update: Update, context: Ctx) -> None:
         """Store the reply to a "what is wrong?" message as a report; ignore other replies."""
         message, user = update.effective_message, update.effective_user
         if message is None or user is None or message.reply_to_message is None:
             return
-        key = (message.chat_id, message.reply_to_message.message_id)
-        waiting = self.pending.get(key)
-        if waiting is None or waiting[1] != user.id:
-            return
         ctx = await self.base.context_of(update)
         if ctx is None:
             return
         try:
-            await self.base.core.reports.report_prompt(ctx, waiting[0], message.text or "")
+            filed = await self.base.core.reports.answer(
+                ctx, str(message.reply_to_message.message_id), message.text or ""
+            )
         except UserInputError as err:
             await self.base.reply(update, self.base.problem(ctx, err))
             return
-        del self.pending[key]
-        await self.base.reply(
-            update, _(ctx.lang, "Thank you! The report is stored for the bot's operators.")
-        )
+        if filed is not None:
+            await self.base.reply(update, render.report_filed(ctx.lang, filed))

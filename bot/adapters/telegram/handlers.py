@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
-from telegram import CallbackQuery, Message, Update
+from telegram import Message, Update
 from telegram import User as TgUser
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
@@ -70,7 +70,6 @@ class Handlers:
     def __init__(self, core: Core, sender: TelegramDailySender) -> None:
         self.core = core
         self.sender = sender
-        self.revealed: set[int] = set()  # group prompts whose answer was posted
         self.base = self  # so that @command serves these handlers and the feature classes'
 
     # -- helpers ------------------------------------------------------------------------
@@ -278,7 +277,13 @@ class Handlers:
             return
         prompt, question = found
         if parsed.action == "reveal":
-            if ctx.chat.is_group and not await self._may_reveal_in_group(query, ctx, prompt.id):
+            verdict = await self.core.study.reveal(ctx, prompt.id, privately=False)
+            if verdict == "answer_first":
+                text = _(ctx.lang, "Answer first; then you can see the reference answer.")
+                await query.answer(text, show_alert=True)
+                return
+            if verdict == "already_posted":
+                await query.answer(_(ctx.lang, "The reference answer is already posted above."))
                 return
             await query.answer()
             message = query.message if isinstance(query.message, Message) else None
@@ -330,25 +335,6 @@ class Handlers:
                 + render.reference_answer(question, result.lang),
                 parse_mode=ParseMode.HTML,
             )
-
-    async def _may_reveal_in_group(
-        self, query: CallbackQuery, ctx: Context, prompt_id: int
-    ) -> bool:
-        """Post a group's reference answer once, and only for someone who has answered.
-
-        Otherwise one press would spoil the question for everybody else, and every press
-        would post the whole answer again.
-        """
-        if not await self.core.study.has_answered(ctx, prompt_id):
-            await query.answer(
-                _(ctx.lang, "Answer first; then you can see the reference answer."), show_alert=True
-            )
-            return False
-        if prompt_id in self.revealed:
-            await query.answer(_(ctx.lang, "The reference answer is already posted above."))
-            return False
-        self.revealed.add(prompt_id)
-        return True
 
     # -- errors -------------------------------------------------------------------------
     async def error(self, update: object, context: Ctx) -> None:
