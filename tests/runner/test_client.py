@@ -71,7 +71,7 @@ def test_local_runner_environment_has_no_bot_secrets(tmp_path: Path) -> None:
         TELEGRAM_BOT_TOKEN=SecretStr("123:secret"),
         STUDYBOT_DATABASE=tmp_path / "bot.db",
         STUDYBOT_RUN_WALL_TIME=4.0,
-        STUDYBOT_RUN_ALLOW="1,discord:2",
+        STUDYBOT_RUN_ALLOW=frozenset({("telegram", 1), ("discord", 2)}),
     )
     env = runner_environment(settings, tmp_path / "r.sock")
     assert not any(k.startswith("TELEGRAM") for k in env)
