@@ -20,6 +20,7 @@ from bot.services.cards import CardService
 from bot.services.daily import DailyService
 from bot.services.daily_schedule import DailySchedule
 from bot.services.exercises import ExerciseService
+from bot.services.platform import Platforms
 from bot.services.quiz import QuizService
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
@@ -45,7 +46,8 @@ class Core:
     clock: Clock
     study: StudyService
     daily: DailyService
-    daily_schedule: DailySchedule  # each adapter registers its DailySender here
+    daily_schedule: DailySchedule
+    platforms: Platforms  # each adapter attaches its implementation of the platform contract
     quiz: QuizService
     boards: BoardService
     timers: Timers
@@ -153,8 +155,20 @@ async def open_core(
         )
         daily = DailyService(repos, study, clock, settings.daily_reviews)
         timers = Timers(clock)
-        quiz = QuizService(repos, study, bank, clock, timers, settings.quiz_seconds)
-        schedule = DailySchedule(daily, timers, clock)
+        platforms = Platforms()
+        quiz = QuizService(repos, study, bank, clock, timers, settings.quiz_seconds, platforms)
+        schedule = DailySchedule(daily, timers, clock, platforms)
+        reminders = ReminderService(repos, cards, clock, timers, settings.timezone, platforms)
+
+        async def rebuild(platform: str) -> None:
+            # A platform attached: its chats' timers come back from the database, the same
+            # for every platform (overdue daily questions and reminders at once).
+            timers.start()  # again, if this core served before
+            await schedule.start(platform)
+            await quiz.resume(platform)
+            await reminders.resume(platform)
+
+        platforms.on_attach(rebuild)
         timers.start()
         try:
             exercise_service = ExerciseService(repos, exercises, clock)
@@ -175,7 +189,8 @@ async def open_core(
                 timers=timers,
                 admin=admin,
                 review=ReviewService(study, cards),
-                reminders=ReminderService(repos, cards, clock, timers, settings.timezone),
+                reminders=reminders,
+                platforms=platforms,
                 stats=StatsService(study, cards),
                 reports=reports,
                 exercises=exercise_service,

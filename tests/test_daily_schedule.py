@@ -16,16 +16,16 @@ from bot.services.daily_schedule import MAX_IN_FLIGHT, RETRY_AFTER_FAILURE
 from bot.services.sending import ChatGone, SendFailed, SendRefused
 from bot.services.study import Context, Shown
 from bot.storage.records import Chat
+from tests.memory.platform import MemoryPlatform
 
 PLATFORM = "discord"  # any platform but Telegram's: the rules are not Telegram's
 
 
-class FakeSender:
+class FakeSender(MemoryPlatform):
     """A platform that records what it was asked to send, and fails when told to."""
 
-    platform = PLATFORM
-
     def __init__(self) -> None:
+        super().__init__(name=PLATFORM)
         self.sent: list[int] = []
         self.failures: dict[int, Exception] = {}  # the next send to a chat raises this
         self.gate: asyncio.Event | None = None  # when set, sends wait for it
@@ -33,7 +33,7 @@ class FakeSender:
         self.peak = 0
         self._changed = asyncio.Condition()
 
-    async def send_daily(self, chat: Chat, shown: Shown) -> str:
+    async def send_prompt(self, chat: Chat, shown: Shown) -> str:
         self.active += 1
         self.peak = max(self.peak, self.active)
         async with self._changed:
@@ -77,7 +77,7 @@ async def subscribed_chat(
 @pytest.fixture
 def sender(core: Core) -> FakeSender:
     fake = FakeSender()
-    core.daily_schedule.register(fake)
+    core.platforms.add(fake)
     return fake
 
 

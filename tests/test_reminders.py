@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.errors import UserInputError
 from bot.services.reminders import Reminder
 from bot.services.study import Context
+from tests.memory.platform import MemoryPlatform
 
 DAY2_NOON = datetime(2026, 3, 11, 12, 0, tzinfo=UTC)
 DAY2_EVENING = datetime(2026, 3, 11, 20, 0, tzinfo=UTC)
@@ -29,14 +30,15 @@ async def private(core: Core, uid: str = "u1") -> Context:
     )
 
 
-def recorder(core: Core) -> list[Reminder]:
-    sent: list[Reminder] = []
+def recorder(core: Core) -> MemoryPlatform:
+    platform = MemoryPlatform(name="test")
+    core.platforms.add(platform)
+    return platform
 
-    async def send(reminder: Reminder) -> None:
-        sent.append(reminder)
 
-    core.reminders.register("test", send)
-    return sent
+def reminded(platform: MemoryPlatform) -> list[Reminder]:
+    """Return the reminders the in-memory platform was sent, in order."""
+    return [o.payload for o in platform.of("text") if isinstance(o.payload, Reminder)]
 
 
 async def study_once(core: Core, ctx: Context, right: bool = True) -> None:
@@ -56,13 +58,13 @@ async def test_sent_once_when_the_streak_is_at_risk(core: Core, clock: FixedCloc
     assert await core.timers.run_due() == 0
     clock.set(DAY2_EVENING)
     assert await core.timers.run_due() == 1
-    assert [(r.streak, r.due) for r in sent] == [(1, 1)]  # the card is in its 10-min step
+    assert [(r.streak, r.due) for r in reminded(sent)] == [(1, 1)]  # the card is in its 10-min step
     assert core.reminders.next_at(user) == DAY2_EVENING + timedelta(days=1)
     assert await core.timers.run_due() == 0
     assert await core.reminders.remind(user) == "already"
     await core.reminders.resume("test")  # as at a restart later that day
     assert core.reminders.next_at(user) == DAY2_EVENING + timedelta(days=1)
-    assert len(sent) == 1
+    assert len(reminded(sent)) == 1
 
 
 async def test_none_once_studied_that_day(core: Core, clock: FixedClock) -> None:
@@ -74,7 +76,7 @@ async def test_none_once_studied_that_day(core: Core, clock: FixedClock) -> None
     user = await core.reminders.set(ctx, "20:00")
     clock.set(DAY2_EVENING)
     assert await core.timers.run_due() == 1
-    assert sent == []
+    assert reminded(sent) == []
     assert await core.reminders.remind(user) == "already"  # the day is settled
 
 
@@ -90,7 +92,7 @@ async def test_none_after_remind_off(core: Core, clock: FixedClock) -> None:
     clock.set(DAY2_EVENING)
     assert await core.timers.run_due() == 0
     assert await core.reminders.remind(user) == "off"
-    assert sent == []
+    assert reminded(sent) == []
 
 
 async def test_none_without_a_streak_or_due_cards(core: Core, clock: FixedClock) -> None:
@@ -99,7 +101,7 @@ async def test_none_without_a_streak_or_due_cards(core: Core, clock: FixedClock)
     user = await core.reminders.set(ctx, "20:00")
     clock.set(datetime(2026, 3, 10, 20, 0, tzinfo=UTC))
     assert await core.reminders.remind(user) == "not_needed"
-    assert sent == []
+    assert reminded(sent) == []
 
 
 async def test_due_cards_alone_are_reason_enough(core: Core, clock: FixedClock) -> None:
@@ -110,7 +112,7 @@ async def test_due_cards_alone_are_reason_enough(core: Core, clock: FixedClock) 
     user = await core.reminders.set(ctx, "20:00")
     clock.set(datetime(2026, 3, 13, 20, 0, tzinfo=UTC))
     assert await core.reminders.remind(user) == "sent"
-    assert [(r.streak, r.due) for r in sent] == [(0, 1)]
+    assert [(r.streak, r.due) for r in reminded(sent)] == [(0, 1)]
 
 
 async def test_local_time_and_validation(core: Core, clock: FixedClock) -> None:
@@ -138,11 +140,11 @@ async def test_across_a_restart(make_settings: Callable[..., Settings], clock: F
         await core.reminders.resume("test")
         await core.timers.run_due()
     # Leaving the context waited for a timer the scheduler may have fired itself.
-    assert len(sent) == 1
+    assert len(reminded(sent)) == 1
     async with open_core(settings, clock=clock) as core:
         again = recorder(core)
         await core.reminders.resume("test")
         user = (await private(core)).user
         assert core.reminders.next_at(user) == DAY2_EVENING + timedelta(days=1)
         assert await core.timers.run_due() == 0
-    assert again == []
+    assert reminded(again) == []

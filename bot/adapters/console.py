@@ -5,14 +5,11 @@ from __future__ import annotations
 import asyncio
 import getpass
 import html
-import itertools
 import logging
-import os
 import re
 import sys
 import threading
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Literal, TextIO
 
 from bot.adapters import (
@@ -21,32 +18,28 @@ from bot.adapters import (
     quiz_render,
     render,
     review_render,
-    stats_render,
 )
 from bot.adapters.console_exercises import ConsoleExercises
-from bot.adapters.run_render import run_problem, run_reply
+from bot.adapters.console_platform import PLATFORM, ConsolePlatform, option_index
+from bot.adapters.console_review import ConsoleReview
+from bot.adapters.console_run import ConsoleRun
+from bot.adapters.run_render import run_problem
 from bot.adapters.stats_picture import PictureRenderer
 from bot.app import Core
 from bot.content.models import Lang
 from bot.errors import DatabaseDamaged, UserInputError
 from bot.i18n import _
-from bot.services.cards import GRADES
-from bot.services.quiz_platform import CloseReason, PollSpec, Scoreboard, SentPoll
-from bot.services.reminders import Reminder
-from bot.services.runs import Job, RunService, snippet_job, strip_command
+from bot.services.quiz_platform import PollSpec
+from bot.services.runs import RunService
 from bot.services.study import Context, Shown
-from bot.storage.records import Chat
 from bot.text import excerpt
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "console"
 
 # A console command: the user's context, the text after the command, and the whole line.
 CommandHandler = Callable[[Context, str, str], Awaitable[None]]
 
-# How long a letter typed between two quiz polls waits for the next poll.
-NEXT_POLL_WAIT_S = 10.0
 
 _TAGS = re.compile(r"</?(b|i|code|pre)(?: [^>]*)?>")
 
@@ -67,7 +60,7 @@ def html_to_terminal(text: str, color: bool) -> str:
     return html.unescape(_TAGS.sub(tag, text))
 
 
-class Console:
+class Console(ConsolePlatform, ConsoleRun, ConsoleReview):
     """A read–eval–print loop over the services, as one user in one private chat."""
 
     def __init__(
@@ -96,15 +89,20 @@ class Console:
         self._poll_seq = 0
         self._answered_polls: set[str] = set()
         self._held: list[str] | None = None  # output held back while an answer is scored
-        core.quiz.register(PLATFORM, self)
-        core.reminders.register(PLATFORM, self.remind_now)
+        # Sends reach this terminal from construction on (a test drives `handle` alone); `run`
+        # attaches it, which also rebuilds its reminders.
+        core.platforms.add(self)
         self.pictures: PictureRenderer | None = None
         self._eof = False
         self._quit = False
 
     def say(self, text: str) -> None:
-        """Print one reply."""
-        self.stdout.write(html_to_terminal(text, self.color) + "\n")
+        """Print one reply rendered by the shared renderers."""
+        self.write(html_to_terminal(text, self.color))
+
+    def write(self, text: str) -> None:
+        """Print terminal text as it is."""
+        self.stdout.write(text + "\n")
         self.stdout.flush()
 
     async def context(self) -> Context:
@@ -123,7 +121,7 @@ class Console:
         """Read commands until /quit or end of input."""
         ctx = await self.context()
         await self.core.quiz.stop_all(PLATFORM)  # a quiz left by a killed console
-        await self.core.reminders.resume(PLATFORM)
+        await self.core.platforms.attach(self)
         self.say(render.welcome(ctx.lang, self.user, console=True))
         self.say(_(ctx.lang, "Type a command, an option letter to answer, or /quit."))
         try:
@@ -254,7 +252,7 @@ class Console:
 
     async def daily(self, ctx: Context, arg: str, line: str) -> None:
         """Show today's question; say so when it cannot be shown."""
-        outcome = await self.core.daily.today(ctx, self._send_question)
+        outcome = await self.core.daily.today(ctx, self.send_prompt)
         problem = render.daily_problem(ctx.lang, outcome.status)
         if problem is not None:
             self.say(problem)
@@ -345,90 +343,6 @@ class Console:
         hint = self.current.question.text(self.current.lang).hint
         self.say(f"💡 {hint}" if hint else _(ctx.lang, "This question has no hint."))
 
-    async def run_snippet(self, ctx: Context) -> None:
-        """Run the current question's snippet in the sandbox (`/answer run`)."""
-        if self.current is None:
-            raise UserInputError("no_question")
-        snippet = self.current.question.snippet
-        if snippet is None:
-            raise UserInputError("no_snippet")
-        await self.run_job(ctx, snippet_job(snippet))
-
-    async def run_code(self, ctx: Context, line: str) -> None:
-        """Run `/run [cpu|gpu] code`; a bare /run reads a block until a line with only `.`."""
-        if self.runs is None:
-            raise UserInputError("run_unavailable")
-        text = line
-        self.runs.check_allowed(None, ctx.chat)
-        if strip_command(line).strip().lower() in {"", "cpu", "gpu", "auto"}:
-            block = await self.read_block(ctx)
-            if block is None:
-                return
-            text = line + "\n" + block
-        await self.run_job(ctx, self.runs.parse(text))
-
-    async def run_job(self, ctx: Context, job: Job) -> None:
-        """Run a job once no quiz poll is open here, and print the result and saved files."""
-        if self.runs is None:
-            raise UserInputError("run_unavailable")
-        self.runs.check_allowed(None, ctx.chat)
-        if self.core.quiz.poll_open(ctx.chat.id):
-            self.say(_(ctx.lang, "⏸ A quiz question is open here: your code runs when it closes."))
-            await self.core.quiz.wait_closed(ctx.chat.id)
-
-        async def on_queued(position: int) -> None:
-            self.say(_(ctx.lang, "⏳ In queue: position {position}", position=position))
-
-        if self.runs.warming:
-            self.say(_(ctx.lang, "⏳ The /run sandbox is warming up…"))
-        # UserInputError if the runner did not start after all.
-        result = await self.runs.run(job, f"console:{self.user}", on_queued)
-        reply = run_reply(ctx.lang, result, self.core.settings.run_wall_time_s)
-        self.say(reply.text)
-        for file in reply.files:
-            saved = self.save_file(file.name, file.data)
-            self.say(_(ctx.lang, "File saved: {path}", path=saved))
-
-    async def read_block(self, ctx: Context) -> str | None:
-        """Read code lines until `.` or end of input; None if the user types /cancel."""
-        self.say(
-            _(ctx.lang, "Paste the code; end it with a line holding only a dot (.), or /cancel.")
-        )
-        block: list[str] = []
-        while more := await self.readline():  # end of input ends the block too
-            if more.strip() == ".":
-                break
-            if more.strip() == "/cancel":
-                self.say(_(ctx.lang, "Cancelled: nothing was run."))
-                return None
-            block.append(more.rstrip("\n"))
-        return "\n".join(block)
-
-    def save_file(self, name: str, data: bytes) -> str:
-        """Save a file a run produced under ./studybot-output/ and return its path.
-
-        Never over an earlier file (output.txt, output-2.txt, …), and readable by this user
-        alone: what a snippet printed or drew is the user's own.
-        """
-        folder = Path("studybot-output")
-        folder.mkdir(mode=0o700, exist_ok=True)
-        base = Path(Path(name).name or "file")
-        for n in itertools.count(1):
-            path = folder / (base.name if n == 1 else f"{base.stem}-{n}{base.suffix}")
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-            try:
-                fd = os.open(path, flags, 0o600)
-            except FileExistsError:
-                continue
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            return str(path)
-        raise AssertionError("unreachable")
-
-    async def _send_question(self, _chat: Chat, shown: Shown) -> str:
-        await self.show(shown)
-        return "console"
-
     async def show(self, shown: Shown) -> None:
         """Print a question and remember it for answering."""
         self.current = shown
@@ -445,89 +359,6 @@ class Console:
             label = review_render.review_due_button(shown.lang, shown.review_due)
             self.say(_(shown.lang, "{label}: type /review.", label=label))
 
-    async def leaderboard(self, ctx: Context, arg: str) -> None:
-        """Show the console user's totals for a period, or leave or rejoin the boards."""
-        words = arg.lower().split()
-        if len(words) > 1:
-            raise UserInputError("usage_leaderboard")
-        if words and words[0] in {"on", "off"}:
-            await self.core.boards.set_on_boards(ctx, words[0] == "on")
-            self.say(quiz_render.boards_switched(ctx.lang, words[0] == "on"))
-            return
-        board = await self.core.boards.leaderboard(ctx, words[0] if words else None)
-        self.say(quiz_render.leaderboard(ctx.lang, board, ctx.user_zone))
-
-    # -- the console as a quiz platform (QuizSender) ------------------------------------
-    async def send_poll(self, chat: Chat, poll: PollSpec) -> SentPoll:
-        """Print a quiz question with lettered options and open it for answers."""
-        self._poll_seq += 1
-        ref = f"{self.user}-{poll.session_id}-{self._poll_seq}"
-        self.say(quiz_render.poll_text(poll))
-        self.poll = (ref, poll)
-        self._poll_opened.set()
-        self._poll_opened = asyncio.Event()
-        return SentPoll(poll_ref=ref, message_ref=ref, sent_at=self.core.clock.now())
-
-    async def stop_poll(
-        self, chat: Chat, poll: PollSpec, message_ref: str, reason: CloseReason
-    ) -> None:
-        """Close the poll; say the answer if it was not answered here."""
-        if message_ref not in self._answered_polls:
-            self.say(quiz_render.closed_unanswered(poll, reason))
-        if self.poll is not None and self.poll[0] == message_ref:
-            self.poll = None
-
-    async def send_scoreboard(self, chat: Chat, board: Scoreboard) -> None:
-        """Print the result (after the verdict, when the last answer ended the quiz)."""
-        self.poll = None
-        if self._held is not None:
-            self._held.append(quiz_render.scoreboard(board))
-        else:
-            self.say(quiz_render.scoreboard(board))
-
-    async def answer_quiz(self, ctx: Context, text: str) -> bool:
-        """Answer the open quiz poll with a letter or number; False if no quiz is running."""
-        if self.poll is None:
-            if await self.core.quiz.running(ctx.chat) is None:
-                return False
-            # Typed between two polls (or piped ahead): it answers the next one.
-            opened = self._poll_opened
-            try:
-                await asyncio.wait_for(opened.wait(), NEXT_POLL_WAIT_S)
-            except TimeoutError:
-                return False
-            if self.poll is None:
-                return False
-        ref, poll = self.poll
-        index = _option_index(text, len(poll.options))
-        if index is None:
-            self.say(
-                _(
-                    ctx.lang,
-                    "Answer with a letter (A–{last}) or /answer to see the answer.",
-                    last=render.LETTERS[len(poll.options) - 1],
-                )
-            )
-            return True
-        self._answered_polls.add(ref)
-        self._held = []
-        try:
-            result = await self.core.quiz.answer(
-                platform=PLATFORM,
-                poll_ref=ref,
-                user_id=self.user,
-                user_name=self.user,
-                language_code=None,
-                option_ids=[index],
-            )
-            if result is not None and result.poll is not None:
-                self.say(quiz_render.quiz_verdict(result.poll, index, result.counted))
-        finally:
-            held, self._held = self._held, None
-            for text in held:
-                self.say(text)
-        return True
-
     async def answer(self, ctx: Context, text: str) -> None:
         """Grade a letter or number for the quiz poll, else for the current question."""
         if await self.answer_quiz(ctx, text):
@@ -536,7 +367,7 @@ class Console:
             self.say(_(ctx.lang, "No question yet. Try /daily."))
             return
         options = len(self.current.question.text(self.current.lang).quiz.options)
-        index = _option_index(text, options)
+        index = option_index(text, options)
         if index is None:
             self.say(
                 _(
@@ -557,80 +388,8 @@ class Console:
         if result.status == "recorded" and self.current.prompt.kind == "review":
             await self.next_card(ctx)
 
-    async def stats(self, ctx: Context) -> None:
-        """Write the statistics picture to a file, print its path and the caption."""
-        overview = await self.core.stats.overview(ctx)
-        if overview.empty:
-            self.say(stats_render.empty(ctx.lang))
-            return
-        if self.pictures is None:
-            self.pictures = PictureRenderer()
-        spec = stats_render.picture_spec(self.core.bank, ctx.lang, overview)
-        path = self.save_file("stats.png", await self.pictures.render(spec))
-        self.say(_(ctx.lang, "Your statistics picture: {path}", path=path))
-        # The caption has the totals; the topics are what the picture shows in bars.
-        self.say(stats_render.caption(ctx.lang, overview))
-        topics = render.by_topic(self.core.bank, ctx.lang, overview.totals)
-        if topics:
-            self.say("\n".join(topics))
-
     def close(self) -> None:
         """Stop the picture worker, if one was started."""
         if self.pictures is not None:
             self.pictures.close()
             self.pictures = None
-
-    async def remind_now(self, reminder: Reminder) -> None:
-        """Print a reminder and how to start."""
-        self.say(review_render.reminder(reminder))
-        self.say(_(reminder.lang, "Type /review or /daily to start."))
-
-    async def review(self, ctx: Context, arg: str) -> None:
-        """Serve the next due card, or show or set the desired retention."""
-        words = arg.split()
-        if not words:
-            await self.next_card(ctx)
-        elif words[0].lower() != "retention" or len(words) > 2:
-            raise UserInputError("usage_review")
-        elif len(words) == 1:
-            self.say(review_render.retention_now(ctx.lang, self.core.review.retention(ctx)))
-        else:
-            changed = await self.core.review.set_retention(ctx, words[1])
-            self.say(review_render.retention_set(ctx.lang, changed))
-
-    async def next_card(self, ctx: Context) -> None:
-        """Show the most overdue card, or where the reviews stand when none is due."""
-        shown = await self.core.review.next(ctx)
-        if shown is not None:
-            await self.show(shown)
-            return
-        summary = await self.core.review.summary(ctx)
-        self.say(review_render.summary(ctx.lang, summary, ctx.user_zone, self.core.clock.now()))
-
-    async def rate(self, ctx: Context, arg: str) -> None:
-        """Rate one's recall of the current question after reading its answer."""
-        grade = arg.strip().lower()
-        if self.current is None or grade not in GRADES:
-            raise UserInputError("usage_rate")
-        rating = await self.core.review.rate_self(ctx, self.current.prompt.id, grade)
-        if rating.status == "answered":
-            self.say(_(ctx.lang, "You answered this one: your answer counts."))
-        elif rating.status == "already":
-            self.say(_(ctx.lang, "You already rated this one."))
-        elif rating.card is not None:
-            now = self.core.clock.now()
-            self.say(review_render.rated(ctx.lang, rating.card.card.due, ctx.user_zone, now))
-            if self.current.prompt.kind == "review":
-                await self.next_card(ctx)
-        else:
-            self.say(_(ctx.lang, "This question is no longer available."))
-
-
-def _option_index(text: str, options: int) -> int | None:
-    """Return the 0-based option a letter (A) or number (1) names, or None."""
-    choice = text.strip().upper()
-    if len(choice) == 1 and choice in render.LETTERS[:options]:
-        return render.LETTERS.index(choice)
-    if choice.isdigit() and 1 <= int(choice) <= options:
-        return int(choice) - 1
-    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.adapters.render import LETTERS, e
 from bot.content.loader import ContentBank
+from bot.document import Document, bold, doc, lines
 from bot.i18n import _, ngettext
 from bot.services.boards import Leaderboard
 from bot.services.quiz_platform import CloseReason, PollSpec, Scoreboard
@@ -47,7 +48,7 @@ def code(poll: PollSpec) -> str:
     return f'<b>{e(head)}</b>\n<pre><code class="language-python">{e(poll.code or "")}</code></pre>'
 
 
-def scoreboard(board: Scoreboard) -> str:
+def scoreboard(board: Scoreboard) -> Document:
     """Render the result of a session: ranks, names, score out of N and mean answer time."""
     lang = board.lang
     if board.stopped:
@@ -61,28 +62,26 @@ def scoreboard(board: Scoreboard) -> str:
         head = ngettext(
             lang, "🏁 Quiz over: {n} question.", "🏁 Quiz over: {n} questions.", board.asked
         )
-    lines = [f"<b>{head}</b>"]
     if not board.rows:
-        lines.append(_(lang, "Nobody answered this time."))
-        return "\n".join(lines)
+        return doc(lines([bold(head)], [_(lang, "Nobody answered this time.")]))
     if board.private:
         row = board.rows[0]
-        lines.append(
-            _(
-                lang,
-                "Your result: {correct}/{total} correct · mean answer time {time}",
-                correct=row.correct,
-                total=board.asked,
-                time=seconds(lang, row.mean_ms),
-            )
+        mine = _(
+            lang,
+            "Your result: {correct}/{total} correct · mean answer time {time}",
+            correct=row.correct,
+            total=board.asked,
+            time=seconds(lang, row.mean_ms),
         )
-        return "\n".join(lines)
-    for rank, row in enumerate(board.rows, start=1):
-        lines.append(
-            f"{rank_mark(rank)} {e(row.name)} — {row.correct}/{board.asked} · "
+        return doc(lines([bold(head)], [mine]))
+    ranks = [
+        [
+            f"{rank_mark(rank)} {row.name} — {row.correct}/{board.asked} · "
             + seconds(lang, row.mean_ms)
-        )
-    return "\n".join(lines)
+        ]
+        for rank, row in enumerate(board.rows, start=1)
+    ]
+    return doc(lines([bold(head)], *ranks))
 
 
 def leaderboard(lang: Lang, board: Leaderboard, zone: str) -> str:

@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.adapters.render import e
+from bot.document import Document, doc
 from bot.i18n import _, ngettext
 from bot.services.reminders import Reminder
 from bot.services.review import RetentionSet, ReviewSummary
@@ -130,7 +131,7 @@ def mention(name: str, user_id: str) -> str:
     return f'<a href="tg://user?id={e(user_id)}">{e(name)}</a>'
 
 
-def reminder(r: Reminder) -> str:
+def reminder(r: Reminder) -> Document:
     """Render the short reminder: the streak at risk and the cards due."""
     lines = []
     if r.streak:
@@ -144,7 +145,7 @@ def reminder(r: Reminder) -> str:
         )
     if r.due:
         lines.append(ngettext(r.lang, "{n} card is due.", "{n} cards are due.", r.due))
-    return e("\n".join(lines))
+    return doc("\n".join(lines))
 
 
 def start_button(lang: Lang) -> str:

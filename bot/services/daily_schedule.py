@@ -1,10 +1,10 @@
 """When daily questions go out: one timer per subscribed chat on the services' scheduler.
 
-The rules are the platforms' common ones; each platform only brings a `DailySender`. Every
-subscribed chat of a registered platform has one timer, keyed by the chat, at its next local
-daily time; it is rebuilt from the database at start-up, where a chat whose time passed today
-without its question gets it at once (the catch-up). A timer that fires late (a busy loop, a
-suspended host) still runs: `DailyService.deliver` decides whether today's question is still
+The rules are the platforms' common ones; each platform only implements the `Platform` contract.
+Every subscribed chat of a registered platform has one timer, keyed by the chat, at its next
+local daily time; it is rebuilt from the database at start-up, where a chat whose time passed
+today without its question gets it at once (the catch-up). A timer that fires late (a busy loop,
+a suspended host) still runs: `DailyService.deliver` decides whether today's question is still
 owed, so a question is sent at most once per chat and local day, across restarts too (the
 `daily_deliveries` claims). A send that surely failed is tried again after RETRY_AFTER_FAILURE;
 a chat that is gone is unsubscribed and its timers dropped.
@@ -15,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.services.daily import DailyService, DeliveryOutcome
+from bot.services.platform import Platforms
+from bot.services.sending import SendFailed
 from bot.services.study import Shown
 from bot.services.timers import Timers
 from bot.storage.records import Chat
@@ -31,21 +33,6 @@ RETRY_AFTER_FAILURE = timedelta(minutes=5)
 # just before its send rather than all at once, so a crash loses at most this many (one second
 # of sends at Telegram's 30 a second).
 MAX_IN_FLIGHT = 30
-
-
-class DailySender(Protocol):
-    """How one platform sends a daily question."""
-
-    platform: str  # "telegram", "discord", ...
-
-    async def send_daily(self, chat: Chat, shown: Shown) -> str:
-        """Send the question; return the platform's message ref.
-
-        Raise a `bot.services.sending` error on failure: SendFailed (surely not sent, retried
-        later), SendUncertain (may have gone out, counted as sent), SendRefused (refused for
-        good today) or ChatGone (the chat is unsubscribed).
-        """
-        ...
 
 
 def timer_key(chat_id: int) -> str:
@@ -61,26 +48,24 @@ def _once_key(chat_id: int) -> str:
 class DailySchedule:
     """Keep one timer per subscribed chat and deliver through the chat's platform sender."""
 
-    def __init__(self, daily: DailyService, timers: Timers, clock: Clock) -> None:
+    def __init__(
+        self, daily: DailyService, timers: Timers, clock: Clock, platforms: Platforms
+    ) -> None:
         self.daily = daily
         self.timers = timers
         self.clock = clock
-        self._senders: dict[str, DailySender] = {}
+        self.platforms = platforms
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._scheduled: set[int] = set()  # chats with timers, so shutdown can drop them
         self._delivering: set[asyncio.Task[Any]] = set()
         self._stopped = False
         self._counted = False  # the sends cut short by the last stop, counted at the first start
 
-    def register(self, sender: DailySender) -> None:
-        """Deliver the daily questions of `sender.platform`'s chats through `sender`."""
-        self._senders[sender.platform] = sender
-
     async def start(self, platform: str | None = None) -> None:
         """Schedule every subscribed chat of `platform` (None: of every registered one).
 
-        Each adapter calls it once its sender is registered and it is connected, for its own
-        platform's chats; overdue ones are caught up. Calling it again rebuilds those timers
+        Run for each platform as it attaches (`Platforms.attach`); overdue ones are caught
+        up. Calling it again rebuilds those timers
         without sending anything twice.
         """
         self._stopped = False
@@ -90,7 +75,7 @@ class DailySchedule:
         self._counted = True
         chats = 0
         overdue = 0
-        platforms = [platform] if platform is not None else list(self._senders)
+        platforms = [platform] if platform is not None else self.platforms.names
         for name in platforms:
             subscribed = await self.daily.subscribed_chats(name)
             # One query for every chat's delivery of today, not one per chat.
@@ -117,7 +102,7 @@ class DailySchedule:
 
     def _schedule(self, chat: Chat, pending: bool) -> bool:
         """Set a chat's timer; queue its delivery for now if today's is `pending`."""
-        if not chat.subscribed or chat.platform not in self._senders or self._stopped:
+        if not chat.subscribed or chat.platform not in self.platforms or self._stopped:
             self.unschedule(chat.id)
             return False
         self._scheduled.add(chat.id)
@@ -174,10 +159,13 @@ class DailySchedule:
         return outcome
 
     def _accepts(self, chat: Chat) -> bool:
-        return chat.platform in self._senders and not self._stopped
+        return chat.platform in self.platforms and not self._stopped
 
     async def _send(self, chat: Chat, shown: Shown) -> str:
-        return await self._senders[chat.platform].send_daily(chat, shown)
+        platform = self.platforms.get(chat.platform)
+        if platform is None:
+            raise SendFailed(f"{chat.platform} is not attached")
+        return await platform.send_prompt(chat, shown)
 
     async def shutdown(self) -> None:
         """Drop every daily timer and wait for the deliveries under way."""

@@ -1,11 +1,12 @@
 """Quiz sessions: N questions as quiz polls one after another, scored live, on any platform.
 
-The rules live here; each platform brings a `QuizSender` (Telegram: native quiz polls; the
-console: lettered options). Every step of a session is driven by one timer per session on the
-services' scheduler and rebuilt from the database at start-up, so a restart resumes a session
-(the current poll keeps its deadline) and never sends a poll twice: a poll is claimed in the
-database before it is sent, and a claim whose send may have gone out is not retried; another
-question takes its place (`bot.services.quiz_questions`), so the session still asks N.
+The rules live here; each platform implements the `Platform` contract (Telegram: native quiz
+polls; the console: lettered options). Every step of a session is driven by one timer per
+session on the services' scheduler and rebuilt from the database at start-up, so a restart
+resumes a session (the current poll keeps its deadline) and never sends a poll twice: a poll is
+claimed in the database before it is sent, and a claim whose send may have gone out is not
+retried; another question takes its place (`bot.services.quiz_questions`), so the session still
+asks N.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from datetime import datetime, timedelta
 from bot.clock import Clock
 from bot.content.loader import ContentBank
 from bot.errors import UserInputError
+from bot.services.platform import Platform, Platforms
 from bot.services.quiz_platform import (
     CloseReason,
+    PollSpec,
     QuizAnswer,
     QuizRunning,
-    QuizSender,
     Scoreboard,
 )
 from bot.services.quiz_questions import QuestionPicker
@@ -78,6 +80,7 @@ class QuizService:
         clock: Clock,
         timers: Timers,
         open_seconds: int,
+        platforms: Platforms,
     ) -> None:
         self.repos = repos
         self.study = study
@@ -85,7 +88,7 @@ class QuizService:
         self.clock = clock
         self.timers = timers
         self.open_seconds = open_seconds
-        self._senders: dict[str, QuizSender] = {}
+        self.platforms = platforms
         self._locks: dict[int, asyncio.Lock] = {}
         # Chats with a poll open right now, and an event set when it closes (/run waits on it).
         self._open: dict[int, asyncio.Event] = {}
@@ -99,9 +102,10 @@ class QuizService:
     def bank(self, bank: ContentBank) -> None:
         self.picker.bank = bank
 
-    def register(self, platform: str, sender: QuizSender) -> None:
-        """Let this process drive the sessions of a platform."""
-        self._senders[platform] = sender
+    def _spec(self, chat: Chat, session: QuizSession, poll: QuizPoll) -> PollSpec:
+        platform = self.platforms.get(chat.platform)
+        limit = platform.limits.poll_question_chars if platform is not None else None
+        return self.picker.spec(session, poll, limit)
 
     # -- starting and stopping ----------------------------------------------------------
     async def start(self, ctx: Context, args: list[str]) -> QuizSession:
@@ -153,7 +157,7 @@ class QuizService:
     async def _stop(self, chat: Chat, session: QuizSession) -> None:
         async with self._lock(session.id):
             session = await self.repos.quizzes.session(session.id) or session
-            sender = self._senders.get(chat.platform)
+            sender = self.platforms.get(chat.platform)
             current = await self._current(session)
             if current is not None and current.status == "open" and sender is not None:
                 await self._close(chat, sender, session, current, "stopped")
@@ -216,7 +220,7 @@ class QuizService:
             chat = await self.repos.chats.get(session.chat_id) if session else None
             if poll is None or session is None or chat is None:
                 return None
-            spec = self.picker.spec(session, poll)
+            spec = self._spec(chat, session, poll)
             now = self.clock.now()
             chosen = option_ids[0]
             if not self._accepts(poll, now) or not 0 <= chosen < len(spec.options):
@@ -254,7 +258,7 @@ class QuizService:
         players = await self.repos.quizzes.players(session.id)
         if not players <= await self.repos.quizzes.answered(poll.id):
             return
-        sender = self._senders.get(chat.platform)
+        sender = self.platforms.get(chat.platform)
         if sender is None:
             return
         await self._close(chat, sender, session, poll, "answered")
@@ -283,7 +287,7 @@ class QuizService:
             chat = await self.repos.chats.get(session.chat_id)
             if chat is None:
                 return
-            sender = self._senders.get(chat.platform)
+            sender = self.platforms.get(chat.platform)
             if sender is None:
                 return  # another process drives this platform
             now = self.clock.now()
@@ -328,9 +332,9 @@ class QuizService:
             await self._send(chat, sender, session, claimed)
 
     async def _send(
-        self, chat: Chat, sender: QuizSender, session: QuizSession, poll: QuizPoll
+        self, chat: Chat, sender: Platform, session: QuizSession, poll: QuizPoll
     ) -> None:
-        spec = self.picker.spec(session, poll)
+        spec = self._spec(chat, session, poll)
         now = self.clock.now()
         self._mark_open(chat.id)  # /run waits from the moment the question's code is shown
         try:
@@ -388,14 +392,14 @@ class QuizService:
     async def _close(
         self,
         chat: Chat,
-        sender: QuizSender,
+        sender: Platform,
         session: QuizSession,
         poll: QuizPoll,
         reason: CloseReason,
     ) -> None:
         if await self.repos.quizzes.close(poll.id, self.clock.now()) and poll.message_ref:
             try:
-                spec = self.picker.spec(session, poll)
+                spec = self._spec(chat, session, poll)
                 await sender.stop_poll(chat, spec, poll.message_ref, reason)
             except Exception as e:  # closed by the platform already, or the chat is gone
                 log.debug("quiz %s: stopping poll %d: %s", session.id, poll.position, e)
@@ -410,11 +414,11 @@ class QuizService:
         fresh = await self.repos.quizzes.session(session.id)
         if fresh is None or fresh.status != "running":
             return
-        sender = self._senders.get(chat.platform)
+        sender = self.platforms.get(chat.platform)
         if sender is not None:
             board = await self.scoreboard(chat, session, stopped=status == "stopped")
             try:
-                await sender.send_scoreboard(chat, board)
+                await sender.send_text(chat, board)
             except Exception:
                 log.exception("quiz %s: sending the scoreboard failed", session.id)
         await self._end(chat, session, status)

@@ -1,13 +1,13 @@
-"""What a platform shows of a quiz session, and what it answers: the `QuizSender` protocol."""
+"""What a platform shows of a quiz session (polls, scoreboards), and what a vote became."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal
 
 from bot.errors import UserInputError
-from bot.storage.records import Chat, Lang, QuizSession, ScoreRow
+from bot.storage.records import Lang, QuizSession, ScoreRow
 
 CloseReason = Literal["deadline", "answered", "stopped"]
 
@@ -56,24 +56,6 @@ class QuizAnswer:
     counted: bool
     correct: bool = False
     poll: PollSpec | None = None
-
-
-class QuizSender(Protocol):
-    """How one platform shows a session."""
-
-    async def send_poll(self, chat: Chat, poll: PollSpec) -> SentPoll:
-        """Show the code (if any) and the poll; raise a `bot.services.sending` error on failure."""
-        ...
-
-    async def stop_poll(
-        self, chat: Chat, poll: PollSpec, message_ref: str, reason: CloseReason
-    ) -> None:
-        """Close a poll: at its deadline, once all answered, or on /stopquiz (may be closed)."""
-        ...
-
-    async def send_scoreboard(self, chat: Chat, board: Scoreboard) -> None:
-        """Post the session's result."""
-        ...
 
 
 class QuizRunning(UserInputError):

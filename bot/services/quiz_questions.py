@@ -17,8 +17,6 @@ from bot.services.quiz_platform import PollSpec
 from bot.storage.records import Chat, QuizPoll, QuizSession
 from bot.storage.repos import Repos
 
-MAX_POLL_QUESTION = 300
-
 
 class QuestionPicker:
     """Choose a session's questions: those the chat's quizzes asked least recently first."""
@@ -60,16 +58,16 @@ class QuestionPicker:
                 return spare[0]
         return None
 
-    def spec(self, session: QuizSession, poll: QuizPoll) -> PollSpec:
-        """Return how a platform shows a poll of the session."""
+    def spec(self, session: QuizSession, poll: QuizPoll, limit: int | None = None) -> PollSpec:
+        """Return how a platform shows a poll of the session, its question cut to `limit`."""
         question = self.bank.get(poll.question_id)
         assert question is not None  # noqa: S101 - the bank is loaded once per process
         quiz = question.text(session.language).quiz
         prefix = f"[{poll.number + 1}/{session.total}] "
         stem = quiz.stem if quiz.code else quiz.question
         text = prefix + stem
-        if len(text) > MAX_POLL_QUESTION:
-            text = text[: MAX_POLL_QUESTION - 1] + "…"
+        if limit is not None and len(text) > limit:
+            text = text[: limit - 1] + "…"
         return PollSpec(
             session_id=session.id,
             position=poll.position,

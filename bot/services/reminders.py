@@ -8,8 +8,6 @@ day's claim row makes the reminder at-most-once across restarts, like the daily 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -19,27 +17,16 @@ from bot.config import parse_hhmm
 from bot.errors import UserInputError
 from bot.services import streaks
 from bot.services.cards import CardService
+from bot.services.platform import Platforms, Reminder
 from bot.services.sending import ChatGone, SendFailed, SendRefused, SendUncertain
 from bot.services.study import Context
 from bot.services.timers import Timers
-from bot.storage.records import Lang, User
+from bot.storage.records import User
 from bot.storage.repos import Repos
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Reminder:
-    """What a reminder tells: the streak at risk and the cards due."""
-
-    user: User
-    lang: Lang
-    streak: int
-    due: int
-
-
-# The adapter sends a reminder to the user's private chat.
-ReminderSender = Callable[[Reminder], Awaitable[None]]
+__all__ = ["Reminder", "ReminderService"]
 
 Outcome = Literal["sent", "studied", "not_needed", "already", "off", "failed"]
 
@@ -52,18 +39,20 @@ class ReminderService:
     """Schedule each user's reminder and send it only when their streak needs it."""
 
     def __init__(
-        self, repos: Repos, cards: CardService, clock: Clock, timers: Timers, default_zone: str
+        self,
+        repos: Repos,
+        cards: CardService,
+        clock: Clock,
+        timers: Timers,
+        default_zone: str,
+        platforms: Platforms,
     ) -> None:
         self.repos = repos
         self.cards = cards
         self.clock = clock
         self.timers = timers
         self.default_zone = default_zone
-        self._senders: dict[str, ReminderSender] = {}
-
-    def register(self, platform: str, sender: ReminderSender) -> None:
-        """Use `sender` for the reminders of a platform's users."""
-        self._senders[platform] = sender
+        self.platforms = platforms
 
     def zone(self, user: User) -> str:
         """Return the zone the user's reminder time is in."""
@@ -131,7 +120,7 @@ class ReminderService:
         today = now.astimezone(ZoneInfo(zone)).date()
         if now < self._at(user, today):
             return "not_needed"
-        sender = self._senders.get(user.platform)
+        sender = self.platforms.get(user.platform)
         if sender is None or not await self.repos.reminders.claim(user.id, today, now):
             return "already"
         # Claimed even when not needed: the day's question is settled at the reminder time.
@@ -144,7 +133,7 @@ class ReminderService:
             await self.repos.reminders.finish(user.id, today, "skipped")
             return "not_needed"
         try:
-            await sender(Reminder(user, user.language or "en", streak.current, due))
+            await sender.send_text(user, Reminder(user, user.language or "en", streak.current, due))
         except ChatGone:
             log.info("user %s cannot be reached; turning their reminder off", user.id)
             await self.repos.users.set_remind_at(user.id, None)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from bot.clock import Clock
@@ -42,6 +46,10 @@ class ReportService:
         self.study = study
         self.clock = clock
         self.exercises = exercises
+        # Chats where a "what is wrong?" message is being sent and stored: a reply that comes
+        # in meanwhile waits for it rather than being taken for an ordinary message.
+        self._asking: dict[int, int] = {}
+        self._asked = asyncio.Condition()
 
     def _title(self, ctx: Context, item: str) -> str:
         kind, _, exercise_id = item.partition(":")
@@ -91,6 +99,20 @@ class ReportService:
             raise UserInputError("usage_report")
         return await self.report(ctx, await self.latest_item(ctx), text)
 
+    @asynccontextmanager
+    async def asking(self, ctx: Context) -> AsyncIterator[None]:
+        """Hold replies in the chat back while the block sends and stores a request (`ask`)."""
+        chat = ctx.chat.id
+        self._asking[chat] = self._asking.get(chat, 0) + 1
+        try:
+            yield
+        finally:
+            self._asking[chat] -= 1
+            if not self._asking[chat]:
+                del self._asking[chat]
+            async with self._asked:
+                self._asked.notify_all()
+
     async def ask(self, ctx: Context, prompt_id: int, message_ref: str) -> None:
         """Remember that the message `message_ref` asks the user what is wrong with a prompt."""
         found = await self.study.prompt(prompt_id)
@@ -103,7 +125,16 @@ class ReportService:
     async def answer(self, ctx: Context, message_ref: str, text: str) -> Filed | None:
         """File the user's reply to a "what is wrong?" message; None if it asked them nothing."""
         now = self.clock.now()
+        asking = ctx.chat.id in self._asking  # before the read: the request may land after it
         waiting = await self.repos.reports.request(ctx.chat.id, message_ref, ctx.user.id, now)
+        if waiting is None and asking:
+            # A quick reply to a request still being stored: look again once it is.
+            async with self._asked:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._asked.wait_for(lambda: ctx.chat.id not in self._asking), 10
+                    )
+            waiting = await self.repos.reports.request(ctx.chat.id, message_ref, ctx.user.id, now)
         if waiting is None:
             return None
         item = waiting[0]

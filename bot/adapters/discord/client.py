@@ -10,12 +10,13 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
-from bot.adapters.discord.base import PLATFORM, Base, Inflight, custom_id
+from bot.adapters.discord.base import Base, Inflight, custom_id
 from bot.adapters.discord.commands import Routes, Translator
 from bot.adapters.discord.daily import DiscordDailySender, SubscribeHandlers
 from bot.adapters.discord.exercises import SUBMIT, ExerciseHandlers
+from bot.adapters.discord.platform import DiscordChats
 from bot.adapters.discord.quiz import DiscordQuizSender, QuizHandlers
-from bot.adapters.discord.review import AdminHandlers, DiscordReminderSender, ReviewHandlers
+from bot.adapters.discord.review import AdminHandlers, ReviewHandlers
 from bot.adapters.discord.runcode import RunHandlers
 from bot.adapters.discord.study import StudyHandlers
 from bot.app import Core
@@ -41,7 +42,6 @@ class StudyClient(discord.Client):
         self.inflight = Inflight()
         base = Base(core, runs, self.inflight)
         self.sender = DiscordDailySender(self, lambda: core.bank)  # its limiter: all fan-outs
-        core.daily_schedule.register(self.sender)
         run = RunHandlers(base)
         self.study = StudyHandlers(core, runs, self.inflight, run)
         self.quiz = QuizHandlers(base)
@@ -65,8 +65,7 @@ class StudyClient(discord.Client):
             allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
         )
         self.routes.install(self.tree)
-        core.quiz.register(PLATFORM, DiscordQuizSender(self, base))
-        core.reminders.register(PLATFORM, DiscordReminderSender(self, self.sender.limiter))
+        self.chats = DiscordChats(self, self.sender, DiscordQuizSender(self, base))
         if core.admin not in runs.observers:  # /admin stats counts runs on every platform
             runs.observers.append(core.admin)
 
@@ -85,9 +84,7 @@ class StudyClient(discord.Client):
         await self.tree.set_translator(Translator())
         synced = await self.tree.sync()  # one bulk overwrite of the global commands
         log.info("discord: %d application command(s) registered", len(synced))
-        await self.core.daily_schedule.start(PLATFORM)
-        await self.core.quiz.resume(PLATFORM)
-        await self.core.reminders.resume(PLATFORM)
+        await self.core.platforms.attach(self.chats)
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         """Route our buttons by custom id (commands and modals go through the tree and views)."""

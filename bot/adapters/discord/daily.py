@@ -6,7 +6,7 @@ When they go out is the services' DailySchedule; this module only posts them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -50,23 +50,32 @@ class DiscordDailySender:
     async def send_daily(self, chat: Chat, shown: Shown) -> str:
         """Post the question with its buttons; return the message id."""
         question, view = question_message(self.bank(), shown)
-        try:
+
+        async def post() -> str:
             async with self.limiter:
                 channel = await channel_of(self.client, chat)
-            async with self.limiter:
-                message = await channel.send(embed=question, view=view)
-        except (discord.NotFound, discord.Forbidden) as e:
-            # The channel is gone, or the bot may no longer post there: stop, do not retry.
-            raise ChatGone(f"{e.status} {e.text}") from e
-        except discord.HTTPException as e:
-            if e.status >= 500 or e.status == 429:
-                raise SendFailed(f"{e.status} {e.text}") from e
-            raise SendRefused(f"{e.status} {e.text}") from e
-        except TimeoutError as e:
-            raise SendUncertain("timed out") from e
-        except (aiohttp.ClientError, OSError) as e:
-            raise SendFailed(str(e)) from e
-        return str(message.id)
+            message = await channel.send(embed=question, view=view)
+            return str(message.id)
+
+        return await mapped(post, self.limiter)
+
+
+async def mapped(post: Callable[[], Awaitable[str]], limiter: AsyncLimiter) -> str:
+    """Run one send within the fan-out budget; map Discord's failures to the services' terms."""
+    try:
+        async with limiter:
+            return await post()
+    except (discord.NotFound, discord.Forbidden) as e:
+        # The channel is gone, or the bot may no longer post there: stop, do not retry.
+        raise ChatGone(f"{e.status} {e.text}") from e
+    except discord.HTTPException as e:
+        if e.status >= 500 or e.status == 429:
+            raise SendFailed(f"{e.status} {e.text}") from e
+        raise SendRefused(f"{e.status} {e.text}") from e
+    except TimeoutError as e:
+        raise SendUncertain("timed out") from e
+    except (aiohttp.ClientError, OSError) as e:
+        raise SendFailed(str(e)) from e
 
 
 class SubscribeHandlers:

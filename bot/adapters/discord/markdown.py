@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 import re
 
+from bot.document import BulletList, CodeBlock, Document, Paragraph
+
 _TAG = re.compile(r"<(/?)(b|strong|i|em|u|s|code|pre|a|blockquote|tg-spoiler)(?:\s[^>]*)?>")
 _HREF = re.compile(r'href="([^"]*)"')
 _MARKS = {"b": "**", "strong": "**", "i": "*", "em": "*", "u": "__", "s": "~~", "tg-spoiler": "||"}
@@ -68,3 +70,32 @@ def code_block(text: str, limit: int) -> tuple[str, bool]:
 def cut(text: str, limit: int) -> str:
     """Shorten text to `limit` characters, ending with … when cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_MARKDOWN_MARKS = {"bold": "**", "italic": "*"}
+
+
+def document_markdown(document: Document) -> str:
+    """Return a document as Discord Markdown: the Discord edge of rendering."""
+    return "\n\n".join(_md_block(b) for b in document.blocks)
+
+
+def _md_block(block: Paragraph | CodeBlock | BulletList) -> str:
+    if isinstance(block, CodeBlock):
+        body = block.text.replace("```", "`\u200b``")
+        return f"```{block.language}\n{body}\n```"
+    if isinstance(block, BulletList):
+        return "\n".join("- " + _md_paragraph(item) for item in block.items)
+    return _md_paragraph(block)
+
+
+def _md_paragraph(paragraph: Paragraph) -> str:
+    out = []
+    for s in paragraph.spans:
+        if s.style == "code":
+            text = f"`{s.text.replace('`', 'ˋ')}`"
+        else:
+            mark = _MARKDOWN_MARKS.get(s.style, "")
+            text = f"{mark}{escape(s.text)}{mark}" if s.text.strip() else s.text
+        out.append(f"[{text}]({s.url})" if s.url is not None else text)
+    return "".join(out)

@@ -13,7 +13,7 @@ from bot.adapters import quiz_render, render
 from bot.adapters.discord.base import PLATFORM, Base, channel_of, custom_id, embed, routed
 from bot.errors import UserInputError
 from bot.i18n import _
-from bot.services.quiz_platform import CloseReason, PollSpec, QuizRunning, Scoreboard, SentPoll
+from bot.services.quiz_platform import CloseReason, PollSpec, QuizRunning, SentPoll
 from bot.services.sending import ChatGone, SendFailed, SendRefused
 from bot.services.study import Context
 from bot.storage.records import Chat
@@ -105,15 +105,6 @@ class DiscordQuizSender:
             )
         except discord.NotFound:
             log.info("quiz message %s in chat %s is gone", message_ref, chat.id)
-
-    async def send_scoreboard(self, chat: Chat, board: Scoreboard) -> None:
-        """Post the scoreboard as an embed."""
-        title = _(board.lang, "🏆 Scoreboard")
-        try:
-            channel = await self._channel(chat)
-            await channel.send(embed=embed(quiz_render.scoreboard(board), title=title))
-        except (discord.NotFound, discord.Forbidden) as e:
-            raise ChatGone(str(e)) from e
 
 
 class QuizHandlers:

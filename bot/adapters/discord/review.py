@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 import discord
-from aiolimiter import AsyncLimiter
 
 from bot.adapters import render, review_render
 from bot.adapters.admin_render import (
@@ -22,8 +21,6 @@ from bot.adapters.discord.study import REVIEW_DUE, question_message
 from bot.adapters.discord.usage import usage as discord_usage
 from bot.errors import ContentError
 from bot.i18n import _
-from bot.services.reminders import Reminder
-from bot.services.sending import ChatGone, SendFailed, SendRefused
 from bot.services.study import Context
 
 log = logging.getLogger(__name__)
@@ -59,29 +56,6 @@ def start_view(lang: str) -> discord.ui.View:
         )
     )
     return routed(view)
-
-
-class DiscordReminderSender:
-    """Send a reminder to the user's DM with a button that starts their review."""
-
-    def __init__(self, client: discord.Client, limiter: AsyncLimiter) -> None:
-        self.client = client
-        self.limiter = limiter  # shared with the daily fan-out: one global budget
-
-    async def __call__(self, reminder: Reminder) -> None:
-        """Open (or reuse) the DM and post the reminder; map Discord's failures."""
-        user = discord.Object(int(reminder.user.external_id))
-        try:
-            async with self.limiter:
-                channel = await self.client.create_dm(user)
-            async with self.limiter:
-                await channel.send(review_render.reminder(reminder), view=start_view(reminder.lang))
-        except (discord.NotFound, discord.Forbidden) as e:
-            raise ChatGone(str(e)) from e  # DMs closed, or no server in common any more
-        except discord.HTTPException as e:
-            if e.status >= 500:
-                raise SendFailed(str(e)) from e
-            raise SendRefused(str(e)) from e
 
 
 class ReviewHandlers:

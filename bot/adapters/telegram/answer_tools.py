@@ -54,16 +54,17 @@ class AnswerTools:
             if ctx.chat.is_group:
                 # A selective ForceReply opens the reply box only for those the text mentions.
                 text = review_render.mention(ctx.user.name, ctx.user.external_id) + " " + text
-            asked = await context.bot.send_message(
-                ctx.chat.external_id,
-                text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=ForceReply(
-                    selective=True, input_field_placeholder=_(ctx.lang, "What is wrong?")
-                ),
-            )
             # Kept in the database: a reply after a restart still files the report.
-            await self.base.core.reports.ask(ctx, prompt.id, str(asked.message_id))
+            async with self.base.core.reports.asking(ctx):
+                asked = await context.bot.send_message(
+                    ctx.chat.external_id,
+                    text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=ForceReply(
+                        selective=True, input_field_placeholder=_(ctx.lang, "What is wrong?")
+                    ),
+                )
+                await self.base.core.reports.ask(ctx, prompt.id, str(asked.message_id))
 
     async def report_reply(self, update: Update, context: Ctx) -> None:
         """Store the reply to a "what is wrong?" message as a report; ignore other replies."""

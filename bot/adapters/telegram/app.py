@@ -27,6 +27,7 @@ from bot.adapters.telegram.flood import FloodLimiter
 from bot.adapters.telegram.handlers import Handlers
 from bot.adapters.telegram.keyboards import REVIEW_PATTERN, TOOLS_PATTERN
 from bot.adapters.telegram.observe import ApiSeen, SeenRequest, timed, update_counter
+from bot.adapters.telegram.platform import TelegramChats
 from bot.adapters.telegram.polling import (
     STARTUP_RETRY_DELAYS,
     PollingWatch,
@@ -34,7 +35,7 @@ from bot.adapters.telegram.polling import (
     initialize_with_retries,
 )
 from bot.adapters.telegram.quiz import QuizHandlers, TelegramQuizSender
-from bot.adapters.telegram.reminders import RemindHandlers, TelegramReminderSender
+from bot.adapters.telegram.reminders import RemindHandlers
 from bot.adapters.telegram.review import ReviewHandlers
 from bot.adapters.telegram.run_handlers import RunHandlers
 from bot.adapters.telegram.stats import StatsHandlers
@@ -87,7 +88,6 @@ def build_application(
     core.daily.observers.append(metrics.delivery)
     runs.observers.extend([metrics, core.admin])
     sender = TelegramDailySender(core, application.bot)
-    core.daily_schedule.register(sender)
     handlers = Handlers(core, sender)
     quiz = QuizHandlers(handlers)
     review = ReviewHandlers(handlers, application.bot)
@@ -95,8 +95,9 @@ def build_application(
     pictures = PictureRenderer()
     application.bot_data["pictures"] = pictures
     stats = StatsHandlers(handlers, pictures)
-    core.reminders.register(PLATFORM, TelegramReminderSender(application.bot))
-    core.quiz.register(PLATFORM, TelegramQuizSender(core, application))
+    application.bot_data["chats"] = TelegramChats(
+        core, application.bot, sender, TelegramQuizSender(core, application)
+    )
     application.bot_data["core"] = core
     run_handlers = RunHandlers(handlers, runs)
     exercises = ExerciseHandlers(handlers, runs, run_handlers)
@@ -183,10 +184,8 @@ async def on_start(application: Application) -> None:  # type: ignore[type-arg]
     """Publish the command menus in zh and en and rebuild the daily, quiz and reminder timers."""
     await publish_commands(application)
     core: Core = application.bot_data["core"]
-    core.timers.start()  # again, if the same core served before
-    await core.daily_schedule.start(PLATFORM)
-    await core.quiz.resume(PLATFORM)
-    await core.reminders.resume(PLATFORM)
+    # Sends go through the platform contract from now on; its timers come back.
+    await core.platforms.attach(application.bot_data["chats"])
 
 
 async def publish_commands(application: Application) -> None:  # type: ignore[type-arg]
@@ -251,6 +250,9 @@ async def stop_updates(application: Application) -> None:  # type: ignore[type-a
 
 async def close_application(application: Application) -> None:  # type: ignore[type-arg]
     """Close the Bot API client, once no timer can send through it any more."""
+    core = application.bot_data.get("core")
+    if isinstance(core, Core):
+        core.platforms.detach(PLATFORM)
     await application.shutdown()
     pictures = application.bot_data.get("pictures")
     if isinstance(pictures, PictureRenderer):

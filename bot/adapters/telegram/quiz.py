@@ -16,7 +16,7 @@ from bot.adapters.telegram.handlers import Handlers, command
 from bot.adapters.telegram.sending import send_mapped
 from bot.app import Core
 from bot.errors import UserInputError
-from bot.services.quiz_platform import CloseReason, PollSpec, QuizRunning, Scoreboard, SentPoll
+from bot.services.quiz_platform import CloseReason, PollSpec, QuizRunning, SentPoll
 from bot.services.study import Context
 from bot.storage.records import Chat
 
@@ -68,18 +68,6 @@ class TelegramQuizSender:
         except BadRequest as e:
             if "already closed" not in e.message.lower():
                 raise
-
-    async def send_scoreboard(self, chat: Chat, board: Scoreboard) -> None:
-        """Post the scoreboard."""
-        text = quiz_render.scoreboard(board)
-
-        async def call(chat_id: int) -> Message:
-            sent: Message = await self.application.bot.send_message(
-                chat_id, text, parse_mode=ParseMode.HTML
-            )
-            return sent
-
-        await send_mapped(call, int(chat.external_id), self._follow(chat))
 
     def _follow(self, chat: Chat):  # type: ignore[no-untyped-def]
         return lambda new_id: self.core.study.follow_migration(chat, new_id)

@@ -2,42 +2,15 @@
 
 from __future__ import annotations
 
-from telegram import Bot, Message, Update
-from telegram.constants import ParseMode
+from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.adapters import review_render
 from bot.adapters.telegram.handlers import Handlers, command
-from bot.adapters.telegram.keyboards import start_review_keyboard
-from bot.adapters.telegram.sending import send_mapped
 from bot.errors import UserInputError
-from bot.services.reminders import Reminder
 from bot.services.study import Context
 
 Ctx = ContextTypes.DEFAULT_TYPE
-
-
-class TelegramReminderSender:
-    """Send a reminder to the user's private chat, with a button to start."""
-
-    def __init__(self, bot: Bot) -> None:
-        self.bot = bot
-
-    async def __call__(self, reminder: Reminder) -> None:
-        """Send one reminder (failures are mapped to the services' terms)."""
-        text = review_render.reminder(reminder)
-        markup = start_review_keyboard(review_render.start_button(reminder.lang))
-
-        async def call(chat_id: int) -> Message:
-            sent: Message = await self.bot.send_message(
-                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-            )
-            return sent
-
-        async def no_migration(_new_id: int) -> bool:
-            return False  # a private chat never migrates
-
-        await send_mapped(call, int(reminder.user.external_id), no_migration)
 
 
 class RemindHandlers:

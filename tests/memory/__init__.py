@@ -1,0 +1,1 @@
+"""A third platform, in memory: it implements only the platform contract of `bot.services`."""
