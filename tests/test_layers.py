@@ -39,7 +39,7 @@ def test_storage_does_not_import_services() -> None:
 def test_bot_process_never_imports_torch() -> None:
     code = (
         "import sys, bot.__main__, bot.app, bot.adapters.telegram.app, bot.adapters.console, "
-        "bot.adapters.serve, bot.adapters.discord.run, bot.runner.client, bot.services.runs\n"
+        "bot.adapters.serve, bot.adapters.discord.run, bot.runclient, bot.services.runs\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'torch', 'numpy'}))"
     )
     out = subprocess.run(

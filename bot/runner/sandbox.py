@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings
 from bot.runner.cgroups import (
     CgroupError,
     CgroupManager,
@@ -35,6 +34,7 @@ from bot.runner.job import JobLimits, run_on_worker
 from bot.runner.pool import Worker, WorkerError, WorkerPool, Zygote
 from bot.runner.probe import HostCapabilities
 from bot.runner.protocol import RunFile, RunnerInfo, RunResult
+from bot.runner.settings import RunnerConfig
 from bot.runner.spec import SCRATCH_IN_JAIL, WorkerSpec
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def _cover(paths: list[str]) -> tuple[str, ...]:
 class Sandbox:
     """Runs snippets in single-use sandboxed workers at one isolation level."""
 
-    def __init__(self, settings: Settings, caps: HostCapabilities, level: str) -> None:
+    def __init__(self, settings: RunnerConfig, caps: HostCapabilities, level: str) -> None:
         self.settings = settings
         self.caps = caps
         self.level = level
