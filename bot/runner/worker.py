@@ -132,6 +132,8 @@ def _descendants(root: int) -> list[int]:
 
 
 def _jail_main(spec: WorkerSpec, job_fd: int, pipes: tuple[int, int, int], keeper: int) -> NoReturn:
+    # Over 60 lines on purpose: the jail's steps are irreversible and their order is the
+    # security argument (cgroup, mounts, uid, Landlock, seccomp, then the code), read top down.
     out_w, err_w, done_w = pipes
     try:
         os.setsid()
