@@ -114,9 +114,9 @@ async def run_on_worker(
     extra: dict[str, Any],
     files: tuple[RunFile, ...] = (),
 ) -> RunResult:
+    """Hand `code` (and its input files) to the worker; always consumes the worker."""
     # Over 60 lines on purpose: one job's life on one worker (send, watch, collect) in order,
     # every failure on the way mapped to a result where it happens.
-    """Hand `code` (and its input files) to the worker; always consumes the worker."""
     output = OutputCapture(worker.out_fd, worker.err_fd, limits.output_bytes)
     message = {
         "type": "run",
