@@ -115,3 +115,15 @@ def test_tcp_beyond_loopback_needs_a_token(values: dict[str, str], problem: str)
 
 def test_loopback_tcp_needs_no_token() -> None:
     assert Settings.model_validate({"STUDYBOT_RUNNER_LISTEN": "tcp://127.0.0.1:8765"})
+
+
+def test_runner_and_bot_settings_agree_on_the_runners_variables() -> None:
+    # The bot declares the runner's variables too, to pass them on to a local runner.
+    for name, field in RunnerSettings.model_fields.items():
+        ours = Settings.model_fields[name]
+        assert (ours.alias, ours.default, ours.annotation) == (
+            field.alias,
+            field.default,
+            field.annotation,
+        ), name
+        assert ours.metadata == field.metadata, name
