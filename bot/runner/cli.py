@@ -83,7 +83,8 @@ def load_settings(prefix: str) -> RunnerSettings:
 def main(command: str, prefix: str = "studybot") -> int:
     """Run `studybot runner` or `studybot sandbox check` on the runner's own settings."""
     settings = load_settings(prefix)
-    _configure_logging(settings)
+    token = settings.runner_token.get_secret_value() if settings.runner_token else ""
+    setup_logging(settings.log_level, [token], settings.log_format)
     if command == "runner":
         return runner_main(settings)
     return sandbox_check_main(settings)
