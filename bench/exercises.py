@@ -41,7 +41,7 @@ from bot.config import CONTENT_DIR, Settings  # noqa: E402
 from bot.exercises.grading import case_seeds  # noqa: E402
 from bot.exercises.loader import load_exercises  # noqa: E402
 from bot.exercises.programs import reference_program  # noqa: E402
-from bot.runner.client import LocalRunner  # noqa: E402
+from bot.runclient import LocalRunner  # noqa: E402
 from bot.services.runs import RunService  # noqa: E402
 from tests.fakebotapi import FakeBotAPI  # noqa: E402
 

@@ -31,7 +31,7 @@ trap cleanup EXIT
 "$PYTHON" - "$STUDYBOT_RUNNER_SOCKET" <<'PY'
 import asyncio, statistics, sys, time
 
-from bot.runner.client import RunnerClient
+from bot.runclient import RunnerClient
 from bot.runner.protocol import RunRequest
 
 client = RunnerClient(f"unix:{sys.argv[1]}")

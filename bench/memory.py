@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from bench.benchlib import runner_env  # noqa: E402
 from bot.app import open_core  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.runner.client import RunnerClient  # noqa: E402
+from bot.runclient import RunnerClient  # noqa: E402
 from bot.runner.protocol import RunRequest  # noqa: E402
 from tests.fakebotapi import FakeBotAPI  # noqa: E402
 

@@ -34,7 +34,7 @@ from bot.adapters.telegram.app import (  # noqa: E402
 )
 from bot.app import open_core  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.runner.client import RunnerClient  # noqa: E402
+from bot.runclient import RunnerClient  # noqa: E402
 from bot.runner.protocol import RunRequest  # noqa: E402
 from bot.services.runs import RunService  # noqa: E402
 from tests.fakebotapi import FakeBotAPI  # noqa: E402

@@ -82,7 +82,7 @@ async def open_runs(settings: Settings, *, wait: bool = True) -> AsyncIterator[R
     (RunService.warming tells) or gets the reason it did not start, which is then logged at
     INFO only, since the one who asked is told.
     """
-    from bot.runner.client import LocalRunner, RunnerClient
+    from bot.runclient import LocalRunner, RunnerClient
 
     service = RunService(
         None, settings.run_allow, settings.run_max_code_kb * 1024, settings.run_wall_time_s
@@ -124,7 +124,7 @@ async def open_runs(settings: Settings, *, wait: bool = True) -> AsyncIterator[R
 
 def runner_problem(error: Exception) -> UserInputError:
     """Say why /run is off after the local runner failed to start."""
-    from bot.runner.client import RunnerExited
+    from bot.runclient import RunnerExited
 
     # Exit code 2: the level the host allows is below STUDYBOT_SANDBOX_MIN_LEVEL. Without
     # root the sandbox needs user namespaces; the runner's last words say why there are none

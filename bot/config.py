@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot._data import shipped
-from bot.metrics.http import parse_listen
+from bot.runner.protocol import MIN_RUNNER_TOKEN, beyond_loopback, parse_runner_address
 from bot.text import excerpt
 
 # The bank shipped with the package: content/ in a checkout, package data in a wheel.
@@ -25,8 +23,6 @@ _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _TOKEN_SHAPE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]+$")
 # What Telegram accepts as a webhook's secret_token.
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-MIN_RUNNER_TOKEN = 16
-LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 SandboxLevel = Literal["none", "basic", "strong"]
 
@@ -61,6 +57,15 @@ def check_timezone(value: str) -> str:
     return value
 
 
+def parse_listen(value: str) -> tuple[str, int]:
+    """Split "HOST:PORT" (or "[::1]:PORT") into a host and a port; raise ValueError."""
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:9464 or 0.0.0.0:9464")
+    host = host.removeprefix("[").removesuffix("]")
+    return host or "0.0.0.0", int(port)  # noqa: S104 - an empty host means every address
+
+
 def check_token_shape(token: str) -> None:
     """Raise ValueError unless `token` looks like a bot token (it is never echoed)."""
     if not _TOKEN_SHAPE.match(token):
@@ -68,36 +73,6 @@ def check_token_shape(token: str) -> None:
             "not shaped like a bot token (digits, a colon, then letters, digits, - or _, "
             "as @BotFather gives it)"
         )
-
-
-def parse_runner_address(url: str) -> tuple[str, str, int]:
-    """Split "unix:/path" (or a bare path) or "tcp://HOST:PORT" into (kind, where, port).
-
-    TCP beyond loopback needs STUDYBOT_RUNNER_TOKEN (checked by the settings).
-    """
-    if url.startswith("tcp://"):
-        parts = urlsplit(url)
-        try:
-            port = parts.port
-        except ValueError:
-            port = None
-        if not parts.hostname or port is None:
-            raise ValueError("expected tcp://HOST:PORT with a port number")
-        return "tcp", parts.hostname, port
-    if "://" in url:
-        raise ValueError("expected unix:/path or tcp://HOST:PORT")
-    path = url.removeprefix("unix:")
-    if not path:
-        raise ValueError("expected unix:/path or tcp://HOST:PORT")
-    return "unix", path, 0
-
-
-def beyond_loopback(url: str | None) -> bool:
-    """Tell whether a runner address is TCP on an address other than loopback."""
-    if not url:
-        return False
-    kind, host, _ = parse_runner_address(url)
-    return kind == "tcp" and host not in LOOPBACK_HOSTS
 
 
 def settings_errors(error: ValidationError) -> list[str]:
@@ -364,22 +339,3 @@ class Settings(BaseSettings):
     def daily_time_value(self) -> time:
         """Return the default daily time as a time object."""
         return parse_hhmm(self.daily_time)
-
-
-# The bot's secrets: the runner never holds them, even when they are in its environment.
-BOT_SECRETS = ("TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN", "STUDYBOT_WEBHOOK_SECRET")
-
-
-class RunnerSettings(Settings):
-    """The runner's settings: its own environment only, never .env, never the bot's secrets."""
-
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
-
-    def model_post_init(self, context: object) -> None:
-        """Drop the bot's secrets, and take them out of this process's environment."""
-        self.telegram_bot_token = None
-        self.discord_bot_token = None
-        self.webhook_secret = None
-        for name in BOT_SECRETS:
-            for key in [k for k in os.environ if k.upper() == name]:
-                del os.environ[key]

@@ -12,7 +12,7 @@ import pytest_asyncio
 from bot.config import CONTENT_DIR, Settings
 from bot.content.loader import load_bank
 from bot.content.models import Question
-from bot.runner.client import LocalRunner, RunnerClient
+from bot.runclient import LocalRunner, RunnerClient
 from bot.runner.protocol import RunRequest
 from tests.conftest import requires_root
 

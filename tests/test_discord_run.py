@@ -12,7 +12,7 @@ from bot.adapters.discord.run import DiscordPlatform
 from bot.app import Core, open_core
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.runner.client import LocalRunner, RunnerClient
+from bot.runclient import LocalRunner, RunnerClient
 from bot.services.runs import RunService
 from tests.conftest import requires_root
 from tests.discordbot import running

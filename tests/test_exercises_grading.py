@@ -19,7 +19,7 @@ from bot.config import CONTENT_DIR, Settings
 from bot.exercises.check import check_exercise
 from bot.exercises.loader import load_exercises
 from bot.exercises.models import Exercise, WrongSolution
-from bot.runner.client import LocalRunner, RunnerClient
+from bot.runclient import LocalRunner, RunnerClient
 from bot.services.exercises import Submitted
 from bot.services.runs import RunService
 from tests.conftest import requires_root

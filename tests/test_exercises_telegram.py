@@ -17,7 +17,7 @@ from bot.clock import FixedClock
 from bot.config import CONTENT_DIR, Settings
 from bot.exercises.loader import load_exercises
 from bot.exercises.models import Exercise
-from bot.runner.client import LocalRunner, RunnerClient
+from bot.runclient import LocalRunner, RunnerClient
 from bot.services.runs import RunService
 from tests.conftest import requires_root
 from tests.fakebotapi import FakeBotAPI

@@ -15,7 +15,7 @@ from typing import Literal
 import pytest
 
 from bot.app import Core
-from bot.runner.client import RunnerClient
+from bot.runclient import RunnerClient
 from bot.runner.protocol import RunResult, dump_line, result_to_wire
 from bot.services.runs import RUNNER_GRACE_S, RunService
 from tests.fakebotapi import FakeBotAPI

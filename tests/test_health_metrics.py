@@ -15,9 +15,8 @@ import aiohttp
 import pytest
 
 from bot.adapters.serve import serve
-from bot.config import Settings
-from bot.metrics.http import parse_listen
-from bot.runner.client import RunnerClient, RunnerUnavailable
+from bot.config import Settings, parse_listen
+from bot.runclient import RunnerClient, RunnerUnavailable
 from tests.conftest import clean_env
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram import TOKEN, say

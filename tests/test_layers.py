@@ -39,7 +39,7 @@ def test_storage_does_not_import_services() -> None:
 def test_bot_process_never_imports_torch() -> None:
     code = (
         "import sys, bot.__main__, bot.app, bot.adapters.telegram.app, bot.adapters.console, "
-        "bot.adapters.serve, bot.adapters.discord.run, bot.runner.client, bot.services.runs\n"
+        "bot.adapters.serve, bot.adapters.discord.run, bot.runclient, bot.services.runs\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'torch', 'numpy'}))"
     )
     out = subprocess.run(
@@ -75,3 +75,112 @@ def test_scheduling_lives_in_the_services() -> None:
             and node.attr in {"run_daily", "run_once", "run_repeating", "run_monthly", "run_custom"}
         }
         assert not reached, f"{path} schedules on its own: {reached}"
+
+
+def module_name(path: Path) -> str:
+    """Return the dotted name of a module under bot/ ("bot.runner.cli", "bot.services")."""
+    parts = list(path.relative_to(BOT.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def bot_imports(path: Path) -> set[str]:
+    """Every bot module a file imports, at the top or inside a function, relative ones resolved."""
+    package = module_name(path).split(".")
+    if path.name != "__init__.py":
+        package.pop()
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, node.module] if node.module else base)
+            found.add(module)
+            # `from bot import x` or `from bot.runner import jail` may name modules too.
+            found.update(
+                f"{module}.{alias.name}"
+                for alias in node.names
+                if is_module(f"{module}.{alias.name}")
+            )
+    return {name for name in found if name == "bot" or name.startswith("bot.")}
+
+
+def is_module(name: str) -> bool:
+    """Tell whether a dotted name is a module or package under bot/."""
+    parts = name.split(".")
+    if parts[0] != "bot":
+        return False
+    where = BOT.joinpath(*parts[1:])
+    return where.with_suffix(".py").exists() or (where / "__init__.py").exists()
+
+
+def test_the_runner_imports_nothing_of_the_bot() -> None:
+    # The runner is a separate program (STYLE 25): its own settings, logging and metrics.
+    for path in (BOT / "runner").rglob("*.py"):
+        outside = {
+            name
+            for name in bot_imports(path)
+            if name not in {"bot", "bot.runner"} and not name.startswith("bot.runner.")
+        }
+        assert not outside, f"{path} imports {outside}"
+
+
+def test_grading_imports_no_services_or_adapters() -> None:
+    for path in (BOT / "exercises").rglob("*.py"):
+        upward = {
+            name
+            for name in bot_imports(path)
+            if name.split(".")[:2] in (["bot", "services"], ["bot", "adapters"])
+        }
+        assert not upward, f"{path} imports {upward}"
+
+
+def package_graph() -> dict[str, set[str]]:
+    """Map each of bot's top-level packages and modules to those it imports (itself left out)."""
+    graph: dict[str, set[str]] = {}
+    for path in BOT.rglob("*.py"):
+        source = ".".join(module_name(path).split(".")[:2])
+        targets = graph.setdefault(source, set())
+        for name in bot_imports(path):
+            target = ".".join(name.split(".")[:2])
+            if target not in {"bot", source}:  # bare "bot" (its __init__) is no layer
+                targets.add(target)
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """Return one cycle of the graph as a path (first node repeated at the end), or []."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        path.pop()
+        state[node] = 2
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return []
+
+
+def test_find_cycle_finds_one() -> None:
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) == []
+
+
+def test_no_import_cycle_between_the_bots_packages() -> None:
+    # Function-local imports count: a cycle there is still two layers that need each other.
+    graph = package_graph()
+    assert "bot.runner" in graph and "bot.services" in graph
+    cycle = find_cycle(graph)
+    assert not cycle, " -> ".join(cycle)

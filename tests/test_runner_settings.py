@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import RunnerSettings, Settings
-from bot.runner.client import RunnerClient, RunnerUnavailable
+from bot.config import Settings
+from bot.runclient import RunnerClient, RunnerUnavailable
 from bot.runner.protocol import RunRequest
+from bot.runner.settings import RunnerSettings
 from tests.conftest import clean_env
 from tests.test_health_metrics import free_port
 
@@ -86,11 +87,12 @@ def test_runner_settings_hold_no_bot_secret(
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text(f"TELEGRAM_BOT_TOKEN={BOT_TOKEN}\n", encoding="utf-8")
     assert Settings().telegram_bot_token is not None  # the bot reads it
-    assert RunnerSettings().telegram_bot_token is None
+    # The runner's settings have no field for a bot secret at all.
+    assert not hasattr(RunnerSettings(), "telegram_bot_token")
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", BOT_TOKEN)
     monkeypatch.setenv("STUDYBOT_WEBHOOK_SECRET", "webhook-secret")
     settings = RunnerSettings()
-    assert settings.telegram_bot_token is None and settings.webhook_secret is None
+    assert not hasattr(settings, "telegram_bot_token") and not hasattr(settings, "webhook_secret")
     assert "TELEGRAM_BOT_TOKEN" not in os.environ
     assert "STUDYBOT_WEBHOOK_SECRET" not in os.environ
 
@@ -113,3 +115,15 @@ def test_tcp_beyond_loopback_needs_a_token(values: dict[str, str], problem: str)
 
 def test_loopback_tcp_needs_no_token() -> None:
     assert Settings.model_validate({"STUDYBOT_RUNNER_LISTEN": "tcp://127.0.0.1:8765"})
+
+
+def test_runner_and_bot_settings_agree_on_the_runners_variables() -> None:
+    # The bot declares the runner's variables too, to pass them on to a local runner.
+    for name, field in RunnerSettings.model_fields.items():
+        ours = Settings.model_fields[name]
+        assert (ours.alias, ours.default, ours.annotation) == (
+            field.alias,
+            field.default,
+            field.annotation,
+        ), name
+        assert ours.metadata == field.metadata, name

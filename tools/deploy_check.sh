@@ -107,7 +107,7 @@ level=$(sed -n 's/^studybot_sandbox_level \([0-9.]*\).*/\1/p' <<<"$rmetrics" | h
   || bad "runner /metrics: studybot_sandbox_level '$level'"
 probe='
 import asyncio, os, sys
-from bot.runner.client import RunnerClient
+from bot.runclient import RunnerClient
 token = os.environ["STUDYBOT_RUNNER_TOKEN"] if sys.argv[1] == "right" else "wrong-token-" + "0" * 20
 try:
     info = asyncio.run(RunnerClient("tcp://runner:8765", token).info())

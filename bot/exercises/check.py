@@ -25,8 +25,8 @@ from bot.exercises.grading import (
     run_reference,
 )
 from bot.exercises.models import Exercise
+from bot.runclient import Runner
 from bot.runner.protocol import RunFile, RunRequest, RunResult
-from bot.services.runs import Runner
 
 # The seed the check draws its cases from: fixed, so that a check gives the same result on
 # every run (users' gradings each draw a fresh one).

@@ -332,6 +332,8 @@ def _graph(gm, max_ops):
 
 
 def trace():
+    # Over 60 lines on purpose: this program is read as text and run in the job, and the
+    # trace's steps share their locals; split, they would need a state passed around.
     from torch.fx.experimental import proxy_tensor
     from torch.fx.experimental.proxy_tensor import make_fx
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client import generate_latest as _generate
 
 from bot.runner.protocol import RunResult
-from bot.services.daily import DeliveryOutcome
 
 # The sandbox level as a number, so an alert can say "below strong" (-1: unknown).
 LEVEL_VALUES = {"none": 0, "basic": 1, "strong": 2}
@@ -14,6 +15,15 @@ LEVEL_VALUES = {"none": 0, "basic": 1, "strong": 2}
 DELIVERY_OUTCOMES = {"sent": "sent", "failed": "retried", "gone": "failed", "refused": "failed"}
 COMMAND_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 WAIT_BUCKETS = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+
+
+class Outcome(Protocol):
+    """A daily delivery's outcome (as bot.services.daily gives it): all metrics read of it."""
+
+    @property
+    def status(self) -> str:
+        """Its status: sent, failed, gone, refused, or another that is not counted."""
+        ...
 
 
 def exposition(registry: CollectorRegistry) -> tuple[int, str, bytes]:
@@ -74,7 +84,7 @@ class BotMetrics:
         """Record how long a command took to answer."""
         self.commands.labels(name).observe(seconds)
 
-    def delivery(self, outcome: DeliveryOutcome) -> None:
+    def delivery(self, outcome: Outcome) -> None:
         """Count a scheduled daily delivery by what came of it."""
         counted = DELIVERY_OUTCOMES.get(outcome.status)
         if counted is not None:

@@ -8,6 +8,8 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from http import HTTPStatus
 
+from bot.config import parse_listen
+
 log = logging.getLogger(__name__)
 
 # What a handler answers: the status, the content type and the body.
@@ -17,15 +19,6 @@ Handler = Callable[[], Awaitable[Response]]
 # A scraper sends a short request; anything slower or longer is dropped.
 REQUEST_TIMEOUT_S = 5.0
 MAX_HEADER_LINES = 100
-
-
-def parse_listen(value: str) -> tuple[str, int]:
-    """Split "HOST:PORT" (or "[::1]:PORT") into a host and a port; raise ValueError."""
-    host, sep, port = value.strip().rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:9464 or 0.0.0.0:9464")
-    host = host.removeprefix("[").removesuffix("]")
-    return host or "0.0.0.0", int(port)  # noqa: S104 - an empty host means every address
 
 
 class HttpServer:

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-
-from pydantic import ValidationError
-
-from bot.config import RunnerSettings, settings_errors
-from bot.runner.cli import runner_main
+from bot.runner.cli import main as cli_main
 
 
 def main() -> int:
     """Load the runner's settings from its environment (never .env) and serve."""
-    try:
-        settings = RunnerSettings()
-    except ValidationError as e:
-        for line in settings_errors(e):
-            print(f"studybot runner: {line}", file=sys.stderr)
-        return 2
-    return runner_main(settings)
+    return cli_main("runner", prefix="studybot runner")
 
 
 if __name__ == "__main__":

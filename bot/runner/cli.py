@@ -14,16 +14,18 @@ import secrets
 import signal
 import sys
 
-from bot.config import Settings
-from bot.logging_setup import setup_logging
-from bot.metrics.http import Response, serving
-from bot.metrics.runner import MeteredScheduler, RunnerMetrics
+from pydantic import ValidationError
+
 from bot.runner.cgroups import runner_tag
 from bot.runner.check import run_self_test
+from bot.runner.http import Response, serving
+from bot.runner.logs import setup_logging
+from bot.runner.metrics import MeteredScheduler, RunnerMetrics
 from bot.runner.pool import WorkerError
 from bot.runner.probe import LEVELS, HostCapabilities, detect
 from bot.runner.sandbox import Sandbox
 from bot.runner.server import RunnerServer
+from bot.runner.settings import RunnerConfig, RunnerSettings, settings_errors
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ EXIT_FAILED = 1
 EXIT_LEVEL = 2
 
 
-def choose_level(settings: Settings, caps: HostCapabilities) -> tuple[str, str]:
+def choose_level(settings: RunnerConfig, caps: HostCapabilities) -> tuple[str, str]:
     """Return (level, "") for the configured level, or ("", why) when it cannot be had."""
     best = caps.best_level()
     if not caps.root:
@@ -68,7 +70,27 @@ def choose_level(settings: Settings, caps: HostCapabilities) -> tuple[str, str]:
     return level, ""
 
 
-def _configure_logging(settings: Settings) -> None:
+def load_settings(prefix: str) -> RunnerSettings:
+    """Read the runner's settings, or print one line per invalid variable and exit 2."""
+    try:
+        return RunnerSettings()
+    except ValidationError as e:
+        for line in settings_errors(e, RunnerSettings):
+            print(f"{prefix}: {line}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def main(command: str, prefix: str = "studybot") -> int:
+    """Run `studybot runner` or `studybot sandbox check` on the runner's own settings."""
+    settings = load_settings(prefix)
+    token = settings.runner_token.get_secret_value() if settings.runner_token else ""
+    setup_logging(settings.log_level, [token], settings.log_format)
+    if command == "runner":
+        return runner_main(settings)
+    return sandbox_check_main(settings)
+
+
+def _configure_logging(settings: RunnerConfig) -> None:
     if not logging.getLogger().handlers:
         token = settings.runner_token.get_secret_value() if settings.runner_token else ""
         setup_logging(settings.log_level, [token], settings.log_format)
@@ -82,7 +104,7 @@ def _describe(sandbox: Sandbox) -> list[str]:
     ]
 
 
-def describe_host(caps: HostCapabilities, settings: Settings) -> list[str]:
+def describe_host(caps: HostCapabilities, settings: RunnerConfig) -> list[str]:
     """Say which cgroup version and controllers, Landlock ABI and uids the sandbox uses."""
     if caps.cgroup_version:
         cgroups = f"cgroups: v{caps.cgroup_version} ({', '.join(caps.cgroup_controllers)})"
@@ -106,7 +128,7 @@ def describe_host(caps: HostCapabilities, settings: Settings) -> list[str]:
     return [cgroups, landlock, uids]
 
 
-def runner_main(settings: Settings) -> int:
+def runner_main(settings: RunnerConfig) -> int:
     """Serve the runner API until SIGTERM or SIGINT."""
     _configure_logging(settings)
     # Probe first: it forks, which must happen before the event loop starts threads.
@@ -118,7 +140,7 @@ def runner_main(settings: Settings) -> int:
     return asyncio.run(_serve(settings, Sandbox(settings, caps, level)))
 
 
-async def _serve(settings: Settings, sandbox: Sandbox) -> int:
+async def _serve(settings: RunnerConfig, sandbox: Sandbox) -> int:
     # The label says "not strong" where cgroups are missing; `sandbox check` says why. Said at
     # INFO like every level: a console started without root must start quietly.
     log.info("sandbox level %s; devices %s", sandbox.label(), ", ".join(sandbox.devices))
@@ -177,7 +199,7 @@ async def _serve(settings: Settings, sandbox: Sandbox) -> int:
     return EXIT_OK
 
 
-def sandbox_check_main(settings: Settings) -> int:
+def sandbox_check_main(settings: RunnerConfig) -> int:
     """Print the level and each protection, run the containment self-test; 0 if all held."""
     # A canary only this process has: the self-test fails if any job can read it.
     os.environ["STUDYBOT_CHECK_CANARY"] = "canary-" + secrets.token_hex(8)

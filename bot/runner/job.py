@@ -115,6 +115,8 @@ async def run_on_worker(
     files: tuple[RunFile, ...] = (),
 ) -> RunResult:
     """Hand `code` (and its input files) to the worker; always consumes the worker."""
+    # Over 60 lines on purpose: one job's life on one worker (send, watch, collect) in order,
+    # every failure on the way mapped to a result where it happens.
     output = OutputCapture(worker.out_fd, worker.err_fd, limits.output_bytes)
     message = {
         "type": "run",

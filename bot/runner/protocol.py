@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
+from urllib.parse import urlsplit
 
 Device = Literal["auto", "cpu", "gpu"]
 Status = Literal["ok", "error", "timeout", "memory", "killed", "rejected", "crashed"]
@@ -26,6 +27,41 @@ MAX_INPUT_FILES = 4
 MAX_INPUT_BYTES = 8 * 1024 * 1024
 # An input file's name: plain, in the job's own directory, never hidden.
 INPUT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+
+
+# The runner's address, as both ends spell it; TCP beyond these needs a token this long.
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+MIN_RUNNER_TOKEN = 16
+
+
+def parse_runner_address(url: str) -> tuple[str, str, int]:
+    """Split "unix:/path" (or a bare path) or "tcp://HOST:PORT" into (kind, where, port).
+
+    TCP beyond loopback needs STUDYBOT_RUNNER_TOKEN (checked by the settings).
+    """
+    if url.startswith("tcp://"):
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if not parts.hostname or port is None:
+            raise ValueError("expected tcp://HOST:PORT with a port number")
+        return "tcp", parts.hostname, port
+    if "://" in url:
+        raise ValueError("expected unix:/path or tcp://HOST:PORT")
+    path = url.removeprefix("unix:")
+    if not path:
+        raise ValueError("expected unix:/path or tcp://HOST:PORT")
+    return "unix", path, 0
+
+
+def beyond_loopback(url: str | None) -> bool:
+    """Tell whether a runner address is TCP on an address other than loopback."""
+    if not url:
+        return False
+    kind, host, _ = parse_runner_address(url)
+    return kind == "tcp" and host not in LOOPBACK_HOSTS
 
 
 class ProtocolError(ValueError):

@@ -11,14 +11,10 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
-import stat
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings
 from bot.runner.cgroups import (
     CgroupError,
     CgroupManager,
@@ -30,11 +26,14 @@ from bot.runner.cgroups import (
     runner_tag,
 )
 from bot.runner.files import remove_tree
+from bot.runner.jail.sweep import kill_uid, sweep_shared_tmp, tasks_of_uid
 from bot.runner.jail.uids import UidPool, UidsExhausted
+from bot.runner.jail.view import BASIC_EXTRA_READ_ONLY, SYSTEM_READ_ONLY, cover, job_env
 from bot.runner.job import JobLimits, run_on_worker
 from bot.runner.pool import Worker, WorkerError, WorkerPool, Zygote
 from bot.runner.probe import HostCapabilities
 from bot.runner.protocol import RunFile, RunnerInfo, RunResult
+from bot.runner.settings import RunnerConfig
 from bot.runner.spec import SCRATCH_IN_JAIL, WorkerSpec
 
 log = logging.getLogger(__name__)
@@ -42,23 +41,6 @@ log = logging.getLogger(__name__)
 MIB = 1024 * 1024
 STATE_PREFIX = "studybot-runner-"  # + runner_tag(): a directory under /tmp per runner
 CGROUP_PREFIX = "studybot-runner-"  # + runner_tag(): a cgroup under the runner's own
-SYSTEM_READ_ONLY = (
-    "/usr",
-    "/lib",
-    "/lib64",
-    "/lib32",
-    "/bin",
-    "/sbin",
-    "/sys",
-    "/etc/ld.so.cache",
-    "/etc/ld.so.conf",
-    "/etc/ld.so.conf.d",
-    "/etc/localtime",
-    "/etc/fonts",
-)
-# At the basic level these are the host's own; Landlock allows reading them.
-BASIC_EXTRA_READ_ONLY = ("/proc", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf")
-SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")  # noqa: S108 - swept, never used for our files
 SWEEP_TIMEOUT_S = 10.0
 # What stands in for each cgroup at the strong level without root and without a delegated
 # cgroup v2 subtree.
@@ -69,19 +51,10 @@ _WATCHED = {
 }
 
 
-def _cover(paths: list[str]) -> tuple[str, ...]:
-    """Drop paths already inside another listed path."""
-    kept: list[str] = []
-    for path in sorted(set(paths)):
-        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
-            kept.append(path)
-    return tuple(kept)
-
-
 class Sandbox:
     """Runs snippets in single-use sandboxed workers at one isolation level."""
 
-    def __init__(self, settings: Settings, caps: HostCapabilities, level: str) -> None:
+    def __init__(self, settings: RunnerConfig, caps: HostCapabilities, level: str) -> None:
         self.settings = settings
         self.caps = caps
         self.level = level
@@ -306,20 +279,6 @@ class Sandbox:
         cpus = os.cpu_count() or 1
         threads = max(1, cpus // s.run_cpu_concurrency)
         slots = s.run_cpu_concurrency + s.run_gpu_concurrency * self.caps.gpus
-        env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": scratch,
-            "TMPDIR": "/tmp" if strong else scratch,  # noqa: S108 - the jail's private /tmp
-            "LANG": "C.UTF-8",
-            "USER": "sandbox",
-            "LOGNAME": "sandbox",
-            "MPLBACKEND": "Agg",
-            "MPLCONFIGDIR": str(self._state / "mpl"),
-            "OMP_NUM_THREADS": str(threads),
-            "OPENBLAS_NUM_THREADS": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "CUDA_VISIBLE_DEVICES": "",
-        }
         return WorkerSpec(
             worker_id=worker_id,
             level=self.level,
@@ -331,7 +290,7 @@ class Sandbox:
             open_files=s.run_max_open_files,
             nproc_rlimit=self._nproc_budget(slots),
             cgroup_procs=cgroup.procs_files if cgroup else (),
-            read_only=_cover(read_only),
+            read_only=cover(read_only),
             landlock_abi=self.caps.landlock_abi,
             seccomp=not self.caps.seccomp,
             drop_uid=self.caps.root,
@@ -340,7 +299,7 @@ class Sandbox:
             userns=self._userns,
             outer_uid=os.getuid(),
             outer_gid=os.getgid(),
-            env=env,
+            env=job_env(scratch, strong, str(self._state / "mpl"), threads),
             threads=threads,
         )
 
@@ -416,23 +375,8 @@ class Sandbox:
         if self.level != "strong":
             remove_tree(spec.scratch_dir)
             if not self.caps.landlock_abi:
-                _sweep_shared_tmp(spec.uid)
+                sweep_shared_tmp(spec.uid)
         self._release(spec.uid)
-
-
-def tasks_of_uid(uid: int) -> int:
-    """Count the tasks (threads included) whose real uid is `uid`, as RLIMIT_NPROC does."""
-    count = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, ValueError, IndexError, KeyError):  # gone, or odd
-            fields = dict(
-                line.split(":", 1) for line in Path(entry.path, "status").read_text().splitlines()
-            )
-            if int(fields["Uid"].split()[0]) == uid:
-                count += int(fields["Threads"])
-    return count
 
 
 def _remove_stale_state() -> None:
@@ -440,48 +384,3 @@ def _remove_stale_state() -> None:
     for path in Path(tempfile.gettempdir()).glob(STATE_PREFIX + "*-*-*"):
         if is_stale(path.name.removeprefix(STATE_PREFIX)):
             remove_tree(path)
-
-
-def kill_uid(uid: int, timeout_s: float) -> bool:
-    """SIGKILL every process running as `uid` until none is left; False on timeout."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        pids = pids_of_uid(uid)
-        if not pids:
-            return True
-        if time.monotonic() > deadline:
-            return False
-        for pid in pids:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.005)
-
-
-def pids_of_uid(uid: int) -> list[int]:
-    """Return the processes with `uid` as real, effective, saved or filesystem uid."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, ValueError), open(f"{entry.path}/status") as f:
-                for line in f:
-                    if line.startswith("Uid:"):
-                        if uid in (int(x) for x in line.split()[1:]):
-                            found.append(int(entry.name))
-                        break
-    return found
-
-
-def _sweep_shared_tmp(uid: int) -> None:
-    # Without Landlock a basic-level job can write to the world-writable /tmp and /dev/shm;
-    # what the job's uid left there is removed before the uid is handed out again.
-    for directory in SHARED_TMP_DIRS:
-        with contextlib.suppress(OSError), os.scandir(directory) as entries:
-            for entry in entries:
-                with contextlib.suppress(OSError):
-                    st = entry.stat(follow_symlinks=False)
-                    if st.st_uid != uid:
-                        continue
-                    if stat.S_ISDIR(st.st_mode):
-                        remove_tree(entry.path)
-                    else:
-                        os.unlink(entry.path)

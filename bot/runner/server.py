@@ -16,7 +16,6 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.config import parse_runner_address
 from bot.runner.protocol import (
     ProtocolError,
     RunnerInfo,
@@ -24,11 +23,12 @@ from bot.runner.protocol import (
     dump_line,
     info_to_wire,
     load_line,
+    parse_runner_address,
     request_from_wire,
     result_to_wire,
 )
 from bot.runner.scheduler import Scheduler
-from bot.text import excerpt
+from bot.runner.settings import excerpt
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from bot.content.models import Snippet
 from bot.errors import UserInputError
+from bot.runclient import Runner
 from bot.runner.protocol import Device, RunFile, RunRequest, RunResult
 from bot.storage.records import Chat
 
@@ -21,16 +22,6 @@ _COMMAND = re.compile(r"^/run(@\w+)?(?=\s|$)", re.IGNORECASE)
 _FENCE = re.compile(r"```[ \t]*(?:python3|python|py)?[ \t]*\n?(.*?)```", re.DOTALL | re.IGNORECASE)
 _FIRST_WORD = re.compile(r"\s*(\S+)(?:\s+|$)")
 _DEVICES: dict[str, Device] = {"cpu": "cpu", "gpu": "gpu", "cuda": "gpu", "auto": "auto"}
-
-
-class Runner(Protocol):
-    """What the bot needs of a runner client."""
-
-    async def run(
-        self, request: RunRequest, on_queued: Callable[[int], Awaitable[None]] | None = None
-    ) -> RunResult:
-        """Run one job."""
-        ...
 
 
 class RunObserver(Protocol):

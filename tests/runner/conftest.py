@@ -36,8 +36,8 @@ from typing import NoReturn
 
 import pytest
 
+from bot.runclient import RunnerClient
 from bot.runner.cgroups import CgroupError, JobCgroup, JobLimitsSpec, create_manager
-from bot.runner.client import RunnerClient
 from bot.runner.jail.cgroup_v2 import LEAF
 from tests.runner.unprivileged import OrdinaryUser, Unavailable, ordinary_user
 

@@ -13,7 +13,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.config import Settings
-from bot.runner.client import (
+from bot.runclient import (
     LocalRunner,
     RunnerClient,
     RunnerExited,

@@ -13,8 +13,8 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config import Settings
+from bot.runclient import runner_environment
 from bot.runner.cgroups import CgroupError, JobLimitsSpec
-from bot.runner.client import runner_environment
 from bot.runner.jail.cgroup_v2 import (
     LEAF,
     V2JobCgroup,

@@ -92,7 +92,7 @@ def test_protocol_and_client_import_nothing_heavy() -> None:
     import sys
 
     code = (
-        "import sys, bot.runner.client, bot.runner.protocol; "
+        "import sys, bot.runclient, bot.runner.protocol; "
         "print(sorted(m for m in ('torch', 'numpy', 'matplotlib', 'pyseccomp')"
         " if m in sys.modules))"
     )

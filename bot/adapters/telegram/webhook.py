@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from bot.config import Settings
-from bot.metrics.http import parse_listen
+from bot.config import Settings, parse_listen
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
-from bot.metrics.bot import LEVEL_VALUES, WAIT_BUCKETS, exposition
 from bot.runner.protocol import RunFile, RunRequest, RunResult
 from bot.runner.scheduler import Execute, Lane, OnQueued, Scheduler
+
+# The sandbox level as a number, so an alert can say "below strong" (-1: unknown).
+LEVEL_VALUES = {"none": 0, "basic": 1, "strong": 2}
+WAIT_BUCKETS = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 # When the request now being handled (in this task) was submitted, for its wait time.
 _SUBMITTED: contextvars.ContextVar[float] = contextvars.ContextVar("studybot_submitted")
@@ -43,7 +53,7 @@ class RunnerMetrics:
 
     def render(self) -> tuple[int, str, bytes]:
         """Return the /metrics response."""
-        return exposition(self.registry)
+        return 200, CONTENT_TYPE_LATEST, generate_latest(self.registry)
 
 
 def _depth(lane: Lane) -> Callable[[], float]:

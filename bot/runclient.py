@@ -1,6 +1,7 @@
 """The bot's side of the runner: a typed client, and a supervisor for a local runner process.
 
-Import-light on purpose (no torch, no sandbox code): the bot process loads this.
+Import-light on purpose (no torch, no sandbox code): the bot process loads this. It speaks
+only bot/runner/protocol.py; the runner itself is a separate program (`python -m bot.runner`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from bot.config import Settings
 from bot.runner.protocol import (
@@ -43,6 +44,16 @@ RUNNER_ENV_PREFIXES = (
     "STUDYBOT_LOG_FORMAT",
 )
 _NOT_PASSED = ("STUDYBOT_RUN_ALLOW",)  # the bot decides who may run; the runner need not know
+
+
+class Runner(Protocol):
+    """What the bot needs of a runner client (RunnerClient, or plain subprocesses in checks)."""
+
+    async def run(
+        self, request: RunRequest, on_queued: Callable[[int], Awaitable[None]] | None = None
+    ) -> RunResult:
+        """Run one job."""
+        ...
 
 
 class RunnerUnavailable(ConnectionError):
@@ -132,7 +143,7 @@ async def _close(writer: asyncio.StreamWriter) -> None:
 def runner_environment(settings: Settings, socket_path: Path) -> dict[str, str]:
     """Build the local runner's whole environment from the settings (never os.environ)."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
-    package_root = Path(__file__).resolve().parents[2]
+    package_root = Path(__file__).resolve().parents[1]
     env["PYTHONPATH"] = str(package_root)  # works without `pip install -e .` too
     for name, info in Settings.model_fields.items():
         alias = info.alias or name
