@@ -6,7 +6,7 @@ from bot.adapters.render import e
 from bot.content.loader import ContentBank
 from bot.i18n import _
 from bot.services.admin import AdminStats
-from bot.storage.records import Lang
+from bot.services.model import Lang
 from bot.text import excerpt
 
 # A broken bank can have hundreds of problems; a message shows the first ones.

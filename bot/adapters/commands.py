@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.i18n import N_, _
-from bot.storage.records import Lang
+from bot.services.model import Lang
 
 Platform = Literal["telegram", "discord", "console"]
 # "manager": whoever may change the chat's settings: group or server admins (anyone in their own

@@ -33,6 +33,10 @@ class ConsoleBase:
         """Print one reply rendered by the shared renderers."""
         raise NotImplementedError
 
+    async def say_async(self, text: str) -> None:
+        """Print one reply (for a service that calls back with a coroutine)."""
+        self.say(text)
+
     def write(self, text: str) -> None:
         """Print terminal text as it is."""
         raise NotImplementedError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.adapters import console_usage, exercise_render
+from bot.adapters import console_usage, exercise_render, render
 from bot.adapters.run_render import run_problem
 from bot.errors import UserInputError
 from bot.i18n import _
@@ -64,11 +64,9 @@ class ConsoleExercises:
                 return
             text = block
         code = parse_submission(text, None, runs.max_code_bytes)
-        if console.core.quiz.poll_open(ctx.chat.id):
-            console.say(
-                _(ctx.lang, "⏸ A quiz question is open here: your code runs when it closes.")
-            )
-            await console.core.quiz.wait_closed(ctx.chat.id)
+        await console.core.quiz.hold_code(
+            ctx.chat.id, lambda: console.say_async(render.held_for_quiz(ctx.lang))
+        )
         if runs.warming:
             console.say(_(ctx.lang, "⏳ The /run sandbox is warming up…"))
         try:

@@ -10,10 +10,10 @@ from bot.adapters.terminal import to_terminal
 from bot.document import Document
 from bot.errors import UserInputError
 from bot.i18n import _
+from bot.services.model import Chat, User
 from bot.services.platform import Limits, Notice, Reminder
 from bot.services.quiz_platform import CloseReason, PollSpec, Scoreboard, SentPoll
 from bot.services.study import Context, Shown
-from bot.storage.records import Chat, User
 
 PLATFORM = "console"
 

@@ -6,6 +6,7 @@ import itertools
 import os
 from pathlib import Path
 
+from bot.adapters import render
 from bot.adapters.console_base import ConsoleBase
 from bot.adapters.run_render import run_reply
 from bot.errors import UserInputError
@@ -44,9 +45,9 @@ class ConsoleRun(ConsoleBase):
         if self.runs is None:
             raise UserInputError("run_unavailable")
         self.runs.check_allowed(None, ctx.chat)
-        if self.core.quiz.poll_open(ctx.chat.id):
-            self.say(_(ctx.lang, "⏸ A quiz question is open here: your code runs when it closes."))
-            await self.core.quiz.wait_closed(ctx.chat.id)
+        await self.core.quiz.hold_code(
+            ctx.chat.id, lambda: self.say_async(render.held_for_quiz(ctx.lang))
+        )
 
         async def on_queued(position: int) -> None:
             self.say(_(ctx.lang, "⏳ In queue: position {position}", position=position))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.adapters.render import e
 from bot.i18n import _
-from bot.storage.records import Lang
+from bot.services.model import Lang
 
 
 def usage(lang: Lang, key: str) -> str | None:

@@ -10,7 +10,7 @@ from bot.exercises.compare import CaseVerdict
 from bot.exercises.models import Exercise
 from bot.i18n import _, ngettext
 from bot.services.exercises import ExerciseEntry, HintShown, ShownExercise, Submitted
-from bot.storage.records import Lang
+from bot.services.model import Lang
 
 _MARKS = {"new": "▫️", "tried": "✏️", "solved": "✅", "gave_up": "🏳"}
 # Telegram's limit is 4096 characters a message; leave room for the tags.

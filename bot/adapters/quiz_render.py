@@ -7,8 +7,8 @@ from bot.content.loader import ContentBank
 from bot.document import Document, bold, doc, lines
 from bot.i18n import _, ngettext
 from bot.services.boards import Leaderboard
+from bot.services.model import Lang, QuizSession
 from bot.services.quiz_platform import CloseReason, PollSpec, Scoreboard
-from bot.storage.records import Lang, QuizSession
 
 MEDALS = ("🥇", "🥈", "🥉")
 

@@ -11,10 +11,10 @@ from bot.content.loader import ContentBank
 from bot.content.markup import to_html
 from bot.content.models import Question
 from bot.i18n import N_, _, ngettext
+from bot.services.model import Chat, Lang, UserStats
 from bot.services.reports import Filed
 from bot.services.streaks import StreakView
 from bot.services.study import AnswerResult
-from bot.storage.records import Chat, Lang, UserStats
 from bot.text import excerpt
 
 # What every adapter answers when the database file turns out damaged (logged once).
@@ -260,6 +260,11 @@ def language_now(lang: Lang) -> str:
     return _(lang, "Current language: English.") + "\n" + usage(lang, "usage_lang")
 
 
+def held_for_quiz(lang: Lang) -> str:
+    """Say that code waits while a quiz question is open in the chat."""
+    return e(_(lang, "⏸ A quiz question is open here: your code runs when it closes."))
+
+
 def report_filed(lang: Lang, filed: Filed) -> str:
     """Thank the user for a report, naming the question or exercise it is about."""
     return _(
@@ -331,6 +336,7 @@ def usage(lang: Lang, key: str, **params: object) -> str:
             "in the console.",
         ),
         "no_question": _(lang, "No question yet. Try /daily."),
+        "stale_button": _(lang, "This question is no longer available."),
         "no_snippet": _(lang, "This question has no snippet to run."),
         "no_quiz": _(lang, "No quiz is running here. Start one with /quiz."),
         "quiz_stop_refused": _(lang, "Only whoever started the quiz or a group admin can stop it."),

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 from bot.adapters.render import e
 from bot.document import Document, doc
 from bot.i18n import _, ngettext
+from bot.services.model import Lang
 from bot.services.reminders import Reminder
 from bot.services.review import RetentionSet, ReviewSummary
-from bot.storage.records import Lang
 
 GRADE_LABELS = {
     "again": "🔁",

@@ -8,7 +8,7 @@ from bot.adapters.render import e, usage
 from bot.errors import UserInputError
 from bot.i18n import _
 from bot.runner.protocol import RunFile, RunResult
-from bot.storage.records import Lang
+from bot.services.model import Lang
 
 # Telegram allows 4096 characters a message; leave room for the status lines and tags.
 INLINE_OUTPUT_CHARS = 3000

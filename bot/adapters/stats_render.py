@@ -8,8 +8,8 @@ from bot.adapters.render import e
 from bot.adapters.stats_picture import Labels, PictureSpec
 from bot.content.loader import ContentBank
 from bot.i18n import _, ngettext
+from bot.services.model import Lang
 from bot.services.stats import DUE_DAYS, StatsOverview
-from bot.storage.records import Lang
 
 
 def labels(bank: ContentBank, lang: Lang, overview: StatsOverview) -> Labels:

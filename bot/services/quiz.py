@@ -12,17 +12,16 @@ asks N.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.content.loader import ContentBank
 from bot.errors import UserInputError
 from bot.services.platform import Platform, Platforms
+from bot.services.quiz_gate import QuizGate
 from bot.services.quiz_platform import (
     CloseReason,
     PollSpec,
@@ -30,43 +29,18 @@ from bot.services.quiz_platform import (
     QuizRunning,
     Scoreboard,
 )
-from bot.services.quiz_questions import QuestionPicker
+from bot.services.quiz_questions import QuestionPicker, parse_quiz_args
 from bot.services.sending import ChatGone, SendFailed, SendRefused, SendUncertain
 from bot.services.study import Context, StudyService
 from bot.services.timers import Timers
 from bot.storage.records import Chat, QuizPoll, QuizSession
 from bot.storage.repos import Repos
-from bot.text import excerpt
 
 log = logging.getLogger(__name__)
 
-DEFAULT_QUESTIONS = 5
-MAX_QUESTIONS = 20
 NEXT_DELAY = timedelta(seconds=3)  # after everybody answered, before the next poll
 RETRY_DELAY = timedelta(seconds=5)  # after a send that surely failed
 SEND_ATTEMPTS = 3
-
-
-_TOPIC_LIKE = re.compile(r"[a-z][a-z0-9_-]*")
-
-
-def parse_quiz_args(args: list[str], topic_ok: Callable[[str], bool]) -> tuple[int, str | None]:
-    """Parse `[N] [topic]` in either order; raise UserInputError("usage_quiz") otherwise."""
-    count: int | None = None
-    topic: str | None = None
-    for word in args:
-        if word.isdigit() and count is None:
-            count = int(word)
-            if not 1 <= count <= MAX_QUESTIONS:
-                raise UserInputError("usage_quiz")
-        elif topic is None and (word.lower() == "all" or topic_ok(word.lower())):
-            topic = word.lower()
-        elif topic is None and _TOPIC_LIKE.fullmatch(word.lower()):
-            # A word where a topic goes: say which topic is unknown, as /question does.
-            raise UserInputError("unknown_topic", topic=excerpt(word, 40))
-        else:
-            raise UserInputError("usage_quiz")
-    return count or DEFAULT_QUESTIONS, None if topic in (None, "all") else topic
 
 
 class QuizService:
@@ -90,8 +64,8 @@ class QuizService:
         self.open_seconds = open_seconds
         self.platforms = platforms
         self._locks: dict[int, asyncio.Lock] = {}
-        # Chats with a poll open right now, and an event set when it closes (/run waits on it).
-        self._open: dict[int, asyncio.Event] = {}
+        # Chats with a poll open right now: code waits until it closes (`hold_code`).
+        self.gate = QuizGate(timedelta(seconds=open_seconds) + NEXT_DELAY * 2)
 
     @property
     def bank(self) -> ContentBank:
@@ -177,17 +151,13 @@ class QuizService:
         return len(sessions)
 
     # -- fairness -----------------------------------------------------------------------
-    def poll_open(self, chat_id: int) -> bool:
-        """Return True while a quiz poll is open in the chat."""
-        event = self._open.get(chat_id)
-        return event is not None and not event.is_set()
+    async def hold_code(self, chat_id: int, on_hold: Callable[[], Awaitable[object]]) -> None:
+        """Hold code back while a quiz poll is open in the chat, saying so once (`on_hold`).
 
-    async def wait_closed(self, chat_id: int) -> None:
-        """Wait until the chat's open poll (if any) closes, and never longer than a poll lasts."""
-        event = self._open.get(chat_id)
-        if event is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), self.open_seconds + NEXT_DELAY.seconds * 2)
+        Running "what does this print?" while its poll is open would give the answer away;
+        every platform's /run, snippet run and /submit waits here.
+        """
+        await self.gate.hold(chat_id, on_hold)
 
     # -- answers ------------------------------------------------------------------------
     async def answer(
@@ -296,7 +266,7 @@ class QuizService:
                 if current.status == "open":
                     assert current.deadline is not None  # noqa: S101 - set when sent
                     if now < current.deadline:
-                        self._mark_open(chat.id)
+                        self.gate.mark_open(chat.id)
                         self._schedule(session.id, current.deadline)
                         return
                     await self._close(chat, sender, session, current, "deadline")
@@ -336,17 +306,17 @@ class QuizService:
     ) -> None:
         spec = self._spec(chat, session, poll)
         now = self.clock.now()
-        self._mark_open(chat.id)  # /run waits from the moment the question's code is shown
+        self.gate.mark_open(chat.id)  # /run waits from the moment the question's code is shown
         try:
             sent = await sender.send_poll(chat, spec)
         except ChatGone:
-            self._mark_closed(chat.id)
+            self.gate.mark_closed(chat.id)
             log.info("quiz %s: chat %s is gone; session stopped", session.id, chat.id)
             await self.repos.quizzes.set_status(poll.id, "lost", now)
             await self._end(chat, session, "stopped")
             return
         except SendRefused as e:
-            self._mark_closed(chat.id)
+            self.gate.mark_closed(chat.id)
             log.warning(
                 "quiz %s: poll refused in chat %s (%s); session stopped", session.id, chat.id, e
             )
@@ -354,20 +324,20 @@ class QuizService:
             await self._finish(chat, session, "stopped")
             return
         except SendUncertain as e:
-            self._mark_closed(chat.id)
+            self.gate.mark_closed(chat.id)
             log.warning("quiz %s: poll %d may not have arrived (%s)", session.id, poll.position, e)
             await self.repos.quizzes.set_status(poll.id, "lost", now)
             self._schedule(session.id, now + NEXT_DELAY)
             return
         except SendFailed as e:
-            self._mark_closed(chat.id)
+            self.gate.mark_closed(chat.id)
             log.warning("quiz %s: poll %d not sent (%s); retrying", session.id, poll.position, e)
             await self.repos.quizzes.set_status(poll.id, "retry", now)
             self._schedule(session.id, now + RETRY_DELAY)
             return
         except Exception:
             # Unexpected: log once, and keep a timer so that the session is never stuck.
-            self._mark_closed(chat.id)
+            self.gate.mark_closed(chat.id)
             log.exception("quiz %s: sending poll %d failed", session.id, poll.position)
             await self.repos.quizzes.set_status(poll.id, "retry", now)
             self._schedule(session.id, now + RETRY_DELAY)
@@ -403,7 +373,7 @@ class QuizService:
                 await sender.stop_poll(chat, spec, poll.message_ref, reason)
             except Exception as e:  # closed by the platform already, or the chat is gone
                 log.debug("quiz %s: stopping poll %d: %s", session.id, poll.position, e)
-        self._mark_closed(chat.id)
+        self.gate.mark_closed(chat.id)
 
     async def _finish(self, chat: Chat, session: QuizSession, status: str) -> None:
         """Post the scoreboard, then end the session.
@@ -425,7 +395,7 @@ class QuizService:
 
     async def _end(self, chat: Chat, session: QuizSession, status: str) -> bool:
         self.timers.cancel(_timer_key(session.id))
-        self._mark_closed(chat.id)
+        self.gate.mark_closed(chat.id)
         ended = await self.repos.quizzes.end(
             session.id, "stopped" if status == "stopped" else "finished", self.clock.now()
         )
@@ -455,14 +425,6 @@ class QuizService:
         current = await self._current(session)
         number = current.number + 1 if current else 0
         return QuizRunning(session, number, current.message_ref if current else None)
-
-    def _mark_open(self, chat_id: int) -> None:
-        self._open.setdefault(chat_id, asyncio.Event()).clear()
-
-    def _mark_closed(self, chat_id: int) -> None:
-        event = self._open.pop(chat_id, None)
-        if event is not None:
-            event.set()
 
 
 def _timer_key(session_id: int) -> str:

@@ -8,14 +8,17 @@ that this session has not asked, so the session still asks N.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+import re
+from collections.abc import Callable, Collection
 
 from bot.clock import Clock
 from bot.content.loader import ContentBank
 from bot.content.models import Question
+from bot.errors import UserInputError
 from bot.services.quiz_platform import PollSpec
 from bot.storage.records import Chat, QuizPoll, QuizSession
 from bot.storage.repos import Repos
+from bot.text import excerpt
 
 
 class QuestionPicker:
@@ -81,3 +84,27 @@ class QuestionPicker:
             explanation=quiz.explanation,
             open_seconds=session.open_seconds,
         )
+
+
+DEFAULT_QUESTIONS = 5
+MAX_QUESTIONS = 20
+_TOPIC_LIKE = re.compile(r"[a-z][a-z0-9_-]*")
+
+
+def parse_quiz_args(args: list[str], topic_ok: Callable[[str], bool]) -> tuple[int, str | None]:
+    """Parse `[N] [topic]` in either order; raise UserInputError("usage_quiz") otherwise."""
+    count: int | None = None
+    topic: str | None = None
+    for word in args:
+        if word.isdigit() and count is None:
+            count = int(word)
+            if not 1 <= count <= MAX_QUESTIONS:
+                raise UserInputError("usage_quiz")
+        elif topic is None and (word.lower() == "all" or topic_ok(word.lower())):
+            topic = word.lower()
+        elif topic is None and _TOPIC_LIKE.fullmatch(word.lower()):
+            # A word where a topic goes: say which topic is unknown, as /question does.
+            raise UserInputError("unknown_topic", topic=excerpt(word, 40))
+        else:
+            raise UserInputError("usage_quiz")
+    return count or DEFAULT_QUESTIONS, None if topic in (None, "all") else topic

@@ -259,6 +259,17 @@ class StudyService:
             card=card,
         )
 
+    async def pressed(self, ctx: Context, prompt_id: int | None) -> tuple[Prompt, Question]:
+        """Return the prompt a button under a question names, if it was shown in this chat.
+
+        Buttons carry their prompt's id in data anyone can forge: a press that names a prompt
+        of another chat, or none, gets "no longer available" and changes nothing.
+        """
+        found = await self.prompt(prompt_id) if prompt_id is not None else None
+        if found is None or found[0].chat_id != ctx.chat.id:
+            raise UserInputError("stale_button")
+        return found
+
     async def reveal(self, ctx: Context, prompt_id: int, *, privately: bool) -> RevealVerdict:
         """Decide how a press of "show the answer" is met.
 

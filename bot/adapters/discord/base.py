@@ -17,9 +17,9 @@ from bot.adapters.run_render import run_problem
 from bot.app import Core
 from bot.errors import DatabaseDamaged, UserInputError
 from bot.i18n import _
+from bot.services.model import Chat, Lang
 from bot.services.runs import RunService
 from bot.services.study import AnswerResult, Context, language_from_code
-from bot.storage.records import Chat, Lang
 
 log = logging.getLogger(__name__)
 

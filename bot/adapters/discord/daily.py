@@ -18,9 +18,9 @@ from bot.adapters.discord.base import PLATFORM, channel_of
 from bot.adapters.discord.study import StudyHandlers, question_message
 from bot.content.loader import ContentBank
 from bot.i18n import _
+from bot.services.model import Chat
 from bot.services.sending import ChatGone, SendFailed, SendRefused, SendUncertain
 from bot.services.study import Context, Shown
-from bot.storage.records import Chat
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from bot.errors import UserInputError
 from bot.exercises.models import EXERCISE_TOPICS
 from bot.i18n import _
 from bot.services.exercises import parse_submission
+from bot.services.model import Lang
 from bot.services.study import Context
-from bot.storage.records import Lang
 
 log = logging.getLogger(__name__)
 

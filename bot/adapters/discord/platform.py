@@ -14,10 +14,10 @@ from bot.adapters.discord.quiz import DiscordQuizSender
 from bot.adapters.discord.review import start_view
 from bot.document import Document
 from bot.i18n import _
+from bot.services.model import Chat, User
 from bot.services.platform import Limits, Notice, Reminder
 from bot.services.quiz_platform import CloseReason, PollSpec, Scoreboard, SentPoll
 from bot.services.study import Shown
-from bot.storage.records import Chat, User
 
 # Discord (DISCORD.md): an embed's description 4096 characters, a message 2000; a quiz is a
 # message with buttons, its question in an embed title (256); a button label 80. An

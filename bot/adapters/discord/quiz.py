@@ -13,10 +13,10 @@ from bot.adapters import quiz_render, render
 from bot.adapters.discord.base import PLATFORM, Base, channel_of, custom_id, embed, routed
 from bot.errors import UserInputError
 from bot.i18n import _
+from bot.services.model import Chat
 from bot.services.quiz_platform import CloseReason, PollSpec, QuizRunning, SentPoll
 from bot.services.sending import ChatGone, SendFailed, SendRefused
 from bot.services.study import Context
-from bot.storage.records import Chat
 
 log = logging.getLogger(__name__)
 

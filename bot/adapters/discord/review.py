@@ -19,7 +19,7 @@ from bot.adapters.admin_render import (
 from bot.adapters.discord.base import Base, custom_id, embed, routed
 from bot.adapters.discord.study import REVIEW_DUE, question_message
 from bot.adapters.discord.usage import usage as discord_usage
-from bot.errors import ContentError
+from bot.errors import ContentError, UserInputError
 from bot.i18n import _
 from bot.services.study import Context
 
@@ -117,12 +117,9 @@ class ReviewHandlers:
                 await self.send_new(interaction, ctx)
             return
         match = _CUSTOM_ID.match(pressed)
-        found = await self.core.study.prompt(int(match.group(1))) if match else None
-        if match is None or found is None or found[0].chat_id != ctx.chat.id:
-            await self.base.reply(
-                interaction, _(ctx.lang, "This question is no longer available."), ephemeral=True
-            )
-            return
+        if match is None:
+            raise UserInputError("stale_button")
+        found = await self.core.study.pressed(ctx, int(match.group(1)))
         result = await self.core.study.answer(ctx, found[0].id, int(match.group(2)))
         if result.status != "recorded" or result.question is None:
             text = (

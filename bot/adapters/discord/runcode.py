@@ -8,6 +8,7 @@ from typing import Any
 
 import discord
 
+from bot.adapters import render
 from bot.adapters.discord.base import MAX_CONTENT, Base
 from bot.adapters.discord.markdown import code_block, to_markdown
 from bot.adapters.run_render import combined_output, run_problem, status_line
@@ -15,9 +16,9 @@ from bot.content.models import Question
 from bot.errors import UserInputError
 from bot.i18n import _
 from bot.runner.protocol import RunFile, RunResult
+from bot.services.model import Lang
 from bot.services.runs import Job, snippet_job
 from bot.services.study import Context
-from bot.storage.records import Lang
 
 log = logging.getLogger(__name__)
 
@@ -155,15 +156,12 @@ class RunHandlers:
 
     async def after_quiz_poll(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
         """Hold code back (saying so) while a quiz question is open in the chat."""
-        quiz = self.core.quiz
-        if quiz.poll_open(ctx.chat.id):
-            # Running "what does this print?" while its question is open would give it away.
-            await interaction.edit_original_response(
-                content=_(
-                    ctx.lang, "⏸ A quiz question is open here: your code runs when it closes."
-                )
-            )
-            await quiz.wait_closed(ctx.chat.id)
+        await self.core.quiz.hold_code(
+            ctx.chat.id,
+            lambda: interaction.edit_original_response(
+                content=to_markdown(render.held_for_quiz(ctx.lang))
+            ),
+        )
 
     async def run_job(self, interaction: discord.Interaction[Any], ctx: Context, job: Job) -> None:
         """Defer at once, run the job, then edit the response with the result."""

@@ -20,10 +20,10 @@ from bot.content.loader import ContentBank
 from bot.content.models import Question
 from bot.errors import UserInputError
 from bot.i18n import _
+from bot.services.model import Chat, Lang
 from bot.services.runs import RunService
 from bot.services.sending import SendFailed
 from bot.services.study import Context, Shown
-from bot.storage.records import Chat, Lang
 
 log = logging.getLogger(__name__)
 
@@ -283,13 +283,9 @@ class StudyHandlers(Base):
     async def button(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
         """Grade an option or reveal the answer; refuse ids we did not make."""
         press = parse_custom_id(custom_id(interaction))
-        found = await self.core.study.prompt(press.prompt_id) if press else None
-        if press is None or found is None or found[0].chat_id != ctx.chat.id:
-            await self.reply(
-                interaction, _(ctx.lang, "This question is no longer available."), ephemeral=True
-            )
-            return
-        prompt, question = found
+        if press is None:
+            raise UserInputError("stale_button")
+        prompt, question = await self.core.study.pressed(ctx, press.prompt_id)
         if press.action == "reveal":
             await self._reveal(interaction, ctx, prompt.id)
             return

@@ -31,12 +31,14 @@ class AnswerTools:
             return
         ctx = await self.base.context_of(update)
         parsed = parse(query.data)
-        found = await self.base.core.study.prompt(parsed.prompt_id) if parsed else None
-        if ctx is None or parsed is None or found is None or found[0].chat_id != ctx.chat.id:
-            lang = ctx.lang if ctx else "en"
-            await query.answer(_(lang, "This question is no longer available."))
+        if ctx is None or parsed is None:
+            await query.answer(_("en", "This question is no longer available."))
             return
-        prompt, question = found
+        try:
+            prompt, question = await self.base.core.study.pressed(ctx, parsed.prompt_id)
+        except UserInputError:
+            await query.answer(_(ctx.lang, "This question is no longer available."))
+            return
         if parsed.action == "hint":
             hint = question.text(prompt.language).hint
             text = f"💡 {hint}" if hint else _(ctx.lang, "This question has no hint.")

@@ -11,8 +11,8 @@ from bot.adapters import render
 from bot.adapters.telegram.keyboards import question_keyboard
 from bot.adapters.telegram.sending import send_mapped
 from bot.app import Core
+from bot.services.model import Chat
 from bot.services.study import Shown
-from bot.storage.records import Chat
 
 PLATFORM: Final = "telegram"
 

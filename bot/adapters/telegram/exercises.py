@@ -10,7 +10,7 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.adapters import exercise_render
+from bot.adapters import exercise_render, render
 from bot.adapters.render import e
 from bot.adapters.telegram.handlers import Handlers, command
 from bot.adapters.telegram.run_handlers import QUICK_RESULT_S, RunHandlers
@@ -75,14 +75,9 @@ class ExerciseHandlers:
         code = parse_submission(
             message.text or message.caption or "", fallback, self.runs.max_code_bytes
         )
-        quiz = self.base.core.quiz
-        if quiz.poll_open(ctx.chat.id):
-            # Submitted code runs like /run's: not while a "what does this print?" poll is open.
-            await self.base.reply(
-                update,
-                _(ctx.lang, "⏸ A quiz question is open here: your code runs when it closes."),
-            )
-            await quiz.wait_closed(ctx.chat.id)
+        await self.base.core.quiz.hold_code(
+            ctx.chat.id, lambda: self.base.reply(update, render.held_for_quiz(ctx.lang))
+        )
         task = asyncio.ensure_future(
             self.base.core.exercises.submit(ctx, code, self.runs, f"tg:{user.id}")
         )

@@ -269,13 +269,15 @@ class Handlers:
         if query is None:
             return
         ctx = await self.context_of(update)
-        lang = ctx.lang if ctx else "en"
         parsed = parse(query.data)
-        found = await self.core.study.prompt(parsed.prompt_id) if parsed else None
-        if ctx is None or parsed is None or found is None or found[0].chat_id != ctx.chat.id:
-            await query.answer(_(lang, "This question is no longer available."))
+        if ctx is None or parsed is None:
+            await query.answer(_("en", "This question is no longer available."))
             return
-        prompt, question = found
+        try:
+            prompt, question = await self.core.study.pressed(ctx, parsed.prompt_id)
+        except UserInputError:
+            await query.answer(_(ctx.lang, "This question is no longer available."))
+            return
         if parsed.action == "reveal":
             verdict = await self.core.study.reveal(ctx, prompt.id, privately=False)
             if verdict == "answer_first":
@@ -300,7 +302,7 @@ class Handlers:
             return
         result = await self.core.study.answer(ctx, parsed.prompt_id, parsed.option)
         if result.status == "stale" or result.question is None:
-            await query.answer(_(lang, "This question is no longer available."))
+            await query.answer(_(ctx.lang, "This question is no longer available."))
             return
         if ctx.chat.is_group or result.status == "already":
             # The question stays for the others; the verdict goes to this user alone.

@@ -11,7 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.adapters import review_render
 from bot.adapters.render import LETTERS
 from bot.i18n import _
-from bot.storage.records import Lang
+from bot.services.model import Lang
 
 # a: answer an option, r: reveal the answer; h: hint, x: run the snippet, p: report a problem.
 _DATA = re.compile(r"^(a|r|h|x|p):(\d{1,12})(?::(\d{1,2}))?$")

@@ -13,10 +13,10 @@ from bot.adapters.telegram.quiz import TelegramQuizSender
 from bot.adapters.telegram.sending import send_mapped
 from bot.app import Core
 from bot.document import Document
+from bot.services.model import Chat, User
 from bot.services.platform import Limits, Notice, Reminder
 from bot.services.quiz_platform import CloseReason, PollSpec, Scoreboard, SentPoll
 from bot.services.study import Shown
-from bot.storage.records import Chat, User
 
 # Bot API limits (TELEGRAM.md): a poll's question 300 characters, an option 100, a message
 # 4096. No reply is private to one member of a group.

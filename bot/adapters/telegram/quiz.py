@@ -16,9 +16,9 @@ from bot.adapters.telegram.handlers import Handlers, command
 from bot.adapters.telegram.sending import send_mapped
 from bot.app import Core
 from bot.errors import UserInputError
+from bot.services.model import Chat
 from bot.services.quiz_platform import CloseReason, PollSpec, QuizRunning, SentPoll
 from bot.services.study import Context
-from bot.storage.records import Chat
 
 log = logging.getLogger(__name__)
 

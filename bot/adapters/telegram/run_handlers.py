@@ -12,6 +12,7 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.adapters import render
 from bot.adapters.run_render import run_reply
 from bot.adapters.telegram.handlers import Handlers
 from bot.content.models import Question
@@ -92,18 +93,12 @@ class RunHandlers:
             except TelegramError:
                 log.debug("could not show the queue position", exc_info=True)
 
-        quiz = self.base.core.quiz
-        if quiz.poll_open(ctx.chat.id):
-            # Running "what does this print?" while its poll is open would give the answer away.
-            await self._answer(
-                message,
-                key,
-                edited,
-                _(ctx.lang, "⏸ A quiz question is open here: your code runs when it closes."),
-                now,
-            )
-            await quiz.wait_closed(ctx.chat.id)
+        async def held() -> None:
+            nonlocal edited
+            await self._answer(message, key, edited, render.held_for_quiz(ctx.lang), now)
             edited = True  # the result replaces the note
+
+        await self.base.core.quiz.hold_code(ctx.chat.id, held)
         task = asyncio.ensure_future(
             self.runs.run(job, f"tg:{update.effective_user.id}", on_queued)
         )
@@ -141,13 +136,12 @@ class RunHandlers:
             await message.reply_html(self.base.problem(ctx, err))
             return
         note: Message | None = None
-        quiz = self.base.core.quiz
-        if quiz.poll_open(ctx.chat.id):
-            # The snippet may be the very "what does this print?" of the open poll.
-            note = await message.reply_text(
-                _(ctx.lang, "⏸ A quiz question is open here: your code runs when it closes.")
-            )
-            await quiz.wait_closed(ctx.chat.id)
+
+        async def held() -> None:
+            nonlocal note
+            note = await message.reply_html(render.held_for_quiz(ctx.lang))
+
+        await self.base.core.quiz.hold_code(ctx.chat.id, held)
 
         async def on_queued(position: int) -> None:
             nonlocal note
