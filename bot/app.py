@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.content.loader import ContentBank, load_bank
 from bot.errors import UserInputError
 from bot.exercises.loader import ExerciseBank, load_exercises
+from bot.services.access import AccessService
 from bot.services.admin import AdminService
 from bot.services.boards import BoardService
 from bot.services.cards import CardService
@@ -52,6 +53,7 @@ class Core:
     boards: BoardService
     timers: Timers
     admin: AdminService
+    access: AccessService
 
     @property
     def bank(self) -> ContentBank:
@@ -188,6 +190,7 @@ async def open_core(
                 boards=BoardService(repos, clock),
                 timers=timers,
                 admin=admin,
+                access=AccessService(settings.operators),
                 review=ReviewService(study, cards),
                 reminders=reminders,
                 platforms=platforms,

@@ -108,16 +108,19 @@ class Base:
         # The Discord client's language, until /lang chose one for the DM or the channel.
         return replace(ctx, lang=ctx.chat.language or locale_lang(interaction))
 
-    def is_admin(self, interaction: discord.Interaction[Any], ctx: Context) -> bool:
+    async def is_admin(self, interaction: discord.Interaction[Any], ctx: Context) -> bool:
         """DMs, members with Manage Server or Administrator here, and the bot's operators."""
-        if not ctx.chat.is_group or interaction.user.id in self.core.settings.discord_admin_ids:
-            return True
-        permissions = interaction.permissions
-        return bool(permissions.manage_guild or permissions.administrator)
 
-    def require_admin(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        async def chat_admin() -> bool:
+            # The interaction carries the member's permissions in this channel: no request.
+            permissions = interaction.permissions
+            return bool(permissions.manage_guild or permissions.administrator)
+
+        return await self.core.access.may_manage(ctx, chat_admin)
+
+    async def require_admin(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
         """Raise UserInputError("admins_only") unless the user may change the channel's settings."""
-        if not self.is_admin(interaction, ctx):
+        if not await self.is_admin(interaction, ctx):
             raise UserInputError("admins_only")
 
     async def reply(

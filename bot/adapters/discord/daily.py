@@ -93,7 +93,7 @@ class SubscribeHandlers:
         topic: str | None,
     ) -> None:
         """Post the daily question here at a local time (Manage Server in server channels)."""
-        self.study.require_admin(interaction, ctx)
+        await self.study.require_admin(interaction, ctx)
         args = [a for a in (time, topic) if a]
         chat = await self.core.study.subscribe_args(ctx, args)
         await self.core.daily_schedule.reschedule(chat)
@@ -103,7 +103,7 @@ class SubscribeHandlers:
 
     async def unsubscribe(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
         """Stop the daily question here."""
-        self.study.require_admin(interaction, ctx)
+        await self.study.require_admin(interaction, ctx)
         chat = await self.core.study.unsubscribe(ctx)
         await self.core.daily_schedule.reschedule(chat)
         await self.study.reply(

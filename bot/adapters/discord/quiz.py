@@ -136,7 +136,7 @@ class QuizHandlers:
         if await self.core.quiz.running(ctx.chat) is None:
             raise UserInputError("no_quiz")
         await interaction.response.defer(thinking=True, ephemeral=True)
-        await self.core.quiz.stop(ctx, privileged=self.base.is_admin(interaction, ctx))
+        await self.core.quiz.stop(ctx, privileged=await self.base.is_admin(interaction, ctx))
         await interaction.edit_original_response(content=_(ctx.lang, "⏹ Quiz stopped."))
 
     async def leaderboard(

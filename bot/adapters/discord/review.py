@@ -169,7 +169,7 @@ class AdminHandlers:
         self, interaction: discord.Interaction[Any], ctx: Context, action: str | None
     ) -> None:
         """Show the bot's numbers, or reload the question bank (only the operator sees it)."""
-        if interaction.user.id not in self.core.settings.discord_admin_ids:
+        if not self.core.access.is_operator(ctx):
             await self.base.reply(interaction, admin_refused(ctx.lang), ephemeral=True)
             return
         await interaction.response.defer(thinking=True, ephemeral=True)

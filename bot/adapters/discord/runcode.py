@@ -105,7 +105,7 @@ class RunHandlers:
         if word in {"on", "off"}:
             if not ctx.chat.is_group:
                 raise UserInputError("usage_run")
-            self.base.require_admin(interaction, ctx)
+            await self.base.require_admin(interaction, ctx)
             await self.core.study.set_run_enabled(ctx, word == "on")
             text = (
                 _(ctx.lang, "/run is now on in this group.")

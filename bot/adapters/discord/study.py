@@ -265,7 +265,7 @@ class StudyHandlers(Base):
         self, interaction: discord.Interaction[Any], ctx: Context, zone: str
     ) -> None:
         """Set the time zone (the user's in DMs, the channel's in a server)."""
-        self.require_admin(interaction, ctx)
+        await self.require_admin(interaction, ctx)
         ctx = await self.core.study.set_timezone(ctx, zone)
         await self.core.daily_schedule.reschedule(ctx.chat)
         shown = ctx.chat_zone if ctx.chat.is_group else ctx.user_zone
@@ -275,7 +275,7 @@ class StudyHandlers(Base):
         """Set the language (the user's in DMs, the channel's in a server)."""
         if value.strip().lower() not in {"zh", "en"}:
             raise UserInputError("usage_lang")
-        self.require_admin(interaction, ctx)
+        await self.require_admin(interaction, ctx)
         ctx = await self.core.study.set_language(ctx, value)
         await self.reply(interaction, _(ctx.lang, "I will speak English from now on."))
 

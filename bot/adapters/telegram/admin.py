@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.constants import ChatType
 
 from bot.adapters.admin_render import (
     admin_refused,
@@ -25,19 +24,10 @@ class AdminHandlers:
         self.base = base
         self.runs = runs
 
-    def _operator(self, update: Update) -> bool:
-        chat, user = update.effective_chat, update.effective_user
-        return (
-            chat is not None
-            and user is not None
-            and chat.type == ChatType.PRIVATE
-            and user.id in self.base.core.settings.admin_ids
-        )
-
     @command
     async def admin(self, update: Update, context: Ctx, ctx: Context) -> None:
         """Show the bot's numbers, or reload the question bank."""
-        if not self._operator(update):
+        if ctx.chat.is_group or not self.base.core.access.is_operator(ctx):
             await self.base.reply(update, admin_refused(ctx.lang))
             return
         args = Handlers.args(context)

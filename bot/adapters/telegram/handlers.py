@@ -9,7 +9,7 @@ from typing import Any, Protocol, TypeVar
 
 from telegram import Message, Update
 from telegram import User as TgUser
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
@@ -95,31 +95,33 @@ class Handlers:
             return None
         return await message.reply_html(text, disable_web_page_preview=True)
 
-    async def is_admin(self, update: Update, context: Ctx) -> bool:
+    async def is_admin(self, update: Update, context: Ctx, ctx: Context) -> bool:
         """Return True in private chats, for group admins, and for the bot's operators."""
-        chat, user = update.effective_chat, update.effective_user
-        if chat is None or user is None:
-            return False
-        if chat.type == ChatType.PRIVATE or user.id in self.core.settings.admin_ids:
-            return True
-        message = update.effective_message
-        if message is not None and message.sender_chat is not None:
-            # An anonymous admin writes as the group itself; a linked channel does not.
-            return message.sender_chat.id == chat.id
-        try:
-            member = await context.bot.get_chat_member(chat.id, user.id)
-        except TelegramError:
-            log.warning("getChatMember failed for chat %s", chat.id, exc_info=True)
-            return False
-        return member.status in ADMIN_STATUSES
+
+        async def chat_admin() -> bool:
+            chat, user = update.effective_chat, update.effective_user
+            if chat is None or user is None:
+                return False
+            message = update.effective_message
+            if message is not None and message.sender_chat is not None:
+                # An anonymous admin writes as the group itself; a linked channel does not.
+                return message.sender_chat.id == chat.id
+            try:
+                member = await context.bot.get_chat_member(chat.id, user.id)
+            except TelegramError:
+                log.warning("getChatMember failed for chat %s", chat.id, exc_info=True)
+                return False
+            return member.status in ADMIN_STATUSES
+
+        return await self.core.access.may_manage(ctx, chat_admin)
 
     def problem(self, ctx: Context, err: UserInputError) -> str:
         """Render what was wrong with the user's input (or why /run cannot go ahead)."""
         return exercise_render.problem(ctx.lang, err) or run_problem(ctx.lang, err)
 
-    async def require_admin(self, update: Update, context: Ctx) -> None:
+    async def require_admin(self, update: Update, context: Ctx, ctx: Context) -> None:
         """Raise UserInputError("admins_only") unless the sender may change the chat's settings."""
-        if not await self.is_admin(update, context):
+        if not await self.is_admin(update, context, ctx):
             raise UserInputError("admins_only")
 
     def sender_in_reply(self, update: Update) -> Sender:
@@ -192,7 +194,7 @@ class Handlers:
         args = self.args(context)
         if len(args) > 2:
             raise UserInputError("usage_subscribe")
-        await self.require_admin(update, context)
+        await self.require_admin(update, context, ctx)
         chat = await self.core.study.subscribe_args(ctx, args)
         await self.core.daily_schedule.reschedule(chat)
         zone = self.core.daily.zone(chat)
@@ -203,7 +205,7 @@ class Handlers:
     @command
     async def unsubscribe(self, update: Update, context: Ctx, ctx: Context) -> None:
         """Stop the chat's daily question."""
-        await self.require_admin(update, context)
+        await self.require_admin(update, context, ctx)
         chat = await self.core.study.unsubscribe(ctx)
         await self.core.daily_schedule.reschedule(chat)
         await self.reply(
@@ -223,7 +225,7 @@ class Handlers:
                 + render.usage(ctx.lang, "usage_timezone"),
             )
             return
-        await self.require_admin(update, context)
+        await self.require_admin(update, context, ctx)
         ctx = await self.core.study.set_timezone(ctx, args[0])
         await self.core.daily_schedule.reschedule(ctx.chat)
         zone = ctx.chat_zone if ctx.chat.is_group else ctx.user_zone
@@ -238,7 +240,7 @@ class Handlers:
             return
         if len(args) != 1:
             raise UserInputError("usage_lang")
-        await self.require_admin(update, context)
+        await self.require_admin(update, context, ctx)
         ctx = await self.core.study.set_language(ctx, args[0])
         await self.reply(update, _(ctx.lang, "I will speak English from now on."))
 

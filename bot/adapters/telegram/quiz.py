@@ -97,7 +97,7 @@ class QuizHandlers:
         """End the running quiz (its starter, a group admin or an operator)."""
         if await self.core.quiz.running(ctx.chat) is None:
             raise UserInputError("no_quiz")
-        privileged = await self.base.is_admin(update, context)
+        privileged = await self.base.is_admin(update, context, ctx)
         await self.core.quiz.stop(ctx, privileged=privileged)
 
     @command

@@ -238,7 +238,7 @@ class RunHandlers:
     async def _switch(self, update: Update, context: Ctx, ctx: Context, on: bool) -> None:
         if not ctx.chat.is_group:
             raise UserInputError("usage_run")
-        await self.base.require_admin(update, context)
+        await self.base.require_admin(update, context, ctx)
         await self.base.core.study.set_run_enabled(ctx, on)
         await self.base.reply(
             update,
