@@ -104,6 +104,7 @@ class Interaction:
     token: str
     payload: JSONDict
     callbacks: list[JSONDict] = field(default_factory=list)
+    sent_at: float = field(default_factory=time.monotonic)  # when it went to the bot
     original: Sent | None = None
     followups: list[Sent] = field(default_factory=list)
 
@@ -604,6 +605,7 @@ class FakeDiscord:
             payload["message"] = message
         interaction = Interaction(interaction_id, token, payload)
         self.interactions[token] = interaction
+        interaction.sent_at = time.monotonic()
         await self._dispatch(
             "INTERACTION_CREATE", payload, self.shard_of(GUILD_ID if guild else None)
         )
@@ -672,6 +674,12 @@ class FakeDiscord:
         message = self._message(channel_id, {"content": text}, {})
         message["author"] = user(user_id, f"user{user_id}")
         return message
+
+    def acknowledged_after(self, interaction: Interaction) -> float:
+        """Return the seconds from dispatching an interaction to the bot's first callback."""
+        path = f"/interactions/{interaction.id}/{interaction.token}/callback"
+        first = min(r.at for r in self.requests if r.path == path)
+        return first - interaction.sent_at
 
     async def answered(self, interaction: Interaction, wait_s: float = 10.0) -> Interaction:
         """Wait until the bot acknowledged an interaction."""
