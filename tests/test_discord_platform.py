@@ -1,4 +1,4 @@
-"""The Discord client as discord.py's authors use it: restarts, shards, syncs, deferrals, metrics."""
+"""The Discord client as discord.py's authors use it: restarts, shards, sync, deferral, metrics."""
 
 from __future__ import annotations
 

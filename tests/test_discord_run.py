@@ -188,10 +188,10 @@ async def test_two_users_with_the_run_modal_open_each_run_their_own_code(
     alice = await fake.answered(await fake.slash("run", user_id=ALICE, device="cpu"))
     bob = await fake.answered(await fake.slash("run", user_id=BOB, device="gpu"))
     forms = [alice.callbacks[0]["data"], bob.callbacks[0]["data"]]
-    assert forms[0]["custom_id"] != forms[1]["custom_id"]
     field = forms[0]["components"][0]["components"][0]["custom_id"]
     by_alice = await fake.submit(forms[0]["custom_id"], {field: "print('alice')"}, user_id=ALICE)
     by_bob = await fake.submit(forms[1]["custom_id"], {field: "print('bob')"}, user_id=BOB)
     mine, theirs = await result(fake, by_alice), await result(fake, by_bob)
     assert "```\nalice\n```" in mine.json["content"] and "cpu · " in mine.json["content"]
     assert "GPU" in theirs.json["content"] and "alice" not in theirs.json["content"]
+    assert forms[0]["custom_id"] == f"run:modal:{ALICE}"

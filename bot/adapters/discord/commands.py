@@ -160,6 +160,7 @@ class Routes:
         ephemeral where the answer is personal in a server channel. Failures go to the
         tree's one error path (`StudyTree.on_error`).
         """
+        # Over 60 lines on purpose: every route of the adapter is visible in this one place.
         enter = self.base.enter
 
         def public(_interaction: discord.Interaction[Any]) -> bool:
