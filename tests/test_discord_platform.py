@@ -70,7 +70,8 @@ async def test_commands_are_synced_only_when_they_changed(
     async with open_core(dsettings, clock=clock) as core, running(core, fake):
         assert puts() == 1  # Discord had none
     async with open_core(dsettings, clock=clock) as core, running(core, fake):
-        assert fake.requests_to("GET", rf"/applications/{APP_ID}/commands")
+        fetched = fake.requests_to("GET", rf"/applications/{APP_ID}/commands")
+        assert fetched[-1].query == {"with_localizations": "true"}  # the Chinese texts too
         assert puts() == 1  # unchanged: no bulk overwrite
     fake.commands[0]["description"] = "What an older version said"
     fake.commands.pop()  # and one command is missing

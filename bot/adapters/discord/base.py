@@ -1,4 +1,4 @@
-"""The Discord adapter's one error path: resolve the context, check rights, answer problems."""
+"""What every Discord handler shares: the context, rights, deferrals and replies."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from discord import app_commands
+from discord.http import Route
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,9 @@ async def sync_commands(tree: app_commands.CommandTree[Any]) -> bool:
     application_id = tree.client.application_id
     assert application_id is not None  # noqa: S101 - set by login
     local = await local_payload(tree)
-    remote = await tree.client.http.get_global_commands(application_id)
+    # Without `with_localizations` Discord leaves out the Chinese texts we send.
+    route = Route("GET", "/applications/{application_id}/commands", application_id=application_id)
+    remote = await tree.client.http.request(route, params={"with_localizations": "true"})
     if unchanged(list(remote), local):
         log.info("discord: %d application command(s) unchanged", len(local))
         return False
