@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from bot.app import Core, open_core
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.metrics.bot import BotMetrics
+from bot.services.study import Context
 from tests.discordbot import running
 from tests.fakediscord import APP_ID, CHANNEL_ID, FakeDiscord, Sent
 from tests.test_discord import correct_letter
@@ -160,3 +162,26 @@ async def test_daily_deliveries_are_counted(
     page = metrics.render()[2].decode()
     assert sample(page, "studybot_daily_deliveries_total", outcome="sent") == 1
     assert sample(page, "studybot_daily_deliveries_total", outcome="failed") == 1
+
+
+@pytest.mark.parametrize("what", ["button", "command"])
+async def test_the_acknowledgement_does_not_wait_for_the_database(
+    dsettings: Settings, fake: FakeDiscord, clock: FixedClock, what: str
+) -> None:
+    async with open_core(dsettings, clock=clock) as core, running(core, fake):
+        question = await fake.reply(await fake.slash("question", user_id=ALICE))
+        right, _wrong = await correct_letter(core, question)
+        enter = core.study.enter
+
+        async def busy_enter(**kwargs: Any) -> Context:
+            await asyncio.sleep(3.5)  # the database queue behind a long fan-out
+            return await enter(**kwargs)
+
+        core.study.enter = busy_enter  # type: ignore[method-assign]
+        if what == "button":
+            interaction = await fake.click(question, right, user_id=ALICE)
+        else:
+            interaction = await fake.slash("streak", user_id=ALICE)
+        await fake.answered(interaction)
+        assert fake.acknowledged_after(interaction) < 3.0
+        assert (await fake.reply(interaction, 30.0)).text
