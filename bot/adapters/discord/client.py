@@ -86,7 +86,7 @@ class StudyClient(discord.AutoShardedClient):
     async def setup_hook(self) -> None:
         """Take the gateway from the API, register the buttons and commands, rebuild schedules."""
         _shards, url, limits = await self.http.get_bot_gateway()
-        # Shards reconnect to the built-in URL: point it where the API said.
+        # discord.py falls back to its built-in URL where no gateway is given: use the API's.
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
         self.identify_concurrency = max(1, int(limits.get("max_concurrency", 1)))
         self.add_dynamic_items(*DYNAMIC_ITEMS)
