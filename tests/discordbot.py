@@ -8,17 +8,21 @@ from contextlib import asynccontextmanager
 
 from bot.adapters.discord.run import DiscordPlatform
 from bot.app import Core
+from bot.metrics.bot import BotMetrics
 from bot.services.runs import RunService
 from tests.fakediscord import FakeDiscord
 
 
 @asynccontextmanager
 async def running(
-    core: Core, fake: FakeDiscord, runs: RunService | None = None
+    core: Core,
+    fake: FakeDiscord,
+    runs: RunService | None = None,
+    metrics: BotMetrics | None = None,
 ) -> AsyncIterator[DiscordPlatform]:
     """Start the Discord platform on `core`, connected to `fake`, and stop it afterwards."""
     runs = runs or RunService(None, frozenset())
-    platform = DiscordPlatform(core, runs, asyncio.Event())
+    platform = DiscordPlatform(core, runs, asyncio.Event(), metrics)
     await platform.start()
     try:
         yield platform

@@ -104,6 +104,7 @@ class Interaction:
     token: str
     payload: JSONDict
     callbacks: list[JSONDict] = field(default_factory=list)
+    sent_at: float = field(default_factory=time.monotonic)  # when it went to the bot
     original: Sent | None = None
     followups: list[Sent] = field(default_factory=list)
 
@@ -142,12 +143,15 @@ class FakeDiscord:
         self.gone_channels: set[int] = set()  # 404 Unknown Channel
         self.forbidden_channels: set[int] = set()  # 403 Missing Permissions
         self.fail_callbacks = 0  # the next N interaction callbacks answer 400
-        self.identified = asyncio.Event()
-        self.identify: JSONDict | None = None
+        self.identified = asyncio.Event()  # every shard identified
+        self.identify: JSONDict | None = None  # the last IDENTIFY
+        self.identifies: list[JSONDict] = []
+        self.shards = 1  # the shard count GET /gateway/bot recommends
+        self.max_concurrency = 1
         self.heartbeats = 0
         self._ids = itertools.count(900000000000000001)
         self._changed = asyncio.Condition()
-        self._ws: web.WebSocketResponse | None = None
+        self._wss: dict[int, web.WebSocketResponse] = {}  # by shard id
         self._seq = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -171,8 +175,9 @@ class FakeDiscord:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._ws is not None and not self._ws.closed:
-            await self._ws.close()
+        for ws in list(self._wss.values()):
+            if not ws.closed:
+                await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -269,12 +274,12 @@ class FakeDiscord:
             return self._json(
                 {
                     "url": self.gateway_url,
-                    "shards": 1,
+                    "shards": self.shards,
                     "session_start_limit": {
                         "total": 1000,
                         "remaining": 999,
                         "reset_after": 0,
-                        "max_concurrency": 1,
+                        "max_concurrency": self.max_concurrency,
                     },
                 }
             )
@@ -389,6 +394,8 @@ class FakeDiscord:
                 "response_message_loading": kind == 5,
                 "response_message_ephemeral": bool(flags & EPHEMERAL),
             }
+        elif kind == 6:  # a component's message, to be edited through @original later
+            interaction.original = Sent(dict(interaction.payload.get("message") or {}))
         elif kind == 7:  # a component's message updated in place
             source = interaction.payload.get("message") or {}
             message = {**source, **{k: v for k, v in data.items() if k != "flags"}}
@@ -428,7 +435,6 @@ class FakeDiscord:
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        self._ws = ws
         self.gateway_connects += 1
         await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}}))
         async for msg in ws:
@@ -443,28 +449,45 @@ class FakeDiscord:
                 if data["d"].get("token") != self.token:
                     await ws.close(code=4004, message=b"Authentication failed.")
                     break
-                self.identify = data["d"]
-                await self._dispatch("READY", self._ready())
-                await self._dispatch("GUILD_CREATE", self.guild())
-                self.identified.set()
-                await self._notify()
+                await self._identified(ws, data["d"])
             elif op == 6:
-                await self._dispatch("RESUMED", {})
+                await self._send(ws, "RESUMED", {})
         return ws
 
-    async def _dispatch(self, event: str, data: JSONDict) -> None:
-        assert self._ws is not None, "the bot is not connected to the gateway"
-        frame = {"op": 0, "t": event, "s": next(self._seq), "d": data}
-        await self._ws.send_str(json.dumps(frame))
+    async def _identified(self, ws: web.WebSocketResponse, identify: JSONDict) -> None:
+        shard = int((identify.get("shard") or [0, 1])[0])
+        self.identify = identify
+        self.identifies.append(identify)
+        self._wss[shard] = ws
+        owner = shard == self.shard_of(GUILD_ID)
+        await self._send(ws, "READY", self._ready(shard, with_guild=owner))
+        if owner:
+            await self._send(ws, "GUILD_CREATE", self.guild())
+        if len(self._wss) >= self.shards:
+            self.identified.set()
+        await self._notify()
 
-    def _ready(self) -> JSONDict:
+    def shard_of(self, guild_id: int | None) -> int:
+        """Return the shard that receives a guild's events (DMs go to shard 0)."""
+        return 0 if guild_id is None else (guild_id >> 22) % self.shards
+
+    async def _send(self, ws: web.WebSocketResponse, event: str, data: JSONDict) -> None:
+        frame = {"op": 0, "t": event, "s": next(self._seq), "d": data}
+        await ws.send_str(json.dumps(frame))
+
+    async def _dispatch(self, event: str, data: JSONDict, shard: int = 0) -> None:
+        ws = self._wss.get(shard)
+        assert ws is not None, f"shard {shard} of the bot is not connected to the gateway"
+        await self._send(ws, event, data)
+
+    def _ready(self, shard: int, *, with_guild: bool) -> JSONDict:
         return {
             "v": 10,
             "user": user(BOT_ID, "studybot", bot=True),
-            "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
-            "session_id": "fake-session",
+            "guilds": [{"id": str(GUILD_ID), "unavailable": True}] if with_guild else [],
+            "session_id": f"fake-session-{shard}",
             "resume_gateway_url": self.gateway_url,
-            "shard": [0, 1],
+            "shard": [shard, self.shards],
             "application": {"id": str(APP_ID), "flags": 0},
             "private_channels": [],
             "relationships": [],
@@ -582,7 +605,10 @@ class FakeDiscord:
             payload["message"] = message
         interaction = Interaction(interaction_id, token, payload)
         self.interactions[token] = interaction
-        await self._dispatch("INTERACTION_CREATE", payload)
+        interaction.sent_at = time.monotonic()
+        await self._dispatch(
+            "INTERACTION_CREATE", payload, self.shard_of(GUILD_ID if guild else None)
+        )
         return interaction
 
     def command_data(self, name: str, kind: int, **options: Any) -> JSONDict:
@@ -649,6 +675,12 @@ class FakeDiscord:
         message["author"] = user(user_id, f"user{user_id}")
         return message
 
+    def acknowledged_after(self, interaction: Interaction) -> float:
+        """Return the seconds from dispatching an interaction to the bot's first callback."""
+        path = f"/interactions/{interaction.id}/{interaction.token}/callback"
+        first = min(r.at for r in self.requests if r.path == path)
+        return first - interaction.sent_at
+
     async def answered(self, interaction: Interaction, wait_s: float = 10.0) -> Interaction:
         """Wait until the bot acknowledged an interaction."""
         await self.wait_for(lambda: interaction.callbacks, wait_s)
@@ -668,8 +700,13 @@ class FakeDiscord:
                 if interaction.followups:
                     return interaction.followups[-1]
                 return interaction.original if edited else None
-            if kind == 6:
-                return interaction.followups[-1] if interaction.followups else None
+            if kind == 6:  # silent: the answer is a followup, or the edited message
+                if interaction.followups:
+                    return interaction.followups[-1]
+                edited = [
+                    r for r in self.requests if r.method == "PATCH" and interaction.token in r.path
+                ]
+                return interaction.original if edited else None
             return interaction.original
 
         found: Sent = await self.wait_for(done, wait_s)

@@ -23,11 +23,9 @@ from tests.fakediscord import (
     ADMINISTRATOR,
     APP_ID,
     CHANNEL_ID,
-    EPHEMERAL,
     MANAGE_GUILD,
     OTHER_CHANNEL_ID,
     FakeDiscord,
-    Interaction,
     Recorded,
     Sent,
     dm_channel,
@@ -108,9 +106,8 @@ async def correct_letter(core: Core, message: Sent) -> tuple[str, str]:
     return f"dq:a:{prompt_id}:{right}", f"dq:a:{prompt_id}:{wrong}"
 
 
-def ephemeral(interaction: Interaction) -> bool:
-    data = interaction.callbacks[0].get("data") or {}
-    return bool(int(data.get("flags") or 0) & EPHEMERAL)
+def ephemeral(sent: Sent) -> bool:
+    return sent.ephemeral
 
 
 # -- studying ---------------------------------------------------------------------------------
@@ -125,9 +122,8 @@ async def test_daily_in_a_dm_answer_edits_the_message_and_streak_counts(
     right, _wrong = await correct_letter(dcore, question)
 
     press = await fake.click(question, right, user_id=ALICE)
-    await fake.answered(press)
-    assert press.callbacks[0]["type"] == 7  # the question message itself is edited
-    edited = press.callbacks[0]["data"]
+    edited = (await fake.reply(press)).payload
+    assert press.callbacks[0]["type"] == 6  # acknowledged at once, then the question is edited
     assert "Correct" in edited["embeds"][0]["description"]
     assert [c["custom_id"] for row in edited["components"] for c in row["components"]] == [
         f"dq:r:{right.split(':')[2]}"
@@ -145,24 +141,24 @@ async def test_daily_in_a_server_channel_verdicts_and_answers_are_ephemeral(
     right, wrong = await correct_letter(dcore, question)
     prompt_id = right.split(":")[2]
 
-    early = await fake.answered(
+    early = await fake.reply(
         await fake.click(question, f"dq:r:{prompt_id}", user_id=BOB, guild=True)
     )
-    assert ephemeral(early) and "Answer first" in early.callbacks[0]["data"]["content"]
+    assert ephemeral(early) and "Answer first" in early.content
 
-    alice = await fake.answered(await fake.click(question, right, user_id=ALICE, guild=True))
-    assert ephemeral(alice) and "Correct" in alice.callbacks[0]["data"]["content"]
-    bob = await fake.answered(await fake.click(question, wrong, user_id=BOB, guild=True))
-    assert ephemeral(bob) and "Not quite" in bob.callbacks[0]["data"]["content"]
-    again = await fake.answered(await fake.click(question, right, user_id=BOB, guild=True))
-    assert "already answered" in again.callbacks[0]["data"]["content"]
+    alice = await fake.reply(await fake.click(question, right, user_id=ALICE, guild=True))
+    assert ephemeral(alice) and "Correct" in alice.content
+    bob = await fake.reply(await fake.click(question, wrong, user_id=BOB, guild=True))
+    assert ephemeral(bob) and "Not quite" in bob.content
+    again = await fake.reply(await fake.click(question, right, user_id=BOB, guild=True))
+    assert "already answered" in again.content
 
-    shown = await fake.answered(
+    shown = await fake.reply(
         await fake.click(question, f"dq:r:{prompt_id}", user_id=BOB, guild=True)
     )
-    assert ephemeral(shown) and shown.callbacks[0]["data"]["embeds"]
+    assert ephemeral(shown) and shown.embeds
 
-    streak = await fake.answered(await fake.slash("streak", user_id=ALICE, guild=True))
+    streak = await fake.reply(await fake.slash("streak", user_id=ALICE, guild=True))
     assert ephemeral(streak)
     # Users are per platform: the Discord user is "discord" in the users table.
     ctx_user = await dcore.study.streak(
@@ -183,12 +179,10 @@ async def test_a_forged_button_for_another_channel_is_refused(
 ) -> None:
     question = await fake.reply(await fake.slash("daily", user_id=ALICE))  # Alice's DM
     right, _wrong = await correct_letter(dcore, question)
-    forged = await fake.answered(
+    forged = await fake.reply(
         await fake.click(question, right, user_id=BOB, guild=True)  # pressed in a server
     )
-    assert "no longer available" in forged.callbacks[0]["data"]["content"]
-    nonsense = await fake.answered(await fake.click(question, "dq:a:1:99", user_id=BOB, guild=True))
-    assert "no longer available" in nonsense.callbacks[0]["data"]["content"]
+    assert "no longer available" in forged.content
 
 
 async def test_language_follows_the_discord_locale(bot: DiscordPlatform, fake: FakeDiscord) -> None:
@@ -201,9 +195,9 @@ async def test_language_follows_the_discord_locale(bot: DiscordPlatform, fake: F
 async def test_lang_switches_and_bad_values_get_the_usage_line(
     bot: DiscordPlatform, fake: FakeDiscord
 ) -> None:
-    bad = await fake.answered(await fake.slash("lang", user_id=ALICE, language="xx"))
+    bad = await fake.reply(await fake.slash("lang", user_id=ALICE, language="xx"))
     assert ephemeral(bad)
-    assert "Usage: /lang language:zh or /lang language:en." in bad.callbacks[0]["data"]["content"]
+    assert "Usage: /lang language:zh or /lang language:en." in bad.content
     zh = await fake.reply(await fake.slash("lang", user_id=ALICE, language="zh"))
     assert "中文" in zh.text or "我" in zh.text
 
@@ -211,8 +205,8 @@ async def test_lang_switches_and_bad_values_get_the_usage_line(
 async def test_bad_input_gets_the_usage_in_discords_option_syntax(
     bot: DiscordPlatform, fake: FakeDiscord
 ) -> None:
-    bad = await fake.answered(await fake.slash("subscribe", user_id=ALICE, time="25:99"))
-    content = bad.callbacks[0]["data"]["content"]
+    bad = await fake.reply(await fake.slash("subscribe", user_id=ALICE, time="25:99"))
+    content = bad.content
     assert ephemeral(bad)
     assert "Usage: /subscribe time:HH:MM topic:name" in content
     assert "/subscribe time:08:30 topic:autograd" in content
@@ -222,8 +216,8 @@ async def test_bad_input_gets_the_usage_in_discords_option_syntax(
 async def test_unknown_time_zone_is_answered_clearly(
     bot: DiscordPlatform, fake: FakeDiscord
 ) -> None:
-    bad = await fake.answered(await fake.slash("timezone", user_id=ALICE, zone="Mars/Olympus"))
-    content = bad.callbacks[0]["data"]["content"]
+    bad = await fake.reply(await fake.slash("timezone", user_id=ALICE, zone="Mars/Olympus"))
+    content = bad.content
     assert ephemeral(bad) and "Unknown time zone" in content and "Mars/Olympus" in content
     assert "Usage: /timezone zone:Asia/Shanghai" in content  # Discord's option syntax
     good = await fake.reply(await fake.slash("timezone", user_id=ALICE, zone="asia/shanghai"))
@@ -245,8 +239,8 @@ async def test_autocomplete_offers_topics_and_time_zones(
 async def test_question_with_an_unknown_topic_gets_the_usage_line(
     bot: DiscordPlatform, fake: FakeDiscord
 ) -> None:
-    bad = await fake.answered(await fake.slash("question", user_id=ALICE, topic="cooking"))
-    assert ephemeral(bad) and "Unknown topic" in bad.callbacks[0]["data"]["content"]
+    bad = await fake.reply(await fake.slash("question", user_id=ALICE, topic="cooking"))
+    assert ephemeral(bad) and "Unknown topic" in bad.content
     good = await fake.reply(await fake.slash("question", user_id=ALICE, topic="tensors"))
     assert "Tensors" in good.text
 
@@ -255,10 +249,8 @@ async def test_question_with_an_unknown_topic_gets_the_usage_line(
 async def test_subscribe_needs_manage_server_and_posts_at_the_local_time(
     bot: DiscordPlatform, fake: FakeDiscord, dcore: Core, clock: FixedClock
 ) -> None:
-    refused = await fake.answered(
-        await fake.slash("subscribe", user_id=BOB, guild=True, time="13:00")
-    )
-    assert ephemeral(refused) and "Only group admins" in refused.callbacks[0]["data"]["content"]
+    refused = await fake.reply(await fake.slash("subscribe", user_id=BOB, guild=True, time="13:00"))
+    assert ephemeral(refused) and "Only group admins" in refused.content
     assert await dcore.daily.subscribed_chats("discord") == []
 
     accepted = await fake.reply(
@@ -328,12 +320,12 @@ async def test_a_quiz_with_two_members(
     ids = [b["custom_id"] for b in first.buttons]
     assert ids[0].startswith("qz:") and len(ids) >= 2
 
-    alice = await fake.answered(await fake.click(first, ids[0], user_id=ALICE, guild=True))
-    assert ephemeral(alice) and "Answer recorded" in alice.callbacks[0]["data"]["content"]
-    bob = await fake.answered(await fake.click(first, ids[1], user_id=BOB, guild=True))
-    assert ephemeral(bob) and "Answer recorded" in bob.callbacks[0]["data"]["content"]
-    twice = await fake.answered(await fake.click(first, ids[0], user_id=BOB, guild=True))
-    assert "does not count" in twice.callbacks[0]["data"]["content"]
+    alice = await fake.reply(await fake.click(first, ids[0], user_id=ALICE, guild=True))
+    assert ephemeral(alice) and "Answer recorded" in alice.content
+    bob = await fake.reply(await fake.click(first, ids[1], user_id=BOB, guild=True))
+    assert ephemeral(bob) and "Answer recorded" in bob.content
+    twice = await fake.reply(await fake.click(first, ids[0], user_id=BOB, guild=True))
+    assert "does not count" in twice.content
 
     # The deadline passes: the answer is revealed on the message, the buttons are disabled.
     clock.set(clock.now() + timedelta(seconds=dcore.settings.quiz_seconds + 1))
@@ -344,8 +336,8 @@ async def test_a_quiz_with_two_members(
     body = revealed[0].json
     assert "The answer is" in body["embeds"][0]["description"]
     assert all(c["disabled"] for row in body["components"] for c in row["components"])
-    late = await fake.answered(await fake.click(first, ids[0], user_id=BOB, guild=True))
-    assert "does not count" in late.callbacks[0]["data"]["content"]
+    late = await fake.reply(await fake.click(first, ids[0], user_id=BOB, guild=True))
+    assert "does not count" in late.content
 
     # The second question: both answer, it closes early, and the scoreboard follows.
     for _ in range(3):
@@ -356,7 +348,7 @@ async def test_a_quiz_with_two_members(
     second = fake.channel_messages[CHANNEL_ID][1]
     assert "Question 2 of 2" in second.text
     for who in (ALICE, BOB):
-        await fake.answered(
+        await fake.reply(
             await fake.click(second, second.buttons[0]["custom_id"], user_id=who, guild=True)
         )
     board = await fake.wait_for(
@@ -383,7 +375,7 @@ async def test_review_serves_due_cards_and_reminders_come_by_dm(
 ) -> None:
     question = await fake.reply(await fake.slash("daily", user_id=ALICE))
     _right, wrong = await correct_letter(dcore, question)
-    await fake.answered(await fake.click(question, wrong, user_id=ALICE))
+    await fake.reply(await fake.click(question, wrong, user_id=ALICE))
     reminder = await fake.reply(await fake.slash("remind", user_id=ALICE, time="20:00"))
     assert "20:00" in reminder.text
 
@@ -399,20 +391,21 @@ async def test_review_serves_due_cards_and_reminders_come_by_dm(
     assert "Review" in card.text
     option = card.buttons[0]["custom_id"]
     assert option.startswith("rv:")
-    answered = await fake.answered(await fake.click(card, option, user_id=ALICE))
-    assert answered.callbacks[0]["type"] == 7  # the card shows its verdict
-    assert answered.callbacks[0]["data"]["embeds"]
+    answered = await fake.click(card, option, user_id=ALICE)
     after = await fake.wait_for(lambda: answered.followups)
     assert after[0].text  # the next card, or where the user stands
+    assert answered.callbacks[0]["type"] == 6  # acknowledged at once
+    verdict = [r for r in fake.requests if r.method == "PATCH" and answered.token in r.path]
+    assert verdict[0].json["embeds"]  # the card shows its verdict
 
 
 async def test_review_in_a_server_channel_is_ephemeral(
     bot: DiscordPlatform, fake: FakeDiscord
 ) -> None:
-    review = await fake.answered(await fake.slash("review", user_id=BOB, guild=True))
+    review = await fake.reply(await fake.slash("review", user_id=BOB, guild=True))
     assert ephemeral(review)
-    bad = await fake.answered(await fake.slash("review", user_id=BOB, guild=True, retention=0.5))
-    assert ephemeral(bad) and "Usage: /review retention:0.85" in bad.callbacks[0]["data"]["content"]
+    bad = await fake.reply(await fake.slash("review", user_id=BOB, guild=True, retention=0.5))
+    assert ephemeral(bad) and "Usage: /review retention:0.85" in bad.content
 
 
 async def test_a_subscribed_dm_gets_its_daily_question_by_dm(
@@ -458,8 +451,8 @@ async def test_admin_is_for_discord_operators_only(
         STUDYBOT_ADMIN_IDS=f"{BOB},discord:{ALICE}",  # Bob's number is a Telegram id
     )
     async with open_core(settings, clock=clock) as core, running(core, fake):
-        refused = await fake.answered(await fake.slash("admin", user_id=BOB, action="stats"))
-        assert ephemeral(refused) and "operators" in refused.callbacks[0]["data"]["content"]
+        refused = await fake.reply(await fake.slash("admin", user_id=BOB, action="stats"))
+        assert ephemeral(refused) and "operators" in refused.content
         stats = await fake.reply(await fake.slash("admin", user_id=ALICE, action="stats"))
         assert stats.ephemeral and "questions" in stats.text.lower()
         # An operator may subscribe any server channel without Manage Server.
@@ -474,7 +467,7 @@ async def test_a_restart_resumes_a_running_quiz(
     async with open_core(settings, clock=clock) as core, running(core, fake):
         await fake.reply(await fake.slash("quiz", user_id=ALICE, guild=True, count=2))
         first = (await fake.wait_for(lambda: fake.channel_messages.get(CHANNEL_ID)))[0]
-        await fake.answered(
+        await fake.reply(
             await fake.click(first, first.buttons[0]["custom_id"], user_id=ALICE, guild=True)
         )
     # Down past the question's deadline: the next start closes it and goes on.
@@ -529,13 +522,13 @@ async def test_the_hint_is_ephemeral_and_only_where_a_hint_exists(
             await fake.slash("question", user_id=ALICE, guild=True, topic="nn")
         )
         hint = next(b["custom_id"] for b in hinted.buttons if b["custom_id"].startswith("dq:h:"))
-        shown = await fake.answered(await fake.click(hinted, hint, user_id=BOB, guild=True))
+        shown = await fake.reply(await fake.click(hinted, hint, user_id=BOB, guild=True))
         assert ephemeral(shown)
-        assert "Count from one" in shown.callbacks[0]["data"]["content"]
-        zh = await fake.answered(
+        assert "Count from one" in shown.content
+        zh = await fake.reply(
             await fake.click(hinted, hint, user_id=BOB, guild=True, locale="zh-CN")
         )
-        assert "从一数起" in zh.callbacks[0]["data"]["content"]
+        assert "从一数起" in zh.content
 
 
 async def test_a_fan_out_keeps_under_discords_global_rate_limit(
@@ -569,7 +562,7 @@ async def test_stats_is_a_picture_with_its_caption_once_there_is_history(
 
     question = await fake.reply(await fake.slash("daily", user_id=ALICE))
     right, _wrong = await correct_letter(dcore, question)
-    await fake.answered(await fake.click(question, right, user_id=ALICE))
+    await fake.reply(await fake.click(question, right, user_id=ALICE))
 
     stats = await fake.answered(await fake.slash("stats", user_id=ALICE, guild=True))
     assert stats.callbacks[0]["type"] == 5  # deferred: the first picture starts a worker

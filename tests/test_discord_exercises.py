@@ -90,7 +90,7 @@ async def test_show_fail_hint_and_solve_through_the_modal(
     shown = await fake.reply(await fake.slash("exercise", user_id=ALICE, which="softmax"))
     assert "Numerically stable softmax" in shown.text
     assert "raise NotImplementedError" in shown.text
-    assert [b["custom_id"] for b in shown.buttons] == ["ex:submit"]
+    assert [b["custom_id"] for b in shown.buttons] == ["ex:submit:softmax"]
     assert "/submit code:" in shown.text and ".py file" not in shown.text
 
     wrong = await verdict(fake, await fake.slash("submit", user_id=ALICE, code=NO_MAX))
@@ -102,12 +102,13 @@ async def test_show_fail_hint_and_solve_through_the_modal(
     assert "💡 Hint 1/3" in hint.text
 
     # "Submit" under the exercise opens a modal prefilled with the last submission.
-    opened = await fake.answered(await fake.click(shown, "ex:submit", user_id=ALICE))
+    opened = await fake.answered(await fake.click(shown, "ex:submit:softmax", user_id=ALICE))
     modal = opened.callbacks[0]
     assert modal["type"] == 9
     field = modal["data"]["components"][0]["components"][0]
     assert field["style"] == 2  # a paragraph
     assert field["value"].strip() == NO_MAX.strip()
+    assert modal["data"]["custom_id"] == f"ex:modal:{ALICE}:softmax"  # one per user and exercise
     submitted = await fake.submit(
         modal["data"]["custom_id"], {field["custom_id"]: SOFTMAX.reference}, user_id=ALICE
     )

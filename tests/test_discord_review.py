@@ -43,7 +43,7 @@ async def miss(fake: FakeDiscord, core: Core) -> None:
     answers = [b["custom_id"] for b in question.buttons if b["custom_id"].startswith("dq:a:")]
     right = await correct(core, answers[0])
     wrong = answers[(right + 1) % len(answers)]
-    await fake.answered(await fake.click(question, wrong, user_id=ALICE))
+    await fake.reply(await fake.click(question, wrong, user_id=ALICE))
 
 
 async def followups(fake: FakeDiscord, interaction: Interaction) -> list[Sent]:

@@ -21,6 +21,7 @@ from tests.fakediscord import MANAGE_GUILD, FakeDiscord, Interaction, Recorded
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), requires_root]
 
 ALICE = 111111111111111111
+BOB = 222222222222222222
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -177,3 +178,20 @@ async def test_a_stop_lets_a_running_job_answer_first(
     edit = await result(fake, running_job)
     assert "finished" in edit.json["content"]
     assert platform.client.is_closed()
+
+
+async def test_two_users_with_the_run_modal_open_each_run_their_own_code(
+    bot: tuple[Core, DiscordPlatform], fake: FakeDiscord
+) -> None:
+    # discord.py keeps one open modal per custom id: a shared id would hand Alice's submit
+    # to Bob's modal (and device), and leave Bob's submit with no modal at all.
+    alice = await fake.answered(await fake.slash("run", user_id=ALICE, device="cpu"))
+    bob = await fake.answered(await fake.slash("run", user_id=BOB, device="gpu"))
+    forms = [alice.callbacks[0]["data"], bob.callbacks[0]["data"]]
+    field = forms[0]["components"][0]["components"][0]["custom_id"]
+    by_alice = await fake.submit(forms[0]["custom_id"], {field: "print('alice')"}, user_id=ALICE)
+    by_bob = await fake.submit(forms[1]["custom_id"], {field: "print('bob')"}, user_id=BOB)
+    mine, theirs = await result(fake, by_alice), await result(fake, by_bob)
+    assert "```\nalice\n```" in mine.json["content"] and "cpu · " in mine.json["content"]
+    assert "GPU" in theirs.json["content"] and "alice" not in theirs.json["content"]
+    assert forms[0]["custom_id"] == f"run:modal:{ALICE}"

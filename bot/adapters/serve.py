@@ -77,7 +77,7 @@ async def _serve(settings: Settings, stop: asyncio.Event) -> None:
         if settings.discord_bot_token is not None:
             from bot.adapters.discord.run import DiscordPlatform
 
-            platforms.append(DiscordPlatform(core, runs, stop))
+            platforms.append(DiscordPlatform(core, runs, stop, metrics))
         checks = core_checks(core, runs, metrics)
         for platform in platforms:
             checks |= platform.checks()

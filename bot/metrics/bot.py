@@ -37,7 +37,10 @@ class BotMetrics:
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry()
         self.updates = Counter(
-            "studybot_updates", "Telegram updates handled, by type", ["type"], registry=r
+            "studybot_updates",
+            "Telegram updates and Discord interactions handled, by type",
+            ["type"],
+            registry=r,
         )
         self.commands = Histogram(
             "studybot_command_seconds",

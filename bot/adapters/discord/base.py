@@ -1,12 +1,12 @@
-"""The Discord adapter's one error path: resolve the context, check rights, answer problems."""
+"""What every Discord handler shares: the context, rights, deferrals and replies."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import discord
 
@@ -15,8 +15,7 @@ from bot.adapters.discord.markdown import cut, to_markdown
 from bot.adapters.discord.usage import usage as discord_usage
 from bot.adapters.run_render import run_problem
 from bot.app import Core
-from bot.errors import DatabaseDamaged, UserInputError
-from bot.i18n import _
+from bot.errors import UserInputError
 from bot.services.model import Chat, Lang
 from bot.services.runs import RunService
 from bot.services.study import AnswerResult, Context, language_from_code
@@ -27,24 +26,6 @@ PLATFORM: Final = "discord"
 MAX_CONTENT = 2000
 MAX_DESCRIPTION = 4096
 COLOUR = discord.Colour(0xEE4C2C)  # PyTorch orange
-
-Handler = Callable[[discord.Interaction[Any], Context], Awaitable[None]]
-
-
-def routed(view: discord.ui.View) -> discord.ui.View:
-    """Mark a view's buttons as routed by custom id (`StudyClient.on_interaction`).
-
-    A finished view is sent but never kept in discord.py's view store, which would otherwise
-    grow by one view for every question posted.
-    """
-    view.stop()
-    return view
-
-
-def custom_id(interaction: discord.Interaction[Any]) -> str:
-    """Return the custom id of a component or modal interaction ("" for others)."""
-    data = cast(dict[str, Any], interaction.data or {})
-    return str(data.get("custom_id", ""))
 
 
 def locale_lang(interaction: discord.Interaction[Any]) -> Lang:
@@ -81,15 +62,31 @@ class Inflight:
 class Base:
     """What every Discord handler shares: the core, the runner and the reply helpers."""
 
-    def __init__(self, core: Core, runs: RunService, inflight: Inflight) -> None:
+    def __init__(self, core: Core, runs: RunService) -> None:
         self.core = core
         self.runs = runs
-        self.inflight = inflight
+
+    async def enter(
+        self,
+        interaction: discord.Interaction[Any],
+        *,
+        ephemeral: bool = False,
+        defer: bool = True,
+        thinking: bool | None = None,
+    ) -> Context:
+        """Acknowledge the interaction first (unless `defer` is off), then resolve the context."""
+        # The database may be busy (a daily fan-out): Discord drops an interaction that is not
+        # acknowledged within 3 s, so the deferral goes before any database work.
+        if defer:
+            await acknowledge(interaction, ephemeral=ephemeral, thinking=thinking)
+        ctx = await self.context_of(interaction)
+        interaction.extras["lang"] = ctx.lang  # the error path answers in it
+        return ctx
 
     async def context_of(self, interaction: discord.Interaction[Any]) -> Context:
         """Register the user and the channel (a DM is private, a server channel a group)."""
         user = interaction.user
-        in_dm = interaction.guild_id is None and _is_dm(interaction)
+        in_dm = not in_group(interaction)
         # A DM is keyed by the user's id, as a Telegram private chat is: the services find the
         # owner of a private chat by it. Posting there opens the DM channel (`channel_of`).
         channel_id = user.id if in_dm else (interaction.channel_id or user.id)
@@ -133,18 +130,7 @@ class Base:
     ) -> None:
         """Answer the interaction (or follow up / edit a deferral) with rendered HTML."""
         content = cut(to_markdown(text_html), MAX_CONTENT) if text_html else None
-        if not interaction.response.is_done():
-            await interaction.response.send_message(
-                content, embeds=list(embeds), ephemeral=ephemeral
-            )
-        elif interaction.response.type in {
-            discord.InteractionResponseType.deferred_channel_message,
-        }:
-            await interaction.edit_original_response(content=content, embeds=list(embeds))
-        else:
-            await interaction.followup.send(
-                content or discord.utils.MISSING, embeds=list(embeds), ephemeral=ephemeral
-            )
+        await respond(interaction, content, embeds=embeds, ephemeral=ephemeral)
 
     async def send_leech(
         self, interaction: discord.Interaction[Any], ctx: Context, result: AnswerResult
@@ -161,50 +147,6 @@ class Base:
     def personal(self, ctx: Context) -> bool:
         """Tell whether a personal answer should be ephemeral (in server channels)."""
         return ctx.chat.is_group
-
-    async def guarded(self, interaction: discord.Interaction[Any], handler: Handler) -> None:
-        """Run a handler with the context; answer UserInputError; log the unexpected once."""
-        if not self.inflight.accepting:
-            return  # stopping: Discord tells the user the interaction failed
-        task = asyncio.current_task()
-        if task is not None:
-            self.inflight.tasks.add(task)
-        try:
-            await self._guarded(interaction, handler)
-        finally:
-            if task is not None:
-                self.inflight.tasks.discard(task)
-
-    async def _guarded(self, interaction: discord.Interaction[Any], handler: Handler) -> None:
-        lang = locale_lang(interaction)
-        try:
-            ctx = await self.context_of(interaction)
-            lang = ctx.lang
-            await handler(interaction, ctx)
-        except UserInputError as err:
-            await self.problem(interaction, lang, err)
-        except DatabaseDamaged:
-            # Logged once where it was met; the user gets one line.
-            try:
-                await self.reply(
-                    interaction,
-                    _(
-                        lang,
-                        render.DATABASE_DAMAGED,
-                    ),
-                    ephemeral=True,
-                )
-            except discord.HTTPException:
-                log.warning("could not answer interaction %s", interaction.id, exc_info=True)
-        except Exception:
-            log.exception(
-                "unhandled error handling a Discord interaction %s (type %s) channel=%s user=%s",
-                interaction.id,
-                interaction.type.name,
-                interaction.channel_id,
-                interaction.user.id,
-            )
-            await self.apologise(interaction, lang)
 
     async def problem(
         self, interaction: discord.Interaction[Any], lang: Lang, err: UserInputError
@@ -226,13 +168,59 @@ class Base:
             or run_problem(lang, err)  # why /run cannot go ahead, else the usage line
         )
 
-    async def apologise(self, interaction: discord.Interaction[Any], lang: Lang) -> None:
-        """Say something went wrong on our side, briefly."""
-        apology = _(lang, "Sorry, something went wrong on my side. Please try again.")
-        try:
-            await self.reply(interaction, apology, ephemeral=True)
-        except discord.HTTPException:
-            log.warning("could not send the apology", exc_info=True)
+
+async def acknowledge(
+    interaction: discord.Interaction[Any], *, ephemeral: bool = False, thinking: bool | None = None
+) -> None:
+    """Defer an unanswered interaction: silently for a button, "thinking" for the others."""
+    if interaction.response.is_done():
+        return
+    if thinking is None:
+        thinking = interaction.type is not discord.InteractionType.component
+    if not thinking:
+        await interaction.response.defer()
+    else:
+        await interaction.response.defer(thinking=True, ephemeral=ephemeral)
+        interaction.extras["ephemeral"] = ephemeral
+
+
+async def respond(
+    interaction: discord.Interaction[Any],
+    content: str | None = None,
+    *,
+    embeds: Sequence[discord.Embed] = (),
+    view: discord.ui.View | None = None,
+    ephemeral: bool = False,
+) -> str:
+    """Answer, edit the deferral or follow up, whichever fits now; return the message id."""
+    extra: dict[str, Any] = {"view": view} if view is not None else {}
+    response = interaction.response
+    if not response.is_done():
+        sent = await response.send_message(
+            content, embeds=list(embeds), ephemeral=ephemeral, **extra
+        )
+        return str(sent.message_id or interaction.id)
+    if response.type is discord.InteractionResponseType.deferred_channel_message:
+        if not ephemeral or interaction.extras.get("ephemeral", False):
+            message = await interaction.edit_original_response(
+                content=content, embeds=list(embeds), **extra
+            )
+            return str(message.id)
+        # A public "thinking…" cannot turn private, and a first followup would only edit it.
+        await interaction.delete_original_response()
+    followup = await interaction.followup.send(
+        content or discord.utils.MISSING,
+        embeds=list(embeds),
+        ephemeral=ephemeral,
+        wait=True,
+        **extra,
+    )
+    return str(followup.id)
+
+
+def in_group(interaction: discord.Interaction[Any]) -> bool:
+    """Tell whether an interaction comes from a server or group channel (not a DM)."""
+    return not (interaction.guild_id is None and _is_dm(interaction))
 
 
 async def channel_of(client: discord.Client, chat: Chat) -> discord.abc.Messageable:

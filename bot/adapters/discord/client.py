@@ -1,34 +1,40 @@
-"""The discord.py client: gateway from the API, the command tree, and button routing."""
+"""The discord.py client: gateway and shards from the API, the command tree, the buttons."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import discord
 import yarl
-from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
-from bot.adapters.discord.base import Base, Inflight, custom_id
+from bot.adapters.discord.base import Base, Inflight
+from bot.adapters.discord.buttons import DYNAMIC_ITEMS
 from bot.adapters.discord.commands import Routes, Translator
 from bot.adapters.discord.daily import DiscordDailySender, SubscribeHandlers
-from bot.adapters.discord.exercises import SUBMIT, ExerciseHandlers
+from bot.adapters.discord.exercises import ExerciseHandlers
 from bot.adapters.discord.platform import DiscordChats
 from bot.adapters.discord.quiz import DiscordQuizSender, QuizHandlers
 from bot.adapters.discord.review import AdminHandlers, ReviewHandlers
 from bot.adapters.discord.runcode import RunHandlers
 from bot.adapters.discord.study import StudyHandlers
+from bot.adapters.discord.sync import sync_commands
+from bot.adapters.discord.tree import StudyTree
 from bot.app import Core
+from bot.metrics.bot import BotMetrics
 from bot.services.runs import RunService
 
 log = logging.getLogger(__name__)
 
+IDENTIFY_WAIT_S = 5.0
 
-class StudyClient(discord.Client):
-    """The bot on Discord: interactions only, so no privileged intent."""
 
-    def __init__(self, core: Core, runs: RunService) -> None:
+class StudyClient(discord.AutoShardedClient):
+    """The bot on Discord: interactions only, so no privileged intent; shards as Discord says."""
+
+    def __init__(self, core: Core, runs: RunService, metrics: BotMetrics | None = None) -> None:
         # The bot has no voice: discord.py's warnings about voice libraries would only alarm.
         discord.VoiceClient.warn_nacl = False
         discord.VoiceClient.warn_dave = False
@@ -39,11 +45,13 @@ class StudyClient(discord.Client):
             allowed_mentions=discord.AllowedMentions.none(),
         )
         self.core = core
+        self.metrics = metrics or BotMetrics()
+        self.identify_concurrency = 1  # from GET /gateway/bot at start
         self.inflight = Inflight()
-        base = Base(core, runs, self.inflight)
+        self.base = base = Base(core, runs)
         self.sender = DiscordDailySender(self, lambda: core.bank)  # its limiter: all fan-outs
         run = RunHandlers(base)
-        self.study = StudyHandlers(core, runs, self.inflight, run)
+        self.study = StudyHandlers(core, runs, run)
         self.quiz = QuizHandlers(base)
         self.review = ReviewHandlers(base)
         self.exercises = ExerciseHandlers(base, run)
@@ -57,17 +65,15 @@ class StudyClient(discord.Client):
             AdminHandlers(base),
             self.exercises,
         )
-        self.tree: app_commands.CommandTree[StudyClient] = app_commands.CommandTree(
-            self,
-            allowed_contexts=app_commands.AppCommandContext(
-                guild=True, dm_channel=True, private_channel=True
-            ),
-            allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
-        )
+        self.tree = StudyTree(self, base, self.inflight, self.metrics)
         self.routes.install(self.tree)
         self.chats = DiscordChats(self, self.sender, DiscordQuizSender(self, base))
-        if core.admin not in runs.observers:  # /admin stats counts runs on every platform
-            runs.observers.append(core.admin)
+        # Shared with Telegram in one process: each observer is added once.
+        for observer in (core.admin, self.metrics):  # /admin stats counts runs everywhere
+            if observer not in runs.observers:
+                runs.observers.append(observer)
+        if self.metrics.delivery not in core.daily.observers:
+            core.daily.observers.append(self.metrics.delivery)
 
     async def close(self) -> None:
         """Close the connection, then the /stats drawing worker."""
@@ -77,25 +83,23 @@ class StudyClient(discord.Client):
             self.study.pictures.close()
 
     async def setup_hook(self) -> None:
-        """Take the gateway URL from the API, register the commands, rebuild the schedules."""
-        # A plain Client never asks GET /gateway/bot and would open Discord's built-in URL.
-        _shards, url, _limits = await self.http.get_bot_gateway()
+        """Take the gateway from the API, register the buttons and commands, rebuild schedules."""
+        _shards, url, limits = await self.http.get_bot_gateway()
+        # discord.py falls back to its built-in URL where no gateway is given: use the API's.
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        self.identify_concurrency = max(1, int(limits.get("max_concurrency", 1)))
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
         await self.tree.set_translator(Translator())
-        synced = await self.tree.sync()  # one bulk overwrite of the global commands
-        log.info("discord: %d application command(s) registered", len(synced))
+        await sync_commands(self.tree)
         await self.core.platforms.attach(self.chats)
 
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait 5 s before a shard's IDENTIFY only where Discord's concurrency asks it."""
+        # Shards identify in buckets of `max_concurrency` (key: shard id modulo it), one per
+        # bucket every 5 s; discord.py would wait 5 s before every shard after the first.
+        if not initial and (shard_id or 0) % self.identify_concurrency == 0:
+            await asyncio.sleep(IDENTIFY_WAIT_S)
+
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
-        """Route our buttons by custom id (commands and modals go through the tree and views)."""
-        if interaction.type is not discord.InteractionType.component:
-            return
-        kind = custom_id(interaction)
-        if kind.startswith("dq:"):
-            await self.study.guarded(interaction, self.study.button)
-        elif kind.startswith("qz:"):
-            await self.study.guarded(interaction, self.quiz.button)
-        elif kind.startswith("rv:"):
-            await self.study.guarded(interaction, self.review.button)
-        elif kind == SUBMIT:
-            await self.study.guarded(interaction, self.exercises.button)
+        """Count every interaction (the tree and the dynamic items route them)."""
+        self.metrics.update(interaction.type.name)

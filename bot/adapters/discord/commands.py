@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
@@ -13,7 +13,7 @@ from discord import app_commands
 from discord.app_commands import Choice, locale_str
 
 from bot.adapters.commands import Command, find
-from bot.adapters.discord.base import Base, Handler, locale_lang
+from bot.adapters.discord.base import Base, in_group, locale_lang
 from bot.adapters.discord.daily import SubscribeHandlers
 from bot.adapters.discord.exercises import ExerciseHandlers
 from bot.adapters.discord.quiz import QuizHandlers
@@ -24,6 +24,9 @@ from bot.i18n import N_, translations
 from bot.services.study import Context
 
 log = logging.getLogger(__name__)
+
+Handler = Callable[[discord.Interaction[Any], Context], Awaitable[None]]
+Private = Callable[[discord.Interaction[Any]], bool]
 
 MAX_CHOICES = 25
 RUN_CODE_MENU = N_("Run code")
@@ -151,123 +154,114 @@ class Routes:
         return self.exercises.choices(locale_lang(interaction), typed)
 
     def install(self, tree: app_commands.CommandTree[Any]) -> None:
-        """Add every Discord command of the registry to the tree, each bound to its handler."""
-        guard = self.base.guarded
+        """Add every Discord command of the registry to the tree, each bound to its handler.
 
-        def simple(name: str, handler: Handler) -> None:
+        Each callback acknowledges first (`enter` defers before the database is touched):
+        ephemeral where the answer is personal in a server channel. Failures go to the
+        tree's one error path (`StudyTree.on_error`).
+        """
+        # Over 60 lines on purpose: every route of the adapter is visible in this one place.
+        enter = self.base.enter
+
+        def public(_interaction: discord.Interaction[Any]) -> bool:
+            return False
+
+        def always(_interaction: discord.Interaction[Any]) -> bool:
+            return True
+
+        personal = in_group  # a personal answer is ephemeral in a server channel
+
+        def simple(name: str, handler: Handler, private: Private = public) -> None:
             async def callback(interaction: discord.Interaction[Any]) -> None:
-                await guard(interaction, handler)
+                await handler(interaction, await enter(interaction, ephemeral=private(interaction)))
 
             self._add(tree, name, callback)
 
         simple("help", self.study.help)
         simple("daily", self.study.daily)
         simple("topics", self.study.topics)
-        simple("streak", self.study.streak)
-        simple("stats", self.study.stats)
+        simple("streak", self.study.streak, personal)
+        simple("stats", self.study.stats, personal)
         simple("unsubscribe", self.subscribe.unsubscribe)
-        simple("stopquiz", self.quiz.stopquiz)
-        simple("exercises", self.exercises.exercises)
-        simple("hint", self.exercises.hint)
-        simple("giveup", self.exercises.giveup)
+        simple("stopquiz", self.quiz.stopquiz, always)
+        simple("exercises", self.exercises.exercises, always)
+        simple("hint", self.exercises.hint, always)
+        simple("giveup", self.exercises.giveup, always)
 
         async def question(interaction: discord.Interaction[Any], topic: str | None = None) -> None:
-            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
-                await self.study.question(inter, ctx, topic)
-
-            await guard(interaction, handle)
+            await self.study.question(interaction, await enter(interaction), topic)
 
         async def subscribe(
             interaction: discord.Interaction[Any],
             time: app_commands.Range[str, 1, 5] | None = None,
             topic: str | None = None,
         ) -> None:
-            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
-                await self.subscribe.subscribe(inter, ctx, time, topic)
-
-            await guard(interaction, handle)
+            await self.subscribe.subscribe(interaction, await enter(interaction), time, topic)
 
         async def timezone(interaction: discord.Interaction[Any], zone: str) -> None:
-            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
-                await self.study.timezone(inter, ctx, zone)
-
-            await guard(interaction, handle)
+            await self.study.timezone(interaction, await enter(interaction), zone)
 
         async def lang(interaction: discord.Interaction[Any], language: str) -> None:
-            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
-                await self.study.lang(inter, ctx, language)
-
-            await guard(interaction, handle)
+            await self.study.lang(interaction, await enter(interaction), language)
 
         async def run(
             interaction: discord.Interaction[Any],
             code: app_commands.Range[str, 1, 6000] | None = None,
             device: str | None = None,
         ) -> None:
-            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
-                await self.run.run(inter, ctx, code, device)
-
-            await guard(interaction, handle)
+            # Without code the answer is the code form: it must be the first response.
+            ctx = await enter(interaction, defer=bool(code and code.strip()))
+            await self.run.run(interaction, ctx, code, device)
 
         async def quiz(
             interaction: discord.Interaction[Any],
             count: app_commands.Range[int, 1, 20] | None = None,
             topic: str | None = None,
         ) -> None:
-            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
-                await self.quiz.quiz(inter, ctx, count, topic)
-
-            await guard(interaction, handle)
+            await self.quiz.quiz(interaction, await enter(interaction), count, topic)
 
         async def leaderboard(
             interaction: discord.Interaction[Any], period: str | None = None
         ) -> None:
-            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
-                await self.quiz.leaderboard(inter, ctx, period)
-
-            await guard(interaction, handle)
+            switch = (period or "").lower() in {"on", "off"}
+            ctx = await enter(interaction, ephemeral=switch)
+            await self.quiz.leaderboard(interaction, ctx, period)
 
         async def review(
             interaction: discord.Interaction[Any],
             retention: float | None = None,
         ) -> None:
-            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
-                await self.review.review(inter, ctx, None if retention is None else str(retention))
-
-            await guard(interaction, handle)
+            ctx = await enter(interaction, ephemeral=personal(interaction))
+            await self.review.review(
+                interaction, ctx, None if retention is None else str(retention)
+            )
 
         async def remind(
             interaction: discord.Interaction[Any],
             time: app_commands.Range[str, 1, 5] | None = None,
         ) -> None:
-            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
-                await self.review.remind(inter, ctx, time)
-
-            await guard(interaction, handle)
+            ctx = await enter(interaction, ephemeral=personal(interaction))
+            await self.review.remind(interaction, ctx, time)
 
         async def admin(interaction: discord.Interaction[Any], action: str | None = None) -> None:
-            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
-                await self.admin.admin(inter, ctx, action)
-
-            await guard(interaction, handle)
+            ctx = await enter(interaction, ephemeral=True)
+            await self.admin.admin(interaction, ctx, action)
 
         async def exercise(
             interaction: discord.Interaction[Any],
             which: app_commands.Range[str, 1, 100] | None = None,
         ) -> None:
-            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
-                await self.exercises.exercise(inter, ctx, which)
-
-            await guard(interaction, handle)
+            ctx = await enter(interaction, ephemeral=personal(interaction))
+            await self.exercises.exercise(interaction, ctx, which)
 
         async def submit(
             interaction: discord.Interaction[Any],
             code: app_commands.Range[str, 1, 6000] | None = None,
         ) -> None:
-            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
-                await self.exercises.submit(inter, ctx, code)
-
-            await guard(interaction, handle)
+            # Without code the answer is the code form: it must be the first response.
+            has_code = bool(code and code.strip())
+            ctx = await enter(interaction, ephemeral=personal(interaction), defer=has_code)
+            await self.exercises.submit(interaction, ctx, code)
 
         routes: dict[str, Callable[..., Coroutine[Any, Any, None]]] = {
             "question": question,
@@ -287,9 +281,6 @@ class Routes:
             self._add(tree, name, callback)
 
         async def run_menu(interaction: discord.Interaction[Any], message: discord.Message) -> None:
-            async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
-                await self.run.run_message(inter, ctx, message)
-
-            await guard(interaction, handle)
+            await self.run.run_message(interaction, await enter(interaction), message)
 
         tree.add_command(app_commands.ContextMenu(name=RUN_CODE_MENU, callback=run_menu))

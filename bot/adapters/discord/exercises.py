@@ -9,10 +9,11 @@ from typing import Any
 import discord
 
 from bot.adapters import exercise_render, render
-from bot.adapters.discord.base import Base, embed, routed
+from bot.adapters.discord.base import Base, acknowledge, embed, in_group, locale_lang, respond
+from bot.adapters.discord.buttons import StudyModal, SubmitButton
 from bot.adapters.discord.runcode import MODAL_CODE_CHARS, RunHandlers
 from bot.errors import UserInputError
-from bot.exercises.models import EXERCISE_TOPICS
+from bot.exercises.models import EXERCISE_TOPICS, Exercise
 from bot.i18n import _
 from bot.services.exercises import parse_submission
 from bot.services.model import Lang
@@ -20,31 +21,28 @@ from bot.services.study import Context
 
 log = logging.getLogger(__name__)
 
-# The "Submit" button under a shown exercise: it opens the modal for the user's current one.
-SUBMIT = "ex:submit"
-MODAL = "ex:modal"
 MAX_CHOICES = 25
 # The modal is prefilled with the user's last submission: kept in memory for this many users
 # (a restart falls back to the starter code).
 REMEMBERED_SUBMISSIONS = 1000
 
 
-def exercise_view(lang: Lang) -> discord.ui.View:
+def exercise_view(lang: Lang, exercise_id: str) -> discord.ui.View:
     """Return the "Submit" button under a shown exercise."""
     view = discord.ui.View(timeout=None)
-    view.add_item(
-        discord.ui.Button(
-            label=_(lang, "📝 Submit"), custom_id=SUBMIT, style=discord.ButtonStyle.primary
-        )
-    )
-    return routed(view)
+    view.add_item(SubmitButton(exercise_id, label=_(lang, "📝 Submit")))
+    return view
 
 
-class SubmitModal(discord.ui.Modal):
+class SubmitModal(StudyModal):
     """A paragraph field for the code of the current exercise, prefilled."""
 
-    def __init__(self, handlers: ExerciseHandlers, lang: Lang, title: str, code: str) -> None:
-        super().__init__(title=_(lang, "Submit: {title}", title=title)[:45], custom_id=MODAL)
+    def __init__(
+        self, handlers: ExerciseHandlers, lang: Lang, user_id: int, exercise: Exercise, code: str
+    ) -> None:
+        # discord.py keys open modals by custom id alone: one per user and exercise.
+        title = _(lang, "Submit: {title}", title=exercise.title.get(lang))[:45]
+        super().__init__(title=title, custom_id=f"ex:modal:{user_id}:{exercise.id}")
         self.handlers = handlers
         self.code: discord.ui.TextInput[SubmitModal] = discord.ui.TextInput(
             label=_(lang, "Code")[:45],
@@ -57,12 +55,8 @@ class SubmitModal(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         """Grade the submitted code."""
-        code = self.code.value
-
-        async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
-            await self.handlers.grade(inter, ctx, code)
-
-        await self.handlers.base.guarded(interaction, handle)
+        ctx = await self.handlers.base.enter(interaction, ephemeral=in_group(interaction))
+        await self.handlers.grade(interaction, ctx, self.code.value)
 
 
 class ExerciseHandlers:
@@ -73,6 +67,8 @@ class ExerciseHandlers:
         self.core = base.core
         self.runs = base.runs
         self.run = run
+        # By Discord user id and exercise: the "Submit" button opens the modal before any
+        # database work.
         self._last: OrderedDict[tuple[int, str], str] = OrderedDict()
 
     def choices(self, lang: Lang, typed: str) -> list[discord.app_commands.Choice[str]]:
@@ -102,9 +98,10 @@ class ExerciseHandlers:
             "Press 📝 Submit below for a code box, or /submit code:… for one line. "
             "/hint gives a hint; /giveup shows the solution after one attempt.",
         )
-        await interaction.response.send_message(
-            embed=embed(exercise_render.exercise(shown, how)),
-            view=exercise_view(ctx.lang),
+        await respond(
+            interaction,
+            embeds=[embed(exercise_render.exercise(shown, how))],
+            view=exercise_view(ctx.lang, shown.exercise.id),
             ephemeral=self.base.personal(ctx),
         )
 
@@ -141,9 +138,15 @@ class ExerciseHandlers:
             return
         await self.open_modal(interaction, ctx)
 
-    async def button(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
-        """The "Submit" button under a shown exercise: open the modal."""
-        await self.open_modal(interaction, ctx)
+    async def button(self, interaction: discord.Interaction[Any], exercise_id: str | None) -> None:
+        """The "Submit" button under a shown exercise: open its modal (the submit is checked)."""
+        exercise = self.core.exercises.bank.get(exercise_id) if exercise_id else None
+        if exercise is None:  # a button from before it carried the exercise
+            await self.open_modal(interaction, await self.base.enter(interaction, defer=False))
+            return
+        await interaction.response.send_modal(
+            self._modal(interaction, locale_lang(interaction), exercise)
+        )
 
     async def open_modal(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
         """Open the modal with the user's last submission, or the starter code."""
@@ -151,12 +154,15 @@ class ExerciseHandlers:
         if current is None:
             raise UserInputError("no_exercise")
         self.run.check(interaction, ctx)
-        exercise = current[0]
-        code = self._last.get((ctx.user.id, exercise.id), exercise.starter)
+        await interaction.response.send_modal(self._modal(interaction, ctx.lang, current[0]))
+
+    def _modal(
+        self, interaction: discord.Interaction[Any], lang: Lang, exercise: Exercise
+    ) -> SubmitModal:
+        code = self._last.get((interaction.user.id, exercise.id), exercise.starter)
         if len(code) > MODAL_CODE_CHARS:  # a cut program would only confuse: start over
             code = exercise.starter
-        title = exercise.title.get(ctx.lang)
-        await interaction.response.send_modal(SubmitModal(self, ctx.lang, title, code))
+        return SubmitModal(self, lang, interaction.user.id, exercise, code)
 
     async def grade(self, interaction: discord.Interaction[Any], ctx: Context, text: str) -> None:
         """Defer at once, grade the code on the runner, then edit the response with the verdict."""
@@ -164,12 +170,12 @@ class ExerciseHandlers:
         code = parse_submission(text, None, self.runs.max_code_bytes)
         if await self.core.exercises.current(ctx) is None:
             raise UserInputError("no_exercise")
-        await interaction.response.defer(thinking=True, ephemeral=self.base.personal(ctx))
+        await acknowledge(interaction, ephemeral=self.base.personal(ctx))
         await self.run.after_quiz_poll(interaction, ctx)  # submitted code runs like /run's
         submitted = await self.core.exercises.submit(
             ctx, code, self.runs, f"discord:{interaction.user.id}"
         )
-        self._remember(ctx.user.id, submitted.exercise.id, code)
+        self._remember(interaction.user.id, submitted.exercise.id, code)
         wall = self.core.settings.run_wall_time_s
         text = exercise_render.verdict(ctx.lang, submitted, wall)
         await interaction.edit_original_response(content=None, embed=embed(text))

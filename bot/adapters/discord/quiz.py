@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import logging
-import re
 from datetime import UTC, timedelta
 from typing import Any
 
 import discord
 
 from bot.adapters import quiz_render, render
-from bot.adapters.discord.base import PLATFORM, Base, channel_of, custom_id, embed, routed
+from bot.adapters.discord.base import PLATFORM, Base, channel_of, embed
+from bot.adapters.discord.buttons import QuizButton
 from bot.errors import UserInputError
 from bot.i18n import _
 from bot.services.model import Chat
-from bot.services.quiz_platform import CloseReason, PollSpec, QuizRunning, SentPoll
+from bot.services.quiz_platform import CloseReason, PollSpec, SentPoll
 from bot.services.sending import ChatGone, SendFailed, SendRefused
 from bot.services.study import Context
 
 log = logging.getLogger(__name__)
-
-# "qz:<session>-<position>:<option>": the poll reference the service stores, and an option.
-_CUSTOM_ID = re.compile(r"^qz:(\d{1,12}-\d{1,3}):(\d)$")
 
 
 def poll_ref(poll: PollSpec) -> str:
@@ -37,15 +34,15 @@ def poll_view(poll: PollSpec, *, disabled: bool = False) -> discord.ui.View:
         if disabled and i == poll.correct:
             style = discord.ButtonStyle.success
         view.add_item(
-            discord.ui.Button(
+            QuizButton(
+                f"qz:{poll_ref(poll)}:{i}",
                 label=render.LETTERS[i],
-                custom_id=f"qz:{poll_ref(poll)}:{i}",
                 style=style,
                 disabled=disabled,
                 row=i // 5,
             )
         )
-    return routed(view)
+    return view
 
 
 def poll_embed(poll: PollSpec, deadline: int | None, reveal: str | None = None) -> discord.Embed:
@@ -123,11 +120,7 @@ class QuizHandlers:
     ) -> None:
         """Start a quiz of N questions, optionally on one topic."""
         args = [str(a) for a in (count, topic) if a is not None]
-        try:
-            session = await self.core.quiz.start(ctx, args)
-        except QuizRunning as running:
-            await self.base.problem(interaction, ctx.lang, running)
-            return
+        session = await self.core.quiz.start(ctx, args)  # QuizRunning says who runs one
         await self.base.reply(interaction, quiz_render.intro(self.core.bank, ctx.lang, session))
         await self.core.quiz.begin(session.id)
 
@@ -135,9 +128,8 @@ class QuizHandlers:
         """End the running quiz (its starter, a member with Manage Server, or an operator)."""
         if await self.core.quiz.running(ctx.chat) is None:
             raise UserInputError("no_quiz")
-        await interaction.response.defer(thinking=True, ephemeral=True)
         await self.core.quiz.stop(ctx, privileged=await self.base.is_admin(interaction, ctx))
-        await interaction.edit_original_response(content=_(ctx.lang, "⏹ Quiz stopped."))
+        await self.base.reply(interaction, _(ctx.lang, "⏹ Quiz stopped."), ephemeral=True)
 
     async def leaderboard(
         self, interaction: discord.Interaction[Any], ctx: Context, period: str | None
@@ -155,20 +147,18 @@ class QuizHandlers:
             interaction, "", embeds=[embed(quiz_render.leaderboard(ctx.lang, board, zone))]
         )
 
-    async def button(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+    async def button(self, interaction: discord.Interaction[Any], ref: str, option: int) -> None:
         """Score a press on a quiz button; late and repeated presses are refused politely."""
-        match = _CUSTOM_ID.match(custom_id(interaction))
+        ctx = await self.base.enter(interaction)
         user = interaction.user
-        answer = None
-        if match is not None:
-            answer = await self.core.quiz.answer(
-                platform=PLATFORM,
-                poll_ref=match.group(1),
-                user_id=str(user.id),
-                user_name=user.display_name or user.name,
-                language_code=str(interaction.locale),
-                option_ids=[int(match.group(2))],
-            )
+        answer = await self.core.quiz.answer(
+            platform=PLATFORM,
+            poll_ref=ref,
+            user_id=str(user.id),
+            user_name=user.display_name or user.name,
+            language_code=str(interaction.locale),
+            option_ids=[option],
+        )
         if answer is None or answer.poll is None:
             text = _(ctx.lang, "This question is no longer available.")
         elif not answer.counted:

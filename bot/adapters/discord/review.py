@@ -16,10 +16,11 @@ from bot.adapters.admin_render import (
     bank_refused,
     bank_reloaded,
 )
-from bot.adapters.discord.base import Base, custom_id, embed, routed
+from bot.adapters.discord.base import Base, embed, respond
+from bot.adapters.discord.buttons import ReviewButton
 from bot.adapters.discord.study import REVIEW_DUE, question_message
 from bot.adapters.discord.usage import usage as discord_usage
-from bot.errors import ContentError, UserInputError
+from bot.errors import ContentError
 from bot.i18n import _
 from bot.services.study import Context
 
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 
 # "rv:<prompt>:<option>" answers a review card (":c" when a daily batch, capped, served it);
 # "rv:go" starts a review (the reminder's button), "rv:daily" the daily question's batch.
-_CUSTOM_ID = re.compile(r"^rv:(\d{1,12}):(\d)(:c)?$")
 START = "rv:go"
 
 
@@ -37,25 +37,17 @@ def card_view(prompt_id: int, options: int, capped: bool = False) -> discord.ui.
     tail = ":c" if capped else ""
     for i in range(options):
         view.add_item(
-            discord.ui.Button(
-                label=render.LETTERS[i],
-                custom_id=f"rv:{prompt_id}:{i}{tail}",
-                style=discord.ButtonStyle.primary,
-                row=i // 5,
-            )
+            ReviewButton(f"rv:{prompt_id}:{i}{tail}", label=render.LETTERS[i], row=i // 5)
         )
-    return routed(view)
+    return view
 
 
 def start_view(lang: str) -> discord.ui.View:
     """Return the reminder's "Start" button."""
     view = discord.ui.View(timeout=None)
-    view.add_item(
-        discord.ui.Button(
-            label=review_render.start_button("zh" if lang == "zh" else "en"), custom_id=START
-        )
-    )
-    return routed(view)
+    label = review_render.start_button("zh" if lang == "zh" else "en")
+    view.add_item(ReviewButton(START, label=label, style=discord.ButtonStyle.secondary))
+    return view
 
 
 class ReviewHandlers:
@@ -99,14 +91,12 @@ class ReviewHandlers:
         body = render.question(self.core.bank, shown.question, shown.lang, "review")
         options = len(shown.question.text(shown.lang).quiz.options)
         view = card_view(shown.prompt.id, options, capped)
-        if interaction.response.is_done():
-            await interaction.followup.send(embed=embed(body), view=view, ephemeral=private)
-        else:
-            await interaction.response.send_message(embed=embed(body), view=view, ephemeral=private)
+        await respond(interaction, embeds=[embed(body)], view=view, ephemeral=private)
 
-    async def button(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+    async def button(self, interaction: discord.Interaction[Any], match: re.Match[str]) -> None:
         """Answer a review card (then the next comes), or start reviewing from a reminder."""
-        pressed = custom_id(interaction)
+        ctx = await self.base.enter(interaction)
+        pressed = match.string
         if pressed == START:
             await self.serve(interaction, ctx)
             return
@@ -116,11 +106,8 @@ class ReviewHandlers:
             else:  # nothing due any more: a new question keeps the streak
                 await self.send_new(interaction, ctx)
             return
-        match = _CUSTOM_ID.match(pressed)
-        if match is None:
-            raise UserInputError("stale_button")
-        found = await self.core.study.pressed(ctx, int(match.group(1)))
-        result = await self.core.study.answer(ctx, found[0].id, int(match.group(2)))
+        found = await self.core.study.pressed(ctx, int(match["prompt"]))
+        result = await self.core.study.answer(ctx, found[0].id, int(match["opt"]))
         if result.status != "recorded" or result.question is None:
             text = (
                 render.verdict_short(result)
@@ -130,20 +117,19 @@ class ReviewHandlers:
             await self.base.reply(interaction, text, ephemeral=True)
             return
         body = render.question(self.core.bank, result.question, result.lang, "review")
-        await interaction.response.edit_message(
+        await interaction.edit_original_response(
             embed=embed(body + "\n\n" + render.verdict(result)), view=None
         )
         await self.base.send_leech(interaction, ctx, result)
-        await self.serve(interaction, ctx, capped=match.group(3) is not None)
+        await self.serve(interaction, ctx, capped=match["capped"] is not None)
 
     async def send_new(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
         """Answer with a new question (its buttons are the study ones)."""
         shown = await self.core.study.show(ctx, "question")
         question, view = question_message(self.core.bank, shown)
-        sent = await interaction.response.send_message(
-            embed=question, view=view, ephemeral=self.base.personal(ctx)
+        ref = await respond(
+            interaction, embeds=[question], view=view, ephemeral=self.base.personal(ctx)
         )
-        ref = str(sent.message_id or interaction.id)
         await self.core.study.attach_message(shown.prompt.id, ref)
 
     async def remind(
@@ -172,7 +158,6 @@ class AdminHandlers:
         if not self.core.access.is_operator(ctx):
             await self.base.reply(interaction, admin_refused(ctx.lang), ephemeral=True)
             return
-        await interaction.response.defer(thinking=True, ephemeral=True)
         if action == "stats":
             text = admin_stats(ctx.lang, await self.core.admin.stats(self.base.runs))
         elif action == "reload":

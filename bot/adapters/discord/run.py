@@ -11,6 +11,7 @@ import discord
 from bot.adapters.discord.client import StudyClient
 from bot.adapters.serve import PlatformFailed
 from bot.app import Core
+from bot.metrics.bot import BotMetrics
 from bot.metrics.health import Check, Unhealthy
 from bot.services.runs import RunService
 
@@ -29,7 +30,13 @@ class DiscordPlatform:
 
     name = "discord"
 
-    def __init__(self, core: Core, runs: RunService, stop: asyncio.Event) -> None:
+    def __init__(
+        self,
+        core: Core,
+        runs: RunService,
+        stop: asyncio.Event,
+        metrics: BotMetrics | None = None,
+    ) -> None:
         settings = core.settings
         assert settings.discord_bot_token is not None  # noqa: S101 - checked by serve_main
         self._token = settings.discord_bot_token.get_secret_value()
@@ -37,7 +44,7 @@ class DiscordPlatform:
         self.stop_event = stop
         # Read by discord.py for every request (REST and interaction webhooks): set before any.
         discord.http.Route.BASE = self.base_url
-        self.client = StudyClient(core, runs)
+        self.client = StudyClient(core, runs, metrics)
         self.failure: str | None = None
         self._task: asyncio.Task[None] | None = None
 

@@ -9,7 +9,8 @@ from typing import Any
 import discord
 
 from bot.adapters import render
-from bot.adapters.discord.base import MAX_CONTENT, Base
+from bot.adapters.discord.base import MAX_CONTENT, Base, acknowledge
+from bot.adapters.discord.buttons import StudyModal
 from bot.adapters.discord.markdown import code_block, to_markdown
 from bot.adapters.run_render import combined_output, run_problem, status_line
 from bot.content.models import Question
@@ -60,11 +61,13 @@ def run_message(
     return "\n".join(lines + notes)[:MAX_CONTENT], files
 
 
-class RunModal(discord.ui.Modal):
+class RunModal(StudyModal):
     """A paragraph field for multi-line code."""
 
-    def __init__(self, handlers: RunHandlers, lang: Lang, device: str | None) -> None:
-        super().__init__(title=_(lang, "Run PyTorch code")[:45], custom_id="run:modal")
+    def __init__(self, handlers: RunHandlers, lang: Lang, user_id: int, device: str | None) -> None:
+        # discord.py keys open modals by custom id alone: one per user, or users would swap
+        # each other's modal (and device).
+        super().__init__(title=_(lang, "Run PyTorch code")[:45], custom_id=f"run:modal:{user_id}")
         self.handlers = handlers
         self.device = device
         self.code: discord.ui.TextInput[RunModal] = discord.ui.TextInput(
@@ -77,12 +80,8 @@ class RunModal(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         """Run the submitted code."""
-        code = self.code.value
-
-        async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
-            await self.handlers.run_code(inter, ctx, code, self.device)
-
-        await self.handlers.base.guarded(interaction, handle)
+        ctx = await self.handlers.base.enter(interaction)
+        await self.handlers.run_code(interaction, ctx, self.code.value, self.device)
 
 
 class RunHandlers:
@@ -116,7 +115,8 @@ class RunHandlers:
             return
         if not word:
             self.check(interaction, ctx)
-            await interaction.response.send_modal(RunModal(self, ctx.lang, device))
+            modal = RunModal(self, ctx.lang, interaction.user.id, device)
+            await interaction.response.send_modal(modal)
             return
         await self.run_code(interaction, ctx, code or "", device)
 
@@ -164,8 +164,8 @@ class RunHandlers:
         )
 
     async def run_job(self, interaction: discord.Interaction[Any], ctx: Context, job: Job) -> None:
-        """Defer at once, run the job, then edit the response with the result."""
-        await interaction.response.defer(thinking=True)
+        """Run the job (the interaction is deferred), then edit the response with the result."""
+        await acknowledge(interaction)
         await self.after_quiz_poll(interaction, ctx)
 
         async def on_queued(position: int) -> None:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import io
 import logging
-import re
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import discord
 
 from bot.adapters import render, review_render, stats_render
 from bot.adapters.commands import menu
-from bot.adapters.discord.base import PLATFORM, Base, Inflight, custom_id, embed, routed
+from bot.adapters.discord.base import PLATFORM, Base, embed, locale_lang, respond
+from bot.adapters.discord.buttons import Press, QuestionButton, ReviewButton, StudyModal
 from bot.adapters.discord.markdown import cut
 from bot.adapters.stats_picture import PictureRenderer
 from bot.app import Core
@@ -29,41 +28,9 @@ log = logging.getLogger(__name__)
 
 STATS_PICTURE = "stats.png"
 
-# Custom ids of question buttons: "dq:a:<prompt>:<option>" answers, "dq:r:<prompt>" reveals,
-# "dq:h", "dq:x" and "dq:p" show the hint, run the snippet and report a problem.
-# A forged id is refused: it must parse, and its prompt must belong to the channel it came from.
-_CUSTOM_ID = re.compile(r"^dq:(a|r|h|x|p):(\d{1,12})(?::(\d))?$")
-_ACTIONS: dict[str, Literal["reveal", "hint", "run", "report"]] = {
-    "r": "reveal",
-    "h": "hint",
-    "x": "run",
-    "p": "report",
-}
 MAX_BUTTONS_PER_ROW = 5
 # "Review n due" under a private daily question: a batch capped at STUDYBOT_DAILY_REVIEWS a day.
 REVIEW_DUE = "rv:daily"
-
-
-@dataclass(frozen=True)
-class Press:
-    """A parsed press of a question button."""
-
-    action: Literal["answer", "reveal", "hint", "run", "report"]
-    prompt_id: int
-    option: int = -1
-
-
-def parse_custom_id(custom_id: str) -> Press | None:
-    """Parse a question button's custom id; None for anything we did not make."""
-    match = _CUSTOM_ID.match(custom_id)
-    if match is None:
-        return None
-    kind, prompt, option = match.groups()
-    if kind == "a" and option is not None:
-        return Press("answer", int(prompt), int(option))
-    if kind in _ACTIONS and option is None:
-        return Press(_ACTIONS[kind], int(prompt))
-    return None
 
 
 def question_view(
@@ -80,52 +47,40 @@ def question_view(
     last_row = (options + MAX_BUTTONS_PER_ROW - 1) // MAX_BUTTONS_PER_ROW if answers else 0
     if hint and answers:
         view.add_item(
-            discord.ui.Button(
-                label=_(lang, "💡 Hint"),
-                custom_id=f"dq:h:{prompt_id}",
-                style=discord.ButtonStyle.secondary,
-                row=last_row,
-            )
+            QuestionButton(Press("hint", prompt_id), label=_(lang, "💡 Hint"), row=last_row)
         )
     if answers:
         for i in range(options):
             view.add_item(
-                discord.ui.Button(
+                QuestionButton(
+                    Press("answer", prompt_id, i),
                     label=render.LETTERS[i],
-                    custom_id=f"dq:a:{prompt_id}:{i}",
                     style=discord.ButtonStyle.primary,
                     row=i // MAX_BUTTONS_PER_ROW,
                 )
             )
     view.add_item(
-        discord.ui.Button(
-            label=_(lang, "💡 Show answer"),
-            custom_id=f"dq:r:{prompt_id}",
-            style=discord.ButtonStyle.secondary,
-            row=last_row,
-        )
+        QuestionButton(Press("reveal", prompt_id), label=_(lang, "💡 Show answer"), row=last_row)
     )
     if review_due > 0:
         view.add_item(
-            discord.ui.Button(
+            ReviewButton(
+                REVIEW_DUE,
                 label=review_render.review_due_button(lang, review_due),
-                custom_id=REVIEW_DUE,
                 style=discord.ButtonStyle.success,
                 row=last_row + 1,
             )
         )
-    return routed(view)
+    return view
 
 
 def answer_view(prompt_id: int, lang: Lang, runnable: bool) -> discord.ui.View:
     """Return the buttons under a reference answer: run its snippet, report a problem."""
     view = discord.ui.View(timeout=None)
     if runnable:
-        view.add_item(discord.ui.Button(label=_(lang, "▶ Run it"), custom_id=f"dq:x:{prompt_id}"))
-    view.add_item(
-        discord.ui.Button(label=_(lang, "⚠ Report a problem"), custom_id=f"dq:p:{prompt_id}")
-    )
-    return routed(view)
+        view.add_item(QuestionButton(Press("run", prompt_id), label=_(lang, "▶ Run it")))
+    view.add_item(QuestionButton(Press("report", prompt_id), label=_(lang, "⚠ Report a problem")))
+    return view
 
 
 def question_message(bank: ContentBank, shown: Shown) -> tuple[discord.Embed, discord.ui.View]:
@@ -152,11 +107,13 @@ class SnippetRunner(Protocol):
         ...
 
 
-class ReportModal(discord.ui.Modal):
+class ReportModal(StudyModal):
     """Ask what is wrong with a question; the answer is stored for the operators."""
 
-    def __init__(self, study: StudyHandlers, lang: Lang, prompt_id: int) -> None:
-        super().__init__(title=_(lang, "⚠ Report a problem")[:45], custom_id=f"report:{prompt_id}")
+    def __init__(self, study: StudyHandlers, lang: Lang, user_id: int, prompt_id: int) -> None:
+        # discord.py keys open modals by custom id alone: one per user and question.
+        custom_id = f"report:{user_id}:{prompt_id}"
+        super().__init__(title=_(lang, "⚠ Report a problem")[:45], custom_id=custom_id)
         self.study = study
         self.prompt_id = prompt_id
         self.text: discord.ui.TextInput[ReportModal] = discord.ui.TextInput(
@@ -168,27 +125,18 @@ class ReportModal(discord.ui.Modal):
         self.add_item(self.text)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        """Store the report."""
-        text = self.text.value
-
-        async def handle(inter: discord.Interaction[Any], ctx: Context) -> None:
-            filed = await self.study.core.reports.report_prompt(ctx, self.prompt_id, text)
-            await self.study.reply(inter, render.report_filed(ctx.lang, filed), ephemeral=True)
-
-        await self.study.guarded(interaction, handle)
+        """Store the report (the question must be one shown in this chat)."""
+        ctx = await self.study.enter(interaction, ephemeral=True)
+        await self.study.core.study.pressed(ctx, self.prompt_id)
+        filed = await self.study.core.reports.report_prompt(ctx, self.prompt_id, self.text.value)
+        await self.study.reply(interaction, render.report_filed(ctx.lang, filed), ephemeral=True)
 
 
 class StudyHandlers(Base):
     """The study commands and the question buttons."""
 
-    def __init__(
-        self,
-        core: Core,
-        runs: RunService,
-        inflight: Inflight,
-        tools: SnippetRunner,
-    ) -> None:
-        super().__init__(core, runs, inflight)
+    def __init__(self, core: Core, runs: RunService, tools: SnippetRunner) -> None:
+        super().__init__(core, runs)
         self.tools = tools
         self.pictures = PictureRenderer()  # closed by the client
 
@@ -196,10 +144,9 @@ class StudyHandlers(Base):
         """Answer the interaction with a question; return the message id (the send of /daily)."""
         question, view = question_message(self.core.bank, shown)
         try:
-            sent = await interaction.response.send_message(embed=question, view=view)
+            return await respond(interaction, embeds=[question], view=view)
         except discord.HTTPException as e:
             raise SendFailed(str(e)) from e
-        return str(sent.message_id or interaction.id)
 
     # -- commands -----------------------------------------------------------------------
     async def help(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
@@ -211,11 +158,14 @@ class StudyHandlers(Base):
     async def daily(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
         """Show today's question of this channel (or DM)."""
 
+        answered: list[str] = []
+
         async def send(chat: Chat, shown: Shown) -> str:
-            return await self._respond_question(interaction, shown)
+            answered.append(await self._respond_question(interaction, shown))
+            return answered[-1]
 
         outcome = await self.core.daily.today(ctx, send)
-        if interaction.response.is_done():
+        if answered:
             return
         if outcome.status == "failed":
             text = _(ctx.lang, "Discord did not take the question just now. Try /daily again.")
@@ -250,8 +200,6 @@ class StudyHandlers(Base):
                 interaction, stats_render.empty(ctx.lang), ephemeral=self.personal(ctx)
             )
             return
-        # The first picture starts the drawing worker (a second or two): defer first.
-        await interaction.response.defer(thinking=True, ephemeral=self.personal(ctx))
         png = await self.pictures.render(
             stats_render.picture_spec(self.core.bank, ctx.lang, overview)
         )
@@ -280,12 +228,17 @@ class StudyHandlers(Base):
         await self.reply(interaction, _(ctx.lang, "I will speak English from now on."))
 
     # -- buttons ------------------------------------------------------------------------
-    async def button(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
-        """Grade an option or reveal the answer; refuse ids we did not make."""
-        press = parse_custom_id(custom_id(interaction))
-        if press is None:
-            raise UserInputError("stale_button")
-        prompt, question = await self.core.study.pressed(ctx, press.prompt_id)
+    async def button(self, interaction: discord.Interaction[Any], press: Press) -> None:
+        """Grade an option, reveal the answer, or open the report form; refuse foreign ids."""
+        if press.action == "report":  # a form answers first: its submit checks the question
+            lang = locale_lang(interaction)
+            modal = ReportModal(self, lang, interaction.user.id, press.prompt_id)
+            await interaction.response.send_modal(modal)
+            return
+        # "Run it" answers with a message of its own (the result); the others follow up.
+        ctx = await self.enter(interaction, thinking=press.action == "run")
+        forged = press.action == "answer" and press.option < 0
+        prompt, question = await self.core.study.pressed(ctx, None if forged else press.prompt_id)
         if press.action == "reveal":
             await self._reveal(interaction, ctx, prompt.id)
             return
@@ -296,9 +249,6 @@ class StudyHandlers(Base):
             return
         if press.action == "run":
             await self.tools.run_snippet(interaction, ctx, question)
-            return
-        if press.action == "report":
-            await interaction.response.send_modal(ReportModal(self, ctx.lang, prompt.id))
             return
         result = await self.core.study.answer(ctx, prompt.id, press.option)
         if result.status == "stale" or result.question is None:
@@ -314,7 +264,7 @@ class StudyHandlers(Base):
             edited = embed(body + "\n\n" + render.verdict(result))
             options = len(question.text(prompt.language).quiz.options)
             view = question_view(prompt.id, options, prompt.language, answers=False)
-            await interaction.response.edit_message(embed=edited, view=view)
+            await interaction.edit_original_response(embed=edited, view=view)
         await self.send_leech(interaction, ctx, result)
 
     async def _reveal(
@@ -333,9 +283,7 @@ class StudyHandlers(Base):
             return
         text = render.reference_answer(question, prompt.language)
         view = answer_view(prompt_id, ctx.lang, question.snippet is not None)
-        await interaction.response.send_message(
-            embed=embed(text), view=view, ephemeral=ctx.chat.is_group
-        )
+        await respond(interaction, embeds=[embed(text)], view=view, ephemeral=ctx.chat.is_group)
 
 
 def short(text: str) -> str:
