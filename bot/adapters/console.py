@@ -252,7 +252,7 @@ class Console(ConsolePlatform, ConsoleRun, ConsoleReview):
 
     async def daily(self, ctx: Context, arg: str, line: str) -> None:
         """Show today's question; say so when it cannot be shown."""
-        outcome = await self.core.daily.today(ctx, self.send_prompt)
+        outcome = await self.core.daily_schedule.today(ctx, self.send_prompt)
         problem = render.daily_problem(ctx.lang, outcome.status)
         if problem is not None:
             self.say(problem)

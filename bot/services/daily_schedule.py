@@ -19,10 +19,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.services.daily import DailyService, DeliveryOutcome
+from bot.services.daily import DailyService, DeliveryOutcome, Sender
 from bot.services.platform import Platforms
 from bot.services.sending import SendFailed
-from bot.services.study import Shown
+from bot.services.study import Context, Shown
 from bot.services.timers import Timers
 from bot.storage.records import Chat
 
@@ -55,6 +55,7 @@ class DailySchedule:
         self.timers = timers
         self.clock = clock
         self.platforms = platforms
+        daily.study.schedule_hooks.append(self.reschedule)
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._scheduled: set[int] = set()  # chats with timers, so shutdown can drop them
         self._delivering: set[asyncio.Task[Any]] = set()
@@ -91,6 +92,17 @@ class DailySchedule:
                 "(at most once), they may be missing in those chats",
                 interrupted,
             )
+
+    async def today(self, ctx: Context, send: Sender) -> DeliveryOutcome:
+        """Show today's question now (/daily); a send that surely failed is retried later.
+
+        Nothing reached the platform then: this /daily can be asked again, and a subscribed
+        chat's delivery is retried (a no-op unless it is due and unsent).
+        """
+        outcome = await self.daily.today(ctx, send)
+        if outcome.status == "failed":
+            self.retry_later(ctx.chat.id)
+        return outcome
 
     async def reschedule(self, chat: Chat) -> bool:
         """Set a chat's timer after /subscribe, /timezone or /unsubscribe; deliver if overdue.

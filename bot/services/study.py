@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -84,6 +85,7 @@ class StudyService:
         self.clock = clock
         self.default_zone = default_zone
         self.default_daily_time = default_daily_time
+        self.schedule_hooks: list[Callable[[Chat], Awaitable[object]]] = []
 
     # -- who and where -------------------------------------------------------------------
     async def enter(
@@ -355,6 +357,7 @@ class StudyService:
         if not ctx.chat.is_group:
             await self.repos.users.set_timezone(ctx.user.id, zone)
             user = await self.repos.users.get(ctx.user.id) or user
+        await self._schedule_changed(chat)
         return self.context(user, chat)
 
     async def subscribe(self, ctx: Context, at: str | None) -> Chat:
@@ -367,7 +370,9 @@ class StudyService:
                 raise UserInputError("usage_subscribe") from None
         if ctx.chat.language is None:
             fields["language"] = ctx.lang
-        return await self.repos.chats.update(ctx.chat.id, **fields)
+        chat = await self.repos.chats.update(ctx.chat.id, **fields)
+        await self._schedule_changed(chat)
+        return chat
 
     async def subscribe_args(self, ctx: Context, args: list[str]) -> Chat:
         """Subscribe from command words: an optional HH:MM and an optional topic (or "all")."""
@@ -380,14 +385,22 @@ class StudyService:
                 topic = "all"
             else:
                 topic = self.topic_or_error(word)
-        chat = await self.subscribe(ctx, at)
+        # The topic first: a question owed at once (the time already passed today) keeps to it.
         if topic is not None:
-            chat = await self.set_topic_filter(ctx, None if topic == "all" else topic)
-        return chat
+            await self.set_topic_filter(ctx, None if topic == "all" else topic)
+        return await self.subscribe(ctx, at)
 
     async def unsubscribe(self, ctx: Context) -> Chat:
         """Stop the chat's daily question."""
-        return await self.repos.chats.update(ctx.chat.id, subscribed=False)
+        chat = await self.repos.chats.update(ctx.chat.id, subscribed=False)
+        await self._schedule_changed(chat)
+        return chat
+
+    async def _schedule_changed(self, chat: Chat) -> None:
+        # The daily schedule follows every change of a chat's time, zone or subscription,
+        # whichever platform made it (DailySchedule registers itself here).
+        for hook in self.schedule_hooks:
+            await hook(chat)
 
     async def set_topic_filter(self, ctx: Context, topic: str | None) -> Chat:
         """Limit the chat's daily questions to one topic, or lift the limit with None."""

@@ -96,7 +96,6 @@ class SubscribeHandlers:
         await self.study.require_admin(interaction, ctx)
         args = [a for a in (time, topic) if a]
         chat = await self.core.study.subscribe_args(ctx, args)
-        await self.core.daily_schedule.reschedule(chat)
         zone = self.core.daily.zone(chat)
         text = render.subscribed(self.core.bank, ctx.lang, chat, zone, self.core.clock.now())
         await self.study.reply(interaction, text)
@@ -104,8 +103,7 @@ class SubscribeHandlers:
     async def unsubscribe(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
         """Stop the daily question here."""
         await self.study.require_admin(interaction, ctx)
-        chat = await self.core.study.unsubscribe(ctx)
-        await self.core.daily_schedule.reschedule(chat)
+        await self.core.study.unsubscribe(ctx)
         await self.study.reply(
             interaction, _(ctx.lang, "Unsubscribed. /subscribe brings the daily question back.")
         )

@@ -164,7 +164,7 @@ class StudyHandlers(Base):
             answered.append(await self._respond_question(interaction, shown))
             return answered[-1]
 
-        outcome = await self.core.daily.today(ctx, send)
+        outcome = await self.core.daily_schedule.today(ctx, send)
         if answered:
             return
         if outcome.status == "failed":
@@ -215,7 +215,6 @@ class StudyHandlers(Base):
         """Set the time zone (the user's in DMs, the channel's in a server)."""
         await self.require_admin(interaction, ctx)
         ctx = await self.core.study.set_timezone(ctx, zone)
-        await self.core.daily_schedule.reschedule(ctx.chat)
         shown = ctx.chat_zone if ctx.chat.is_group else ctx.user_zone
         await self.reply(interaction, _(ctx.lang, "Time zone set to {zone}.", zone=shown))
 

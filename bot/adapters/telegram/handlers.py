@@ -149,11 +149,7 @@ class Handlers:
     @command
     async def daily(self, update: Update, context: Ctx, ctx: Context) -> None:
         """Show today's question now; say so when it cannot be shown."""
-        outcome = await self.core.daily.today(ctx, self.sender_in_reply(update))
-        if outcome.status == "failed":
-            # Nothing reached Telegram: this /daily can be sent again, and a subscribed chat's
-            # delivery is retried (a no-op unless it is due and unsent).
-            self.core.daily_schedule.retry_later(ctx.chat.id)
+        outcome = await self.core.daily_schedule.today(ctx, self.sender_in_reply(update))
         text = render.daily_problem(ctx.lang, outcome.status)
         if text is None:
             return
@@ -196,7 +192,6 @@ class Handlers:
             raise UserInputError("usage_subscribe")
         await self.require_admin(update, context, ctx)
         chat = await self.core.study.subscribe_args(ctx, args)
-        await self.core.daily_schedule.reschedule(chat)
         zone = self.core.daily.zone(chat)
         await self.reply(
             update, render.subscribed(self.core.bank, ctx.lang, chat, zone, self.core.clock.now())
@@ -206,8 +201,7 @@ class Handlers:
     async def unsubscribe(self, update: Update, context: Ctx, ctx: Context) -> None:
         """Stop the chat's daily question."""
         await self.require_admin(update, context, ctx)
-        chat = await self.core.study.unsubscribe(ctx)
-        await self.core.daily_schedule.reschedule(chat)
+        await self.core.study.unsubscribe(ctx)
         await self.reply(
             update, _(ctx.lang, "Unsubscribed. /subscribe brings the daily question back.")
         )
@@ -227,7 +221,6 @@ class Handlers:
             return
         await self.require_admin(update, context, ctx)
         ctx = await self.core.study.set_timezone(ctx, args[0])
-        await self.core.daily_schedule.reschedule(ctx.chat)
         zone = ctx.chat_zone if ctx.chat.is_group else ctx.user_zone
         await self.reply(update, _(ctx.lang, "Time zone set to {zone}.", zone=zone))
 
