@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -89,6 +90,17 @@ async def test_start_greets_in_the_users_language_and_menus_published(
     assert "你好" in zh
     assert [c["command"] for c in fake.commands()][:2] == ["daily", "question"]
     assert fake.commands(language_code="zh")[0]["description"] == "今日一题"
+
+
+async def test_polling_asks_only_for_the_updates_the_bot_handles(
+    bot: App, fake: FakeBotAPI
+) -> None:
+    await say(fake, "/start")
+    polled = fake.calls("getUpdates")[-1]
+    allowed = polled.params["allowed_updates"]
+    if isinstance(allowed, str):
+        allowed = json.loads(allowed)
+    assert sorted(allowed) == ["callback_query", "edited_message", "message", "poll_answer"]
 
 
 async def test_daily_press_option_then_streak_is_one(

@@ -180,6 +180,15 @@ def file_url(base_url: str) -> str:
     return f"{head}/file/bot{tail}" if sep else base_url.rstrip("/") + "/file/bot"
 
 
+# The updates some handler takes: new and edited messages (an edited /run runs again), button
+# presses and quiz poll votes. Telegram sends nothing else, so nothing is fetched to be dropped.
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.POLL_ANSWER,
+]
+
 async def on_start(application: Application) -> None:  # type: ignore[type-arg]
     """Publish the command menus in zh and en and rebuild the daily, quiz and reminder timers."""
     await publish_commands(application)
@@ -218,13 +227,13 @@ async def start_application(
             url_path=webhook.path,
             webhook_url=webhook.url,
             secret_token=webhook.secret,
-            allowed_updates=Update.ALL_TYPES,
+            allowed_updates=ALLOWED_UPDATES,
             drop_pending_updates=False,
         )
     elif application.updater is not None:
         await application.updater.start_polling(
             timeout=poll_timeout,
-            allowed_updates=Update.ALL_TYPES,
+            allowed_updates=ALLOWED_UPDATES,
             drop_pending_updates=False,
             error_callback=application.bot_data["polling_watch"].failed,
         )
