@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.clock import Clock
+from bot.services.model import Chat, User
 from bot.services.platform import Limits, Notice
 from bot.services.quiz_platform import CloseReason, PollSpec, SentPoll
 from bot.services.study import Shown
-from bot.storage.records import Chat, User
 
 
 @dataclass
