@@ -189,6 +189,7 @@ ALLOWED_UPDATES = [
     Update.POLL_ANSWER,
 ]
 
+
 async def on_start(application: Application) -> None:  # type: ignore[type-arg]
     """Publish the command menus in zh and en and rebuild the daily, quiz and reminder timers."""
     await publish_commands(application)
