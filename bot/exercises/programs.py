@@ -27,10 +27,11 @@ _PARAMS = "P: dict = {}  # @PARAMS@ - programs.py puts the job's parameters here
 
 @cache
 def _source() -> str:
-    text = resources.files("bot.exercises").joinpath("job_program.py").read_text("utf-8")
+    folder = resources.files("bot.exercises")
+    text = folder.joinpath("job_program.py").read_text("utf-8")
     if text.count(_PARAMS) != 1:
         raise RuntimeError("job_program.py lost its parameter line")
-    return text
+    return text + "\n\n" + folder.joinpath("job_graph.py").read_text("utf-8")
 
 
 def program(role: Role, **params: Any) -> str:
