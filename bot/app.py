@@ -146,6 +146,8 @@ async def open_core(
     exercises: ExerciseBank | None = None,
 ) -> AsyncIterator[Core]:
     """Load the bank, open and migrate the database, and build the services."""
+    # Over 60 lines on purpose: the whole app is wired here, in one place, in the order the
+    # services depend on each other.
     bank = bank or load_bank(settings.content_dir)
     exercises = exercises if exercises is not None else load_exercises(settings.content_dir)
     clock = clock or SystemClock()

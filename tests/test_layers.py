@@ -183,3 +183,33 @@ def test_no_import_cycle_between_the_bots_packages() -> None:
     assert "bot.runner" in graph and "bot.services" in graph
     cycle = find_cycle(graph)
     assert not cycle, " -> ".join(cycle)
+
+
+LONG_FUNCTION_LINES = 60
+LONG_MARK = "# Over 60 lines on purpose:"
+
+
+def test_no_module_of_the_bot_is_over_400_lines() -> None:
+    # A module over 400 lines is usually two concepts (STYLE.md): split it by concern.
+    long = {
+        str(path.relative_to(BOT)): n
+        for path in BOT.rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert not long, long
+
+
+def test_a_function_over_60_lines_says_why() -> None:
+    unexplained = []
+    for path in BOT.rglob("*.py"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            assert node.end_lineno is not None
+            if node.end_lineno - node.lineno + 1 <= LONG_FUNCTION_LINES:
+                continue
+            head = lines[node.lineno - 1 : node.lineno + 30]
+            if not any(line.strip().startswith(LONG_MARK) for line in head):
+                unexplained.append(f"{path.relative_to(BOT)}:{node.lineno} {node.name}")
+    assert not unexplained, unexplained

@@ -5,69 +5,30 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
 from bot.clock import Clock, local_date
-from bot.config import check_timezone, parse_hhmm
 from bot.content.loader import ContentBank
 from bot.content.models import Question
 from bot.errors import UserInputError
 from bot.services import streaks
-from bot.services.cards import CardService, Rated
-from bot.services.zones import canonical_zone, suggest_zones
+from bot.services.cards import CardService
+from bot.services.chat_settings import ChatSettings
+from bot.services.context import AnswerResult, Context, Shown, language_from_code
 from bot.storage.records import BoardPeriods, Chat, Lang, Prompt, User, UserStats
 from bot.storage.repos import Repos
 
 log = logging.getLogger(__name__)
 
-
-def language_from_code(code: str | None) -> Lang:
-    """Map a platform language code to ours: zh* is Chinese, everything else English."""
-    return "zh" if code and code.lower().startswith("zh") else "en"
-
-
-@dataclass(frozen=True)
-class Context:
-    """The user and chat of one incoming event, with the language and zone to answer in."""
-
-    user: User
-    chat: Chat
-    lang: Lang
-    user_zone: str
-    chat_zone: str
-
-
-@dataclass(frozen=True)
-class Shown:
-    """A question about to be shown: its prompt row and content."""
-
-    prompt: Prompt
-    question: Question
-    lang: Lang
-    review_due: int = 0  # under a private daily question: how many reviews to offer
-
-
-@dataclass(frozen=True)
-class AnswerResult:
-    """The outcome of pressing an option."""
-
-    status: Literal["recorded", "already", "stale"]
-    question: Question | None = None
-    lang: Lang = "en"
-    chosen: int = -1
-    correct: bool = False
-    streak: streaks.StreakView | None = None
-    streak_grew: bool = False
-    card: Rated | None = None  # the user's card of the question after this answer
+__all__ = ["AnswerResult", "Context", "Shown", "StudyService", "language_from_code"]
 
 
 # How a press of "show the answer" is met (StudyService.reveal).
 RevealVerdict = Literal["show", "post", "answer_first", "already_posted"]
 
 
-class StudyService:
+class StudyService(ChatSettings):
     """Everything a chat does with questions; adapters call these and render the results."""
 
     def __init__(
@@ -326,86 +287,3 @@ class StudyService:
             by_topic=by_topic,
             exercises_solved=solved,
         )
-
-    # -- settings -----------------------------------------------------------------------
-    async def set_language(self, ctx: Context, value: str) -> Context:
-        """Set the language of the user (private chat) or of the group."""
-        lang = value.strip().lower()
-        if lang not in ("zh", "en"):
-            raise UserInputError("usage_lang")
-        if ctx.chat.is_group:
-            chat = await self.repos.chats.update(ctx.chat.id, language=lang)
-            return self.context(ctx.user, chat)
-        await self.repos.users.set_language(ctx.user.id, lang)  # type: ignore[arg-type]
-        chat = await self.repos.chats.update(ctx.chat.id, language=lang)
-        user = await self.repos.users.get(ctx.user.id) or ctx.user
-        return self.context(user, chat)
-
-    async def set_timezone(self, ctx: Context, value: str) -> Context:
-        """Set the zone of the user and their private chat, or of the group."""
-        zone = canonical_zone(value)  # "asia/shanghai" means Asia/Shanghai
-        if zone is None:
-            try:
-                zone = check_timezone(value.strip())
-            except ValueError:
-                suggestions = suggest_zones(value, now=self.clock.now())
-                raise UserInputError(
-                    "unknown_timezone", zone=value.strip(), suggestions=suggestions
-                ) from None
-        chat = await self.repos.chats.update(ctx.chat.id, timezone=zone)
-        user = ctx.user
-        if not ctx.chat.is_group:
-            await self.repos.users.set_timezone(ctx.user.id, zone)
-            user = await self.repos.users.get(ctx.user.id) or user
-        await self._schedule_changed(chat)
-        return self.context(user, chat)
-
-    async def subscribe(self, ctx: Context, at: str | None) -> Chat:
-        """Subscribe the chat to the daily question at local HH:MM (default: its current time)."""
-        fields: dict[str, object] = {"subscribed": True}
-        if at is not None:
-            try:
-                fields["daily_time"] = parse_hhmm(at).strftime("%H:%M")
-            except ValueError:
-                raise UserInputError("usage_subscribe") from None
-        if ctx.chat.language is None:
-            fields["language"] = ctx.lang
-        chat = await self.repos.chats.update(ctx.chat.id, **fields)
-        await self._schedule_changed(chat)
-        return chat
-
-    async def subscribe_args(self, ctx: Context, args: list[str]) -> Chat:
-        """Subscribe from command words: an optional HH:MM and an optional topic (or "all")."""
-        at: str | None = None
-        topic: str | None = None
-        for word in args:
-            if ":" in word:
-                at = word
-            elif word.lower() == "all":
-                topic = "all"
-            else:
-                topic = self.topic_or_error(word)
-        # The topic first: a question owed at once (the time already passed today) keeps to it.
-        if topic is not None:
-            await self.set_topic_filter(ctx, None if topic == "all" else topic)
-        return await self.subscribe(ctx, at)
-
-    async def unsubscribe(self, ctx: Context) -> Chat:
-        """Stop the chat's daily question."""
-        chat = await self.repos.chats.update(ctx.chat.id, subscribed=False)
-        await self._schedule_changed(chat)
-        return chat
-
-    async def _schedule_changed(self, chat: Chat) -> None:
-        # The daily schedule follows every change of a chat's time, zone or subscription,
-        # whichever platform made it (DailySchedule registers itself here).
-        for hook in self.schedule_hooks:
-            await hook(chat)
-
-    async def set_topic_filter(self, ctx: Context, topic: str | None) -> Chat:
-        """Limit the chat's daily questions to one topic, or lift the limit with None."""
-        return await self.repos.chats.update(ctx.chat.id, topic_filter=self.topic_or_error(topic))
-
-    async def set_run_enabled(self, ctx: Context, on: bool) -> Chat:
-        """Turn /run on or off in the chat."""
-        return await self.repos.chats.update(ctx.chat.id, run_enabled=on)

@@ -135,6 +135,8 @@ class AttemptRepo:
         Return None, changing nothing, if this user already answered this prompt or if
         `guard` (run first, in the same transaction) says False.
         """
+        # Over 60 lines on purpose: one transaction (the answer, its boards, the streak) reads
+        # as one, and most of its lines are the answer's columns.
         async with self.db.transaction() as conn:
             if guard is not None and not await guard(conn):
                 return None
