@@ -18,8 +18,12 @@ from bot.metrics.http import Response, serving
 log = logging.getLogger(__name__)
 
 
-class Platform(Protocol):
-    """One chat platform served on the shared core."""
+class Frontend(Protocol):
+    """One chat platform's connection, served on the shared core.
+
+    Its lifecycle only: what it sends goes through the services' platform contract
+    (`bot.services.platform.Platform`), which the connection attaches once it is up.
+    """
 
     name: str
     failure: str | None  # why the platform stopped on its own, if it did
@@ -43,6 +47,10 @@ class Platform(Protocol):
 
 class PlatformFailed(Exception):
     """A platform stopped on its own (its connection was refused for good)."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # 2: fix the configuration; 1: the service was lost
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -69,7 +77,7 @@ async def _serve(settings: Settings, stop: asyncio.Event) -> None:
     # database, where the next start resumes it.
     async with open_core(settings) as core, open_runs(settings) as runs:
         metrics = BotMetrics()
-        platforms: list[Platform] = []
+        platforms: list[Frontend] = []
         if settings.telegram_bot_token is not None:
             from bot.adapters.telegram.main import TelegramPlatform
 
@@ -88,7 +96,7 @@ async def _serve(settings: Settings, stop: asyncio.Event) -> None:
             return metrics.render()
 
         routes = {"/healthz": health.render, "/metrics": metrics_page}
-        started: list[Platform] = []
+        started: list[Frontend] = []
         async with serving(settings.metrics_listen, routes):
             try:
                 for platform in platforms:
@@ -141,25 +149,12 @@ def serve_main(settings: Settings) -> int:
         except ValueError as e:
             print(f"studybot: invalid TELEGRAM_BOT_TOKEN: {e}", file=sys.stderr)
             return 2
-    from telegram.error import InvalidToken, NetworkError
-
-    from bot.adapters.telegram.polling import api_host, cause
-
     try:
         asyncio.run(serve(settings))
-    except InvalidToken:
-        # PTB's message repeats the token: say it in our own words.
-        print("studybot: invalid TELEGRAM_BOT_TOKEN: the Bot API rejected it", file=sys.stderr)
-        return 2
-    except NetworkError as e:
-        # After start-up (publishing the menus, say): name the address and the cause.
-        print(
-            f"studybot: lost the Bot API at {api_host(settings.telegram_api_base_url)} "
-            f"(TELEGRAM_API_BASE_URL): {cause(e).replace(telegram or '-', '[REDACTED]')}",
-            file=sys.stderr,
-        )
-        return 1
     except PlatformFailed as e:
-        print(f"studybot: {str(e).replace(discord or '-', '[REDACTED]')}", file=sys.stderr)
-        return 2
+        said = str(e)
+        for token in (telegram, discord):
+            said = said.replace(token, "[REDACTED]") if token else said
+        print(f"studybot: {said}", file=sys.stderr)
+        return e.exit_code
     return 0

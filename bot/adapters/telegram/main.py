@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 
+from telegram.error import InvalidToken, NetworkError
+
+from bot.adapters.serve import PlatformFailed
 from bot.adapters.telegram.app import (
     build_application,
     close_application,
@@ -11,7 +14,7 @@ from bot.adapters.telegram.app import (
     stop_updates,
 )
 from bot.adapters.telegram.observe import telegram_checks
-from bot.adapters.telegram.polling import api_host
+from bot.adapters.telegram.polling import api_host, cause
 from bot.adapters.telegram.webhook import Webhook
 from bot.app import Core
 from bot.metrics.bot import BotMetrics
@@ -50,7 +53,18 @@ class TelegramPlatform:
     async def start(self) -> None:
         """Start polling (or the webhook) after publishing the menus and the daily jobs."""
         webhook = self.webhook
-        await start_application(self.application, webhook=webhook)
+        try:
+            await start_application(self.application, webhook=webhook)
+        except InvalidToken:
+            # PTB's message repeats the token: say it in our own words.
+            raise PlatformFailed("invalid TELEGRAM_BOT_TOKEN: the Bot API rejected it") from None
+        except NetworkError as e:
+            # At start-up (publishing the menus, say): name the address and the cause.
+            raise PlatformFailed(
+                f"lost the Bot API at {api_host(self.settings.telegram_api_base_url)} "
+                f"(TELEGRAM_API_BASE_URL): {cause(e)}",
+                exit_code=1,
+            ) from None
         if webhook is None:
             log.info("telegram started; polling %s", api_host(self.settings.telegram_api_base_url))
         else:
