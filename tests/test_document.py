@@ -14,9 +14,9 @@ from bot.document import (
     code,
     doc,
     italic,
-    para,
-    link,
     lines,
+    link,
+    para,
     restyle,
 )
 

@@ -215,9 +215,12 @@ def markup_found(path: Path) -> list[str]:
         elif isinstance(node, ast.ImportFrom) and node.module == "bot.adapters.render":
             if any(a.name == "e" for a in node.names):
                 found.append(f"{line}: imports render.e")
-        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            if (node.value.id, node.attr) in {("html", "escape"), ("render", "e")}:
-                found.append(f"{line}: {node.value.id}.{node.attr}")
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and (node.value.id, node.attr) in {("html", "escape"), ("render", "e")}
+        ):
+            found.append(f"{line}: {node.value.id}.{node.attr}")
     return found
 
 

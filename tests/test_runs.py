@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 from pydantic import ValidationError
 
-from bot.adapters.telegram.markup import to_html
 from bot.adapters.run_render import INLINE_OUTPUT_CHARS, run_reply
+from bot.adapters.telegram.markup import to_html
 from bot.config import Settings
 from bot.errors import UserInputError
 from bot.runner.protocol import RunFile, RunResult

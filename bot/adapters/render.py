@@ -282,6 +282,7 @@ def usage(lang: Lang, key: str, **params: object) -> Document:
     return doc(usage_line(lang, key, **params))
 
 
+# A long function: one table of every usage line, so that each key's words sit together.
 def usage_line(lang: Lang, key: str, **params: object) -> str:
     """Return the usage line for a command given wrong arguments, as plain words."""
     # What the user typed comes back as a short excerpt at most, never a whole long text.
