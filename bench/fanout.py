@@ -38,6 +38,7 @@ from bot.adapters.telegram.app import (  # noqa: E402
     stop_application,
 )
 from bot.adapters.telegram.keyboards import question_keyboard  # noqa: E402
+from bot.adapters.telegram.markup import to_html  # noqa: E402
 from bot.app import open_core  # noqa: E402
 from bot.config import CONTENT_DIR, Settings  # noqa: E402
 from bot.content.loader import load_bank  # noqa: E402
@@ -86,7 +87,7 @@ async def raw_sends(chats: int) -> float:
 
         bank = load_bank(CONTENT_DIR)
         question = bank.questions[0]
-        text = render.question(bank, question, "en", "daily")
+        text = to_html(render.question(bank, question, "en", "daily"))
         options = len(question.text("en").quiz.options)
 
         async def one(i: int) -> None:

@@ -116,6 +116,25 @@ def lines(*parts: Iterable[Inline]) -> Paragraph:
     return Paragraph(tuple(spans))
 
 
+def restyle(document: Document, style: Style) -> Document:
+    """Return the document with its plain paragraph text in `style` (code stays code)."""
+
+    def paragraph(p: Paragraph) -> Paragraph:
+        return Paragraph(
+            tuple(Span(s.text, style, s.url) if s.style == "plain" else s for s in p.spans)
+        )
+
+    blocks: list[Block] = []
+    for block in document.blocks:
+        if isinstance(block, Paragraph):
+            blocks.append(paragraph(block))
+        elif isinstance(block, BulletList):
+            blocks.append(BulletList(tuple(paragraph(item) for item in block.items)))
+        else:
+            blocks.append(block)
+    return Document(tuple(blocks))
+
+
 def _plain(block: Block) -> str:
     if isinstance(block, CodeBlock):
         return block.text

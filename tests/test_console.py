@@ -167,7 +167,8 @@ def test_welcome_comes_before_the_runner_is_warm(tmp_path: Path) -> None:
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("Hi ")  # the welcome did not wait for the runner
     warming = lines.index("> ⏳ The /run sandbox is warming up…")
-    assert lines[warming + 1 : warming + 4] == ["✅ OK", lines[warming + 2], "1"]
+    # The status, the device and time, then (after a blank line) the output.
+    assert lines[warming + 1 : warming + 5] == ["✅ OK", lines[warming + 2], "", "1"]
     assert proc.stderr == ""
 
 
@@ -206,7 +207,7 @@ def test_run_without_root_builds_its_jail_in_user_namespaces(tmp_path: Path) -> 
     assert proc.stderr == ""
     assert "✅ OK" in proc.stdout
     # The job's own uid in its user namespace (from STUDYBOT_RUN_UID_RANGE), not the user's.
-    uid, answer = proc.stdout.split("✅ OK\n", 1)[1].splitlines()[1].split()
+    uid, answer = proc.stdout.split("✅ OK\n", 1)[1].splitlines()[2].split()  # after a blank
     assert answer == "42"
     assert 60000 <= int(uid) <= 60999
 

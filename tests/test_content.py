@@ -158,12 +158,13 @@ def test_real_bank_loads_and_is_complete() -> None:
 
 def test_every_question_renders_within_telegram_limits() -> None:
     from bot.adapters import render
+    from bot.adapters.telegram.markup import to_html
 
     bank = load_bank(CONTENT_DIR)
     for q in bank.questions:
         for lang in LANGS:
-            assert len(render.question(bank, q, lang, "daily")) <= 4096, q.id
-            assert len(render.reference_answer(q, lang)) <= 4096, q.id
+            assert len(to_html(render.question(bank, q, lang, "daily"))) <= 4096, q.id
+            assert len(to_html(render.reference_answer(q, lang))) <= 4096, q.id
             for chosen in range(len(q.text(lang).quiz.options)):
                 result = AnswerResult(
                     status="recorded",

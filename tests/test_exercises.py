@@ -440,11 +440,12 @@ async def test_the_cheats_pass_where_the_reference_is_within_reach(tmp_path: Pat
 
 def test_a_long_exercise_list_fits_a_telegram_message() -> None:
     from bot.adapters.exercise_render import overview
+    from bot.adapters.telegram.markup import to_html
     from bot.services.exercises import ExerciseEntry
 
     assert SOFTMAX is not None
-    few = overview("en", [ExerciseEntry(SOFTMAX, "solved", 1)])
+    few = to_html(overview("en", [ExerciseEntry(SOFTMAX, "solved", 1)]))
     assert "✅ <code>softmax</code> Numerically stable softmax · easy" in few
-    many = overview("en", [ExerciseEntry(SOFTMAX, "new", 0)] * 100)
+    many = to_html(overview("en", [ExerciseEntry(SOFTMAX, "new", 0)] * 100))
     assert len(many) < 4096 and "Numerically stable softmax" not in many
     assert many.count("▫️ <code>softmax</code>") == 100

@@ -141,7 +141,7 @@ async def test_a_refused_grading_is_answered_as_a_refused_run_and_not_counted(
     assert second.verdict.status == "job" and not second.verdict.solved
     assert second.verdict.job is not None and second.verdict.job.reason == "rate_limited"
     assert second.attempts == 1  # not the learner's doing: no attempt counted
-    text = exercise_render.verdict("en", second, 10.0)
+    text = exercise_render.verdict("en", second, 10.0).text
     assert text.startswith("🚦 Too many runs. Try again in ")
 
 
@@ -153,7 +153,7 @@ async def test_a_malformed_result_is_one_line_and_a_counted_attempt(
     cheat = CHEATS["leaves a result with a 400-digit integer, then exits"]
     first = await submit(core, runner, cheat, "forger")
     assert first.verdict.status == "malformed" and first.attempts == 1
-    text = exercise_render.verdict("en", first, 10.0)
+    text = exercise_render.verdict("en", first, 10.0).text
     assert text == (
         "❌ Your code's result could not be read (a torch.int64 tensor holds a value out of"
         " range). This counts as an attempt."

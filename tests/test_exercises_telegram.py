@@ -105,7 +105,7 @@ async def test_show_fail_hint_solve_on_telegram(bot: App, fake: FakeBotAPI, core
     assert "❌ large values: NaN found" in wrong
     assert "✅ basic 4x5" in wrong
     assert "Graded in " in wrong
-    assert "Your code printed:\n<pre>debugging &lt;here&gt;</pre>" in wrong
+    assert "Your code printed:\n\n<pre>debugging &lt;here&gt;</pre>" in wrong
 
     renamed = await say(fake, fenced(RENAMED))
     assert renamed.count("❌") == 2  # the head and one line for every case

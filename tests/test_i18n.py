@@ -52,7 +52,7 @@ def test_rendering_in_both_languages() -> None:
     assert _("en", "Topics") == "Topics"
     assert render.streak_line("zh", StreakView(3, 3, 0, True, False)) == "🔥 已连续打卡 3 天"
     assert render.streak_line("en", StreakView(1, 1, 0, True, False)) == "🔥 Streak: 1 day"
-    assert re.search(r"/daily — 今日一题", render.help_text("zh"))
+    assert re.search(r"/daily — 今日一题", render.help_text("zh").text)
 
 
 def test_a_freeze_has_one_name_in_chinese() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -213,3 +214,67 @@ def test_a_function_over_60_lines_says_why() -> None:
             if not any(line.strip().startswith(LONG_MARK) for line in head):
                 unexplained.append(f"{path.relative_to(BOT)}:{node.lineno} {node.name}")
     assert not unexplained, unexplained
+
+
+# The three functions that turn a Document into a platform's markup (STYLE 23); only they
+# may write tags or escape.
+EDGES = {
+    BOT / "adapters" / "telegram" / "markup.py",
+    BOT / "adapters" / "discord" / "markdown.py",
+    BOT / "adapters" / "terminal.py",
+}
+# A bare "<code>" is also how usage lines name an argument (/run <code>); a real code tag
+# shows by its closing "</code>".
+HTML_TAG = re.compile(
+    r"</(b|i|u|s|code|pre|a|blockquote)>|<(b|i|u|s|pre|blockquote)>|<(pre|code|a)\s"
+)
+
+
+def markup_found(path: Path) -> list[str]:
+    """Return each HTML tag literal or escaping call of a module, as `line: what`."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if HTML_TAG.search(node.value):
+                found.append(f"{line}: tag in {node.value[:40]!r}")
+        elif isinstance(node, ast.Import) and any(a.name == "html" for a in node.names):
+            found.append(f"{line}: import html")
+        elif isinstance(node, ast.ImportFrom) and node.module == "html":
+            found.append(f"{line}: from html import")
+        elif isinstance(node, ast.ImportFrom) and node.module == "bot.adapters.render":
+            if any(a.name == "e" for a in node.names):
+                found.append(f"{line}: imports render.e")
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and (node.value.id, node.attr) in {("html", "escape"), ("render", "e")}
+        ):
+            found.append(f"{line}: {node.value.id}.{node.attr}")
+    return found
+
+
+def test_markup_is_written_only_at_the_three_edges() -> None:
+    # Renderers build Documents; HTML or Markdown written anywhere else would travel to a
+    # platform that has to read it back (STYLE 16 and 23).
+    assert all(edge.exists() for edge in EDGES)
+    bad = {
+        str(path.relative_to(BOT)): found
+        for path in sorted((BOT / "adapters").rglob("*.py"))
+        if path not in EDGES and (found := markup_found(path))
+    }
+    assert not bad, bad
+
+
+def test_markup_found_sees_tags_and_escaping(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import html\nfrom bot.adapters import render\n"
+        "a = f'<b>{html.escape(x)}</b>'\nb = '<pre>' + render.e(y)\n"
+        "c = '<a href=\"tg://user?id=1\">x</a>'\nd = 'a < b and c > d'\n",
+        encoding="utf-8",
+    )
+    found = " ".join(markup_found(sample))
+    for what in ("import html", "html.escape", "render.e", "'<pre>'", "<a href", "'</b>'"):
+        assert what in found, what
+    assert "a < b" not in found and "Usage" not in found

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.adapters.run_render import INLINE_OUTPUT_CHARS, run_reply
+from bot.adapters.telegram.markup import to_html
 from bot.config import Settings
 from bot.errors import UserInputError
 from bot.runner.protocol import RunFile, RunResult
@@ -103,37 +104,37 @@ def result(**kw: object) -> RunResult:
 
 def test_reply_escapes_output_and_shows_status() -> None:
     reply = run_reply("en", result(stdout="<b>&</b>\n"), 10)
-    assert reply.text.startswith("<b>✅ OK</b>\ncpu · 12 ms")
-    assert "<pre>&lt;b&gt;&amp;&lt;/b&gt;</pre>" in reply.text
+    assert to_html(reply.text).startswith("<b>✅ OK</b>\ncpu · 12 ms")
+    assert "<pre>&lt;b&gt;&amp;&lt;/b&gt;</pre>" in to_html(reply.text)
     error = run_reply("en", result(status="error", exit_code=1, stderr="Traceback"), 10)
-    assert "exit code 1" in error.text
-    assert "Time limit reached (10 s)" in run_reply("en", result(status="timeout"), 10).text
-    assert "Out of memory" in run_reply("en", result(status="memory"), 10).text
+    assert "exit code 1" in error.text.text
+    assert "Time limit reached (10 s)" in run_reply("en", result(status="timeout"), 10).text.text
+    assert "Out of memory" in run_reply("en", result(status="memory"), 10).text.text
 
 
 def test_long_output_cut_inline_and_attached() -> None:
     out = "x" * (INLINE_OUTPUT_CHARS + 500)
     reply = run_reply("en", result(stdout=out, files=(RunFile("a.png", b"\x89PNG", True),)), 10)
-    assert len(reply.text) < 4096
+    assert len(to_html(reply.text)) < 4096
     assert reply.files[0].name == "output.txt"
     assert reply.files[0].data == out.encode()
     assert reply.files[1].name == "a.png"
     cut = run_reply("en", result(stdout="abc", output_truncated=True), 10)
-    assert "cut at the runner's limit" in cut.text
+    assert "cut at the runner's limit" in cut.text.text
     assert cut.files[0].name == "output.txt"
 
 
 def test_rejections_in_words() -> None:
     limited = result(status="rejected", reason="rate_limited", retry_after_s=31.2)
-    assert "Try again in 31 s" in run_reply("en", limited, 10).text
-    assert "运行太频繁" in run_reply("zh", limited, 10).text
-    assert "No GPU" in run_reply("en", result(status="rejected", reason="no_gpu"), 10).text
-    assert "crashed" in run_reply("en", result(status="crashed"), 10).text
+    assert "Try again in 31 s" in run_reply("en", limited, 10).text.text
+    assert "运行太频繁" in run_reply("zh", limited, 10).text.text
+    assert "No GPU" in run_reply("en", result(status="rejected", reason="no_gpu"), 10).text.text
+    assert "crashed" in run_reply("en", result(status="crashed"), 10).text.text
 
 
 def test_a_job_without_a_sandbox_is_not_called_a_crash() -> None:
     # The runner is fine; only this job's worker could not be set up (no restart to wait for).
-    text = run_reply("en", RunResult.rejected("sandbox_unavailable"), 10).text
+    text = run_reply("en", RunResult.rejected("sandbox_unavailable"), 10).text.text
     assert text.startswith("⚠️ The sandbox could not be set up for this job")
     assert "crashed" not in text
 

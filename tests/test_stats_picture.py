@@ -62,7 +62,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 async def test_empty_history_is_a_friendly_text(core: Core) -> None:
     overview = await core.stats.overview(await private(core))
     assert overview.empty
-    assert "No answers yet" in stats_render.empty("en")
+    assert "No answers yet" in stats_render.empty("en").text
 
 
 async def test_a_year_of_history(core: Core, clock: FixedClock) -> None:
@@ -76,7 +76,7 @@ async def test_a_year_of_history(core: Core, clock: FixedClock) -> None:
     assert sum(overview.activity.values()) > 84  # only the last 12 weeks are counted
     assert overview.new + overview.learning + overview.review == len(core.bank.questions)
     assert len(overview.due_days) == 7
-    caption = stats_render.caption("en", overview)
+    caption = stats_render.caption("en", overview).text
     assert "Streak: 1 day" in caption or "Streak:" in caption
     assert "Accuracy:" in caption
     spec = stats_render.picture_spec(core.bank, "en", overview)

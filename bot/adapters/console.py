@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import html
 import logging
-import re
 import sys
 import threading
 from collections.abc import Awaitable, Callable
@@ -25,8 +23,10 @@ from bot.adapters.console_review import ConsoleReview
 from bot.adapters.console_run import ConsoleRun
 from bot.adapters.run_render import run_problem
 from bot.adapters.stats_picture import PictureRenderer
+from bot.adapters.terminal import to_terminal
 from bot.app import Core
 from bot.content.models import Lang
+from bot.document import Document, doc
 from bot.errors import DatabaseDamaged, UserInputError
 from bot.i18n import _
 from bot.services.quiz_platform import PollSpec
@@ -39,25 +39,6 @@ log = logging.getLogger(__name__)
 
 # A console command: the user's context, the text after the command, and the whole line.
 CommandHandler = Callable[[Context, str, str], Awaitable[None]]
-
-
-_TAGS = re.compile(r"</?(b|i|code|pre)(?: [^>]*)?>")
-
-
-def html_to_terminal(text: str, color: bool) -> str:
-    """Turn the Telegram HTML we render into terminal text (bold with ANSI when `color`)."""
-
-    def tag(match: re.Match[str]) -> str:
-        name, closing = match.group(1), match.group(0).startswith("</")
-        if name == "pre" or not color:
-            return ""
-        if name == "b":
-            return "\033[0m" if closing else "\033[1m"
-        if name in {"i", "code"}:
-            return "\033[0m" if closing else ("\033[3m" if name == "i" else "\033[36m")
-        return ""
-
-    return html.unescape(_TAGS.sub(tag, text))
 
 
 class Console(ConsolePlatform, ConsoleRun, ConsoleReview):
@@ -96,9 +77,11 @@ class Console(ConsolePlatform, ConsoleRun, ConsoleReview):
         self._eof = False
         self._quit = False
 
-    def say(self, text: str) -> None:
-        """Print one reply rendered by the shared renderers."""
-        self.write(html_to_terminal(text, self.color))
+    def say(self, message: Document | str) -> None:
+        """Print one reply: a document, or plain words."""
+        self.write(
+            to_terminal(message if isinstance(message, Document) else doc(message), self.color)
+        )
 
     def write(self, text: str) -> None:
         """Print terminal text as it is."""
@@ -302,7 +285,7 @@ class Console(ConsolePlatform, ConsoleRun, ConsoleReview):
             self.say(
                 _(lang, "Your time zone: {zone}", zone=ctx.user_zone)
                 + "\n"
-                + render.usage(lang, "usage_timezone")
+                + render.usage_line(lang, "usage_timezone")
             )
             return
         ctx = await self.core.study.set_timezone(ctx, arg)

@@ -7,6 +7,7 @@ from typing import TextIO
 
 from bot.adapters.stats_picture import PictureRenderer
 from bot.app import Core
+from bot.document import Document
 from bot.services.quiz_platform import PollSpec
 from bot.services.runs import RunService
 from bot.services.study import Context, Shown
@@ -29,13 +30,13 @@ class ConsoleBase:
     _answered_polls: set[str]
     _held: list[str] | None  # output held back while an answer is scored
 
-    def say(self, text: str) -> None:
-        """Print one reply rendered by the shared renderers."""
+    def say(self, message: Document | str) -> None:
+        """Print one reply: a document, or plain words."""
         raise NotImplementedError
 
-    async def say_async(self, text: str) -> None:
+    async def say_async(self, message: Document | str) -> None:
         """Print one reply (for a service that calls back with a coroutine)."""
-        self.say(text)
+        self.say(message)
 
     def write(self, text: str) -> None:
         """Print terminal text as it is."""

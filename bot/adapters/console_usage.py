@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bot.adapters.render import e
+from bot.document import Document, doc
 from bot.i18n import _
 from bot.services.model import Lang
 
 
-def usage(lang: Lang, key: str) -> str | None:
-    """Return the console's usage line for `key` (escaped for HTML); None where it is shared."""
+def usage(lang: Lang, key: str) -> Document | None:
+    """Return the console's usage line for `key`; None where it is shared."""
     lines = {
         "usage_run": _(
             lang,
@@ -22,7 +22,7 @@ def usage(lang: Lang, key: str) -> str | None:
             "it with a line holding only a dot (.). It grades your current /exercise.",
         ),
     }
-    return e(lines[key]) if key in lines else None
+    return doc(lines[key]) if key in lines else None
 
 
 def how_to_submit(lang: Lang) -> str:

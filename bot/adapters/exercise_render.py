@@ -1,10 +1,11 @@
-"""Render coding exercises, hints, verdicts and give-ups as Telegram-flavoured HTML."""
+"""Render coding exercises, hints, verdicts and give-ups as Documents."""
 
 from __future__ import annotations
 
-from bot.adapters.render import difficulty_name, e
+from bot.adapters.render import MAX_MESSAGE_CHARS, difficulty_name
 from bot.adapters.run_render import status_line
-from bot.content.markup import to_html
+from bot.content.markup import to_document
+from bot.document import CodeBlock, Document, Inline, Paragraph, Span, bold, code, doc, lines
 from bot.errors import UserInputError
 from bot.exercises.compare import CaseVerdict
 from bot.exercises.models import Exercise
@@ -13,8 +14,6 @@ from bot.services.exercises import ExerciseEntry, HintShown, ShownExercise, Subm
 from bot.services.model import Lang
 
 _MARKS = {"new": "▫️", "tried": "✏️", "solved": "✅", "gave_up": "🏳"}
-# Telegram's limit is 4096 characters a message; leave room for the tags.
-MAX_MESSAGE_CHARS = 3800
 # A verdict lists at most this many failing cases (the count says how many more).
 MAX_FAILED_SHOWN = 8
 # What the learner's code printed is shown up to this many characters.
@@ -34,70 +33,74 @@ def topic_name(lang: Lang, topic: str) -> str:
     return names.get(topic, topic)
 
 
-def exercise(shown: ShownExercise, how: str | None = None) -> str:
+def exercise(shown: ShownExercise, how: str | None = None) -> Document:
     """Render an exercise: title, statement, signature, starter code, what to do next.
 
     `how` replaces the line that says how to submit (a platform's own way).
     """
     x, lang = shown.exercise, shown.lang
-    header = (
-        f"<b>🧩 {e(x.title.get(lang))}</b> · {e(topic_name(lang, x.topic))} · "
-        f"{e(difficulty_name(lang, x.difficulty))} · <code>{e(x.id)}</code>"
-    )
-    parts = [
-        header,
-        to_html(x.statement.get(lang)),
-        f"<code>{e(x.signature)}</code>",
-        f"<pre>{e(x.starter.rstrip())}</pre>",
-        e(
+    where = f" · {topic_name(lang, x.topic)} · {difficulty_name(lang, x.difficulty)} · "
+    solved = None
+    if shown.progress.solved_at is not None:
+        solved = _(lang, "✅ You have solved this one already.")
+    return (
+        doc(lines([bold(f"🧩 {x.title.get(lang)}"), where, code(x.id)]))
+        + to_document(x.statement.get(lang))
+        + doc(
+            code(x.signature),
+            CodeBlock(x.starter.rstrip()),
             how
             or _(
                 lang,
                 "Send your code with /submit (inline, a ```python block, a reply or a .py file). "
                 "/hint gives a hint; /giveup shows the solution after one attempt.",
-            )
-        ),
-    ]
-    if shown.progress.solved_at is not None:
-        parts.append(e(_(lang, "✅ You have solved this one already.")))
-    return "\n\n".join(parts)
+            ),
+            solved,
+        )
+    )
 
 
-def overview(lang: Lang, entries: list[ExerciseEntry], titles: bool = True) -> str:
+def overview(lang: Lang, entries: list[ExerciseEntry], titles: bool = True) -> Document:
     """Render /exercises: every exercise by topic with the user's state."""
     if not entries:
-        return e(_(lang, "No exercises on this bot yet."))
+        return doc(_(lang, "No exercises on this bot yet."))
     solved = sum(1 for entry in entries if entry.state == "solved")
     head = _(lang, "Coding exercises: {solved}/{total} solved", solved=solved, total=len(entries))
-    lines = [f"<b>{e(head)}</b>"]
+    groups: list[list[list[Inline]]] = []  # per topic: its name, then a line an exercise
     topic = None
     for entry in entries:
         x = entry.exercise
         if x.topic != topic:
             topic = x.topic
-            lines.append(f"\n<b>{e(topic_name(lang, topic))}</b>")
-        line = f"{_MARKS[entry.state]} <code>{e(x.id)}</code>"
+            groups.append([[bold(topic_name(lang, topic))]])
+        line: list[Inline] = [f"{_MARKS[entry.state]} ", code(x.id)]
         if titles:
-            line += f" {e(x.title.get(lang))} · {e(difficulty_name(lang, x.difficulty))}"
-        lines.append(line)
-    lines.append("")
-    lines.append(
-        e(_(lang, "/exercise ID opens one; /exercise alone opens your next unsolved one."))
+            line.append(f" {x.title.get(lang)} · {difficulty_name(lang, x.difficulty)}")
+        groups[-1].append(line)
+    document = doc(
+        bold(head),
+        *(lines(*group) for group in groups),
+        _(lang, "/exercise ID opens one; /exercise alone opens your next unsolved one."),
     )
-    text = "\n".join(lines)
-    if titles and len(text) > MAX_MESSAGE_CHARS:  # a long list: ids and states only
+    if titles and len(document.text) > MAX_MESSAGE_CHARS:  # a long list: ids and states only
         return overview(lang, entries, titles=False)
-    return text
+    return document
 
 
-def hint(lang: Lang, shown: HintShown) -> str:
+def hint(lang: Lang, shown: HintShown) -> Document:
     """Render the next hint of an exercise."""
     total = len(shown.exercise.hints)
     head = _(lang, "💡 Hint {n}/{total}", n=shown.number, total=total)
-    text = f"<b>{e(head)}</b> {to_html(shown.text)}"
+    text = to_document(shown.text)
+    first = text.blocks[0] if text.blocks and isinstance(text.blocks[0], Paragraph) else None
+    if first is not None:  # the head leads the hint's first paragraph, as one line
+        text = Document((Paragraph((bold(head), Span(" "), *first.spans)), *text.blocks[1:]))
+    else:
+        text = doc(bold(head)) + text
+    last = None
     if shown.last:
-        text += "\n" + e(_(lang, "That was the last hint. /giveup shows the solution."))
-    return text
+        last = _(lang, "That was the last hint. /giveup shows the solution.")
+    return text + doc(last)
 
 
 def case_reason(lang: Lang, c: CaseVerdict) -> str:
@@ -161,11 +164,12 @@ def _number(value: float | None) -> str:
     return "inf" if value == float("inf") else f"{value:.3g}"
 
 
-def verdict(lang: Lang, submitted: Submitted, wall_limit_s: float) -> str:
+# A long function: each way a submission can end has its own few lines, in one place.
+def verdict(lang: Lang, submitted: Submitted, wall_limit_s: float) -> Document:
     """Render a verdict: solved or not, each case, grading time, and what a solve earned."""
     v = submitted.verdict
     if v.status == "forbidden":
-        return e(
+        return doc(
             _(
                 lang,
                 "🚫 Your code runs {names}, which this exercise does not allow (judged on the "
@@ -174,7 +178,7 @@ def verdict(lang: Lang, submitted: Submitted, wall_limit_s: float) -> str:
             )
         )
     if v.status == "malformed":
-        return e(
+        return doc(
             _(
                 lang,
                 "❌ Your code's result could not be read ({detail}). This counts as an attempt.",
@@ -182,71 +186,68 @@ def verdict(lang: Lang, submitted: Submitted, wall_limit_s: float) -> str:
             )
         )
     if v.status == "reference":
-        return e(_(lang, "⚠️ Grading failed on our side. Please try again in a moment."))
+        return doc(_(lang, "⚠️ Grading failed on our side. Please try again in a moment."))
     if v.status == "job" and v.job is not None:
-        return e(status_line(lang, v.job, wall_limit_s))
+        return doc(status_line(lang, v.job, wall_limit_s))
     if v.status == "no_result":
         tail = (v.job.stderr.strip().splitlines() or [""])[-1] if v.job else ""
         text = _(lang, "❌ Your code ended before its results were written (exit or a crash?).")
-        return e(text) + (f"\n<pre>{e(tail[:300])}</pre>" if tail else "")
+        return doc(text, CodeBlock(tail[:300]) if tail else None)
     total, passed = len(v.cases), v.passed
     if v.solved:
         head = ngettext(lang, "✅ Solved! {n} case passed", "✅ Solved! {n} cases passed", total)
     else:
         head = _(lang, "❌ Not yet: {passed}/{total} cases passed", passed=passed, total=total)
-    lines = [f"<b>{e(head)}</b>"]
+    rows: list[list[Inline]] = [[bold(head)]]
     failed = [c for c in v.cases if not c.passed]
     for c in v.cases:
         if c.passed:
-            lines.append(f"✅ {e(c.name)}")
+            rows.append([f"✅ {c.name}"])
     reasons = {case_reason(lang, c) for c in failed}
     if len(failed) > 1 and len(reasons) == 1:
         # One cause (the code does not load, the signature does not match): said once.
         (reason,) = reasons
-        lines.append(e(_(lang, "❌ All {n} failing cases: {reason}", n=len(failed), reason=reason)))
+        rows.append([_(lang, "❌ All {n} failing cases: {reason}", n=len(failed), reason=reason)])
         failed = []
     for c in failed[:MAX_FAILED_SHOWN]:
-        lines.append(f"❌ {e(c.name)}: {e(case_reason(lang, c))}")
+        rows.append([f"❌ {c.name}: {case_reason(lang, c)}"])
     if len(failed) > MAX_FAILED_SHOWN:
-        lines.append(e(_(lang, "… and {n} more failing", n=len(failed) - MAX_FAILED_SHOWN)))
+        rows.append([_(lang, "… and {n} more failing", n=len(failed) - MAX_FAILED_SHOWN)])
+    printed_doc = Document()
     printed = v.job.stdout.strip() if v.job is not None else ""
     if printed:  # the learner's own prints, to debug with
         shown = printed[:PRINTED_CHARS] + ("\n…" if len(printed) > PRINTED_CHARS else "")
-        lines.append(e(_(lang, "Your code printed:")) + f"\n<pre>{e(shown)}</pre>")
-    lines.append(e(_(lang, "Graded in {seconds:.2f} s", seconds=v.seconds)))
+        printed_doc = doc(_(lang, "Your code printed:"), CodeBlock(shown))
+    foot: list[list[Inline]] = [[_(lang, "Graded in {seconds:.2f} s", seconds=v.seconds)]]
     if submitted.first_solve and submitted.streak is not None:
-        lines.append(
-            e(
+        foot.append(
+            [
                 ngettext(
                     lang,
                     "🎉 First solve: counts for today. 🔥 Streak: {n} day",
                     "🎉 First solve: counts for today. 🔥 Streak: {n} days",
                     submitted.streak.current,
                 )
-            )
+            ]
         )
     elif not v.solved:
-        lines.append(e(_(lang, "Fix it and /submit again, or ask for a /hint.")))
-    return "\n".join(lines)
+        foot.append([_(lang, "Fix it and /submit again, or ask for a /hint.")])
+    return doc(lines(*rows)) + printed_doc + doc(lines(*foot))
 
 
-def gave_up(lang: Lang, x: Exercise) -> str:
+def gave_up(lang: Lang, x: Exercise) -> Document:
     """Render the reference solution and its explanation."""
-    return "\n\n".join(
-        [
-            "<b>"
-            + e(_(lang, "🏳 The reference solution of “{title}”", title=x.title.get(lang)))
-            + "</b>",
-            f"<pre>{e(x.reference.rstrip())}</pre>",
-            to_html(x.explanation.get(lang)),
-            e(_(lang, "/exercise opens the next one.")),
-        ]
+    title = _(lang, "🏳 The reference solution of “{title}”", title=x.title.get(lang))
+    return (
+        doc(bold(title), CodeBlock(x.reference.rstrip()))
+        + to_document(x.explanation.get(lang))
+        + doc(_(lang, "/exercise opens the next one."))
     )
 
 
-def problem(lang: Lang, err: UserInputError) -> str | None:
+def problem(lang: Lang, err: UserInputError) -> Document | None:
     """Render an exercise command's input problem; None for keys that are not ours."""
-    lines = {
+    texts = {
         "no_exercises": _(lang, "No exercises on this bot yet."),
         "usage_exercise": _(
             lang,
@@ -266,4 +267,4 @@ def problem(lang: Lang, err: UserInputError) -> str | None:
             lang, "Try at least once with /submit before giving up. /hint may help."
         ),
     }
-    return e(lines[err.key]) if err.key in lines else None
+    return doc(texts[err.key]) if err.key in texts else None

@@ -1,10 +1,10 @@
-"""Quiz and leaderboard results as Telegram-flavoured HTML (the console turns it into text)."""
+"""Quiz and leaderboard results as Documents, shared by every adapter."""
 
 from __future__ import annotations
 
-from bot.adapters.render import LETTERS, e
+from bot.adapters.render import LETTERS, option_line
 from bot.content.loader import ContentBank
-from bot.document import Document, bold, doc, lines
+from bot.document import CodeBlock, Document, Inline, bold, doc, lines
 from bot.i18n import _, ngettext
 from bot.services.boards import Leaderboard
 from bot.services.model import Lang, QuizSession
@@ -24,28 +24,26 @@ def rank_mark(rank: int) -> str:
     return MEDALS[rank - 1] if rank <= len(MEDALS) else f"{rank}."
 
 
-def intro(bank: ContentBank, lang: Lang, session: QuizSession, how: str | None = None) -> str:
+def intro(bank: ContentBank, lang: Lang, session: QuizSession, how: str | None = None) -> Document:
     """Render the announcement of a new quiz."""
     topic = bank.topic(session.topic) if session.topic else None
     what = ngettext(lang, "{n} question", "{n} questions", session.total)
     if topic is not None:
-        what += " · " + e(topic.name(lang))
-    return "\n".join(
-        [
-            "<b>" + _(lang, "🎯 Quiz: {what}", what=what) + "</b>",
-            _(lang, "{seconds} s per question.", seconds=session.open_seconds)
-            + " "
-            + (how or _(lang, "Answer in the polls; the scoreboard comes at the end."))
-            + " "
-            + _(lang, "/stopquiz ends it early."),
-        ]
+        what += " · " + topic.name(lang)
+    rule = (
+        _(lang, "{seconds} s per question.", seconds=session.open_seconds)
+        + " "
+        + (how or _(lang, "Answer in the polls; the scoreboard comes at the end."))
+        + " "
+        + _(lang, "/stopquiz ends it early.")
     )
+    return doc(lines([bold(_(lang, "🎯 Quiz: {what}", what=what))], [rule]))
 
 
-def code(poll: PollSpec) -> str:
+def code(poll: PollSpec) -> Document:
     """Render the code a poll asks about, just before the poll."""
     head = _(poll.lang, "Question {n} of {total}:", n=poll.number + 1, total=poll.total)
-    return f'<b>{e(head)}</b>\n<pre><code class="language-python">{e(poll.code or "")}</code></pre>'
+    return doc(bold(head), CodeBlock(poll.code or "", "python"))
 
 
 def scoreboard(board: Scoreboard) -> Document:
@@ -84,7 +82,8 @@ def scoreboard(board: Scoreboard) -> Document:
     return doc(lines([bold(head)], *ranks))
 
 
-def leaderboard(lang: Lang, board: Leaderboard, zone: str) -> str:
+# A long function: the two boards (a group's, a private chat's) share their head and foot.
+def leaderboard(lang: Lang, board: Leaderboard, zone: str) -> Document:
     """Render /leaderboard: a group's top members, or a private chat's own totals."""
     period = {
         "week": _(lang, "this week"),
@@ -94,91 +93,95 @@ def leaderboard(lang: Lang, board: Leaderboard, zone: str) -> str:
     since = ""
     if board.since is not None:
         since = " " + _(
-            lang, "(since {date}, {zone})", date=board.since.date().isoformat(), zone=e(zone)
+            lang, "(since {date}, {zone})", date=board.since.date().isoformat(), zone=zone
         )
-    lines: list[str] = []
+    rows: list[list[Inline]] = []
     if board.totals is not None:
         t = board.totals
-        lines.append("<b>" + _(lang, "📊 Your answers {period}", period=period) + "</b>" + since)
+        rows.append([bold(_(lang, "📊 Your answers {period}", period=period)), since])
         if t.answered == 0:
-            lines.append(_(lang, "No answers yet in this period. Try /daily or /quiz."))
+            rows.append([_(lang, "No answers yet in this period. Try /daily or /quiz.")])
         else:
-            lines += [
-                _(
-                    lang,
-                    "Answered: {answered} · correct: {correct} ({share}%)",
-                    answered=t.answered,
-                    correct=t.correct,
-                    share=round(100 * t.correct / t.answered),
-                ),
-                _(
-                    lang,
-                    "In quizzes: {correct}/{answered} correct",
-                    correct=t.quiz_correct,
-                    answered=t.quiz_answered,
-                ),
-                ngettext(lang, "Active on {n} day", "Active on {n} days", t.days)
-                + " · "
-                + ngettext(lang, "in {n} chat", "in {n} chats", t.chats),
+            rows += [
+                [
+                    _(
+                        lang,
+                        "Answered: {answered} · correct: {correct} ({share}%)",
+                        answered=t.answered,
+                        correct=t.correct,
+                        share=round(100 * t.correct / t.answered),
+                    )
+                ],
+                [
+                    _(
+                        lang,
+                        "In quizzes: {correct}/{answered} correct",
+                        correct=t.quiz_correct,
+                        answered=t.quiz_answered,
+                    )
+                ],
+                [
+                    ngettext(lang, "Active on {n} day", "Active on {n} days", t.days)
+                    + " · "
+                    + ngettext(lang, "in {n} chat", "in {n} chats", t.chats)
+                ],
             ]
     else:
-        lines.append("<b>" + _(lang, "🏆 Leaderboard {period}", period=period) + "</b>" + since)
+        rows.append([bold(_(lang, "🏆 Leaderboard {period}", period=period)), since])
         if not board.rows:
-            lines.append(_(lang, "Nobody on the board yet. Start one with /quiz."))
+            rows.append([_(lang, "Nobody on the board yet. Start one with /quiz.")])
         for row in board.rows:
-            lines.append(_leader_line(lang, row.rank, row.name, row.correct, row.answered))
+            rows.append([_leader_line(lang, row.rank, row.name, row.correct, row.answered)])
         if board.me is not None:
-            lines += [
-                "…",
-                _leader_line(
-                    lang, board.me.rank, board.me.name, board.me.correct, board.me.answered
-                ),
-            ]
+            me = board.me
+            rows += [["…"], [_leader_line(lang, me.rank, me.name, me.correct, me.answered)]]
+    off = None
     if not board.on_boards:
-        lines += ["", _(lang, "You are off the leaderboards: /leaderboard on brings you back.")]
-    return "\n".join(lines)
+        off = _(lang, "You are off the leaderboards: /leaderboard on brings you back.")
+    return doc(lines(*rows), off)
 
 
 def _leader_line(lang: Lang, rank: int, name: str, correct: int, answered: int) -> str:
-    return f"{rank_mark(rank)} {e(name)} — " + _(
+    return f"{rank_mark(rank)} {name} — " + _(
         lang, "{correct} correct of {answered}", correct=correct, answered=answered
     )
 
 
-def boards_switched(lang: Lang, on: bool) -> str:
+def boards_switched(lang: Lang, on: bool) -> Document:
     """Confirm /leaderboard on or off."""
     if on:
-        return _(lang, "You are back on the leaderboards.")
-    return _(
-        lang,
-        "You left the leaderboards. Your answers still count for your own /stats and streak; "
-        "/leaderboard on brings you back.",
-    )
-
-
-def poll_text(poll: PollSpec) -> str:
-    """Render a quiz poll as text, for a platform without native polls (the console)."""
-    lines = []
-    if poll.code:
-        lines.append(code(poll))
-    lines.append(f"<b>{e(poll.question)}</b>")
-    lines += [f"<b>{LETTERS[i]}.</b> {e(option)}" for i, option in enumerate(poll.options)]
-    lines.append(
+        return doc(_(lang, "You are back on the leaderboards."))
+    return doc(
         _(
-            poll.lang,
-            "⏱ {seconds} s: answer with a letter (A–{last}) or number.",
-            seconds=poll.open_seconds,
-            last=LETTERS[len(poll.options) - 1],
+            lang,
+            "You left the leaderboards. Your answers still count for your own /stats and "
+            "streak; /leaderboard on brings you back.",
         )
     )
-    return "\n".join(lines)
 
 
-def quiz_verdict(poll: PollSpec, chosen: int, counted: bool) -> str:
+def poll_text(poll: PollSpec) -> Document:
+    """Render a quiz poll as text, for a platform without native polls (the console)."""
+    rows: list[list[Inline]] = [[bold(poll.question)]]
+    rows += [option_line(i, option) for i, option in enumerate(poll.options)]
+    rows.append(
+        [
+            _(
+                poll.lang,
+                "⏱ {seconds} s: answer with a letter (A–{last}) or number.",
+                seconds=poll.open_seconds,
+                last=LETTERS[len(poll.options) - 1],
+            )
+        ]
+    )
+    return (code(poll) if poll.code else Document()) + doc(lines(*rows))
+
+
+def quiz_verdict(poll: PollSpec, chosen: int, counted: bool) -> Document:
     """Render the verdict on a vote, with the explanation (what a quiz poll shows after one)."""
     lang = poll.lang
     if not counted:
-        return _(lang, "Too late, or already answered: this vote does not count.")
+        return doc(_(lang, "Too late, or already answered: this vote does not count."))
     if chosen == poll.correct:
         head = _(lang, "✅ Correct! The answer is {letter}.", letter=LETTERS[poll.correct])
     else:
@@ -188,14 +191,14 @@ def quiz_verdict(poll: PollSpec, chosen: int, counted: bool) -> str:
             choice=LETTERS[chosen],
             letter=LETTERS[poll.correct],
         )
-    return f"{e(head)}\n{e(poll.explanation)}"
+    return doc(f"{head}\n{poll.explanation}")
 
 
-def closed_unanswered(poll: PollSpec, reason: CloseReason) -> str:
+def closed_unanswered(poll: PollSpec, reason: CloseReason) -> Document:
     """Render the end of a poll that was not answered here."""
     letter = LETTERS[poll.correct]
     if reason == "deadline":
         head = _(poll.lang, "⏰ Time's up. The answer is {letter}.", letter=letter)
     else:
         head = _(poll.lang, "The answer is {letter}.", letter=letter)
-    return f"{e(head)}\n{e(poll.explanation)}"
+    return doc(f"{head}\n{poll.explanation}")

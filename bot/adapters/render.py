@@ -1,15 +1,15 @@
-"""Turn service results into Telegram-flavoured HTML, shared by every adapter."""
+"""Turn service results into Documents, shared by every adapter (each writes its own markup)."""
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.adapters.commands import Platform, menu
 from bot.content.loader import ContentBank
-from bot.content.markup import to_html
+from bot.content.markup import to_document
 from bot.content.models import Question
+from bot.document import CodeBlock, Document, Inline, bold, code, doc, lines, restyle
 from bot.i18n import N_, _, ngettext
 from bot.services.model import Chat, Lang, UserStats
 from bot.services.reports import Filed
@@ -23,11 +23,8 @@ DATABASE_DAMAGED = N_(
 )
 
 LETTERS = "ABCDEFGHIJ"
-
-
-def e(text: str) -> str:
-    """Escape plain text for Telegram HTML."""
-    return html.escape(text, quote=False)
+# Telegram's limit is 4096 characters a message; leave room for the tags and escapes.
+MAX_MESSAGE_CHARS = 3800
 
 
 def difficulty_name(lang: Lang, difficulty: str) -> str:
@@ -36,58 +33,59 @@ def difficulty_name(lang: Lang, difficulty: str) -> str:
     return names.get(difficulty, difficulty)
 
 
-def welcome(lang: Lang, name: str, console: bool = False) -> str:
+def welcome(lang: Lang, name: str, console: bool = False) -> Document:
     """Render the /start greeting."""
     intro = _(
         lang,
         "Hi {name}! I help you prepare for PyTorch interviews: one question a day, "
         "explanations, streaks, and a sandbox to run PyTorch code.",
-        name=e(name),
+        name=name,
     )
-    return f"{intro}\n\n{help_text(lang, console)}"
+    return doc(intro) + help_text(lang, console)
 
 
-def help_text(lang: Lang, console: bool = False) -> str:
+def help_text(lang: Lang, console: bool = False) -> Document:
     """Render the list of commands (the console has its own)."""
     platform: Platform = "console" if console else "telegram"
-    lines = [f"/{name} — {e(description)}" for name, description in menu(platform, lang)]
+    commands = [[f"/{name} — {description}"] for name, description in menu(platform, lang)]
     if console:
         tip = _(lang, "Answer a question by typing its letter (A–D) or number (1–4).")
     else:
         tip = _(lang, "Answer with the buttons under each question.")
-    return "\n".join([*lines, "", tip])
+    return doc(lines(*commands), tip)
 
 
-def question(bank: ContentBank, q: Question, lang: Lang, kind: str) -> str:
+def question(bank: ContentBank, q: Question, lang: Lang, kind: str) -> Document:
     """Render a question with its lettered options."""
     text = q.text(lang)
     topic = bank.topic(q.topic)
     label = {"daily": _(lang, "📅 Daily question"), "review": _(lang, "🔁 Review")}.get(
         kind, _(lang, "❓ Question")
     )
-    header = f"<b>{label}</b> · {e(topic.name(lang) if topic else q.topic)} · " + e(
-        difficulty_name(lang, q.difficulty)
-    )
-    options = "\n".join(
-        f"<b>{LETTERS[i]}.</b> {e(option)}" for i, option in enumerate(text.quiz.options)
-    )
-    body = e(text.quiz.question)
-    open_question = ""
+    where = topic.name(lang) if topic else q.topic
+    header = lines([bold(label), f" · {where} · {difficulty_name(lang, q.difficulty)}"])
+    options = lines(*(option_line(i, o) for i, o in enumerate(text.quiz.options)))
+    open_question = Document()
     if text.question.strip() != text.quiz.question.strip():
-        open_question = f"<i>{to_html(text.question)}</i>\n\n"
-    return f"{header}\n\n{open_question}{body}\n\n{options}"
+        open_question = restyle(to_document(text.question), "italic")
+    return doc(header) + open_question + doc(text.quiz.question, options)
 
 
-def verdict(result: AnswerResult) -> str:
+def option_line(index: int, option: str) -> list[Inline]:
+    """Return an option with its bold letter: "**A.** text"."""
+    return [bold(f"{LETTERS[index]}."), f" {option}"]
+
+
+def verdict(result: AnswerResult) -> Document:
     """Render right or wrong, the explanation and the streak after an answer."""
     assert result.question is not None  # noqa: S101 - only called for answered prompts
-    head = e(verdict_short(result))
+    head = verdict_short(result)
     if result.status == "already":
-        return head
-    parts = [head, e(result.question.text(result.lang).quiz.explanation)]
+        return doc(head)
+    streak = None
     if result.streak is not None and result.streak_grew:
-        parts.append(streak_line(result.lang, result.streak))
-    return "\n\n".join(parts)
+        streak = streak_line(result.lang, result.streak)
+    return doc(head, result.question.text(result.lang).quiz.explanation, streak)
 
 
 def verdict_short(result: AnswerResult) -> str:
@@ -125,31 +123,32 @@ def verdict_alert(result: AnswerResult) -> str:
     return text if len(text) <= 200 else text[:199] + "…"
 
 
-def reference_answer(q: Question, lang: Lang) -> str:
+def reference_answer(q: Question, lang: Lang) -> Document:
     """Render the reference answer, the quiz's right option and the snippet."""
     text = q.text(lang)
-    parts = [
-        f"<b>{to_html(text.question)}</b>",
-        to_html(text.answer),
-        _(
-            lang,
-            "Quiz answer: {letter}. {option}",
-            letter=LETTERS[text.quiz.correct],
-            option=e(text.quiz.options[text.quiz.correct]),
-        ),
-    ]
-    if q.snippet is not None:
-        code = e(q.snippet.code.rstrip())
-        out = e(q.snippet.expected.rstrip())
-        parts.append(
-            _(lang, "Try it with /run:")
-            + f'\n<pre><code class="language-python">{code}</code></pre>\n'
-            + _(lang, "Output:")
-            + f"\n<pre>{out}</pre>"
+    answer = (
+        restyle(to_document(text.question), "bold")
+        + to_document(text.answer)
+        + doc(
+            _(
+                lang,
+                "Quiz answer: {letter}. {option}",
+                letter=LETTERS[text.quiz.correct],
+                option=text.quiz.options[text.quiz.correct],
+            )
         )
-    whole = "\n\n".join(parts)
+    )
+    if q.snippet is None:
+        return answer
+    snippet = doc(
+        _(lang, "Try it with /run:"),
+        CodeBlock(q.snippet.code.rstrip(), "python"),
+        _(lang, "Output:"),
+        CodeBlock(q.snippet.expected.rstrip()),
+    )
+    whole = answer + snippet
     # Telegram's limit is 4096 characters; a very long answer loses its snippet first.
-    return whole if len(whole) <= 4096 or q.snippet is None else "\n\n".join(parts[:-1])
+    return whole if len(whole.text) <= MAX_MESSAGE_CHARS else answer
 
 
 def streak_line(lang: Lang, view: StreakView) -> str:
@@ -157,47 +156,50 @@ def streak_line(lang: Lang, view: StreakView) -> str:
     return ngettext(lang, "🔥 Streak: {n} day", "🔥 Streak: {n} days", view.current)
 
 
-def streak(lang: Lang, view: StreakView) -> str:
+def streak(lang: Lang, view: StreakView) -> Document:
     """Render /streak."""
-    lines = [
-        f"<b>{streak_line(lang, view)}</b>",
-        ngettext(lang, "Longest: {n} day", "Longest: {n} days", view.longest),
-        _(
-            lang,
-            "Streak freezes: {n} of 2 (one for each full week; each covers a missed day)",
-            n=view.freezes,
-        ),
+    rows: list[list[Inline]] = [
+        [bold(streak_line(lang, view))],
+        [ngettext(lang, "Longest: {n} day", "Longest: {n} days", view.longest)],
+        [
+            _(
+                lang,
+                "Streak freezes: {n} of 2 (one for each full week; each covers a missed day)",
+                n=view.freezes,
+            )
+        ],
     ]
     if view.answered_today:
-        lines.append(_(lang, "Today is done. See you tomorrow!"))
+        rows.append([_(lang, "Today is done. See you tomorrow!")])
     elif view.at_risk:
-        lines.append(_(lang, "Answer a question today to keep your streak: /daily"))
+        rows.append([_(lang, "Answer a question today to keep your streak: /daily")])
     else:
-        lines.append(_(lang, "Answer a question today to start a streak: /daily"))
-    return "\n".join(lines)
+        rows.append([_(lang, "Answer a question today to start a streak: /daily")])
+    return doc(lines(*rows))
 
 
-def stats(bank: ContentBank, lang: Lang, s: UserStats) -> str:
+def stats(bank: ContentBank, lang: Lang, s: UserStats) -> Document:
     """Render /stats."""
     if s.answered == 0 and s.exercises_solved == 0:
-        return _(lang, "No answers yet. Try /daily.")
+        return doc(_(lang, "No answers yet. Try /daily."))
     share = round(100 * s.correct / s.answered) if s.answered else 0
-    lines = [
-        "<b>" + _(lang, "Your answers") + "</b>",
-        _(
-            lang,
-            "Answered: {answered} · correct: {correct} ({share}%)",
-            answered=s.answered,
-            correct=s.correct,
-            share=share,
-        ),
-        ngettext(lang, "Active on {n} day", "Active on {n} days", s.days),
-        "",
+    head: list[list[Inline]] = [
+        [bold(_(lang, "Your answers"))],
+        [
+            _(
+                lang,
+                "Answered: {answered} · correct: {correct} ({share}%)",
+                answered=s.answered,
+                correct=s.correct,
+                share=share,
+            )
+        ],
+        [ngettext(lang, "Active on {n} day", "Active on {n} days", s.days)],
     ]
-    lines.extend(by_topic(bank, lang, s))
+    tail: list[list[Inline]] = [[line] for line in by_topic(bank, lang, s)]
     if s.exercises_solved:
-        lines.append(_(lang, "🧩 Exercises solved: {n}", n=s.exercises_solved))
-    return "\n".join(lines).rstrip()
+        tail.append([_(lang, "🧩 Exercises solved: {n}", n=s.exercises_solved)])
+    return doc(lines(*head), lines(*tail) if tail else None)
 
 
 def by_topic(bank: ContentBank, lang: Lang, s: UserStats) -> list[str]:
@@ -206,22 +208,21 @@ def by_topic(bank: ContentBank, lang: Lang, s: UserStats) -> list[str]:
     for topic in bank.topics:
         if topic.id in s.by_topic:
             answered, correct = s.by_topic[topic.id]
-            lines.append(f"{e(topic.name(lang))}: {correct}/{answered}")
+            lines.append(f"{topic.name(lang)}: {correct}/{answered}")
     return lines
 
 
-def topics(bank: ContentBank, lang: Lang) -> str:
+def topics(bank: ContentBank, lang: Lang) -> Document:
     """Render /topics with counts."""
-    lines = ["<b>" + _(lang, "Topics") + "</b>"]
+    rows: list[list[Inline]] = [[bold(_(lang, "Topics"))]]
     for topic_id, count in bank.counts_by_topic().items():
         topic = bank.topic(topic_id)
         if count and topic is not None:
-            lines.append(f"<code>{topic_id}</code> — {e(topic.name(lang))} ({count})")
-    lines += ["", _(lang, "Ask for one with /question autograd")]
-    return "\n".join(lines)
+            rows.append([code(topic_id), f" — {topic.name(lang)} ({count})"])
+    return doc(lines(*rows), _(lang, "Ask for one with /question autograd"))
 
 
-def subscribed(bank: ContentBank, lang: Lang, chat: Chat, zone: str, now: datetime) -> str:
+def subscribed(bank: ContentBank, lang: Lang, chat: Chat, zone: str, now: datetime) -> Document:
     """Render the confirmation of /subscribe."""
     local = now.astimezone(ZoneInfo(zone)).strftime("%H:%M")
     topic = bank.topic(chat.topic_filter) if chat.topic_filter else None
@@ -230,9 +231,9 @@ def subscribed(bank: ContentBank, lang: Lang, chat: Chat, zone: str, now: dateti
         only = "\n" + _(
             lang,
             "Only questions on {topic} (/subscribe all for every topic).",
-            topic=e(topic.name(lang)),
+            topic=topic.name(lang),
         )
-    return (
+    return doc(
         _(
             lang,
             "Subscribed: the daily question comes every day at {time} ({zone}; it is {now} there "
@@ -245,37 +246,45 @@ def subscribed(bank: ContentBank, lang: Lang, chat: Chat, zone: str, now: dateti
     )
 
 
-def daily_problem(lang: Lang, status: str) -> str | None:
+def daily_problem(lang: Lang, status: str) -> Document | None:
     """Say why /daily showed no question (None when it did)."""
     if status == "already":
-        return _(lang, "Today's question was already sent in this chat; see above.")
+        return doc(_(lang, "Today's question was already sent in this chat; see above."))
     if status == "failed":
-        return _(lang, "Telegram did not take the question just now. Try /daily again.")
+        return doc(_(lang, "Telegram did not take the question just now. Try /daily again."))
     return None
 
 
-def language_now(lang: Lang) -> str:
+def language_now(lang: Lang) -> Document:
     """Say which language is in use here, and how to change it."""
     # The same text in each catalog names its own language.
-    return _(lang, "Current language: English.") + "\n" + usage(lang, "usage_lang")
+    return doc(_(lang, "Current language: English.") + "\n" + usage_line(lang, "usage_lang"))
 
 
-def held_for_quiz(lang: Lang) -> str:
+def held_for_quiz(lang: Lang) -> Document:
     """Say that code waits while a quiz question is open in the chat."""
-    return e(_(lang, "⏸ A quiz question is open here: your code runs when it closes."))
+    return doc(_(lang, "⏸ A quiz question is open here: your code runs when it closes."))
 
 
-def report_filed(lang: Lang, filed: Filed) -> str:
+def report_filed(lang: Lang, filed: Filed) -> Document:
     """Thank the user for a report, naming the question or exercise it is about."""
-    return _(
-        lang,
-        "Thank you! Your report on “{item}” is stored for the bot's operators.",
-        item=e(filed.title),
+    return doc(
+        _(
+            lang,
+            "Thank you! Your report on “{item}” is stored for the bot's operators.",
+            item=filed.title,
+        )
     )
 
 
-def usage(lang: Lang, key: str, **params: object) -> str:
-    """Render the usage line for a command given wrong arguments (escaped for HTML)."""
+def usage(lang: Lang, key: str, **params: object) -> Document:
+    """Render the usage line for a command given wrong arguments."""
+    return doc(usage_line(lang, key, **params))
+
+
+# A long function: one table of every usage line, so that each key's words sit together.
+def usage_line(lang: Lang, key: str, **params: object) -> str:
+    """Return the usage line for a command given wrong arguments, as plain words."""
     # What the user typed comes back as a short excerpt at most, never a whole long text.
     params = {k: excerpt(v) if isinstance(v, str) else v for k, v in params.items()}
     lines = {
@@ -347,7 +356,7 @@ def usage(lang: Lang, key: str, **params: object) -> str:
             "the device: /run gpu …",
         ),
     }
-    return e(lines.get(key, _(lang, "Sorry, I did not understand that. See /help.")))
+    return lines.get(key, _(lang, "Sorry, I did not understand that. See /help."))
 
 
 def unknown_timezone(lang: Lang, params: dict[str, object]) -> str:

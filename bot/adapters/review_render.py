@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.adapters.render import e
 from bot.document import Document, doc
 from bot.i18n import _, ngettext
 from bot.services.model import Lang
@@ -39,7 +38,7 @@ def when(lang: Lang, at: datetime, zone: str, now: datetime) -> str:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
-def summary(lang: Lang, s: ReviewSummary, zone: str, now: datetime) -> str:
+def summary(lang: Lang, s: ReviewSummary, zone: str, now: datetime) -> Document:
     """Say that nothing is due now, how many come later today and when the next one is."""
     if s.cards == 0:
         return nothing_learned(lang)
@@ -55,33 +54,37 @@ def summary(lang: Lang, s: ReviewSummary, zone: str, now: datetime) -> str:
         )
     if s.next_due is not None:
         lines.append(_(lang, "Next review: {when}.", when=when(lang, s.next_due, zone, now)))
-    return "\n".join(lines)
+    return doc("\n".join(lines))
 
 
-def nothing_learned(lang: Lang) -> str:
+def nothing_learned(lang: Lang) -> Document:
     """Say how to start when the user has no cards yet."""
-    return _(
-        lang,
-        "Nothing to review yet. Answer /daily or /question: every question you answer "
-        "becomes a card that comes back just before you would forget it.",
+    return doc(
+        _(
+            lang,
+            "Nothing to review yet. Answer /daily or /question: every question you answer "
+            "becomes a card that comes back just before you would forget it.",
+        )
     )
 
 
 def rated(lang: Lang, due: datetime, zone: str, now: datetime) -> str:
-    """Confirm a self-rating with when the card comes back."""
+    """Confirm a self-rating with when the card comes back (short: a pop-up's words)."""
     return _(lang, "Noted. This card comes back at {when}.", when=when(lang, due, zone, now))
 
 
-def leech(lang: Lang) -> str:
+def leech(lang: Lang) -> Document:
     """Say a card failed too often and leaves the queue (its answer follows)."""
-    return _(
-        lang,
-        "🩹 You have missed this one many times, so it leaves your review queue. "
-        "Read the answer and try the snippet:",
+    return doc(
+        _(
+            lang,
+            "🩹 You have missed this one many times, so it leaves your review queue. "
+            "Read the answer and try the snippet:",
+        )
     )
 
 
-def retention_set(lang: Lang, r: RetentionSet) -> str:
+def retention_set(lang: Lang, r: RetentionSet) -> Document:
     """Confirm a new retention and say what it does to the workload."""
     head = _(
         lang,
@@ -106,12 +109,12 @@ def retention_set(lang: Lang, r: RetentionSet) -> str:
             fewer=1 - r.workload,
             base=r.baseline,
         )
-    return f"{e(head)}\n{e(tail)}"
+    return doc(f"{head}\n{tail}")
 
 
-def retention_now(lang: Lang, retention: float) -> str:
+def retention_now(lang: Lang, retention: float) -> Document:
     """Show the user's retention and how to change it."""
-    return e(
+    return doc(
         _(
             lang,
             "Your desired retention is {retention:.0%}. Change it with /review retention 0.85 "
@@ -124,11 +127,6 @@ def retention_now(lang: Lang, retention: float) -> str:
 def review_due_button(lang: Lang, n: int) -> str:
     """Label the button that starts a review of n due cards."""
     return ngettext(lang, "🔁 Review {n} due", "🔁 Review {n} due", n)
-
-
-def mention(name: str, user_id: str) -> str:
-    """Render an HTML mention of a Telegram user."""
-    return f'<a href="tg://user?id={e(user_id)}">{e(name)}</a>'
 
 
 def reminder(r: Reminder) -> Document:
@@ -153,11 +151,11 @@ def start_button(lang: Lang) -> str:
     return _(lang, "▶️ Start")
 
 
-def remind_set(lang: Lang, at: str | None, zone: str) -> str:
+def remind_set(lang: Lang, at: str | None, zone: str) -> Document:
     """Confirm the reminder time, or that reminders are off."""
     if at is None:
-        return e(_(lang, "Reminders are off. /remind HH:MM turns them back on."))
-    return e(
+        return doc(_(lang, "Reminders are off. /remind HH:MM turns them back on."))
+    return doc(
         _(
             lang,
             "I will remind you at {at} ({zone}) on days you have not studied yet, "
@@ -168,11 +166,13 @@ def remind_set(lang: Lang, at: str | None, zone: str) -> str:
     )
 
 
-def daily_batch_done(lang: Lang, cap: int) -> str:
+def daily_batch_done(lang: Lang, cap: int) -> Document:
     """Say that the daily question's batch of reviews is done; /review goes on."""
-    return ngettext(
-        lang,
-        "✅ That was today's batch: {n} review from the daily question. /review goes on.",
-        "✅ That was today's batch: {n} reviews from the daily question. /review goes on.",
-        cap,
+    return doc(
+        ngettext(
+            lang,
+            "✅ That was today's batch: {n} review from the daily question. /review goes on.",
+            "✅ That was today's batch: {n} reviews from the daily question. /review goes on.",
+            cap,
+        )
     )

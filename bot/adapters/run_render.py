@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.adapters.render import e, usage
+from bot.adapters.render import usage
+from bot.document import CodeBlock, Document, bold, doc, lines
 from bot.errors import UserInputError
 from bot.i18n import _
 from bot.runner.protocol import RunFile, RunResult
@@ -18,7 +19,7 @@ INLINE_OUTPUT_CHARS = 3000
 class RunReply:
     """The text of a /run reply and the files to send after it."""
 
-    text: str
+    text: Document
     files: tuple[RunFile, ...]
 
 
@@ -65,7 +66,7 @@ def rejection(lang: Lang, r: RunResult) -> str:
             "⚠️ The sandbox could not be set up for this job (the runner's log says why). "
             "Try again in a moment.",
         )
-    return _(lang, "The runner refused this job: {reason}", reason=e(r.reason or "?"))
+    return _(lang, "The runner refused this job: {reason}", reason=r.reason or "?")
 
 
 def combined_output(r: RunResult) -> str:
@@ -82,42 +83,44 @@ def run_reply(lang: Lang, r: RunResult, wall_limit_s: float) -> RunReply:
     """Build the reply to a finished run."""
     head = status_line(lang, r, wall_limit_s)
     if r.status in {"rejected", "crashed"}:
-        return RunReply(text=head, files=())
+        return RunReply(text=doc(head), files=())
     meta = _(lang, "{device} · {ms} ms", device=r.device or "?", ms=round(r.duration_ms))
     output = combined_output(r)
     files = list(r.files)
-    parts = [f"<b>{e(head)}</b>", e(meta)]
+    body: CodeBlock | str = _(lang, "(no output)")
     if output:
         shown = output
         if len(output) > INLINE_OUTPUT_CHARS:
             shown = output[:INLINE_OUTPUT_CHARS] + "\n…"
-        parts.append(f"<pre>{e(shown)}</pre>")
+        body = CodeBlock(shown)
         if len(output) > INLINE_OUTPUT_CHARS or r.output_truncated:
             files.insert(0, RunFile(name="output.txt", data=output.encode(), is_image=False))
-    else:
-        parts.append(_(lang, "(no output)"))
-    if r.output_truncated:
-        parts.append(_(lang, "Output was cut at the runner's limit."))
-    return RunReply(text="\n".join(parts), files=tuple(files))
+    cut = _(lang, "Output was cut at the runner's limit.") if r.output_truncated else None
+    text = doc(lines([bold(head)], [meta]), body, cut)
+    return RunReply(text=text, files=tuple(files))
 
 
-def run_problem(lang: Lang, err: UserInputError, *, operator: bool = False) -> str:
+def run_problem(lang: Lang, err: UserInputError, *, operator: bool = False) -> Document:
     """Render why a /run cannot go ahead (to the `operator`, also what to do about it)."""
     if operator and err.key == "run_needs_root" and err.params.get("why"):
-        return _(
-            lang,
-            "/run cannot build its sandbox here without root: {why}. "
-            "Or start the console with sudo.",
-            why=e(str(err.params["why"])),
+        return doc(
+            _(
+                lang,
+                "/run cannot build its sandbox here without root: {why}. "
+                "Or start the console with sudo.",
+                why=str(err.params["why"]),
+            )
         )
     if operator and err.key == "run_needs_root":
-        return _(
-            lang,
-            "/run needs root or unprivileged user namespaces here (its sandbox builds each "
-            "job's jail in namespaces): start the console with sudo.",
+        return doc(
+            _(
+                lang,
+                "/run needs root or unprivileged user namespaces here (its sandbox builds each "
+                "job's jail in namespaces): start the console with sudo.",
+            )
         )
     if operator and err.key == "run_unavailable" and err.params.get("why"):
-        return _(lang, "/run is not available: {why}", why=e(str(err.params["why"])))
+        return doc(_(lang, "/run is not available: {why}", why=str(err.params["why"])))
     messages = {
         "run_unavailable": _(lang, "/run is not available on this bot right now."),
         "run_needs_root": _(lang, "/run is not available on this bot right now."),
@@ -127,4 +130,5 @@ def run_problem(lang: Lang, err: UserInputError, *, operator: bool = False) -> s
             lang, "The code is too long: at most {limit} KiB.", limit=err.params.get("limit", 64)
         ),
     }
-    return messages.get(err.key) or usage(lang, err.key, **err.params)
+    message = messages.get(err.key)
+    return doc(message) if message else usage(lang, err.key, **err.params)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.adapters.render import e
 from bot.adapters.stats_picture import Labels, PictureSpec
 from bot.content.loader import ContentBank
+from bot.document import Document, doc
 from bot.i18n import _, ngettext
 from bot.services.model import Lang
 from bot.services.stats import DUE_DAYS, StatsOverview
@@ -61,7 +61,7 @@ def picture_spec(bank: ContentBank, lang: Lang, overview: StatsOverview) -> Pict
     )
 
 
-def caption(lang: Lang, overview: StatsOverview) -> str:
+def caption(lang: Lang, overview: StatsOverview) -> Document:
     """Render the picture's caption: streaks, freezes, accuracy, due today."""
     streak, totals = overview.streak, overview.totals
     share = round(100 * totals.correct / totals.answered) if totals.answered else 0
@@ -82,12 +82,12 @@ def caption(lang: Lang, overview: StatsOverview) -> str:
     if totals.exercises_solved:
         solved = totals.exercises_solved
         lines.append(_(lang, "🧩 Exercises solved: {n}", n=solved))
-    return e("\n".join(lines))
+    return doc("\n".join(lines))
 
 
-def empty(lang: Lang) -> str:
+def empty(lang: Lang) -> Document:
     """Say there is nothing to draw yet, kindly."""
-    return e(
+    return doc(
         _(
             lang,
             "No answers yet, so no picture yet. Try /daily: your calendar starts filling "

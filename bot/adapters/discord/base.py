@@ -11,10 +11,11 @@ from typing import Any, Final
 import discord
 
 from bot.adapters import exercise_render, render, review_render
-from bot.adapters.discord.markdown import cut, to_markdown
+from bot.adapters.discord.markdown import cut, markdown_of
 from bot.adapters.discord.usage import usage as discord_usage
 from bot.adapters.run_render import run_problem
 from bot.app import Core
+from bot.document import Document
 from bot.errors import UserInputError
 from bot.services.model import Chat, Lang
 from bot.services.runs import RunService
@@ -33,11 +34,11 @@ def locale_lang(interaction: discord.Interaction[Any]) -> Lang:
     return language_from_code(str(interaction.locale))
 
 
-def embed(text_html: str, title: str | None = None) -> discord.Embed:
-    """Return an embed showing rendered HTML as Markdown."""
+def embed(message: Document | str, title: str | None = None) -> discord.Embed:
+    """Return an embed showing a document (or plain words) as Markdown."""
     return discord.Embed(
         title=cut(title, 256) if title else None,
-        description=cut(to_markdown(text_html), MAX_DESCRIPTION),
+        description=cut(markdown_of(message), MAX_DESCRIPTION),
         colour=COLOUR,
     )
 
@@ -123,13 +124,14 @@ class Base:
     async def reply(
         self,
         interaction: discord.Interaction[Any],
-        text_html: str,
+        message: Document | str,
         *,
         ephemeral: bool = False,
         embeds: Sequence[discord.Embed] = (),
     ) -> None:
-        """Answer the interaction (or follow up / edit a deferral) with rendered HTML."""
-        content = cut(to_markdown(text_html), MAX_CONTENT) if text_html else None
+        """Answer the interaction (or follow up / edit a deferral) with a document as Markdown."""
+        text = markdown_of(message)
+        content = cut(text, MAX_CONTENT) if text else None
         await respond(interaction, content, embeds=embeds, ephemeral=ephemeral)
 
     async def send_leech(
@@ -140,9 +142,7 @@ class Base:
             return
         text = review_render.leech(result.lang)
         answer = render.reference_answer(result.question, result.lang)
-        await interaction.followup.send(
-            embed=embed(text + "\n\n" + answer), ephemeral=self.personal(ctx)
-        )
+        await interaction.followup.send(embed=embed(text + answer), ephemeral=self.personal(ctx))
 
     def personal(self, ctx: Context) -> bool:
         """Tell whether a personal answer should be ephemeral (in server channels)."""
@@ -158,15 +158,23 @@ class Base:
         except discord.HTTPException:
             log.warning("could not answer interaction %s", interaction.id, exc_info=True)
 
-    def problem_text(self, lang: Lang, err: UserInputError) -> str:
+    def problem_text(self, lang: Lang, err: UserInputError) -> Document:
         """Render a usage line in Discord's option syntax (or why /run may not go ahead)."""
-        if err.key == "run_refused":
-            return str(err.params["text"])
+        if isinstance(err, RunRefused):
+            return err.text
         return (
             discord_usage(lang, err.key, **err.params)
             or exercise_render.problem(lang, err)
             or run_problem(lang, err)  # why /run cannot go ahead, else the usage line
         )
+
+
+class RunRefused(UserInputError):
+    """/run may not go ahead here; the text says why."""
+
+    def __init__(self, text: Document) -> None:
+        super().__init__("run_refused")
+        self.text = text
 
 
 async def acknowledge(

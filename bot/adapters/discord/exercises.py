@@ -8,10 +8,11 @@ from typing import Any
 
 import discord
 
-from bot.adapters import exercise_render, render
+from bot.adapters import exercise_render
 from bot.adapters.discord.base import Base, acknowledge, embed, in_group, locale_lang, respond
 from bot.adapters.discord.buttons import StudyModal, SubmitButton
 from bot.adapters.discord.runcode import MODAL_CODE_CHARS, RunHandlers
+from bot.document import Document
 from bot.errors import UserInputError
 from bot.exercises.models import EXERCISE_TOPICS, Exercise
 from bot.i18n import _
@@ -118,7 +119,9 @@ class ExerciseHandlers:
         if found is not None:
             prompt, question = found
             hint = question.text(prompt.language).hint
-            text = f"💡 {render.e(hint)}" if hint else _(ctx.lang, "This question has no hint.")
+            text: Document | str = (
+                f"💡 {hint}" if hint else _(ctx.lang, "This question has no hint.")
+            )
         else:
             text = exercise_render.hint(ctx.lang, await self.core.exercises.hint(ctx))
         await self.base.reply(interaction, text, ephemeral=True)  # spoils nothing for others
@@ -177,8 +180,8 @@ class ExerciseHandlers:
         )
         self._remember(interaction.user.id, submitted.exercise.id, code)
         wall = self.core.settings.run_wall_time_s
-        text = exercise_render.verdict(ctx.lang, submitted, wall)
-        await interaction.edit_original_response(content=None, embed=embed(text))
+        verdict = exercise_render.verdict(ctx.lang, submitted, wall)
+        await interaction.edit_original_response(content=None, embed=embed(verdict))
 
     def _remember(self, user_id: int, exercise_id: str, code: str) -> None:
         key = (user_id, exercise_id)

@@ -1,15 +1,11 @@
-"""Turn the shared renderers' Telegram HTML into Discord Markdown, at the edge."""
+"""Documents as Discord Markdown, and the cuts Discord's limits need: the Discord edge."""
 
 from __future__ import annotations
 
-import html
 import re
 
-from bot.document import BulletList, CodeBlock, Document, Paragraph
+from bot.document import BulletList, CodeBlock, Document, Paragraph, doc
 
-_TAG = re.compile(r"<(/?)(b|strong|i|em|u|s|code|pre|a|blockquote|tg-spoiler)(?:\s[^>]*)?>")
-_HREF = re.compile(r'href="([^"]*)"')
-_MARKS = {"b": "**", "strong": "**", "i": "*", "em": "*", "u": "__", "s": "~~", "tg-spoiler": "||"}
 # Characters Markdown would read as formatting in plain text.
 _SPECIAL = re.compile(r"([\\*_~`|>#\[\]-])")
 
@@ -17,44 +13,6 @@ _SPECIAL = re.compile(r"([\\*_~`|>#\[\]-])")
 def escape(text: str) -> str:
     """Escape plain text so that Discord shows it as written."""
     return _SPECIAL.sub(r"\\\1", text)
-
-
-def to_markdown(text: str) -> str:
-    """Convert our HTML subset (b, i, code, pre, a, blockquote) into Discord Markdown."""
-    out: list[str] = []
-    pos = 0
-    in_pre = False
-    link: list[str] = []
-    for match in _TAG.finditer(text):
-        chunk = html.unescape(text[pos : match.start()])
-        out.append(chunk if in_pre or _inside_code(out) else escape(chunk))
-        pos = match.end()
-        closing, name = match.group(1) == "/", match.group(2)
-        if name == "pre":
-            in_pre = not closing
-            out.append("```\n" if not closing else "\n```")
-        elif name == "code":
-            if not in_pre:
-                out.append("`")
-        elif name == "a":
-            if closing:
-                out.append(f"]({link.pop() if link else ''})")
-            else:
-                href = _HREF.search(match.group(0))
-                link.append(href.group(1) if href else "")
-                out.append("[")
-        elif name == "blockquote":
-            out.append("" if closing else "> ")
-        elif not in_pre:
-            out.append(_MARKS[name])
-    rest = html.unescape(text[pos:])
-    out.append(rest if in_pre else escape(rest))
-    return "".join(out)
-
-
-def _inside_code(out: list[str]) -> bool:
-    """Tell whether an inline code span is open (its text must not be escaped)."""
-    return sum(1 for part in out if part == "`") % 2 == 1
 
 
 def code_block(text: str, limit: int) -> tuple[str, bool]:
@@ -78,6 +36,11 @@ _MARKDOWN_MARKS = {"bold": "**", "italic": "*"}
 def document_markdown(document: Document) -> str:
     """Return a document as Discord Markdown: the Discord edge of rendering."""
     return "\n\n".join(_md_block(b) for b in document.blocks)
+
+
+def markdown_of(message: Document | str) -> str:
+    """Return a document, or plain words (escaped here), as Discord Markdown."""
+    return document_markdown(message if isinstance(message, Document) else doc(message))
 
 
 def _md_block(block: Paragraph | CodeBlock | BulletList) -> str:

@@ -11,6 +11,7 @@ import discord
 from bot.adapters import quiz_render, render
 from bot.adapters.discord.base import PLATFORM, Base, channel_of, embed
 from bot.adapters.discord.buttons import QuizButton
+from bot.document import CodeBlock, Document, bold, doc, lines
 from bot.errors import UserInputError
 from bot.i18n import _
 from bot.services.model import Chat
@@ -45,17 +46,17 @@ def poll_view(poll: PollSpec, *, disabled: bool = False) -> discord.ui.View:
     return view
 
 
-def poll_embed(poll: PollSpec, deadline: int | None, reveal: str | None = None) -> discord.Embed:
+def poll_embed(
+    poll: PollSpec, deadline: int | None, reveal: Document | None = None
+) -> discord.Embed:
     """Render a quiz question; with `reveal`, the answer and explanation too."""
     head = _(poll.lang, "Question {n} of {total}:", n=poll.number + 1, total=poll.total)
-    lines = [f"<b>{render.e(poll.question)}</b>"]
-    if poll.code:
-        lines.append(f"<pre>{render.e(poll.code)}</pre>")
-    lines += [f"<b>{render.LETTERS[i]}.</b> {render.e(o)}" for i, o in enumerate(poll.options)]
-    text = "\n".join(lines)
-    if reveal is not None:
-        text += "\n\n" + reveal
-    shown = embed(text, title=head)
+    text = doc(
+        bold(poll.question),
+        CodeBlock(poll.code) if poll.code else None,
+        lines(*(render.option_line(i, o) for i, o in enumerate(poll.options))),
+    )
+    shown = embed(text + (reveal or Document()), title=head)
     if deadline is not None and reveal is None:
         # Discord shows <t:…:R> as a live countdown in each reader's own clock.
         shown.description = f"{shown.description}\n\n⏱ <t:{deadline}:R>"

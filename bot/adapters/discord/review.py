@@ -20,6 +20,7 @@ from bot.adapters.discord.base import Base, embed, respond
 from bot.adapters.discord.buttons import ReviewButton
 from bot.adapters.discord.study import REVIEW_DUE, question_message
 from bot.adapters.discord.usage import usage as discord_usage
+from bot.document import Document
 from bot.errors import ContentError
 from bot.i18n import _
 from bot.services.study import Context
@@ -118,7 +119,7 @@ class ReviewHandlers:
             return
         body = render.question(self.core.bank, result.question, result.lang, "review")
         await interaction.edit_original_response(
-            embed=embed(body + "\n\n" + render.verdict(result)), view=None
+            embed=embed(body + render.verdict(result)), view=None
         )
         await self.base.send_leech(interaction, ctx, result)
         await self.serve(interaction, ctx, capped=match["capped"] is not None)
@@ -140,7 +141,7 @@ class ReviewHandlers:
         zone = self.core.reminders.zone(user)
         text = review_render.remind_set(ctx.lang, user.remind_at, zone)
         if not at and user.remind_at is None:
-            text += "\n" + (discord_usage(ctx.lang, "usage_remind") or "")
+            text += discord_usage(ctx.lang, "usage_remind") or Document()
         await self.base.reply(interaction, text, ephemeral=self.base.personal(ctx))
 
 

@@ -9,11 +9,12 @@ from typing import Any
 import discord
 
 from bot.adapters import render
-from bot.adapters.discord.base import MAX_CONTENT, Base, acknowledge
+from bot.adapters.discord.base import MAX_CONTENT, Base, RunRefused, acknowledge
 from bot.adapters.discord.buttons import StudyModal
-from bot.adapters.discord.markdown import code_block, to_markdown
+from bot.adapters.discord.markdown import code_block, document_markdown, markdown_of
 from bot.adapters.run_render import combined_output, run_problem, status_line
 from bot.content.models import Question
+from bot.document import bold, doc
 from bot.errors import UserInputError
 from bot.i18n import _
 from bot.runner.protocol import RunFile, RunResult
@@ -31,7 +32,7 @@ def run_message(
     lang: Lang, r: RunResult, wall_limit_s: float, upload_limit: int
 ) -> tuple[str, list[RunFile]]:
     """Return the text of a /run reply (≤ 2,000 characters) and the files to attach."""
-    head = f"**{to_markdown(status_line(lang, r, wall_limit_s))}**"
+    head = document_markdown(doc(bold(status_line(lang, r, wall_limit_s))))
     if r.status in {"rejected", "crashed"}:
         return head, []
     meta = _(lang, "{device} · {ms} ms", device=r.device or "?", ms=round(r.duration_ms))
@@ -40,7 +41,7 @@ def run_message(
     notes: list[str] = []
     if r.output_truncated:
         notes.append(_(lang, "Output was cut at the runner's limit."))
-    lines = [head, meta]
+    lines = [head, markdown_of(meta)]
     if output:
         room = MAX_CONTENT - sum(len(s) + 1 for s in [*lines, *notes]) - 60
         block, was_cut = code_block(output, room)
@@ -49,7 +50,7 @@ def run_message(
             files.append(RunFile(name="output.txt", data=output.encode(), is_image=False))
             notes.append(_(lang, "The whole output is attached as output.txt."))
     else:
-        lines.append(_(lang, "(no output)"))
+        lines.append(markdown_of(_(lang, "(no output)")))
     skipped = 0
     for file in r.files:
         if len(files) < MAX_FILES and len(file.data) <= upload_limit:
@@ -58,7 +59,7 @@ def run_message(
             skipped += 1
     if skipped:
         notes.append(_(lang, "{n} file(s) too large or too many to attach.", n=skipped))
-    return "\n".join(lines + notes)[:MAX_CONTENT], files
+    return "\n".join(lines + [markdown_of(note) for note in notes])[:MAX_CONTENT], files
 
 
 class RunModal(StudyModal):
@@ -159,7 +160,7 @@ class RunHandlers:
         await self.core.quiz.hold_code(
             ctx.chat.id,
             lambda: interaction.edit_original_response(
-                content=to_markdown(render.held_for_quiz(ctx.lang))
+                content=markdown_of(render.held_for_quiz(ctx.lang))
             ),
         )
 
@@ -181,11 +182,3 @@ class RunHandlers:
         )
         attachments = [discord.File(io.BytesIO(f.data), filename=f.name) for f in files]
         await interaction.edit_original_response(content=content, attachments=attachments)
-
-
-class RunRefused(UserInputError):
-    """/run may not go ahead here; the text says why."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__("run_refused", text=text)
-        self.text = text

@@ -17,6 +17,7 @@ from bot.adapters.stats_picture import PictureRenderer
 from bot.app import Core
 from bot.content.loader import ContentBank
 from bot.content.models import Question
+from bot.document import Document, doc, lines
 from bot.errors import UserInputError
 from bot.i18n import _
 from bot.services.model import Chat, Lang
@@ -151,9 +152,9 @@ class StudyHandlers(Base):
     # -- commands -----------------------------------------------------------------------
     async def help(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
         """List the commands."""
-        lines = [f"/{name} — {render.e(text)}" for name, text in menu(PLATFORM, ctx.lang)]
-        lines += ["", _(ctx.lang, "Answer with the buttons under each question.")]
-        await self.reply(interaction, "", embeds=[embed("\n".join(lines))])
+        commands = [[f"/{name} — {text}"] for name, text in menu(PLATFORM, ctx.lang)]
+        page = doc(lines(*commands), _(ctx.lang, "Answer with the buttons under each question."))
+        await self.reply(interaction, "", embeds=[embed(page)])
 
     async def daily(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
         """Show today's question of this channel (or DM)."""
@@ -167,6 +168,7 @@ class StudyHandlers(Base):
         outcome = await self.core.daily_schedule.today(ctx, send)
         if answered:
             return
+        text: Document | str
         if outcome.status == "failed":
             text = _(ctx.lang, "Discord did not take the question just now. Try /daily again.")
         else:
@@ -243,7 +245,7 @@ class StudyHandlers(Base):
             return
         if press.action == "hint":
             hint = question.text(ctx.lang).hint  # in the language of whoever pressed
-            text = f"💡 {render.e(hint)}" if hint else _(ctx.lang, "This question has no hint.")
+            text = f"💡 {hint}" if hint else _(ctx.lang, "This question has no hint.")
             await self.reply(interaction, text, ephemeral=True)  # spoils nothing for others
             return
         if press.action == "run":
@@ -260,7 +262,7 @@ class StudyHandlers(Base):
             await self.reply(interaction, render.verdict(result), ephemeral=True)
         else:
             body = render.question(self.core.bank, question, prompt.language, prompt.kind)
-            edited = embed(body + "\n\n" + render.verdict(result))
+            edited = embed(body + render.verdict(result))
             options = len(question.text(prompt.language).quiz.options)
             view = question_view(prompt.id, options, prompt.language, answers=False)
             await interaction.edit_original_response(embed=edited, view=view)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from bot.adapters import render
+from bot.document import Document, doc
 from bot.i18n import _
 from bot.services.model import Lang
 from bot.text import excerpt
 
 
-def usage(lang: Lang, key: str, **params: object) -> str | None:
-    """Return the Discord usage line for `key` (escaped for HTML); None where it is shared."""
+def usage(lang: Lang, key: str, **params: object) -> Document | None:
+    """Return the Discord usage line for `key`; None where it is shared."""
     lines = {
         "usage_subscribe": _(
             lang,
@@ -63,8 +64,8 @@ def usage(lang: Lang, key: str, **params: object) -> str | None:
     if key == "unknown_timezone":
         shown = {k: excerpt(v) if isinstance(v, str) else v for k, v in params.items()}
         head = render.unknown_timezone(lang, shown).split("\n")[0]
-        return render.e(f"{head}\n{_timezone(lang)}")
-    return render.e(lines[key]) if key in lines else None
+        return doc(f"{head}\n{_timezone(lang)}")
+    return doc(lines[key]) if key in lines else None
 
 
 def _timezone(lang: Lang) -> str:

@@ -7,10 +7,12 @@ import logging
 from telegram import ForceReply, Update
 from telegram.constants import ParseMode
 
-from bot.adapters import render, review_render
+from bot.adapters import render
 from bot.adapters.telegram.handlers import Ctx, Handlers
 from bot.adapters.telegram.keyboards import parse
+from bot.adapters.telegram.markup import mention, to_html
 from bot.adapters.telegram.run_handlers import RunHandlers
+from bot.document import doc, para
 from bot.errors import UserInputError
 from bot.i18n import _
 
@@ -51,16 +53,17 @@ class AnswerTools:
             text = _(
                 ctx.lang,
                 "What is wrong with “{question}”? Reply to this message in a few words.",
-                question=render.e(question.id),
+                question=question.id,
             )
+            asking = doc(text)
             if ctx.chat.is_group:
                 # A selective ForceReply opens the reply box only for those the text mentions.
-                text = review_render.mention(ctx.user.name, ctx.user.external_id) + " " + text
+                asking = doc(para(mention(ctx.user.name, ctx.user.external_id), " ", text))
             # Kept in the database: a reply after a restart still files the report.
             async with self.base.core.reports.asking(ctx):
                 asked = await context.bot.send_message(
                     ctx.chat.external_id,
-                    text,
+                    to_html(asking),
                     parse_mode=ParseMode.HTML,
                     reply_markup=ForceReply(
                         selective=True, input_field_placeholder=_(ctx.lang, "What is wrong?")

@@ -9,6 +9,7 @@ from telegram.constants import ParseMode
 
 from bot.adapters import render
 from bot.adapters.telegram.keyboards import question_keyboard
+from bot.adapters.telegram.markup import to_html
 from bot.adapters.telegram.sending import send_mapped
 from bot.app import Core
 from bot.services.model import Chat
@@ -53,7 +54,7 @@ class TelegramDailySender:
         async def call(chat_id: int) -> str:
             message = await self.bot.send_message(
                 chat_id=chat_id,
-                text=text,
+                text=to_html(text),
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 reply_parameters=reply,

@@ -11,7 +11,6 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.adapters import exercise_render, render
-from bot.adapters.render import e
 from bot.adapters.telegram.handlers import Handlers, command
 from bot.adapters.telegram.run_handlers import QUICK_RESULT_S, RunHandlers
 from bot.i18n import _
@@ -52,7 +51,7 @@ class ExerciseHandlers:
         if found is not None:
             prompt, question = found
             hint = question.text(prompt.language).hint
-            text = f"💡 {e(hint)}" if hint else e(_(ctx.lang, "This question has no hint."))
+            text = f"💡 {hint}" if hint else _(ctx.lang, "This question has no hint.")
             await self.base.reply(update, text)
             return
         shown = await self.base.core.exercises.hint(ctx)

@@ -17,7 +17,9 @@ from bot.adapters import exercise_render, render, review_render
 from bot.adapters.run_render import run_problem
 from bot.adapters.telegram.delivery import PLATFORM, TelegramDailySender
 from bot.adapters.telegram.keyboards import answer_keyboard, parse, reveal_keyboard
+from bot.adapters.telegram.markup import html_of, to_html
 from bot.app import Core
+from bot.document import Document
 from bot.errors import DatabaseDamaged, UserInputError
 from bot.i18n import _
 from bot.services.daily import Sender
@@ -88,12 +90,12 @@ class Handlers:
             chat_title=chat.title or "",
         )
 
-    async def reply(self, update: Update, text: str) -> Message | None:
-        """Reply in the chat of the update with HTML text."""
-        message = update.effective_message
-        if message is None:
+    async def reply(self, update: Update, message: Document | str) -> Message | None:
+        """Reply in the chat of the update with a document (or plain words), as HTML."""
+        to = update.effective_message
+        if to is None:
             return None
-        return await message.reply_html(text, disable_web_page_preview=True)
+        return await to.reply_html(html_of(message), disable_web_page_preview=True)
 
     async def is_admin(self, update: Update, context: Ctx, ctx: Context) -> bool:
         """Return True in private chats, for group admins, and for the bot's operators."""
@@ -115,7 +117,7 @@ class Handlers:
 
         return await self.core.access.may_manage(ctx, chat_admin)
 
-    def problem(self, ctx: Context, err: UserInputError) -> str:
+    def problem(self, ctx: Context, err: UserInputError) -> Document:
         """Render what was wrong with the user's input (or why /run cannot go ahead)."""
         return exercise_render.problem(ctx.lang, err) or run_problem(ctx.lang, err)
 
@@ -216,7 +218,7 @@ class Handlers:
                 update,
                 _(ctx.lang, "Time zone: {zone}", zone=zone)
                 + "\n"
-                + render.usage(ctx.lang, "usage_timezone"),
+                + render.usage_line(ctx.lang, "usage_timezone"),
             )
             return
         await self.require_admin(update, context, ctx)
@@ -253,7 +255,7 @@ class Handlers:
                 _(
                     ctx.lang,
                     "Unknown command {command}. See /help.",
-                    command=render.e(excerpt(command.partition("@")[0])),
+                    command=excerpt(command.partition("@")[0]),
                 ),
             )
 
@@ -284,7 +286,7 @@ class Handlers:
                 return
             await query.answer()
             message = query.message if isinstance(query.message, Message) else None
-            text = render.reference_answer(question, prompt.language)
+            text = to_html(render.reference_answer(question, prompt.language))
             # Read without answering: the user rates their own recall for their card.
             rate = not ctx.chat.is_group and await self.core.review.may_rate_self(ctx, prompt.id)
             markup = answer_keyboard(prompt.id, ctx.lang, question.snippet is not None, rate)
@@ -309,7 +311,7 @@ class Handlers:
         await query.answer(render.verdict_short(result))
         message = query.message if isinstance(query.message, Message) else None
         body = render.question(self.core.bank, question, prompt.language, prompt.kind)
-        text = body + "\n\n" + render.verdict(result)
+        text = to_html(body + render.verdict(result))
         try:
             if message is not None:
                 await message.edit_text(
@@ -319,7 +321,7 @@ class Handlers:
                 )
             else:
                 await context.bot.send_message(
-                    ctx.chat.external_id, render.verdict(result), parse_mode=ParseMode.HTML
+                    ctx.chat.external_id, to_html(render.verdict(result)), parse_mode=ParseMode.HTML
                 )
         except BadRequest as e:
             if "message is not modified" not in e.message.lower():
@@ -327,9 +329,10 @@ class Handlers:
         if result.card is not None and result.card.became_leech:
             await context.bot.send_message(
                 ctx.chat.external_id,
-                review_render.leech(result.lang)
-                + "\n\n"
-                + render.reference_answer(question, result.lang),
+                to_html(
+                    review_render.leech(result.lang)
+                    + render.reference_answer(question, result.lang)
+                ),
                 parse_mode=ParseMode.HTML,
             )
 

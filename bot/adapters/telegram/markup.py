@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.document import BulletList, CodeBlock, Document, Paragraph, Span
+from bot.document import BulletList, CodeBlock, Document, Paragraph, Span, link
 
 _TAGS = {"bold": "b", "italic": "i", "code": "code"}
 
@@ -16,8 +16,10 @@ def to_html(document: Document) -> str:
 
 def _block(block: Paragraph | CodeBlock | BulletList) -> str:
     if isinstance(block, CodeBlock):
-        lang = f' class="language-{escape(block.language)}"' if block.language else ""
-        return f"<pre><code{lang}>{escape(block.text, quote=False)}</code></pre>"
+        text = escape(block.text, quote=False)
+        if not block.language:
+            return f"<pre>{text}</pre>"
+        return f'<pre><code class="language-{escape(block.language)}">{text}</code></pre>'
     if isinstance(block, BulletList):
         return "\n".join("• " + _paragraph(item) for item in block.items)
     return _paragraph(block)
@@ -35,3 +37,15 @@ def _span(s: Span) -> str:
     if s.url is not None:
         text = f'<a href="{escape(s.url)}">{text}</a>'
     return text
+
+
+def html_of(message: Document | str) -> str:
+    """Return a document, or plain words (escaped here), as Telegram HTML."""
+    return to_html(
+        message if isinstance(message, Document) else Document((Paragraph((Span(message),)),))
+    )
+
+
+def mention(name: str, user_id: str) -> Span:
+    """Return a mention of a Telegram user: their name, linked to their tg:// address."""
+    return link(name, f"tg://user?id={user_id}")

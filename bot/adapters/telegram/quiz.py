@@ -13,6 +13,7 @@ from telegram.ext import Application, ContextTypes
 from bot.adapters import quiz_render
 from bot.adapters.telegram.delivery import PLATFORM
 from bot.adapters.telegram.handlers import Handlers, command
+from bot.adapters.telegram.markup import to_html
 from bot.adapters.telegram.sending import send_mapped
 from bot.app import Core
 from bot.errors import UserInputError
@@ -38,7 +39,9 @@ class TelegramQuizSender:
 
         async def call(chat_id: int) -> Message:
             if poll.code:
-                await bot.send_message(chat_id, quiz_render.code(poll), parse_mode=ParseMode.HTML)
+                await bot.send_message(
+                    chat_id, to_html(quiz_render.code(poll)), parse_mode=ParseMode.HTML
+                )
             sent: Message = await bot.send_poll(
                 chat_id,
                 question=poll.question,
@@ -131,7 +134,7 @@ class QuizHandlers:
         )
 
     async def _point_at_running(self, update: Update, ctx: Context, running: QuizRunning) -> None:
-        text = self.base.problem(ctx, running)
+        text = to_html(self.base.problem(ctx, running))
         message = update.effective_message
         if message is None:
             return

@@ -30,5 +30,5 @@ class RemindHandlers:
         zone = self.core.reminders.zone(user)
         text = review_render.remind_set(ctx.lang, user.remind_at, zone)
         if not args and user.remind_at is None:
-            text += "\n" + self.base.problem(ctx, UserInputError("usage_remind"))
+            text += self.base.problem(ctx, UserInputError("usage_remind"))
         await self.base.reply(update, text)

@@ -18,6 +18,9 @@ from bot.adapters.telegram.keyboards import (
     question_keyboard,
     review_keyboard,
 )
+from bot.adapters.telegram.markup import mention as mention_of
+from bot.adapters.telegram.markup import to_html
+from bot.document import Document, doc
 from bot.errors import UserInputError
 from bot.i18n import _
 from bot.services.study import AnswerResult, Context
@@ -84,23 +87,23 @@ class ReviewHandlers:
         STUDYBOT_DAILY_REVIEWS reviews that day (/review itself goes on until none is due).
         """
         bot = self.bot
-        who = review_render.mention(ctx.user.name, ctx.user.external_id) + "\n" if mention else ""
+        who = doc(mention_of(ctx.user.name, ctx.user.external_id)) if mention else Document()
         chat_id = int(ctx.chat.external_id)
         cap = self.core.settings.daily_reviews
         if capped and await self.core.review.reviewed_today(ctx) >= cap:
             text = review_render.daily_batch_done(ctx.lang, cap)
-            await bot.send_message(chat_id, who + text, parse_mode=ParseMode.HTML)
+            await bot.send_message(chat_id, to_html(who + text), parse_mode=ParseMode.HTML)
             return
         shown = await self.core.review.next(ctx)
         if shown is None:
             summary = await self.core.review.summary(ctx)
             text = review_render.summary(ctx.lang, summary, ctx.user_zone, self.core.clock.now())
-            await bot.send_message(chat_id, who + text, parse_mode=ParseMode.HTML)
+            await bot.send_message(chat_id, to_html(who + text), parse_mode=ParseMode.HTML)
             return
         options = len(shown.question.text(shown.lang).quiz.options)
         sent = await bot.send_message(
             chat_id,
-            who + render.question(self.core.bank, shown.question, shown.lang, "review"),
+            to_html(who + render.question(self.core.bank, shown.question, shown.lang, "review")),
             parse_mode=ParseMode.HTML,
             reply_markup=review_keyboard(shown.prompt.id, options, owner, shown.lang, capped),
         )
@@ -112,7 +115,7 @@ class ReviewHandlers:
         options = len(shown.question.text(shown.lang).quiz.options)
         sent = await self.bot.send_message(
             int(ctx.chat.external_id),
-            render.question(self.core.bank, shown.question, shown.lang, "question"),
+            to_html(render.question(self.core.bank, shown.question, shown.lang, "question")),
             parse_mode=ParseMode.HTML,
             reply_markup=question_keyboard(
                 shown.prompt.id,
@@ -164,7 +167,7 @@ class ReviewHandlers:
             body = render.question(self.core.bank, result.question, result.lang, "review")
             try:
                 await message.edit_text(
-                    body + "\n\n" + render.verdict(result), parse_mode=ParseMode.HTML
+                    to_html(body + render.verdict(result)), parse_mode=ParseMode.HTML
                 )
             except BadRequest as e:
                 if "message is not modified" not in e.message.lower():
@@ -179,7 +182,7 @@ class ReviewHandlers:
         text = review_render.leech(result.lang)
         answer = render.reference_answer(result.question, result.lang)
         await self.bot.send_message(
-            int(ctx.chat.external_id), text + "\n\n" + answer, parse_mode=ParseMode.HTML
+            int(ctx.chat.external_id), to_html(text + answer), parse_mode=ParseMode.HTML
         )
 
     async def _rate(self, query: CallbackQuery, ctx: Context, prompt_id: int, grade: str) -> None:

@@ -12,9 +12,11 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
+from bot import document
 from bot.adapters import render
 from bot.adapters.run_render import run_reply
 from bot.adapters.telegram.handlers import Handlers
+from bot.adapters.telegram.markup import to_html
 from bot.content.models import Question
 from bot.errors import UserInputError
 from bot.i18n import _
@@ -113,7 +115,7 @@ class RunHandlers:
             task.cancel()
         reply = run_reply(ctx.lang, result, self.base.core.settings.run_wall_time_s)
         if status is not None and not edited:
-            await status.edit_text(reply.text, parse_mode=ParseMode.HTML)
+            await status.edit_text(to_html(reply.text), parse_mode=ParseMode.HTML)
             self.replies[key] = _Sent(status.message_id, now)
         else:
             await self._answer(message, key, edited, reply.text, now)
@@ -133,13 +135,13 @@ class RunHandlers:
         try:
             self.runs.check_allowed(query.from_user.id, ctx.chat)
         except UserInputError as err:
-            await message.reply_html(self.base.problem(ctx, err))
+            await message.reply_html(to_html(self.base.problem(ctx, err)))
             return
         note: Message | None = None
 
         async def held() -> None:
             nonlocal note
-            note = await message.reply_html(render.held_for_quiz(ctx.lang))
+            note = await message.reply_html(to_html(render.held_for_quiz(ctx.lang)))
 
         await self.base.core.quiz.hold_code(ctx.chat.id, held)
 
@@ -166,9 +168,9 @@ class RunHandlers:
             task.cancel()
         reply = run_reply(ctx.lang, result, self.base.core.settings.run_wall_time_s)
         if note is not None:
-            await note.edit_text(reply.text, parse_mode=ParseMode.HTML)
+            await note.edit_text(to_html(reply.text), parse_mode=ParseMode.HTML)
         else:
-            await message.reply_html(reply.text)
+            await message.reply_html(to_html(reply.text))
         await self._send_files(message, reply.files)
 
     async def _typing_in(self, message: Message) -> None:
@@ -184,13 +186,18 @@ class RunHandlers:
             log.debug("could not show that a job is running", exc_info=True)
 
     async def _answer(
-        self, message: Message, key: tuple[int, int], edited: bool, text: str, now: datetime
+        self,
+        message: Message,
+        key: tuple[int, int],
+        edited: bool,
+        text: document.Document,
+        now: datetime,
     ) -> None:
         sent = self.replies.get(key)
         if edited and sent is not None:
             try:
                 await message.get_bot().edit_message_text(
-                    text,
+                    to_html(text),
                     chat_id=message.chat_id,
                     message_id=sent.reply_id,
                     parse_mode=ParseMode.HTML,
@@ -199,7 +206,7 @@ class RunHandlers:
                 if "not modified" not in e.message.lower():
                     raise
             return
-        reply = await message.reply_html(text)
+        reply = await message.reply_html(to_html(text))
         self.replies[key] = _Sent(reply.message_id, now)
 
     async def _send_files(self, message: Message, files: tuple[RunFile, ...]) -> None:

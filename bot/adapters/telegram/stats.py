@@ -9,6 +9,7 @@ from telegram.ext import ContextTypes
 from bot.adapters import stats_render
 from bot.adapters.stats_picture import PictureRenderer
 from bot.adapters.telegram.handlers import Handlers, command
+from bot.adapters.telegram.markup import to_html
 from bot.services.study import Context
 
 Ctx = ContextTypes.DEFAULT_TYPE
@@ -34,6 +35,6 @@ class StatsHandlers:
         png = await self.pictures.render(spec)
         await message.reply_photo(
             photo=png,
-            caption=stats_render.caption(ctx.lang, overview),
+            caption=to_html(stats_render.caption(ctx.lang, overview)),
             parse_mode=ParseMode.HTML,
         )
