@@ -8,6 +8,7 @@ from bot.content.markup import to_document
 from bot.document import CodeBlock, Document, Inline, Paragraph, Span, bold, code, doc, lines
 from bot.errors import UserInputError
 from bot.exercises.compare import CaseVerdict
+from bot.exercises.grading import Verdict
 from bot.exercises.models import Exercise
 from bot.i18n import _, ngettext
 from bot.services.exercises import ExerciseEntry, HintShown, ShownExercise, Submitted
@@ -167,7 +168,11 @@ def _number(value: float | None) -> str:
 # A long function: each way a submission can end has its own few lines, in one place.
 def verdict(lang: Lang, submitted: Submitted, wall_limit_s: float) -> Document:
     """Render a verdict: solved or not, each case, grading time, and what a solve earned."""
-    v = submitted.verdict
+    return ungraded(lang, submitted.verdict, wall_limit_s) or graded(lang, submitted)
+
+
+def ungraded(lang: Lang, v: Verdict, wall_limit_s: float) -> Document | None:
+    """Render why code was not graded case by case (forbidden, unreadable…), or None."""
     if v.status == "forbidden":
         return doc(
             _(
@@ -193,6 +198,12 @@ def verdict(lang: Lang, submitted: Submitted, wall_limit_s: float) -> Document:
         tail = (v.job.stderr.strip().splitlines() or [""])[-1] if v.job else ""
         text = _(lang, "❌ Your code ended before its results were written (exit or a crash?).")
         return doc(text, CodeBlock(tail[:300]) if tail else None)
+    return None
+
+
+def graded(lang: Lang, submitted: Submitted) -> Document:
+    """Render a graded verdict: each case, the code's prints, time, and what a solve earned."""
+    v = submitted.verdict
     total, passed = len(v.cases), v.passed
     if v.solved:
         head = ngettext(lang, "✅ Solved! {n} case passed", "✅ Solved! {n} cases passed", total)

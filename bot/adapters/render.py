@@ -285,6 +285,7 @@ def usage(lang: Lang, key: str, **params: object) -> Document:
 # A long function: one table of every usage line, so that each key's words sit together.
 def usage_line(lang: Lang, key: str, **params: object) -> str:
     """Return the usage line for a command given wrong arguments, as plain words."""
+    # Over 60 lines on purpose: every usage line in one table, found next to the others.
     # What the user typed comes back as a short excerpt at most, never a whole long text.
     params = {k: excerpt(v) if isinstance(v, str) else v for k, v in params.items()}
     lines = {

@@ -6,7 +6,7 @@ here, never from storage: what storage keeps is its own business.
 
 from __future__ import annotations
 
-from bot.content.models import Lang
-from bot.storage.records import Chat, QuizSession, User, UserStats
+from bot.content.models import Lang, Question
+from bot.storage.records import Chat, Prompt, QuizSession, User, UserStats
 
-__all__ = ["Chat", "Lang", "QuizSession", "User", "UserStats"]
+__all__ = ["Chat", "Lang", "Prompt", "Question", "QuizSession", "User", "UserStats"]

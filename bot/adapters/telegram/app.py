@@ -63,6 +63,7 @@ def build_application(
     `limiter` replaces the default FloodLimiter; with STUDYBOT_RATE_LIMIT=off and no `limiter`
     the bot sends as fast as the Bot API answers.
     """
+    # Over 60 lines on purpose: all routing is visible in this one place, as in PTB's examples.
     watch = PollingWatch()  # one log line per failed poll, instead of PTB's tracebacks
     seen = ApiSeen()
     metrics = metrics or BotMetrics()

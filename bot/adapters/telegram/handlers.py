@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram import User as TgUser
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, TelegramError
@@ -23,6 +23,7 @@ from bot.document import Document
 from bot.errors import DatabaseDamaged, UserInputError
 from bot.i18n import _
 from bot.services.daily import Sender
+from bot.services.model import Prompt, Question
 from bot.services.study import Context, language_from_code
 from bot.text import excerpt
 
@@ -276,26 +277,7 @@ class Handlers:
             await query.answer(_(ctx.lang, "This question is no longer available."))
             return
         if parsed.action == "reveal":
-            verdict = await self.core.study.reveal(ctx, prompt.id, privately=False)
-            if verdict == "answer_first":
-                text = _(ctx.lang, "Answer first; then you can see the reference answer.")
-                await query.answer(text, show_alert=True)
-                return
-            if verdict == "already_posted":
-                await query.answer(_(ctx.lang, "The reference answer is already posted above."))
-                return
-            await query.answer()
-            message = query.message if isinstance(query.message, Message) else None
-            text = to_html(render.reference_answer(question, prompt.language))
-            # Read without answering: the user rates their own recall for their card.
-            rate = not ctx.chat.is_group and await self.core.review.may_rate_self(ctx, prompt.id)
-            markup = answer_keyboard(prompt.id, ctx.lang, question.snippet is not None, rate)
-            if message is not None:
-                await message.reply_html(text, reply_markup=markup)
-            else:
-                await context.bot.send_message(
-                    ctx.chat.external_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-                )
+            await self._reveal(query, context, ctx, prompt, question)
             return
         result = await self.core.study.answer(ctx, parsed.prompt_id, parsed.option)
         if result.status == "stale" or result.question is None:
@@ -334,6 +316,31 @@ class Handlers:
                     + render.reference_answer(question, result.lang)
                 ),
                 parse_mode=ParseMode.HTML,
+            )
+
+    async def _reveal(
+        self, query: CallbackQuery, context: Ctx, ctx: Context, prompt: Prompt, question: Question
+    ) -> None:
+        """Post the reference answer, as the services' reveal rule says."""
+        verdict = await self.core.study.reveal(ctx, prompt.id, privately=False)
+        if verdict == "answer_first":
+            text = _(ctx.lang, "Answer first; then you can see the reference answer.")
+            await query.answer(text, show_alert=True)
+            return
+        if verdict == "already_posted":
+            await query.answer(_(ctx.lang, "The reference answer is already posted above."))
+            return
+        await query.answer()
+        message = query.message if isinstance(query.message, Message) else None
+        text = to_html(render.reference_answer(question, prompt.language))
+        # Read without answering: the user rates their own recall for their card.
+        rate = not ctx.chat.is_group and await self.core.review.may_rate_self(ctx, prompt.id)
+        markup = answer_keyboard(prompt.id, ctx.lang, question.snippet is not None, rate)
+        if message is not None:
+            await message.reply_html(text, reply_markup=markup)
+        else:
+            await context.bot.send_message(
+                ctx.chat.external_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
             )
 
     # -- errors -------------------------------------------------------------------------
