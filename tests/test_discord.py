@@ -17,6 +17,7 @@ from bot.adapters.discord.run import DiscordPlatform
 from bot.app import Core, open_core
 from bot.clock import FixedClock
 from bot.config import Settings
+from bot.services.quiz_votes import EARLY_CLOSE_GRACE
 from tests.conftest import FIXTURE_BANK
 from tests.discordbot import running
 from tests.fakediscord import (
@@ -30,6 +31,7 @@ from tests.fakediscord import (
     Sent,
     dm_channel,
 )
+from tests.test_telegram_quiz import closing_soon
 
 ALICE = 111111111111111111
 BOB = 222222222222222222
@@ -339,7 +341,7 @@ async def test_a_quiz_with_two_members(
     late = await fake.reply(await fake.click(first, ids[0], user_id=BOB, guild=True))
     assert "does not count" in late.content
 
-    # The second question: both answer, it closes early, and the scoreboard follows.
+    # The second question: both answer, it closes after the grace, and the scoreboard follows.
     for _ in range(3):
         clock.set(clock.now() + timedelta(seconds=5))
         await dcore.timers.run_due()
@@ -351,6 +353,9 @@ async def test_a_quiz_with_two_members(
         await fake.reply(
             await fake.click(second, second.buttons[0]["custom_id"], user_id=who, guild=True)
         )
+    await closing_soon(dcore)
+    clock.set(clock.now() + EARLY_CLOSE_GRACE)
+    await dcore.timers.run_due()
     board = await fake.wait_for(
         lambda: [m for m in fake.channel_messages[CHANNEL_ID] if "Scoreboard" in m.text]
     )

@@ -16,6 +16,7 @@ import pytest
 from bot.app import open_core
 from bot.clock import FixedClock
 from bot.config import Settings
+from bot.services.quiz_votes import EARLY_CLOSE_GRACE
 from tests.fakebotapi import FakeBotAPI
 from tests.test_faults_crash import serve
 from tests.test_telegram import TOKEN, running
@@ -23,10 +24,10 @@ from tests.test_telegram_quiz import (  # noqa: F401 - fixtures
     ALICE,
     GROUP,
     advance,
+    closing_soon,
     correct,
     fake,
     next_poll,
-    next_poll_scheduled,
     quiz_settings,
     say,
     vote,
@@ -78,11 +79,13 @@ async def test_a_poll_whose_send_timed_out_is_replaced_by_another_question(
         assert str(second.params["question"]).startswith("[2/3] ")
         mark = fake.mark()
         await vote(core, fake, second, ALICE, correct(second), after=1)
-        await next_poll_scheduled(core)
-        await advance(core, 3)
+        await closing_soon(core)
+        await advance(core, EARLY_CLOSE_GRACE.total_seconds())
         third = await next_poll(fake, mark)
         mark = fake.mark()
         await vote(core, fake, third, ALICE, correct(third), after=1)
+        await closing_soon(core)
+        await advance(core, EARLY_CLOSE_GRACE.total_seconds())
         board = await fake.wait_for_call(
             "sendMessage", lambda c: "Quiz over" in str(c.params["text"]), since=mark
         )

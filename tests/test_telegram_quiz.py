@@ -11,7 +11,7 @@ import itertools
 import json
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from bot.adapters.telegram.flood import FloodLimiter
 from bot.app import Core, open_core
 from bot.clock import FixedClock
 from bot.config import Settings
+from bot.services.quiz_votes import EARLY_CLOSE_GRACE
 from tests.fakebotapi import Call, FakeBotAPI
 from tests.test_telegram import TOKEN, running
 
@@ -175,6 +176,27 @@ async def next_poll_scheduled(core: Core) -> None:
     await until(scheduled, "the next poll's timer")
 
 
+async def closing_soon(core: Core, polls: int = 1) -> None:
+    """Wait until everybody's answers started the grace of `polls` group polls.
+
+    Their deadlines moved up, and each session's timer waits for the new one.
+    """
+
+    async def moved() -> bool:
+        rows = await core.db.fetchall(
+            "SELECT p.deadline, p.sent_at, s.open_seconds, s.id FROM quiz_polls p"
+            " JOIN quiz_sessions s ON s.id = p.session_id WHERE p.status = 'open'"
+        )
+        graced = 0
+        for deadline, sent_at, seconds, session in rows:
+            full = datetime.fromisoformat(sent_at) + timedelta(seconds=seconds)
+            end = datetime.fromisoformat(deadline)
+            graced += end < full and core.timers.when(f"quiz:{session}") == end
+        return graced >= polls
+
+    await until(moved, f"the grace of {polls} answered poll(s)")
+
+
 async def advance(core: Core, seconds: float) -> None:
     """Move the clock and fire the timers that became due."""
     clock = core.clock
@@ -206,29 +228,36 @@ async def test_quiz_3_in_a_group_scores_two_members_with_ranks_and_times(
     second = await next_poll(fake, mark)
     assert str(second.params["question"]).startswith("[2/3] ")
 
-    # Both players answered: the poll closes at once and the next follows 3 s later.
+    # Both players answered: the poll stays open EARLY_CLOSE_GRACE more for a member who has
+    # not played yet, and Carol's vote in it counts; then it closes and the next follows.
     await vote(core, fake, second, BOB, correct(second), after=2)
     mark = fake.mark()
     await vote(core, fake, second, ALICE, correct(second), after=3)
+    await closing_soon(core)
+    await vote(core, fake, second, CAROL, correct(second), after=4)  # 9 s: a latecomer
+    assert not [c for c in fake.calls("stopPoll") if c.seq >= mark]
+    await advance(core, EARLY_CLOSE_GRACE.total_seconds() - 4)  # the grace ends
     await fake.wait_for_call("stopPoll", chat_id=GROUP, since=mark)
-    assert not [c for c in fake.calls("sendPoll") if c.seq >= mark]
-    await next_poll_scheduled(core)
-    await advance(core, 3)
     third = await next_poll(fake, mark)
 
     await vote(core, fake, third, ALICE, correct(third), after=1)
-    mark = fake.mark()
     await vote(core, fake, third, BOB, correct(third), after=1)
+    mark = fake.mark()
+    await vote(core, fake, third, CAROL, wrong(third), after=1)
+    await closing_soon(core)
+    await advance(core, EARLY_CLOSE_GRACE.total_seconds())
     board = await fake.wait_for_call("sendMessage", chat_id=GROUP, since=mark)
     text = str(board.params["text"])
     lines = text.splitlines()
     assert "Quiz over: 3 questions" in lines[0]
-    # Alice: 3/3 in (4 + 5 + 1) / 3 s; Bob: 2/3 in (10 + 2 + 2) / 3 s; names escaped.
+    # Alice: 3/3 in (4 + 5 + 1) / 3 s; Bob: 2/3 in (10 + 2 + 2) / 3 s; names escaped; Carol
+    # joined at the second question: 1/3 in (9 + 3) / 2 s.
     assert lines[1] == "🥇 Alice — 3/3 · 3.3 s"
     assert lines[2] == "🥈 Bob &lt;b&gt; — 2/3 · 4.7 s"
+    assert lines[3] == "🥉 Carol — 1/3 · 6.0 s"
     # Every answer counted as an attempt of its user, with a streak in the user's zone.
     rows = await core.db.fetchall("SELECT source, COUNT(*) AS n FROM attempts GROUP BY source")
-    assert {r["source"]: r["n"] for r in rows} == {"quiz": 6}
+    assert {r["source"]: r["n"] for r in rows} == {"quiz": 8}
     since = say(fake, "/stats", BOB, BOB)
     picture = await fake.wait_for_call("sendPhoto", chat_id=BOB, since=since)
     assert "Accuracy: 67% (2/3)" in str(picture.params["caption"])
@@ -253,8 +282,10 @@ async def test_late_retracted_and_second_answers_change_nothing(
     raw_vote(fake, first, BOB, [correct(first)])
     await fake.wait_for_updates_consumed()
     mark = fake.mark()
-    # Alice, the only player, answered: the last poll closes and the board follows at once.
+    # Alice, the only player, answered: after the grace the last poll closes, the board follows.
     await vote(core, fake, second, ALICE, correct(second), after=1)
+    await closing_soon(core)
+    await advance(core, EARLY_CLOSE_GRACE.total_seconds())
     board = await fake.wait_for_call("sendMessage", chat_id=GROUP, since=mark)
     lines = str(board.params["text"]).splitlines()
     assert lines[1:] == ["🥇 Alice — 1/2 · 1.5 s"]
@@ -322,8 +353,8 @@ async def test_restart_mid_session_finishes_with_correct_board_and_no_poll_twice
     async with open_core(quiz_settings, clock=clock) as core, running(core, fake):
         await vote(core, fake, second, BOB, wrong(second), after=5)
         mark = fake.mark()
-        await next_poll_scheduled(core)
-        await advance(core, 3)
+        await closing_soon(core)
+        await advance(core, EARLY_CLOSE_GRACE.total_seconds())
         third = await next_poll(fake, mark)
     # Down again, and the third poll closes while the bot is down: the session just ends.
     clock.set(clock.now() + timedelta(seconds=60))
@@ -415,6 +446,8 @@ async def test_twenty_groups_quizzing_at_once_get_no_429(fake: FakeBotAPI, core:
         seconds = {g: await next_poll(fake, mark, g) for g in groups}
         for g in groups:
             await vote(core, fake, seconds[g], ALICE, correct(seconds[g]))
+        await closing_soon(core, len(groups))
+        await advance(core, EARLY_CLOSE_GRACE.total_seconds())
         for g in groups:
             board = await fake.wait_for_call(
                 "sendMessage",
@@ -472,6 +505,8 @@ async def test_poll_that_closed_while_the_bot_was_down_is_followed_by_the_next(
         second = await next_poll(fake, mark)
         assert str(second.params["question"]).startswith("[2/2] ")
         await vote(core, fake, second, ALICE, correct(second), after=2)
+        await closing_soon(core)
+        await advance(core, EARLY_CLOSE_GRACE.total_seconds())
         board = await fake.wait_for_call(
             "sendMessage", lambda c: "Quiz over" in str(c.params["text"]), since=mark
         )

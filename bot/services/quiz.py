@@ -188,7 +188,12 @@ class QuizService(QuizVotes):
                         self.gate.mark_open(chat.id)
                         self._schedule(session.id, current.deadline)
                         return
-                    await self._close(chat, sender, session, current, "deadline")
+                    # A deadline brought forward once everybody answered (`_maybe_close_early`).
+                    everybody = await self.repos.quizzes.players(
+                        session.id
+                    ) <= await self.repos.quizzes.answered(current.id)
+                    reason: CloseReason = "answered" if everybody else "deadline"
+                    await self._close(chat, sender, session, current, reason)
                 elif current.status == "sending":
                     # Claimed before a crash: it may have gone out, so it is never resent.
                     await self.repos.quizzes.set_status(current.id, "lost", now)

@@ -13,6 +13,10 @@ from bot.storage.records import Chat, QuizPoll, QuizSession
 from bot.storage.repos import Repos
 
 NEXT_DELAY = timedelta(seconds=3)  # after everybody answered, before the next poll
+# Once every player so far answered a group's poll, it stays open this long for a member who
+# has not played yet: long enough to read four short options and tap one, short enough that a
+# session whose players are all done waits at most this per question.
+EARLY_CLOSE_GRACE = timedelta(seconds=10)
 
 
 def poll_key(platform: str, poll_ref: str) -> str:
@@ -109,15 +113,24 @@ class QuizVotes:
         return poll.status == "open" and poll.deadline is not None and now <= poll.deadline
 
     async def _maybe_close_early(self, chat: Chat, session: QuizSession, poll: QuizPoll) -> None:
-        """Close the poll once every player of the session so far has answered it.
+        """Close the poll soon once every player of the session so far has answered it.
 
-        A group's first poll always runs its full period: nobody is known to play yet, and the
-        first voter must not close it on everybody else.
+        Soon, not at once: a member who has not played yet gets EARLY_CLOSE_GRACE to vote
+        (their vote counts like any other while the poll is open); in a private chat the one
+        player is everybody, so the poll closes at once. A group's first poll always runs its
+        full period: nobody is known to play yet, and the first voter must not close it on
+        everybody else.
         """
         if chat.is_group and poll.number == 0:
             return
         players = await self.repos.quizzes.players(session.id)
         if not players <= await self.repos.quizzes.answered(poll.id):
+            return
+        if chat.is_group:
+            # The session's timer closes it at the new deadline (`_step`), as at any deadline.
+            closes = self.clock.now() + EARLY_CLOSE_GRACE
+            if await self.repos.quizzes.shorten(poll.id, closes):
+                self._schedule(session.id, closes)
             return
         sender = self.platforms.get(chat.platform)
         if sender is None:

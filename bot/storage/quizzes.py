@@ -139,6 +139,16 @@ class QuizRepo:
             )
             return cursor.rowcount > 0
 
+    async def shorten(self, poll_id: int, deadline: datetime) -> bool:
+        """Bring an open poll's deadline forward to `deadline`; False if it was not later."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE quiz_polls SET deadline = ? WHERE id = ? AND status = 'open'"
+                " AND deadline > ?",
+                (_iso_ms(deadline), poll_id, _iso_ms(deadline)),
+            )
+            return cursor.rowcount == 1
+
     async def set_next_at(self, session_id: int, at: datetime | None) -> None:
         """Remember when the next poll is due after an early close."""
         async with self.db.transaction() as conn:
