@@ -6,7 +6,6 @@ import asyncio
 import getpass
 import logging
 import sys
-import threading
 from collections.abc import Awaitable, Callable
 from typing import Literal, TextIO
 
@@ -18,6 +17,7 @@ from bot.adapters import (
     review_render,
 )
 from bot.adapters.console_exercises import ConsoleExercises
+from bot.adapters.console_input import PROMPT, console_input
 from bot.adapters.console_platform import PLATFORM, ConsolePlatform, option_index
 from bot.adapters.console_review import ConsoleReview
 from bot.adapters.console_run import ConsoleRun
@@ -63,7 +63,7 @@ class Console(ConsolePlatform, ConsoleRun, ConsoleReview):
         # What was shown last decides what /hint is about: a question or an exercise.
         self.focus: Literal["question", "exercise"] | None = None
         self.exercises = ConsoleExercises(self)
-        self._lines: asyncio.Queue[str] | None = None
+        self.input = console_input(stdin, stdout)
         # The quiz poll open in this terminal, and an event set whenever a new one opens.
         self.poll: tuple[str, PollSpec] | None = None
         self._poll_opened = asyncio.Event()
@@ -74,7 +74,6 @@ class Console(ConsolePlatform, ConsoleRun, ConsoleReview):
         # attaches it, which also rebuilds its reminders.
         core.platforms.add(self)
         self.pictures: PictureRenderer | None = None
-        self._eof = False
         self._quit = False
 
     def say(self, message: Document | str) -> None:
@@ -85,8 +84,10 @@ class Console(ConsolePlatform, ConsoleRun, ConsoleReview):
 
     def write(self, text: str) -> None:
         """Print terminal text as it is."""
-        self.stdout.write(text + "\n")
-        self.stdout.flush()
+        # At a terminal, through the prompt's stand-in for stdout: above the waiting prompt.
+        out = sys.stdout if self.input.interactive else self.stdout
+        out.write(text + "\n")
+        out.flush()
 
     async def context(self) -> Context:
         """Return the console user's context (created on first use)."""
@@ -108,49 +109,32 @@ class Console(ConsolePlatform, ConsoleRun, ConsoleReview):
         self.say(render.welcome(ctx.lang, self.user, console=True))
         self.say(_(ctx.lang, "Type a command, an option letter to answer, or /quit."))
         try:
-            while True:
-                self.stdout.write("> ")
-                self.stdout.flush()
-                line = await self.readline()
-                if not line:
-                    self.stdout.write("\n")
-                    return
-                line = line.strip()
-                if line == "/exit":
-                    return
-                if line:
-                    await self.handle(line)
-                if self._quit:
-                    return
+            with self.input.output():
+                await self._loop()
         finally:
             await self.core.quiz.stop_all(PLATFORM)
             self.close()
 
+    async def _loop(self) -> None:
+        while True:
+            if not self.input.interactive:  # the terminal reader draws its own prompt
+                self.stdout.write(PROMPT)
+                self.stdout.flush()
+            line = await self.readline()
+            if not line:
+                self.write("")
+                return
+            for part in pasted_lines(line.strip()):
+                if part == "/exit":
+                    return
+                if part:
+                    await self.handle(part)
+                if self._quit:
+                    return
+
     async def readline(self) -> str:
-        """Read one line ("" at end of input) without blocking the event loop.
-
-        A daemon thread does the blocking read, so Ctrl-C ends the program at once instead of
-        waiting for an executor thread stuck in readline(). Once input has ended, every later
-        call returns "" at once.
-        """
-        if self._eof:
-            return ""
-        if self._lines is None:
-            self._lines = asyncio.Queue()
-            loop = asyncio.get_running_loop()
-            lines = self._lines
-
-            def pump() -> None:
-                while True:
-                    line = self.stdin.readline()
-                    loop.call_soon_threadsafe(lines.put_nowait, line)
-                    if not line:
-                        return
-
-            threading.Thread(target=pump, name="console-input", daemon=True).start()
-        line = await self._lines.get()
-        self._eof = not line
-        return line
+        """Read one line ("" at end of input) without blocking the event loop."""
+        return await self.input.readline()
 
     async def handle(self, line: str) -> None:
         """Answer one line of input; a failure costs this line, never the session."""
@@ -376,3 +360,10 @@ class Console(ConsolePlatform, ConsoleRun, ConsoleReview):
         if self.pictures is not None:
             self.pictures.close()
             self.pictures = None
+
+
+def pasted_lines(text: str) -> list[str]:
+    """Split a paste of several lines into commands; code after /run or /submit stays whole."""
+    if text.split(maxsplit=1)[:1] in (["/run"], ["/submit"]):
+        return [text]
+    return [line.strip() for line in text.splitlines()] or [text]
