@@ -39,7 +39,7 @@ async def test_console_self_rating_and_retention(core: Core) -> None:
     c = Console(core, stdin=io.StringIO(""), stdout=out, user="tester")
     await c.handle("/question")
     await c.handle("/answer")
-    assert "Usage: /rate again, hard, good or easy" in out.getvalue()
+    assert "How well did you remember it? Rate it for your reviews: /rate again" in out.getvalue()
     await c.handle("/rate good")
     assert "comes back at 12:10" in out.getvalue()
     await c.handle("/rate easy")
@@ -67,3 +67,16 @@ async def test_console_remind(core: Core, clock: FixedClock) -> None:
     assert "1 card is due" in out.getvalue()
     await c.handle("/remind off")
     assert "Reminders are off" in out.getvalue()
+
+
+async def test_the_chinese_rate_prompt_is_an_offer_not_a_usage_error(core: Core) -> None:
+    out = io.StringIO()
+    c = Console(core, stdin=io.StringIO(""), stdout=out, user="tester")
+    await c.handle("/lang zh")
+    await c.handle("/question")
+    await c.handle("/answer")
+    offer = out.getvalue().rstrip().splitlines()[-1]
+    assert offer.startswith("记得怎么样？") and "/rate" in offer
+    assert "用法" not in offer  # "Usage": what a wrong command gets, not an invitation
+    await c.handle("/rate maybe")
+    assert "用法" in out.getvalue().rstrip().splitlines()[-1]  # a wrong grade is a usage error

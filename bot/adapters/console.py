@@ -237,7 +237,7 @@ class Console(ConsolePlatform, ConsoleRun, ConsoleReview):
         else:
             self.say(render.reference_answer(self.current.question, self.current.lang))
             if await self.core.review.may_rate_self(ctx, self.current.prompt.id):
-                self.say(render.usage(ctx.lang, "usage_rate"))
+                self.say(render.rate_prompt(ctx.lang))
 
     async def report(self, ctx: Context, arg: str, line: str) -> None:
         """Store a problem report on the exercise or question shown last."""

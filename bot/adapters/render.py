@@ -261,6 +261,14 @@ def language_now(lang: Lang) -> Document:
     return doc(_(lang, "Current language: English.") + "\n" + usage_line(lang, "usage_lang"))
 
 
+def rate_prompt(lang: Lang) -> str:
+    """Invite the user to rate their recall after reading an answer (an offer, not an error)."""
+    return _(
+        lang,
+        "How well did you remember it? Rate it for your reviews: /rate again, hard, good or easy.",
+    )
+
+
 def held_for_quiz(lang: Lang) -> Document:
     """Say that code waits while a quiz question is open in the chat."""
     return doc(_(lang, "⏸ A quiz question is open here: your code runs when it closes."))
