@@ -104,7 +104,7 @@ async def main(per_day: int, renders: int, lang: str) -> None:
             renderer = PictureRenderer()
             try:
                 started = time.perf_counter()
-                png = await renderer.render(spec)
+                png = (await renderer.render(spec)).png
                 cold_ms = (time.perf_counter() - started) * 1000
                 warm = []
                 for _ in range(renders):

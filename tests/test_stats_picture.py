@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import struct
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from bot.adapters import stats_render
 from bot.adapters.stats_picture import (
     HEIGHT,
+    MAX_TOPIC_CHARS,
     WIDTH,
     Labels,
     PictureRenderer,
@@ -19,8 +21,9 @@ from bot.adapters.stats_picture import (
     choose_font,
     render_png,
 )
-from bot.app import Core
+from bot.app import Core, open_core
 from bot.clock import FixedClock, local_date
+from bot.config import CONTENT_DIR, Settings
 from bot.services.study import Context
 
 
@@ -83,10 +86,50 @@ async def test_a_year_of_history(core: Core, clock: FixedClock) -> None:
     assert len(spec.activity) == 84
     renderer = PictureRenderer()
     try:
-        png = await renderer.render(spec)
+        picture = await renderer.render(spec)
     finally:
         renderer.close()
-    assert png_size(png) == (WIDTH, HEIGHT)
+    assert png_size(picture.png) == (WIDTH, HEIGHT)
+    assert not picture.in_english
+
+
+async def test_every_topic_has_its_row_and_its_whole_name(
+    make_settings: Callable[..., Settings], clock: FixedClock
+) -> None:
+    settings = make_settings(STUDYBOT_CONTENT_DIR=str(CONTENT_DIR))
+    async with open_core(settings, clock=clock) as core:
+        ctx = await private(core)
+        shown = await core.study.show(ctx, "question")
+        await core.study.answer(ctx, shown.prompt.id, 0)
+        overview = await core.stats.overview(ctx)
+        spec = stats_render.picture_spec(core.bank, "en", overview)
+        topics = core.bank.topics
+    # All of them, in the bank's order: one answered topic is one row of sixteen, not the panel.
+    assert spec.labels.topics == tuple(t.name("en") for t in topics)
+    assert sum(1 for answered, _ in spec.accuracy if answered) == 1
+    longest = max(len(t.name(lang)) for t in topics for lang in ("en", "zh"))
+    assert longest <= MAX_TOPIC_CHARS  # so no name is cut on the picture
+
+
+async def test_a_chinese_picture_drawn_in_english_says_so_in_its_caption(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.adapters import stats_picture
+
+    ctx = await private(core, "zh")
+    shown = await core.study.show(ctx, "question")
+    await core.study.answer(ctx, shown.prompt.id, 0)
+    overview = await core.stats.overview(ctx)
+    spec = stats_render.picture_spec(core.bank, "zh", overview)
+    monkeypatch.setattr(stats_picture, "cjk_family", lambda: None)
+    picture = stats_picture.render_picture(spec)
+    assert picture.in_english
+    said = stats_render.caption("zh", overview, in_english=picture.in_english).text
+    assert said.count("中文字体") == 1  # one line, in the user's language
+    # With a CJK font found, the picture is in Chinese (not drawn here: none is installed).
+    monkeypatch.setattr(stats_picture, "cjk_family", lambda: "Noto Sans CJK SC")
+    monkeypatch.setattr(stats_picture, "render_png", lambda spec: b"png")
+    assert not stats_picture.render_picture(spec).in_english
 
 
 async def test_chinese_labels_fall_back_to_english_without_a_cjk_font(

@@ -23,10 +23,11 @@ class ConsoleReview(ConsoleBase):
         if self.pictures is None:
             self.pictures = PictureRenderer()
         spec = stats_render.picture_spec(self.core.bank, ctx.lang, overview)
-        path = self.save_file("stats.png", await self.pictures.render(spec))
+        picture = await self.pictures.render(spec)
+        path = self.save_file("stats.png", picture.png)
         self.say(_(ctx.lang, "Your statistics picture: {path}", path=path))
         # The caption has the totals; the topics are what the picture shows in bars.
-        self.say(stats_render.caption(ctx.lang, overview))
+        self.say(stats_render.caption(ctx.lang, overview, in_english=picture.in_english))
         topics = render.by_topic(self.core.bank, ctx.lang, overview.totals)
         if topics:
             self.say("\n".join(topics))

@@ -21,6 +21,8 @@ GREENS = ("#ebedf0", "#9be9a8", "#40c463", "#30a14e", "#216e39")  # none … mos
 # The lower row's three panels: left edges, title line and the charts' vertical extent (px).
 PANEL_LEFT = (30.0, 530.0, 850.0)
 PANEL_TITLE_Y = 395.0
+# Topic names up to this long are drawn whole beside their bars (about 185 px at 9 pt).
+MAX_TOPIC_CHARS = 30
 CHART_TOP, CHART_BOTTOM = 360.0, 110.0
 
 # Families that cover Chinese, most likely first; the image and the README install one.
@@ -88,6 +90,20 @@ def choose_font(spec: PictureSpec, cjk: str | None) -> tuple[Labels, list[str]]:
     if cjk is None:
         return spec.english, ["DejaVu Sans"]  # never tofu boxes
     return spec.labels, [cjk, "DejaVu Sans"]
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A rendered picture, and whether it fell back to English for want of a CJK font."""
+
+    png: bytes
+    in_english: bool
+
+
+def render_picture(spec: PictureSpec) -> Picture:
+    """Draw the picture (in the worker) and say whether its words had to be English."""
+    english = spec.needs_cjk and cjk_family() is None
+    return Picture(render_png(spec), english)
 
 
 def render_png(spec: PictureSpec) -> bytes:
@@ -288,15 +304,16 @@ def _accuracy(page: _Page, spec: PictureSpec, labels: Labels) -> None:
     ):
         share = 100 * correct / answered if answered else 0
         y = CHART_TOP - (row + 0.5) * pitch
-        # Long topic names ("Attention and Transformers") would run off the left edge.
-        name = topic if len(topic) <= 18 else topic[:17] + "…"
+        # The names' column fits the bank's longest ("Attention and Transformers") whole; only
+        # a name far longer than any topic's is cut, so it never runs off the left edge.
+        name = topic if len(topic) <= MAX_TOPIC_CHARS else topic[: MAX_TOPIC_CHARS - 1] + "…"
         page.text(names_right, y, name, ha="right", size=size)
         page.box(bar_left, y - pitch * 0.35, full, pitch * 0.7, TRACK)
         page.box(bar_left, y - pitch * 0.35, full * share / 100, pitch * 0.7, GREENS[2])
         page.text(
             bar_left + full + 6,
             y,
-            f"{share:.0f}% · {correct}/{answered}",
+            f"{share:.0f}% · {correct}/{answered}" if answered else "–",
             data=True,
             ha="left",
             size=size,
@@ -359,8 +376,8 @@ class PictureRenderer:
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
 
-    async def render(self, spec: PictureSpec) -> bytes:
-        """Return the PNG of a spec, drawn off the event loop in the worker process."""
+    async def render(self, spec: PictureSpec) -> Picture:
+        """Return the picture of a spec, drawn off the event loop in the worker process."""
         if self._pool is None:
             # spawn, not fork: a forked child would share the bot's event loop and sockets.
             self._pool = ProcessPoolExecutor(
@@ -368,7 +385,7 @@ class PictureRenderer:
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=warm_up,
             )
-        return await asyncio.get_running_loop().run_in_executor(self._pool, render_png, spec)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, render_picture, spec)
 
     def close(self) -> None:
         """Stop the worker process, if it was started."""

@@ -12,6 +12,16 @@ from bot.services.model import Lang
 from bot.services.stats import DUE_DAYS, StatsOverview
 
 
+def topic_order(bank: ContentBank, overview: StatsOverview) -> list[str]:
+    """Return every topic of the bank in its order, then any answered topic it no longer has.
+
+    All of them, answered or not: the panel shows where one has not been yet as well, and is
+    never a few bars at the top of an empty box.
+    """
+    ids = [t.id for t in bank.topics]
+    return ids + [t for t in overview.totals.by_topic if t not in ids]
+
+
 def labels(bank: ContentBank, lang: Lang, overview: StatsOverview) -> Labels:
     """Return the picture's words in one language."""
     weekdays = (
@@ -24,7 +34,7 @@ def labels(bank: ContentBank, lang: Lang, overview: StatsOverview) -> Labels:
         _(lang, "Sun"),
     )
     topics = []
-    for topic_id in overview.totals.by_topic:
+    for topic_id in topic_order(bank, overview):
         topic = bank.topic(topic_id)
         topics.append(topic.name(lang) if topic else topic_id)
     days = [overview.today + timedelta(days=i) for i in range(DUE_DAYS)]
@@ -55,13 +65,15 @@ def picture_spec(bank: ContentBank, lang: Lang, overview: StatsOverview) -> Pict
         needs_cjk=lang == "zh",
         activity=activity,
         today_index=(overview.today - overview.first_day).days,
-        accuracy=tuple(overview.totals.by_topic.values()),
+        accuracy=tuple(
+            overview.totals.by_topic.get(t, (0, 0)) for t in topic_order(bank, overview)
+        ),
         states=(overview.new, overview.learning, overview.review),
         due_days=overview.due_days,
     )
 
 
-def caption(lang: Lang, overview: StatsOverview) -> Document:
+def caption(lang: Lang, overview: StatsOverview, *, in_english: bool = False) -> Document:
     """Render the picture's caption: streaks, freezes, accuracy, due today."""
     streak, totals = overview.streak, overview.totals
     share = round(100 * totals.correct / totals.answered) if totals.answered else 0
@@ -82,6 +94,9 @@ def caption(lang: Lang, overview: StatsOverview) -> Document:
     if totals.exercises_solved:
         solved = totals.exercises_solved
         lines.append(_(lang, "🧩 Exercises solved: {n}", n=solved))
+    if in_english:
+        # Drawn in English rather than as empty boxes: say why, in this reply.
+        lines.append(_(lang, "(No Chinese font on this server, so the picture is in English.)"))
     return doc("\n".join(lines))
 
 

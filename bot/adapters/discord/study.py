@@ -202,14 +202,13 @@ class StudyHandlers(Base):
                 interaction, stats_render.empty(ctx.lang), ephemeral=self.personal(ctx)
             )
             return
-        png = await self.pictures.render(
+        picture = await self.pictures.render(
             stats_render.picture_spec(self.core.bank, ctx.lang, overview)
         )
-        card = embed(stats_render.caption(ctx.lang, overview))
+        card = embed(stats_render.caption(ctx.lang, overview, in_english=picture.in_english))
         card.set_image(url=f"attachment://{STATS_PICTURE}")
-        await interaction.edit_original_response(
-            embed=card, attachments=[discord.File(io.BytesIO(png), filename=STATS_PICTURE)]
-        )
+        image = discord.File(io.BytesIO(picture.png), filename=STATS_PICTURE)
+        await interaction.edit_original_response(embed=card, attachments=[image])
 
     async def timezone(
         self, interaction: discord.Interaction[Any], ctx: Context, zone: str

@@ -32,9 +32,11 @@ class StatsHandlers:
             await self.base.reply(update, stats_render.empty(ctx.lang))
             return
         spec = stats_render.picture_spec(self.core.bank, ctx.lang, overview)
-        png = await self.pictures.render(spec)
+        picture = await self.pictures.render(spec)
         await message.reply_photo(
-            photo=png,
-            caption=to_html(stats_render.caption(ctx.lang, overview)),
+            photo=picture.png,
+            caption=to_html(
+                stats_render.caption(ctx.lang, overview, in_english=picture.in_english)
+            ),
             parse_mode=ParseMode.HTML,
         )
