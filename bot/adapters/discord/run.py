@@ -91,6 +91,7 @@ class DiscordPlatform:
 
     async def close(self) -> None:
         """Close the gateway and the HTTP session (after every timer stopped)."""
+        self.client.core.platforms.detach(self.name)  # nothing sends through it any more
         await self.client.close()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
