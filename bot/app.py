@@ -23,6 +23,7 @@ from bot.services.daily_schedule import DailySchedule
 from bot.services.exercises import ExerciseService
 from bot.services.platform import Platforms
 from bot.services.quiz import QuizService
+from bot.services.readiness import ReadinessService
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
 from bot.services.review import ReviewService
@@ -65,6 +66,7 @@ class Core:
     stats: StatsService
     reports: ReportService
     exercises: ExerciseService
+    readiness: ReadinessService
 
     async def stop_timers(self) -> None:
         """Stop every timer (daily questions, quiz steps, reminders); let running steps end.
@@ -177,6 +179,7 @@ async def open_core(
         try:
             exercise_service = ExerciseService(repos, exercises, clock)
             reports = ReportService(repos, study, clock, exercise_service)
+            readiness = ReadinessService(repos, study, cards, exercise_service, clock)
             admin = AdminService(
                 StatsRepo(db), study, quiz, clock, settings.content_dir, reports, exercise_service
             )
@@ -196,9 +199,10 @@ async def open_core(
                 review=ReviewService(study, cards),
                 reminders=reminders,
                 platforms=platforms,
-                stats=StatsService(study, cards),
+                stats=StatsService(study, cards, readiness),
                 reports=reports,
                 exercises=exercise_service,
+                readiness=readiness,
             )
         finally:
             await schedule.shutdown()  # already done by `stop_timers` when serving

@@ -133,6 +133,8 @@ async def test_daily_in_a_dm_answer_edits_the_message_and_streak_counts(
 
     streak = await fake.reply(await fake.slash("streak", user_id=ALICE))
     assert "1" in streak.text and not streak.ephemeral
+    ready = await fake.reply(await fake.slash("ready", user_id=ALICE))
+    assert "Interview readiness" in ready.text and "Study next" in ready.text
 
 
 async def test_daily_in_a_server_channel_verdicts_and_answers_are_ephemeral(

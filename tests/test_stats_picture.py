@@ -79,7 +79,7 @@ async def test_a_year_of_history(core: Core, clock: FixedClock) -> None:
     assert sum(overview.activity.values()) > 84  # only the last 12 weeks are counted
     assert overview.new + overview.learning + overview.review == len(core.bank.questions)
     assert len(overview.due_days) == 7
-    caption = stats_render.caption("en", overview).text
+    caption = stats_render.caption(core.bank, "en", overview).text
     assert "Streak: 1 day" in caption or "Streak:" in caption
     assert "Accuracy:" in caption
     spec = stats_render.picture_spec(core.bank, "en", overview)
@@ -124,7 +124,7 @@ async def test_a_chinese_picture_drawn_in_english_says_so_in_its_caption(
     monkeypatch.setattr(stats_picture, "cjk_family", lambda: None)
     picture = stats_picture.render_picture(spec)
     assert picture.in_english
-    said = stats_render.caption("zh", overview, in_english=picture.in_english).text
+    said = stats_render.caption(core.bank, "zh", overview, in_english=picture.in_english).text
     assert said.count("中文字体") == 1  # one line, in the user's language
     # With a CJK font found, the picture is in Chinese (not drawn here: none is installed).
     monkeypatch.setattr(stats_picture, "cjk_family", lambda: "Noto Sans CJK SC")
@@ -212,6 +212,7 @@ def _spec(title: str, states: tuple[int, int, int]) -> PictureSpec:
         activity=tuple(i % 5 for i in range(84)),
         today_index=80,
         accuracy=((10, 7), (4, 1), (0, 0)),
+        readiness=(64, 20, 0),
         states=states,
         due_days=(3, 0, 1, 0, 0, 2, 5),
     )

@@ -119,6 +119,8 @@ async def test_daily_press_option_then_streak_is_one(
     edit = await fake.wait_for_call("editMessageText", since=since)
     assert "Streak: 1 day" in str(edit.params["text"])
     assert "Streak: 1 day" in await say(fake, "/streak")
+    ready = await say(fake, "/ready")
+    assert "<b>🎯 Interview readiness:" in ready and "Study next" in ready
     # Pressing again does not count twice.
     query = fake.press_button_raw(USER, USER, question.message_id, data[1])
     again = await fake.wait_for_callback_answer(query)

@@ -75,6 +75,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("topics", N_("Topics and how many questions each has")),
     Command("streak", N_("Your streak")),
     Command("stats", N_("Your answers so far")),
+    Command("ready", N_("Interview readiness by topic, and what to study next")),
     Command(
         "review",
         N_("Review what is due: what you missed comes back before you forget it"),

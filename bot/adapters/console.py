@@ -185,6 +185,7 @@ class Console(ConsolePlatform, ConsoleRun, ConsoleReview):
             "topics": self.topics,
             "streak": self.streak,
             "stats": lambda ctx, _arg, _line: self.stats(ctx),
+            "ready": lambda ctx, _arg, _line: self.ready(ctx),
             "review": lambda ctx, arg, _line: self.review(ctx, arg),
             "rate": lambda ctx, arg, _line: self.rate(ctx, arg),
             "remind": self.remind,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.adapters import render, review_render, stats_render
+from bot.adapters import readiness_render, render, review_render, stats_render
 from bot.adapters.console_base import ConsoleBase
 from bot.adapters.stats_picture import PictureRenderer
 from bot.errors import UserInputError
@@ -13,6 +13,11 @@ from bot.services.study import Context
 
 class ConsoleReview(ConsoleBase):
     """/review, /rate and /stats."""
+
+    async def ready(self, ctx: Context) -> None:
+        """Print interview readiness by topic and what to study next."""
+        ready = await self.core.readiness.readiness(ctx)
+        self.say(readiness_render.readiness(self.core.bank, ctx.lang, ready))
 
     async def stats(self, ctx: Context) -> None:
         """Write the statistics picture to a file, print its path and the caption."""
@@ -27,7 +32,9 @@ class ConsoleReview(ConsoleBase):
         path = self.save_file("stats.png", picture.png)
         self.say(_(ctx.lang, "Your statistics picture: {path}", path=path))
         # The caption has the totals; the topics are what the picture shows in bars.
-        self.say(stats_render.caption(ctx.lang, overview, in_english=picture.in_english))
+        self.say(
+            stats_render.caption(self.core.bank, ctx.lang, overview, in_english=picture.in_english)
+        )
         topics = render.by_topic(self.core.bank, ctx.lang, overview.totals)
         if topics:
             self.say("\n".join(topics))

@@ -70,6 +70,7 @@ class PictureSpec:
     activity: tuple[int, ...]  # answers per day for 12 weeks, Monday of the first week first
     today_index: int  # days after today are left blank
     accuracy: tuple[tuple[int, int], ...]  # (answered, correct) per topic, as in labels.topics
+    readiness: tuple[int, ...]  # 0..100 per topic, as in labels.topics
     states: tuple[int, int, int]
     due_days: tuple[int, ...]
 
@@ -299,21 +300,20 @@ def _accuracy(page: _Page, spec: PictureSpec, labels: Labels) -> None:
     pitch = min(22.0, (CHART_TOP - CHART_BOTTOM) / rows)
     size = max(6.0, min(10.0, pitch * 0.6))
     names_right, bar_left, full = 215.0, 222.0, 170.0
-    for row, ((answered, correct), topic) in enumerate(
-        zip(spec.accuracy, labels.topics, strict=True)
+    for row, ((answered, correct), ready, topic) in enumerate(
+        zip(spec.accuracy, spec.readiness, labels.topics, strict=True)
     ):
-        share = 100 * correct / answered if answered else 0
         y = CHART_TOP - (row + 0.5) * pitch
         # The names' column fits the bank's longest ("Attention and Transformers") whole; only
         # a name far longer than any topic's is cut, so it never runs off the left edge.
         name = topic if len(topic) <= MAX_TOPIC_CHARS else topic[: MAX_TOPIC_CHARS - 1] + "…"
         page.text(names_right, y, name, ha="right", size=size)
         page.box(bar_left, y - pitch * 0.35, full, pitch * 0.7, TRACK)
-        page.box(bar_left, y - pitch * 0.35, full * share / 100, pitch * 0.7, GREENS[2])
+        page.box(bar_left, y - pitch * 0.35, full * ready / 100, pitch * 0.7, GREENS[2])
         page.text(
             bar_left + full + 6,
             y,
-            f"{share:.0f}% · {correct}/{answered}" if answered else "–",
+            f"{ready}% · {correct}/{answered}" if answered or ready else "–",
             data=True,
             ha="left",
             size=size,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.adapters import readiness_render
 from bot.adapters.stats_picture import Labels, PictureSpec
 from bot.content.loader import ContentBank
 from bot.document import Document, doc
@@ -44,7 +45,7 @@ def labels(bank: ContentBank, lang: Lang, overview: StatsOverview) -> Labels:
         weekdays=weekdays,
         less=_(lang, "fewer"),
         more=_(lang, "more"),
-        accuracy=_(lang, "Accuracy by topic (%)"),
+        accuracy=_(lang, "Readiness by topic (%) · right/answered"),
         topics=tuple(topics),
         cards=_(lang, "Cards by state"),
         states=(_(lang, "new"), _(lang, "learning"), _(lang, "review")),
@@ -55,6 +56,7 @@ def labels(bank: ContentBank, lang: Lang, overview: StatsOverview) -> Labels:
 
 def picture_spec(bank: ContentBank, lang: Lang, overview: StatsOverview) -> PictureSpec:
     """Return what the worker draws for a user's overview."""
+    ready = {t.topic: t for t in overview.readiness.topics}
     span = 7 * 12
     activity = tuple(
         overview.activity.get(overview.first_day + timedelta(days=i), 0) for i in range(span)
@@ -68,12 +70,17 @@ def picture_spec(bank: ContentBank, lang: Lang, overview: StatsOverview) -> Pict
         accuracy=tuple(
             overview.totals.by_topic.get(t, (0, 0)) for t in topic_order(bank, overview)
         ),
+        readiness=tuple(
+            round(100 * ready[t].score) if t in ready else 0 for t in topic_order(bank, overview)
+        ),
         states=(overview.new, overview.learning, overview.review),
         due_days=overview.due_days,
     )
 
 
-def caption(lang: Lang, overview: StatsOverview, *, in_english: bool = False) -> Document:
+def caption(
+    bank: ContentBank, lang: Lang, overview: StatsOverview, *, in_english: bool = False
+) -> Document:
     """Render the picture's caption: streaks, freezes, accuracy, due today."""
     streak, totals = overview.streak, overview.totals
     share = round(100 * totals.correct / totals.answered) if totals.answered else 0
@@ -94,6 +101,8 @@ def caption(lang: Lang, overview: StatsOverview, *, in_english: bool = False) ->
     if totals.exercises_solved:
         solved = totals.exercises_solved
         lines.append(_(lang, "🧩 Exercises solved: {n}", n=solved))
+    if overview.readiness.study_next:
+        lines.append(readiness_render.study_next(bank, lang, overview.readiness))
     if in_english:
         # Drawn in English rather than as empty boxes: say why, in this reply.
         lines.append(_(lang, "(No Chinese font on this server, so the picture is in English.)"))

@@ -99,6 +99,16 @@ class CardService:
         """Return when the user's next card falls due after `after`."""
         return await self.repos.cards.next_due(user.id, after)
 
+    async def recall(self, user: User, now: datetime) -> dict[str, float]:
+        """Return the chance, by the model, that the user recalls each question they met now."""
+        scheduler = self.scheduler(user)
+        return {
+            card.question_id: float(
+                scheduler.get_card_retrievability(_to_fsrs(card, now), now.astimezone(UTC))
+            )
+            for card in await self.repos.cards.all(user.id)
+        }
+
     async def count(self, user: User) -> int:
         """Return how many cards the user has."""
         return await self.repos.cards.count(user.id)

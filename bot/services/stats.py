@@ -1,4 +1,4 @@
-"""What /stats shows: activity by day, accuracy by topic, cards by state and due soon."""
+"""What /stats shows: activity by day, readiness by topic, cards by state and due soon."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fsrs import State
 
 from bot.services import streaks
 from bot.services.cards import CardService
+from bot.services.readiness import Readiness, ReadinessService
 from bot.services.study import Context, StudyService
 from bot.storage.records import UserStats
 
@@ -30,6 +31,7 @@ class StatsOverview:
     learning: int  # cards in their learning or relearning steps
     review: int  # cards on day intervals
     due_days: tuple[int, ...]  # cards due on each of the next DUE_DAYS days (today: overdue too)
+    readiness: Readiness
 
     @property
     def empty(self) -> bool:
@@ -45,9 +47,12 @@ class StatsOverview:
 class StatsService:
     """Gather a user's statistics for the /stats picture and caption."""
 
-    def __init__(self, study: StudyService, cards: CardService) -> None:
+    def __init__(
+        self, study: StudyService, cards: CardService, readiness: ReadinessService
+    ) -> None:
         self.study = study
         self.cards = cards
+        self.readiness = readiness
 
     async def overview(self, ctx: Context) -> StatsOverview:
         """Return the user's totals, 12 weeks of activity, and their cards."""
@@ -73,4 +78,5 @@ class StatsService:
             learning=states.get(int(State.Learning), 0) + states.get(int(State.Relearning), 0),
             review=states.get(int(State.Review), 0),
             due_days=tuple(due_days),
+            readiness=await self.readiness.readiness(ctx),
         )

@@ -123,6 +123,11 @@ class CardRepo:
         )
         return from_iso(row[0]) if row and row[0] else None
 
+    async def all(self, user_id: int) -> list[Card]:
+        """Return every card of the user."""
+        rows = await self.db.fetchall("SELECT * FROM cards WHERE user_id = ?", (user_id,))
+        return [_card(r) for r in rows]
+
     async def by_state(self, user_id: int) -> dict[int, int]:
         """Return how many of the user's cards are in each fsrs state."""
         rows = await self.db.fetchall(

@@ -182,6 +182,7 @@ class Routes:
         simple("topics", self.study.topics)
         simple("streak", self.study.streak, personal)
         simple("stats", self.study.stats, personal)
+        simple("ready", self.study.ready, personal)
         simple("unsubscribe", self.subscribe.unsubscribe)
         simple("stopquiz", self.quiz.stopquiz, always)
         simple("exercises", self.exercises.exercises, always)

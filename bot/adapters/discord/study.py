@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import discord
 
-from bot.adapters import render, review_render, stats_render
+from bot.adapters import readiness_render, render, review_render, stats_render
 from bot.adapters.commands import menu
 from bot.adapters.discord.base import PLATFORM, Base, embed, locale_lang, respond
 from bot.adapters.discord.buttons import Press, QuestionButton, ReviewButton, StudyModal
@@ -194,6 +194,12 @@ class StudyHandlers(Base):
         text = render.streak(ctx.lang, await self.core.study.streak(ctx))
         await self.reply(interaction, text, ephemeral=self.personal(ctx))
 
+    async def ready(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
+        """Show interview readiness by topic (only to them in a server channel)."""
+        ready = await self.core.readiness.readiness(ctx)
+        text = readiness_render.readiness(self.core.bank, ctx.lang, ready)
+        await self.reply(interaction, "", embeds=[embed(text)], ephemeral=self.personal(ctx))
+
     async def stats(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
         """Show the user's statistics picture with its caption (only to them in a server)."""
         overview = await self.core.stats.overview(ctx)
@@ -205,7 +211,9 @@ class StudyHandlers(Base):
         picture = await self.pictures.render(
             stats_render.picture_spec(self.core.bank, ctx.lang, overview)
         )
-        card = embed(stats_render.caption(ctx.lang, overview, in_english=picture.in_english))
+        card = embed(
+            stats_render.caption(self.core.bank, ctx.lang, overview, in_english=picture.in_english)
+        )
         card.set_image(url=f"attachment://{STATS_PICTURE}")
         image = discord.File(io.BytesIO(picture.png), filename=STATS_PICTURE)
         await interaction.edit_original_response(embed=card, attachments=[image])

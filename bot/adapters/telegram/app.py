@@ -111,6 +111,7 @@ def build_application(
         "topics": handlers.topics,
         "streak": handlers.streak,
         "stats": stats.stats,
+        "ready": stats.ready,
         "subscribe": handlers.subscribe,
         "unsubscribe": handlers.unsubscribe,
         "timezone": handlers.timezone,

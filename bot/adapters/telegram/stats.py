@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot.adapters import stats_render
+from bot.adapters import readiness_render, stats_render
 from bot.adapters.stats_picture import PictureRenderer
 from bot.adapters.telegram.handlers import Handlers, command
 from bot.adapters.telegram.markup import to_html
@@ -24,6 +24,12 @@ class StatsHandlers:
         self.pictures = pictures
 
     @command
+    async def ready(self, update: Update, context: Ctx, ctx: Context) -> None:
+        """Show interview readiness by topic and the two topics to study next."""
+        ready = await self.core.readiness.readiness(ctx)
+        await self.base.reply(update, readiness_render.readiness(self.core.bank, ctx.lang, ready))
+
+    @command
     async def stats(self, update: Update, context: Ctx, ctx: Context) -> None:
         """Send the user's statistics picture."""
         overview = await self.core.stats.overview(ctx)
@@ -36,7 +42,9 @@ class StatsHandlers:
         await message.reply_photo(
             photo=picture.png,
             caption=to_html(
-                stats_render.caption(ctx.lang, overview, in_english=picture.in_english)
+                stats_render.caption(
+                    self.core.bank, ctx.lang, overview, in_english=picture.in_english
+                )
             ),
             parse_mode=ParseMode.HTML,
         )
