@@ -58,6 +58,8 @@ def rejection(lang: Lang, r: RunResult) -> str:
         return _(lang, "⏳ Your previous run is still going. Wait for it to finish.")
     if r.reason == "no_gpu":
         return _(lang, "No GPU on this runner. Use /run cpu …")
+    if r.reason == "draining":
+        return _(lang, "⏳ The runner is restarting. Please try again in a moment.")
     if r.reason == "too_large":
         return _(lang, "The code is too long to run.")
     if r.reason == "sandbox_unavailable":

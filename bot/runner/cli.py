@@ -183,12 +183,26 @@ async def _serve(settings: RunnerConfig, sandbox: Sandbox) -> int:
         return metrics.render()
 
     async def healthz() -> Response:
+        if server.draining:
+            # Not ready for new jobs: a load balancer (a Kubernetes readiness probe) stops
+            # sending them here while the jobs taken finish.
+            return 503, "application/json", b'{"status": "draining"}\n'
         return 200, "application/json", b'{"status": "ok"}\n'
 
     async with serving(
         settings.runner_metrics_listen, {"/metrics": metrics_page, "/healthz": healthz}
     ):
         await stop.wait()
+        # Drain: new jobs get "draining" (the bot sends them to another runner), the jobs
+        # taken run to their end, each within its limits. A second signal stops at once.
+        stop.clear()
+        server.drain()
+        log.info("runner draining: %d job(s) to finish; new jobs are refused", server.running)
+        idle = asyncio.ensure_future(server.idle())
+        again = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({idle, again}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (idle, again):
+            task.cancel()
     log.info("runner stopping")
     scheduler.closed = True
     await server.close()

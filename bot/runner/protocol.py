@@ -124,6 +124,8 @@ class RunnerInfo:
     level: str
     devices: tuple[str, ...]
     protections: dict[str, bool] = field(default_factory=dict)
+    draining: bool = False  # stopping: refuses new jobs, finishes those it took
+    running: int = 0  # jobs taken and not yet answered (queued ones included)
 
 
 # -- encoding -------------------------------------------------------------------------------
@@ -254,6 +256,8 @@ def info_to_wire(info: RunnerInfo) -> dict[str, Any]:
         "level": info.level,
         "devices": list(info.devices),
         "protections": dict(info.protections),
+        "draining": info.draining,
+        "running": info.running,
     }
 
 
@@ -267,6 +271,9 @@ def info_from_wire(message: dict[str, Any]) -> RunnerInfo:
             level=str(message["level"]),
             devices=tuple(str(d) for d in message["devices"]),
             protections={str(k): bool(v) for k, v in protections.items()},
+            # Absent from a runner older than draining: it never drains, and says nothing.
+            draining=bool(message.get("draining", False)),
+            running=_opt_int(message.get("running", 0)) or 0,
         )
     except (KeyError, TypeError) as e:
         raise ProtocolError(f"malformed info: {e}") from e

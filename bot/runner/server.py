@@ -14,6 +14,7 @@ import os
 import socket
 import stat
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from bot.runner.protocol import (
@@ -71,6 +72,10 @@ class RunnerServer:
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self._closing = False
+        self._draining = False
+        self._running = 0  # run requests taken and not yet answered
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     async def start(self, url: str) -> None:
         """Listen on `url`; a Unix socket is made reachable by its owner (root) only."""
@@ -84,6 +89,24 @@ class RunnerServer:
         self._server = await asyncio.start_unix_server(
             self._handle, sock=sock, limit=MAX_REQUEST_BYTES
         )
+
+    @property
+    def running(self) -> int:
+        """Return how many run requests were taken and are not yet answered."""
+        return self._running
+
+    @property
+    def draining(self) -> bool:
+        """Return True once the runner refuses new jobs (it is stopping)."""
+        return self._draining
+
+    def drain(self) -> None:
+        """Refuse new jobs with a "draining" answer from now on; finish those taken."""
+        self._draining = True
+
+    async def idle(self) -> None:
+        """Wait until every job taken has been answered."""
+        await self._idle.wait()
 
     async def close(self) -> None:
         """Stop accepting, and end open connections."""
@@ -147,12 +170,18 @@ class RunnerServer:
                 await writer.drain()
                 return
             if message["type"] == "info":
-                writer.write(dump_line(info_to_wire(self._info())))
+                info = replace(self._info(), draining=self._draining, running=self._running)
+                writer.write(dump_line(info_to_wire(info)))
                 await writer.drain()
                 return
             if message["type"] != "run":
                 raise ProtocolError(f"unknown request type {message['type']!r}")
             request = request_from_wire(message)
+            if self._draining:
+                # Refused before it started: the bot may send it to another runner.
+                writer.write(dump_line(result_to_wire(RunResult.rejected("draining"))))
+                await writer.drain()
+                return
         except ProtocolError as e:
             writer.write(dump_line({"type": "error", "message": str(e)}))
             await writer.drain()
@@ -162,7 +191,14 @@ class RunnerServer:
             writer.write(dump_line({"type": "queued", "position": position}))
             await writer.drain()
 
-        result = await self._scheduler.submit(request, on_queued)
+        self._running += 1
+        self._idle.clear()
+        try:
+            result = await self._scheduler.submit(request, on_queued)
+        finally:
+            self._running -= 1
+            if not self._running:
+                self._idle.set()
         log.info(
             "run for %s: %s %s in %.0f ms",
             request.user_key,
