@@ -86,14 +86,16 @@ async def open_runs(settings: Settings, *, wait: bool = True) -> AsyncIterator[R
     (RunService.warming tells) or gets the reason it did not start, which is then logged at
     INFO only, since the one who asked is told.
     """
-    from bot.runclient import LocalRunner, RunnerClient
+    from bot.runclient import LocalRunner
+    from bot.runfleet import Fleet
 
     service = RunService(
         None, settings.run_allow, settings.run_max_code_kb * 1024, settings.run_wall_time_s
     )
     if settings.runner_url:
         token = settings.runner_token.get_secret_value() if settings.runner_token else None
-        service.runner = RunnerClient(settings.runner_url, token)
+        # One runner or many (a list, or a name with many addresses): dispatched by capacity.
+        service.runner = Fleet(settings.runner_url, token)
         yield service
         return
     starting = StartingRunner()

@@ -266,11 +266,14 @@ class Settings(BaseSettings):
 
     @field_validator("runner_listen", "runner_url")
     @classmethod
-    def _runner_address(cls, v: str | None) -> str | None:
+    def _runner_address(cls, v: str | None, info: ValidationInfo) -> str | None:
         if v is None or not v.strip():
             return None  # empty in .env means unset
-        parse_runner_address(v.strip())
-        return v.strip()
+        # STUDYBOT_RUNNER_URL may list several runners, comma-separated (bot.runfleet).
+        parts = v.split(",") if info.field_name == "runner_url" else [v]
+        for part in parts:
+            parse_runner_address(part.strip())
+        return ",".join(p.strip() for p in parts if p.strip())
 
     @field_validator("webhook_url")
     @classmethod
@@ -314,7 +317,8 @@ class Settings(BaseSettings):
         if token and len(token) < MIN_RUNNER_TOKEN:
             raise ValueError(f"too short: use at least {MIN_RUNNER_TOKEN} characters")
         for name in ("runner_listen", "runner_url"):
-            if not token and beyond_loopback(info.data.get(name)):
+            given = str(info.data.get(name) or "")
+            if not token and any(beyond_loopback(part) for part in given.split(",") if part):
                 alias = cls.model_fields[name].alias
                 raise ValueError(
                     f"required when {alias} is TCP beyond loopback "

@@ -84,11 +84,12 @@ async def exercise_runner(settings: Settings) -> AsyncIterator[tuple[Runner, str
     import tempfile
 
     from bot.exercises.check import PlainRunner
-    from bot.runclient import LocalRunner, RunnerClient, RunnerUnavailable
+    from bot.runclient import LocalRunner, RunnerUnavailable
+    from bot.runfleet import Fleet
 
     if settings.runner_url:
         token = settings.runner_token.get_secret_value() if settings.runner_token else None
-        yield RunnerClient(settings.runner_url, token), settings.runner_url
+        yield Fleet(settings.runner_url, token), settings.runner_url
         return
     # Root or not: the runner picks its level (user namespaces without root).
     with tempfile.TemporaryDirectory(prefix="studybot-check-") as folder:

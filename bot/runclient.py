@@ -14,6 +14,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
@@ -69,6 +70,14 @@ class RunnerExited(RunnerUnavailable):
         self.said = said
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """A run's result, and whether its request may have reached the runner (and started)."""
+
+    result: RunResult
+    reached: bool
+
+
 class RunnerClient:
     """Talks to a runner at "unix:/path" or "tcp://127.0.0.1:PORT"."""
 
@@ -91,10 +100,25 @@ class RunnerClient:
         self, request: RunRequest, on_queued: Callable[[int], Awaitable[None]] | None = None
     ) -> RunResult:
         """Run a snippet; a runner that is down or dies mid-job gives status "crashed"."""
+        return (await self.attempt(request, on_queued)).result
+
+    async def attempt(
+        self, request: RunRequest, on_queued: Callable[[int], Awaitable[None]] | None = None
+    ) -> Attempt:
+        """Run a snippet, and say whether the request may have reached the runner."""
         try:
             reader, writer = await self._connect()
         except (OSError, ValueError) as e:
-            return RunResult.crashed(f"runner unreachable: {e}")
+            return Attempt(RunResult.crashed(f"runner unreachable: {e}"), reached=False)
+        return Attempt(await self._exchange(request, reader, writer, on_queued), reached=True)
+
+    async def _exchange(
+        self,
+        request: RunRequest,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        on_queued: Callable[[int], Awaitable[None]] | None,
+    ) -> RunResult:
         try:
             writer.write(self._signed(request_to_wire(request)))
             await writer.drain()

@@ -44,6 +44,12 @@ def status_line(lang: Lang, r: RunResult, wall_limit_s: float) -> str:
             "cpu": _(lang, "CPU time limit"),
         }
         return _(lang, "💥 Killed: {reason}", reason=reasons.get(r.reason, r.reason or "signal"))
+    if r.status == "crashed" and r.reason == "runner_lost":
+        return _(
+            lang,
+            "💥 The runner running your code stopped. It was not run again, so that it never "
+            "runs twice: send it again to run it on another runner.",
+        )
     if r.status == "crashed":
         return _(lang, "💥 The runner crashed and is restarting. Please try again in a moment.")
     return rejection(lang, r)

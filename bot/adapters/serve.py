@@ -14,6 +14,7 @@ from bot.config import Settings, check_token_shape
 from bot.metrics.bot import BotMetrics
 from bot.metrics.health import Check, Health, core_checks
 from bot.metrics.http import Response, serving
+from bot.runfleet import Fleet
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,8 @@ async def _serve(settings: Settings, stop: asyncio.Event) -> None:
     # database, where the next start resumes it.
     async with open_core(settings) as core, open_runs(settings) as runs:
         metrics = BotMetrics()
+        if isinstance(runs.runner, Fleet):
+            metrics.watch_fleet(runs.runner)
         platforms: list[Frontend] = []
         if settings.telegram_bot_token is not None:
             from bot.adapters.telegram.main import TelegramPlatform

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client import generate_latest as _generate
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
+from bot.runfleet import Fleet
 from bot.runner.protocol import RunResult
 
 # The sandbox level as a number, so an alert can say "below strong" (-1: unknown).
@@ -107,6 +111,10 @@ class BotMetrics:
         if result.status not in {"rejected", "crashed"}:
             self.run_wait.observe(max(0.0, seconds - result.duration_ms / 1000))
 
+    def watch_fleet(self, fleet: Fleet) -> None:
+        """Report the runners behind STUDYBOT_RUNNER_URL: jobs by runner, failovers, drains."""
+        self.registry.register(_FleetCollector(fleet))
+
     def runner_seen(self, level: str | None, pool_size: int) -> None:
         """Record the runner's level (None: it did not answer) and its pool size."""
         self.sandbox_level.set(LEVEL_VALUES.get(level, -1) if level else -1)
@@ -115,3 +123,36 @@ class BotMetrics:
     def render(self) -> tuple[int, str, bytes]:
         """Return the /metrics response."""
         return exposition(self.registry)
+
+
+class _FleetCollector(Collector):
+    """Read the fleet's counters at each scrape (they live in the fleet, not here)."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self.fleet = fleet
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield jobs by runner, failovers, drains and the runners up now."""
+        stats = self.fleet.stats
+        jobs = CounterMetricFamily(
+            "studybot_fleet_jobs", "Jobs each runner took, by runner address", labels=["runner"]
+        )
+        for runner, n in sorted(stats.jobs.items()):
+            jobs.add_metric([runner], n)
+        yield jobs
+        yield CounterMetricFamily(
+            "studybot_fleet_failovers",
+            "Jobs a runner refused before they started (down, draining) and another took",
+            value=stats.failovers,
+        )
+        yield CounterMetricFamily(
+            "studybot_fleet_drains", "Runners seen starting to drain", value=stats.drains
+        )
+        up = GaugeMetricFamily(
+            "studybot_fleet_runners", "Runners known, by state", labels=["state"]
+        )
+        members = self.fleet.members
+        up.add_metric(["healthy"], sum(1 for m in members if m.healthy))
+        up.add_metric(["draining"], sum(1 for m in members if m.draining))
+        up.add_metric(["down"], sum(1 for m in members if m.info is None))
+        yield up

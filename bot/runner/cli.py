@@ -141,6 +141,8 @@ def runner_main(settings: RunnerConfig) -> int:
 
 
 async def _serve(settings: RunnerConfig, sandbox: Sandbox) -> int:
+    # Over 60 lines on purpose: the runner's life in the order it happens (sandbox, scheduler,
+    # server, metrics, serving, draining, closing), each failure answered where it happens.
     # The label says "not strong" where cgroups are missing; `sandbox check` says why. Said at
     # INFO like every level: a console started without root must start quietly.
     log.info("sandbox level %s; devices %s", sandbox.label(), ", ".join(sandbox.devices))
@@ -193,16 +195,7 @@ async def _serve(settings: RunnerConfig, sandbox: Sandbox) -> int:
         settings.runner_metrics_listen, {"/metrics": metrics_page, "/healthz": healthz}
     ):
         await stop.wait()
-        # Drain: new jobs get "draining" (the bot sends them to another runner), the jobs
-        # taken run to their end, each within its limits. A second signal stops at once.
-        stop.clear()
-        server.drain()
-        log.info("runner draining: %d job(s) to finish; new jobs are refused", server.running)
-        idle = asyncio.ensure_future(server.idle())
-        again = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({idle, again}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (idle, again):
-            task.cancel()
+        await _drain(server, stop)
     log.info("runner stopping")
     scheduler.closed = True
     await server.close()
@@ -211,6 +204,20 @@ async def _serve(settings: RunnerConfig, sandbox: Sandbox) -> int:
         with contextlib.suppress(OSError):
             os.unlink(url.removeprefix("unix:"))
     return EXIT_OK
+
+
+async def _drain(server: RunnerServer, stop: asyncio.Event) -> None:
+    """Refuse new jobs, let the jobs taken end; a second signal (`stop` again) cuts it short."""
+    # New jobs get "draining" (the bot sends them to another runner); the jobs taken run to
+    # their end, each within its limits.
+    stop.clear()
+    server.drain()
+    log.info("runner draining: %d job(s) to finish; new jobs are refused", server.running)
+    idle = asyncio.ensure_future(server.idle())
+    again = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({idle, again}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (idle, again):
+        task.cancel()
 
 
 def sandbox_check_main(settings: RunnerConfig) -> int:
