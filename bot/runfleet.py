@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import socket
 import time
@@ -31,6 +32,9 @@ HEALTH_EVERY_S = 10.0
 RETRY_DOWN_S = 2.0
 # The reason of a job whose runner went away after taking it (run_render says so in one line).
 RUNNER_LOST = "runner_lost"
+# Refusals that say a job did not start because of the runner, not of the user: another runner
+# may take it. (A user's rate limit or running job is theirs on any runner: not retried.)
+UNSTARTED = ("draining", "sandbox_unavailable")
 # How RunnerClient says the connection broke after the request went out.
 _CONNECTION_LOST = ("lost the runner", "the runner closed the connection")
 
@@ -115,10 +119,12 @@ class Fleet:
             finally:
                 member.in_flight -= 1
             result = attempt.result
-            if not attempt.reached or (result.status == "rejected" and result.reason == "draining"):
+            if not attempt.reached or (result.status == "rejected" and result.reason in UNSTARTED):
                 # Refused before it started: mark the runner and try another.
-                if attempt.reached:
+                if result.reason == "draining":
                     self._drained(member)
+                elif attempt.reached:
+                    member.failures += 1
                 else:
                     self._down(member, result.reason)
                 self.stats.failovers += 1
@@ -151,10 +157,11 @@ class Fleet:
         ready = [m for m in self._members.values() if m.healthy and m.url not in tried and fits(m)]
         if not ready:
             # Nothing known healthy: a runner never checked or down may be back by now.
+            # A GPU job still goes only to a runner known to have a GPU.
             ready = [
                 m
                 for m in self._members.values()
-                if not m.draining and m.url not in tried and (m.info is None or fits(m))
+                if not m.draining and m.url not in tried and fits(m)
             ]
         if request.device == "auto" and any(m.gpus for m in ready):
             ready = [m for m in ready if m.gpus]
@@ -219,7 +226,7 @@ async def _expand(url: str) -> list[str]:
     if kind != "tcp":
         return [url]
     with contextlib.suppress(ValueError):
-        socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
+        ipaddress.ip_address(host)
         return [url]  # an address already
     try:
         found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
