@@ -184,3 +184,51 @@ def test_systemd_unit_delegates_a_cgroup_and_survives_a_jobs_oom_kill() -> None:
     caps = settings["CapabilityBoundingSet"][0].split()
     assert {"CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_KILL"} <= set(caps)
     assert "EnvironmentFile" in settings  # the token, kept out of the unit
+
+
+def test_swarm_stack_follows_the_compose_specification_and_spreads_runs_over_runners() -> None:
+    stack = load("deploy/swarm/stack.yaml")
+    validate(stack)
+    services = stack["services"]
+    bot, runner, gpu = services["bot"], services["runner"], services["runner-gpu"]
+    compose = load("compose.yaml")["services"]
+    assert (
+        bot["deploy"]["replicas"] == 1 and bot["deploy"]["update_config"]["order"] == "stop-first"
+    )
+    assert "studybot-data:/app/data" in bot["volumes"]
+    assert bot["environment"]["STUDYBOT_RUNNER_URL"] == "tcp://tasks.runner:8765"
+    assert bot["user"] == "10001:10001" and bot["cap_drop"] == ["ALL"] and bot["read_only"]
+    assert runner["deploy"]["replicas"] == 3 and runner["deploy"]["endpoint_mode"] == "dnsrr"
+    # The runners' settings as compose's, but the token: a Docker secret for every service.
+    expected = dict(compose["runner"]["environment"])
+    expected.pop("STUDYBOT_RUNNER_TOKEN")
+    for service in (runner, gpu):
+        assert service["environment"] == expected
+        assert service["cap_add"] == ["SYS_ADMIN"]
+        assert [s["source"] for s in service["secrets"]] == ["STUDYBOT_RUNNER_TOKEN"]
+        assert service["entrypoint"][-1] == "/usr/local/bin/secret-env"
+    assert {s["source"] for s in bot["secrets"]} == {"TELEGRAM_BOT_TOKEN", "STUDYBOT_RUNNER_TOKEN"}
+    assert all(s["external"] for s in stack["secrets"].values())
+    assert stack["configs"]["secret-env"]["file"] == "./secret-env.sh"
+    # GPU runners: on gpu=true nodes only, one GPU each, answering as tasks.runner too.
+    assert gpu["deploy"]["placement"]["constraints"] == ["node.labels.gpu == true"]
+    (gpu_resource,) = gpu["deploy"]["resources"]["reservations"]["generic_resources"]
+    assert gpu_resource["discrete_resource_spec"] == {"kind": "NVIDIA-GPU", "value": 1}
+    assert gpu["networks"]["studybot"]["aliases"] == ["runner"]
+
+
+def test_swarm_secret_wrapper_exports_each_secret_under_its_name(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "STUDYBOT_RUNNER_TOKEN").write_text("a b$c")
+    (secrets / "not-a-name").write_text("x")
+    script = (ROOT / "deploy/swarm/secret-env.sh").read_text()
+    script = script.replace("/run/secrets/", f"{secrets}/")
+    proc = subprocess.run(
+        ["/bin/sh", "-c", script, "secret-env", "sh", "-c", 'printf %s "$STUDYBOT_RUNNER_TOKEN"'],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "a b$c", "")
