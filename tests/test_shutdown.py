@@ -60,7 +60,7 @@ async def test_sigterm_while_a_poll_is_sent_lets_it_finish_before_the_client_clo
         # The second poll's send, at the first one's deadline, takes 3 s to answer: SIGTERM
         # comes as soon as it reaches the Bot API.
         api.delay_next("sendPoll", 3.0)
-        for _ in range(400):
+        for _ in range(int((QUIZ_SECONDS + 10) / 0.025)):
             if [c for c in api.calls("sendPoll") if c.seq > first.seq]:
                 break
             await asyncio.sleep(0.025)
