@@ -30,6 +30,8 @@ def topic_name(lang: Lang, topic: str) -> str:
         "training": _(lang, "training"),
         "data": _(lang, "data"),
         "performance": _(lang, "performance"),
+        "distributed": _(lang, "distributed"),
+        "compile": _(lang, "compile"),
     }
     return names.get(topic, topic)
 

@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from bot.content.models import Difficulty, Lang
 
-ExerciseTopic = Literal["tensors", "modules", "autograd", "training", "data", "performance"]
+ExerciseTopic = Literal[
+    "tensors", "modules", "autograd", "training", "data", "performance", "distributed", "compile"
+]
 EXERCISE_TOPICS: tuple[ExerciseTopic, ...] = (
     "tensors",
     "modules",
@@ -18,6 +20,8 @@ EXERCISE_TOPICS: tuple[ExerciseTopic, ...] = (
     "training",
     "data",
     "performance",
+    "distributed",
+    "compile",
 )
 EXERCISE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 _ATEN = re.compile(r"^aten\.[a-z_][a-z0-9_]*$")
