@@ -143,7 +143,7 @@ def test_new_ids_follow_the_house_style(tmp_path: Path) -> None:
 
 def test_real_bank_loads_and_is_complete() -> None:
     bank = load_bank(CONTENT_DIR)
-    assert len(bank.questions) >= 120
+    assert len(bank.questions) >= 175
     assert bank.with_snippet / len(bank.questions) >= 0.9
     assert sorted(n for q in bank.questions if (n := q.seed_number)) == list(range(1, 9))
     for q in bank.questions:
