@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot._data import shipped
 from bot.runner.protocol import MIN_RUNNER_TOKEN, beyond_loopback, parse_runner_address
+from bot.runner.settings import parse_listen
 from bot.text import excerpt
 
 # The bank shipped with the package: content/ in a checkout, package data in a wheel.
@@ -55,15 +56,6 @@ def check_timezone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError, OSError) as e:
         raise ValueError("unknown IANA time zone (e.g. UTC, Asia/Shanghai, Europe/Berlin)") from e
     return value
-
-
-def parse_listen(value: str) -> tuple[str, int]:
-    """Split "HOST:PORT" (or "[::1]:PORT") into a host and a port; raise ValueError."""
-    host, sep, port = value.strip().rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:9464 or 0.0.0.0:9464")
-    host = host.removeprefix("[").removesuffix("]")
-    return host or "0.0.0.0", int(port)  # noqa: S104 - an empty host means every address
 
 
 def check_token_shape(token: str) -> None:

@@ -15,8 +15,9 @@ import aiohttp
 import pytest
 
 from bot.adapters.serve import serve
-from bot.config import Settings, parse_listen
+from bot.config import Settings
 from bot.runclient import RunnerClient, RunnerUnavailable
+from bot.runner.settings import parse_listen
 from tests.conftest import clean_env
 from tests.fakebotapi import FakeBotAPI
 from tests.test_telegram import TOKEN, say

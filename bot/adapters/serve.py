@@ -13,8 +13,8 @@ from bot.app import open_core, open_runs
 from bot.config import Settings, check_token_shape
 from bot.metrics.bot import BotMetrics
 from bot.metrics.health import Check, Health, core_checks
-from bot.metrics.http import Response, serving
 from bot.runfleet import Fleet
+from bot.runner.http import Response, serving
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from bot.config import Settings, parse_listen
+from bot.config import Settings
+from bot.runner.settings import parse_listen
 
 
 @dataclass(frozen=True)
