@@ -94,6 +94,7 @@ class Fleet:
         self._monotonic = monotonic
         self.stats = FleetStats()
         self._refreshing: asyncio.Lock | None = None
+        self._refresher: asyncio.Future[None] | None = None
 
     @property
     def members(self) -> list[Member]:
@@ -104,7 +105,11 @@ class Fleet:
         self, request: RunRequest, on_queued: Callable[[int], Awaitable[None]] | None = None
     ) -> RunResult:
         """Run a job on a runner that can take it; fail over only before it started."""
-        await self.refresh()
+        if not self._members:
+            await self.refresh()  # the first job: nothing known yet
+        elif self._due() and (self._refresher is None or self._refresher.done()):
+            # Later checks run beside the jobs: a runner slow to answer must not delay one.
+            self._refresher = asyncio.ensure_future(self.refresh())
         tried: set[str] = set()
         while True:
             member = self._pick(request, tried)
@@ -179,6 +184,12 @@ class Fleet:
             log.info("runner %s is draining: no new jobs for it", member.url)
             self.stats.drains += 1
         member.draining = True
+
+    def _due(self) -> bool:
+        now = self._monotonic()
+        return now - self._resolved_at >= RESOLVE_EVERY_S or any(
+            now - m.checked_at >= HEALTH_EVERY_S for m in self._members.values()
+        )
 
     async def refresh(self, *, force: bool = False) -> None:
         """Resolve the runners' names when due, and check those not checked lately."""
