@@ -125,7 +125,10 @@ def describe_host(caps: HostCapabilities, settings: RunnerConfig) -> list[str]:
         uids = f"job uids: the runner's own; no user namespaces: {caps.namespaces}"
     else:
         uids = "job uids: the runner's own"
-    return [cgroups, landlock, uids]
+    lines = [cgroups, landlock, uids]
+    if "pivot_root" in caps.notes:
+        lines.append(f"root switch: pivot_root {caps.notes['pivot_root']}")
+    return lines
 
 
 def runner_main(settings: RunnerConfig) -> int:

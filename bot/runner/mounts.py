@@ -22,6 +22,7 @@ from bot.runner.linux import (
     MOUNT_ATTR_NOSUID,
     MOUNT_ATTR_RDONLY,
     MS_BIND,
+    MS_MOVE,
     MS_NODEV,
     MS_NOEXEC,
     MS_NOSUID,
@@ -62,13 +63,29 @@ def build_root(spec: WorkerSpec) -> None:
     os.makedirs(root + "/proc", exist_ok=True)
     # We are pid 1 of a fresh pid namespace, so this /proc shows only the job's processes.
     mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    os.makedirs(root + "/.old", exist_ok=True)
-    pivot_root(root, root + "/.old")
-    os.chdir("/")
-    umount("/.old", MNT_DETACH)
-    os.rmdir("/.old")
+    if spec.pivot_root:
+        os.makedirs(root + "/.old", exist_ok=True)
+        pivot_root(root, root + "/.old")
+        os.chdir("/")
+        umount("/.old", MNT_DETACH)
+        os.rmdir("/.old")
+    else:
+        _move_root(root)
     mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     os.chdir(SCRATCH_IN_JAIL)
+
+
+def _move_root(root: str) -> None:
+    """Switch to `root` where pivot_root is refused: move it over / and chroot into it.
+
+    As runc does without pivot_root. The host's mounts stay in this private namespace but
+    beneath the new root: nothing reaches them but a chroot escape, which needs capabilities
+    (CAP_SYS_CHROOT) the job never holds, under a seccomp filter that denies chroot anyway.
+    """
+    os.chdir(root)
+    mount(root, "/", None, MS_MOVE)
+    os.chroot(".")
+    os.chdir("/")
 
 
 def _bind(source: str, target: str, *, read_only: bool, allow_devices: bool) -> None:

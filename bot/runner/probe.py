@@ -37,6 +37,7 @@ from bot.runner.linux import (
     MS_PRIVATE,
     MS_REC,
     mount,
+    pivot_root,
     unshare,
 )
 
@@ -63,6 +64,7 @@ class HostCapabilities:
     cgroup_controllers: tuple[str, ...] = ()
     landlock_abi: int = 0
     seccomp: str = ""  # empty when a filter can be built
+    pivot_root: bool = True  # False: the jail's root is switched by a move mount instead
     gpus: int = 0
     notes: dict[str, str] = field(default_factory=dict)
 
@@ -91,7 +93,12 @@ def detect(cgroup_name: str, landlock_abi_max: int | None = None) -> HostCapabil
     older kernel's behaviour, or none, can be checked on a newer one.
     """
     caps = HostCapabilities(root=os.geteuid() == 0)
-    caps.namespaces = _probe_namespaces(user=not caps.root)
+    caps.namespaces, caps.pivot_root = _probe_namespaces(user=not caps.root)
+    if not caps.namespaces and not caps.pivot_root:
+        caps.notes["pivot_root"] = (
+            "refused here (a container's seccomp profile, as Docker Swarm's, which cannot be "
+            "changed); each job's root is switched by a move mount and chroot instead"
+        )
     if not caps.root:
         caps.userns = not caps.namespaces
         caps.notes["uid_drop"] = (
@@ -132,8 +139,11 @@ def _unprivileged_cgroups(error: CgroupError) -> str:
     )
 
 
-def _probe_namespaces(user: bool) -> str:
-    """Build what a strong-level jail builds, in a forked child; "" when it all works.
+def _probe_namespaces(user: bool) -> tuple[str, bool]:
+    """Build what a strong-level jail builds, in a forked child.
+
+    Return "" when it all works, else the error, and whether pivot_root works: where a
+    seccomp profile refuses only that, the jail switches its root by a move mount instead.
 
     With `user` (no root) the child first creates a user namespace that owns the others, as
     the keeper will. A grandchild, pid 1 of the new pid namespace, mounts its /proc: kernels
@@ -157,7 +167,11 @@ def _probe_namespaces(user: bool) -> str:
                 mount(None, "/", None, MS_REC | MS_PRIVATE)
                 mount("tmpfs", target, "tmpfs", 0, "size=1m")
                 step = "proc"
-                answer = _mount_proc_in_child(target)
+                os.mkdir(target + "/proc")
+                answer = _mount_proc_in_child(target + "/proc")
+                if answer == "ok":
+                    step = "pivot_root"
+                    answer = _try_pivot_root(target)
             except OSError as e:
                 answer = f"{step}: {e.strerror} ({errno.errorcode.get(e.errno or 0, e.errno)})"
             os.write(write, answer.encode())
@@ -166,11 +180,30 @@ def _probe_namespaces(user: bool) -> str:
         with os.fdopen(read, "rb") as f:
             answer = f.read().decode()
         os.waitpid(pid, 0)
-    if answer == "ok":
-        return ""
+    if answer in ("ok", NO_PIVOT):
+        return "", answer == "ok"
     if user:
-        return userns_refusal(answer)
-    return f"unshare/mount failed: {answer or 'no answer'}"
+        return userns_refusal(answer), False
+    return f"unshare/mount failed: {answer or 'no answer'}", False
+
+
+# What the child answers when all works but pivot_root, which a seccomp profile refuses.
+NO_PIVOT = "ok:no-pivot"
+
+
+def _try_pivot_root(target: str) -> str:  # pragma: no cover - runs in the forked child
+    """Pivot the child's own root onto `target`; NO_PIVOT where a filter refuses it."""
+    inner = target + "/root"
+    os.mkdir(inner)
+    mount("tmpfs", inner, "tmpfs", 0, "size=1m")
+    os.mkdir(inner + "/old")
+    try:
+        pivot_root(inner, inner + "/old")
+    except OSError as e:
+        if e.errno in (errno.EPERM, errno.ENOSYS):
+            return NO_PIVOT
+        raise
+    return "ok"
 
 
 def _mount_proc_in_child(target: str) -> str:  # pragma: no cover - runs in the forked child

@@ -301,6 +301,7 @@ class Sandbox:
             outer_gid=os.getgid(),
             env=job_env(scratch, strong, str(self._state / "mpl"), threads),
             threads=threads,
+            pivot_root=self.caps.pivot_root,
         )
 
     def _nproc_budget(self, slots: int) -> int:

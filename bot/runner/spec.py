@@ -36,6 +36,9 @@ class WorkerSpec:
     outer_gid: int = 0
     env: dict[str, str] = field(default_factory=dict)
     threads: int = 1
+    # Strong level: False where the host refuses pivot_root (Docker's default seccomp profile,
+    # which Swarm services cannot change); the root is then switched by a move mount.
+    pivot_root: bool = True
 
     def to_wire(self) -> dict[str, Any]:
         """Encode for the zygote's control socket."""

@@ -207,19 +207,35 @@ def unprivileged_user() -> OrdinaryUser:
 
 @contextlib.contextmanager
 def fenced_runner(
-    level: str, *, unprivileged: bool = False, **settings: str
+    level: str, *, unprivileged: bool = False, no_pivot_root: bool = False, **settings: str
 ) -> Iterator[RunnerUnderTest]:
     """Start `python -m bot.runner` at `level` inside the fence; stop it afterwards.
 
     With `unprivileged` the runner runs as an ordinary user (its jail in user namespaces).
+    With `no_pivot_root` it runs under a seccomp filter that refuses pivot_root with EPERM, as
+    Docker's default profile does for a Swarm service (which cannot set security_opt).
     """
-    with runner_in(None, level, unprivileged, settings) as runner:
+    with runner_in(None, level, unprivileged, settings, no_pivot_root) as runner:
         yield runner
+
+
+# Loads a filter refusing pivot_root (EPERM, as Docker's default profile), then becomes the runner.
+NO_PIVOT_ROOT = (
+    "import errno, os, sys, pyseccomp as sc; "
+    "f = sc.SyscallFilter(defaction=sc.ALLOW); "
+    "f.add_rule(sc.ERRNO(errno.EPERM), 'pivot_root'); "
+    "f.load(); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'bot.runner'])"
+)
 
 
 @contextlib.contextmanager
 def runner_in(
-    fence: Fence | None, level: str, unprivileged: bool, settings: dict[str, str]
+    fence: Fence | None,
+    level: str,
+    unprivileged: bool,
+    settings: dict[str, str],
+    no_pivot_root: bool = False,
 ) -> Iterator[RunnerUnderTest]:
     """Start a runner in `fence` (kept, so runners can restart in it) or in a fence of its own."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
@@ -279,8 +295,7 @@ def runner_in(
         *fence.prefix(),
         *(user.prefix() if user else []),
         user.python if user else sys.executable,
-        "-m",
-        "bot.runner",
+        *(["-c", NO_PIVOT_ROOT] if no_pivot_root else ["-m", "bot.runner"]),
     ]
     with open(log, "wb") as log_file:
         proc = subprocess.Popen(

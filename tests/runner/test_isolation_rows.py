@@ -3,7 +3,9 @@
 Older kernels are simulated on this one: `basic-abi5` caps the Landlock ABI the runner believes
 it has at 5 (no signal or abstract-socket scoping, as on Linux 5.13-6.11), `basic-nolandlock`
 at 0 (no Landlock at all, as before 5.13). `unprivileged` is the strong level built by a runner
-without root, in a user namespace per job. Traffic goes only to sockets this test opens.
+without root, in a user namespace per job; `strong-nopivot` the strong level where a seccomp
+filter refuses pivot_root, as Docker's default profile does under Swarm. Traffic goes only to
+sockets this test opens.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ CONFIGS = {
     "basic-abi5": ("basic", {"STUDYBOT_RUN_LANDLOCK_ABI_MAX": "5"}),
     "basic-nolandlock": ("basic", {"STUDYBOT_RUN_LANDLOCK_ABI_MAX": "0"}),
     "unprivileged": ("strong", {}),
+    "strong-nopivot": ("strong", {}),
 }
 # Generous: two shared cores, and some attacks need a victim to outlive the attacker.
 # 512 MiB: at basic a job tree's memory is its proportional set size, and 150 forks of a warm
@@ -44,7 +47,13 @@ def row_runner(request: pytest.FixtureRequest) -> Iterator[RunnerUnderTest]:
     """A fenced runner per level and simulated kernel."""
     level, settings = CONFIGS[request.param]
     unprivileged = request.param == "unprivileged"
-    with fenced_runner(level, unprivileged=unprivileged, **ROW_SETTINGS, **settings) as r:
+    no_pivot = request.param == "strong-nopivot"
+    with fenced_runner(
+        level, unprivileged=unprivileged, no_pivot_root=no_pivot, **ROW_SETTINGS, **settings
+    ) as r:
+        if no_pivot:
+            log = (r.workdir / "runner.log").read_text()
+            assert "root switch: pivot_root refused here" in log, log
         yield r
 
 
@@ -378,4 +387,40 @@ async def test_row9_syscalls_docker_denies_are_denied(row_runner: RunnerUnderTes
     assert result.status == "ok", result
     lines = result.stdout.splitlines()
     assert lines == [f"{name} -1 1" for name in DOCKER_DENIED_X86_64], result
+    await assert_next_job_runs(row_runner)
+
+
+# -- the jail's root: pivot_root, or a move mount and chroot where pivot_root is refused -----
+
+
+async def test_the_host_is_out_of_reach_below_the_jails_root(row_runner: RunnerUnderTest) -> None:
+    if row_runner.level != "strong":
+        pytest.skip("basic has no mount namespace: the host's files are kept by Landlock and uids")
+    result = await run(
+        row_runner,
+        f"""
+        import os
+        for path in ({str(row_runner.env_file)!r}, {str(row_runner.database)!r}, "/etc/shadow"):
+            try:
+                open(path).read()
+                print("read", path)
+            except OSError as e:
+                print("refused", type(e).__name__)
+        points = [line.split()[4] for line in open("/proc/self/mountinfo")]
+        print("host mounts", [p for p in points if p.startswith({str(row_runner.workdir)!r})])
+        os.chdir("/")
+        for _ in range(8):
+            os.chdir("..")
+        print("root holds", sorted(os.listdir(".")) == sorted(os.listdir("/")))
+        try:
+            os.chroot("/tmp")
+            print("chroot worked")
+        except OSError as e:
+            print("chroot refused", e.errno)
+        """,
+    )
+    assert result.status == "ok", result
+    lines = result.stdout.splitlines()
+    assert lines[:3] == ["refused FileNotFoundError"] * 3, result
+    assert lines[3:] == ["host mounts []", "root holds True", "chroot refused 1"], result
     await assert_next_job_runs(row_runner)
