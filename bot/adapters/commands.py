@@ -134,6 +134,11 @@ COMMANDS: tuple[Command, ...] = (
         ),
     ),
     Command(
+        "bench",
+        N_("Time PyTorch snippets: /bench then ```A``` and ```B``` blocks to compare"),
+        (Option("device", N_("Where to time them"), choices=("cpu", "gpu")),),
+    ),
+    Command(
         "exercise",
         N_("A coding exercise graded in the sandbox: /exercise [id|topic]"),
         (

@@ -364,6 +364,11 @@ def usage_line(lang: Lang, key: str, **params: object) -> str:
             "or send a .py file with /run as caption. Add cpu or gpu to choose "
             "the device: /run gpu …",
         ),
+        "usage_bench": _(
+            lang,
+            "Usage: /bench [cpu|gpu] then ```python blocks: one is timed alone, two are "
+            "compared (A, then B), and with three the first is a setup run once for both.",
+        ),
     }
     return lines.get(key, _(lang, "Sorry, I did not understand that. See /help."))
 

@@ -7,6 +7,7 @@ files. What comes back is read from the job's result file, strictly (`bench_resu
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from bot.services.bench_result import (
 )
 from bot.services.runs import Job, RunService, device_word, fenced_blocks, strip_command
 from bot.storage.records import Chat
+
+log = logging.getLogger(__name__)
 
 MAX_BLOCKS = 3
 INPUT_FILES: dict[Role, str] = {"setup": "bench_setup.py", "A": "bench_a.py", "B": "bench_b.py"}
@@ -145,6 +148,8 @@ def read_report(bench: Bench, result: RunResult) -> BenchReport:
     try:
         progress = read_progress(found[0], bench.roles, result.duration_ms / 1000)
     except Malformed as e:
+        # The user is told the timings could not be read; what broke which rule is for us.
+        log.info("bench report refused: %s", e)
         return BenchReport(bench, result, None, str(e))
     return BenchReport(bench, result, progress)
 

@@ -14,6 +14,7 @@ forged but well-formed one misleads only its own author.
 # mypy: ignore-errors
 # ruff: noqa: S102 - running given code is what this program is for
 
+import contextlib
 import json
 import os
 import sys
@@ -34,10 +35,8 @@ THRESHOLD = 0.05
 
 def _write(doc):
     # Never through a link or into a file a snippet left open: a fresh file each time.
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(RESULT)
-    except FileNotFoundError:
-        pass
     fd = os.open(RESULT, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(doc, f)
@@ -110,7 +109,14 @@ def main():
     }
     timed = [role for role in P["roles"] if role != "setup"]
     share = P["budget_s"] / len(timed)
-    quiet = open(os.devnull, "w")  # what the snippets print is not shown: only the timings
+    with open(os.devnull, "w") as quiet:  # what the snippets print is not shown, only timings
+        _steps(doc, sources, namespace, share, on_gpu, quiet)
+    if doc["error"] is None:
+        doc["step"] = "done"
+    _write(doc)
+
+
+def _steps(doc, sources, namespace, share, on_gpu, quiet):
     for role in P["roles"]:
         doc["step"] = role
         _write(doc)
@@ -126,9 +132,6 @@ def main():
             break
         finally:
             sys.stdout = stdout
-    if doc["error"] is None:
-        doc["step"] = "done"
-    _write(doc)
 
 
 main()

@@ -49,6 +49,11 @@ def usage(lang: Lang, key: str, **params: object) -> Document | None:
             "Usage: /run code:print(1) for one line, or /run alone for a box for longer code; "
             "device:gpu runs it on the GPU. The “Run code” message menu runs a message's code.",
         ),
+        "usage_bench": _(
+            lang,
+            "Usage: /bench opens a box for snippet A, an optional snippet B to compare it "
+            "with, and an optional setup run once for both; device:gpu times them on the GPU.",
+        ),
         "usage_exercise": _(
             lang,
             "Usage: /exercise which:softmax or /exercise which:modules (an id or a topic; "
