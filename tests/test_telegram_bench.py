@@ -164,7 +164,9 @@ async def test_a_forged_or_broken_result_is_an_error_never_a_table(
     assert "999" not in text and list(table_rows(text)) == ["snippet"]
 
 
-async def test_allowlist_restricts_bench(core: Core, fake: FakeBotAPI, runner: RunnerClient) -> None:
+async def test_allowlist_restricts_bench(
+    core: Core, fake: FakeBotAPI, runner: RunnerClient
+) -> None:
     async with running(core, fake, service(runner, frozenset({("telegram", USER + 1)}))):
         assert "limited to allowed users" in await bench(fake, "/bench " + blocks("1"))
         text = await bench(fake, "/bench " + blocks("1"), chat=USER + 1, user=USER + 1)

@@ -36,13 +36,14 @@ def times(factor: float) -> str:
     return f"{factor:.{digits}f}×"
 
 
-def _width(text: str) -> int:
-    # Chinese headers take two columns each in a monospaced font.
+def display_width(text: str) -> int:
+    """Return how many columns a text takes in a monospaced font."""
+    # Chinese characters take two columns each.
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _pad(text: str, width: int, right: bool) -> str:
-    gap = " " * max(0, width - _width(text))
+    gap = " " * max(0, width - display_width(text))
     return gap + text if right else text + gap
 
 
@@ -52,7 +53,7 @@ def table(lang: Lang, bench: Bench, timings: tuple[Timing, ...]) -> str:
     for t in timings:
         label = _(lang, "snippet") if bench.alone else t.role
         rows.append([label, seconds(t.median_s), seconds(t.iqr_s), f"{t.runs:,}"])
-    widths = [max(_width(row[i]) for row in rows) for i in range(4)]
+    widths = [max(display_width(row[i]) for row in rows) for i in range(4)]
     return "\n".join(
         "  ".join(_pad(cell, widths[i], right=i > 0) for i, cell in enumerate(row)).rstrip()
         for row in rows

@@ -135,7 +135,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "bench",
-        N_("Time PyTorch snippets: /bench then ```A``` and ```B``` blocks to compare"),
+        N_("Time a PyTorch snippet, or compare two: which is faster, and by how much"),
         (Option("device", N_("Where to time them"), choices=("cpu", "gpu")),),
     ),
     Command(

@@ -11,6 +11,7 @@ from bot.text import excerpt
 
 def usage(lang: Lang, key: str, **params: object) -> Document | None:
     """Return the Discord usage line for `key`; None where it is shared."""
+    # Over 60 lines on purpose: every Discord usage line in one table, next to the others.
     lines = {
         "usage_subscribe": _(
             lang,
