@@ -214,6 +214,11 @@ class Settings(BaseSettings):
         default=None, gt=0, le=150, alias="STUDYBOT_BENCH_BUDGET_S"
     )
 
+    @field_validator("bench_budget_s", mode="before")
+    @classmethod
+    def _unset_if_empty(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v  # as .env.example leaves it
+
     @field_validator("bench_budget_s")
     @classmethod
     def _bench_budget(cls, v: float | None, info: ValidationInfo) -> float | None:

@@ -252,6 +252,7 @@ def test_the_budget_must_leave_the_harness_half_of_the_job() -> None:
     assert Settings.model_validate({}).bench_budget == 2.0
     assert Settings.model_validate({"STUDYBOT_RUN_WALL_TIME": 3}).bench_budget == 1.5
     assert Settings.model_validate({"STUDYBOT_BENCH_BUDGET_S": 5}).bench_budget == 5.0
+    assert Settings.model_validate({"STUDYBOT_BENCH_BUDGET_S": " "}).bench_budget == 2.0
     for bad in ({"STUDYBOT_BENCH_BUDGET_S": 6}, {"STUDYBOT_BENCH_BUDGET_S": 0}):
         with pytest.raises(ValidationError, match="STUDYBOT_BENCH_BUDGET_S"):
             Settings.model_validate(bad)
