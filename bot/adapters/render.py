@@ -49,7 +49,11 @@ def help_text(lang: Lang, console: bool = False) -> Document:
     platform: Platform = "console" if console else "telegram"
     commands = [[f"/{name} — {description}"] for name, description in menu(platform, lang)]
     if console:
-        tip = _(lang, "Answer a question by typing its letter (A–D) or number (1–4).")
+        tip = _(
+            lang,
+            "Answer a question by typing its letter (A–D) or number (1–4). A bare /run or "
+            "/bench reads pasted code: end each snippet with a line holding only a dot (.).",
+        )
     else:
         tip = _(lang, "Answer with the buttons under each question.")
     return doc(lines(*commands), tip)
