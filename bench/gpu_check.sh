@@ -7,7 +7,8 @@
 #
 # It starts a runner on a private socket, then checks: torch.cuda.is_available() inside a job,
 # a matmul on cuda, the per-job CUDA memory cap, that a CPU job still works (and sees no GPU),
-# that GPU jobs are serialized, and prints the GPU job latency p50. Exits non-zero on failure.
+# that GPU jobs are serialized, that /bench gpu times on cuda with synchronised timers, and
+# prints the GPU job latency p50. Exits non-zero on failure.
 set -euo pipefail
 PYTHON="${PYTHON:-.venv/bin/python}"
 [ -x "$PYTHON" ] || PYTHON="$(command -v python3)"
@@ -80,6 +81,23 @@ async def main() -> None:
     spans = sorted(tuple(map(float, x.stdout.split())) for x in results if x.status == "ok")
     serialized = len(spans) == 3 and all(spans[i][1] <= spans[i + 1][0] + 0.05 for i in range(2))
     check("gpu jobs serialized", serialized, spans)
+
+    # /bench on the GPU: the harness's timer synchronises with CUDA, so a big matmul's median
+    # is its kernel time (milliseconds), not its launch (microseconds).
+    from bot.services.bench import BenchService
+    from bot.services.runs import RunService
+
+    benches = BenchService(RunService(client, frozenset(), wall_time_s=60, bench_budget_s=2.0))
+    text = ("/bench gpu\n```\nx = torch.randn(4096, 4096, device=device)\n```\n"
+            "```\nx @ x\n```\n```\n(x @ x).relu()\n```")
+    report = await benches.run(benches.parse(text), "b:1")
+    progress = report.progress
+    check("/bench gpu times both snippets on cuda", progress is not None and progress.done
+          and progress.device == "cuda", (report.result.status, report.problem, progress))
+    if progress is not None and progress.done:
+        median = progress.timings[0].median_s
+        check("/bench gpu waits for the kernels (4096² matmul over 0.1 ms)", median > 1e-4,
+              median)
 
     times = []
     for i in range(20):

@@ -50,12 +50,13 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "console": (
         "chat with the bot in this terminal",
         "Chat with the bot in this terminal as one local user: daily questions, answers by\n"
-        "letter, streaks, statistics and /run, on the same services and database as the\n"
+        "letter, streaks, statistics, /run and /bench, on the same services and database as the\n"
         "Telegram bot. No token is needed. The /run sandbox warms up in the background;\n"
         "it needs root or unprivileged user namespaces (`studybot sandbox check` says which).",
         "STUDYBOT_DATABASE (data/studybot.db), STUDYBOT_TIMEZONE, STUDYBOT_CONTENT_DIR,\n"
         "STUDYBOT_RUNNER_URL (a runner started elsewhere), STUDYBOT_SANDBOX_LEVEL,\n"
-        "STUDYBOT_SANDBOX_MIN_LEVEL, STUDYBOT_RUNNER_SOCKET, STUDYBOT_RUN_* (limits)",
+        "STUDYBOT_SANDBOX_MIN_LEVEL, STUDYBOT_RUNNER_SOCKET, STUDYBOT_RUN_* (limits),\n"
+        "STUDYBOT_BENCH_BUDGET_S (/bench's timing budget)",
         "studybot console\nprintf '/daily\\nA\\n/streak\\n/quit\\n' | studybot console",
     ),
     "serve": (
@@ -64,9 +65,9 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "DISCORD_BOT_TOKEN is set, both in one process (one database, runner and scheduler)\n"
         "when both are. Telegram: long-poll the Bot API (or serve a webhook) and publish the\n"
         "command menus; Discord: connect to the gateway and register the application\n"
-        "commands. Rebuild every chat's daily question from the database, and answer /run\n"
-        "through a local runner (or the one at STUDYBOT_RUNNER_URL). On SIGINT or SIGTERM it\n"
-        "stops taking updates on both, lets running /run jobs finish, and exits 0.",
+        "commands. Rebuild every chat's daily question from the database, and answer /run and\n"
+        "/bench through a local runner (or the one at STUDYBOT_RUNNER_URL). On SIGINT or\n"
+        "SIGTERM it stops taking updates on both, lets running /run jobs finish, and exits 0.",
         "TELEGRAM_BOT_TOKEN and/or DISCORD_BOT_TOKEN (one is required),\n"
         "TELEGRAM_API_BASE_URL, DISCORD_API_BASE_URL, STUDYBOT_DATABASE,\n"
         "STUDYBOT_WEBHOOK_URL, STUDYBOT_WEBHOOK_LISTEN, STUDYBOT_WEBHOOK_SECRET,\n"
@@ -74,7 +75,7 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "STUDYBOT_LOG_FORMAT (text or json),\n"
         "STUDYBOT_METRICS_LISTEN (127.0.0.1:9464: /healthz and /metrics; empty: off),\n"
         "STUDYBOT_RUNNER_URL, STUDYBOT_RUNNER_TOKEN, STUDYBOT_RUN_ALLOW, STUDYBOT_SANDBOX_*,\n"
-        "STUDYBOT_RUN_*",
+        "STUDYBOT_RUN_*, STUDYBOT_BENCH_BUDGET_S",
         "TELEGRAM_BOT_TOKEN=123456789:AA... studybot serve\n"
         "DISCORD_BOT_TOKEN=MTA... studybot serve\n"
         "sudo --preserve-env=TELEGRAM_BOT_TOKEN .venv/bin/studybot serve   # with /run",

@@ -90,7 +90,11 @@ async def open_runs(settings: Settings, *, wait: bool = True) -> AsyncIterator[R
     from bot.runfleet import Fleet
 
     service = RunService(
-        None, settings.run_allow, settings.run_max_code_kb * 1024, settings.run_wall_time_s
+        None,
+        settings.run_allow,
+        settings.run_max_code_kb * 1024,
+        settings.run_wall_time_s,
+        settings.bench_budget,
     )
     if settings.runner_url:
         token = settings.runner_token.get_secret_value() if settings.runner_token else None

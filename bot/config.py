@@ -26,6 +26,10 @@ _TOKEN_SHAPE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]+$")
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 SandboxLevel = Literal["none", "basic", "strong"]
+# /bench times its snippets for at most this share of a job's wall and CPU time (import,
+# setup, checked runs and calibration need the rest), and by default for at most 2 s.
+BENCH_BUDGET_SHARE = 0.5
+DEFAULT_BENCH_BUDGET_S = 2.0
 
 
 def parse_hhmm(value: str) -> time:
@@ -204,6 +208,40 @@ class Settings(BaseSettings):
     run_landlock_abi_max: int | None = Field(
         default=None, ge=0, alias="STUDYBOT_RUN_LANDLOCK_ABI_MAX"
     )
+    # /bench: seconds of timing one job may spend, shared by its snippets (unset: half of the
+    # job's wall and CPU time, at most 2 s). The rest of the job's time is the harness's.
+    bench_budget_s: float | None = Field(
+        default=None, gt=0, le=150, alias="STUDYBOT_BENCH_BUDGET_S"
+    )
+
+    @field_validator("bench_budget_s", mode="before")
+    @classmethod
+    def _unset_if_empty(cls, v: object) -> object:
+        return None if isinstance(v, str) and not v.strip() else v  # as .env.example leaves it
+
+    @field_validator("bench_budget_s")
+    @classmethod
+    def _bench_budget(cls, v: float | None, info: ValidationInfo) -> float | None:
+        wall, cpu = info.data.get("run_wall_time_s"), info.data.get("run_cpu_time_s")
+        if v is None or wall is None or cpu is None:
+            return v  # unset, or the limits it is checked against are invalid themselves
+        most = min(wall, cpu) * BENCH_BUDGET_SHARE
+        if v > most:
+            raise ValueError(
+                f"must leave the harness half of a job's time: at most {most:g} s with "
+                f"STUDYBOT_RUN_WALL_TIME={wall:g} and STUDYBOT_RUN_CPU_TIME={cpu}"
+            )
+        return v
+
+    @property
+    def bench_budget(self) -> float:
+        """Return /bench's timing budget: the setting, or what the job limits leave for it."""
+        if self.bench_budget_s is not None:
+            return self.bench_budget_s
+        return min(
+            DEFAULT_BENCH_BUDGET_S,
+            min(self.run_wall_time_s, self.run_cpu_time_s) * BENCH_BUDGET_SHARE,
+        )
 
     @field_validator("timezone")
     @classmethod

@@ -245,3 +245,47 @@ def test_min_level_none_without_root_runs_jobs(tmp_path: Path) -> None:
     assert "crashed" not in proc.stdout
     assert proc.stdout.count("✅ OK") == 2, proc.stdout
     assert "\nside\n" in proc.stdout
+
+
+@needs_root
+def test_bench_reads_blocks_until_a_lone_dot_and_answers_with_a_table(tmp_path: Path) -> None:
+    session = [
+        *("/bench", "x = torch.randn(16, 16)", ".", "x + x", ".", "for _ in range(40): x + x"),
+        ".",  # the third block: timing starts at once, without a lone dot
+        *("/bench", "1 / 0", ".", "."),  # one snippet, then a lone dot
+        "/bench ```2 ** 8``` ```3 ** 9```",  # fenced blocks on the command line itself
+        *("/bench", "/cancel"),
+        *("/bench gpu", "1", ".", "."),
+        *("/bench", "."),  # nothing pasted
+        "/quit",
+    ]
+    proc = studybot(
+        "console",
+        env=root_runner_env(tmp_path, STUDYBOT_BENCH_BUDGET_S="0.4"),
+        cwd=tmp_path,
+        stdin="\n".join(session) + "\n",
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "Paste the snippet to time" in out and "Paste snippet 2, or a lone dot" in out
+    tables = out.split("⏱ Benchmark")[1:]
+    assert len(tables) == 2, out
+    assert "B is " in tables[0] and "slower than A." in tables[0]
+    assert "median" in tables[0] and "\nA " in tables[0] and "\nB " in tables[0]
+    assert "❌ The snippet failed: ZeroDivisionError: division by zero (line 1)" in out
+    assert "than A" in tables[1] or "same time" in tables[1]
+    assert "Cancelled: nothing was run." in out
+    assert "No GPU on this runner. Use /bench cpu" in out
+    assert "Usage: /bench [cpu|gpu], then paste each snippet" in out
+
+
+@needs_root
+def test_bench_follows_the_run_allowlist(tmp_path: Path) -> None:
+    proc = studybot(
+        "console",
+        env=root_runner_env(tmp_path, STUDYBOT_RUN_ALLOW="telegram:1"),
+        cwd=tmp_path,
+        stdin="/bench ```1```\n/quit\n",
+    )
+    assert "limited to allowed users" in proc.stdout
+    assert "⏱ Benchmark" not in proc.stdout

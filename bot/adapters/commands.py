@@ -134,6 +134,11 @@ COMMANDS: tuple[Command, ...] = (
         ),
     ),
     Command(
+        "bench",
+        N_("Time a PyTorch snippet, or compare two: which is faster, and by how much"),
+        (Option("device", N_("Where to time them"), choices=("cpu", "gpu")),),
+    ),
+    Command(
         "exercise",
         N_("A coding exercise graded in the sandbox: /exercise [id|topic]"),
         (

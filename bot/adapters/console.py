@@ -138,7 +138,8 @@ class Console(ConsolePlatform, ConsoleRun, ConsoleReview):
 
     async def handle(self, line: str) -> None:
         """Answer one line of input; a failure costs this line, never the session."""
-        command, _sep, arg = line.partition(" ")
+        # A pasted command may end its first line with its name: "/bench\n```…".
+        command, arg = ([*line.split(maxsplit=1), "", ""])[:2]
         arg = arg.strip()
         lang: Lang = "en"  # until the user's own is known
         try:
@@ -193,6 +194,7 @@ class Console(ConsolePlatform, ConsoleRun, ConsoleReview):
             "stopquiz": self.stopquiz,
             "leaderboard": lambda ctx, arg, _line: self.leaderboard(ctx, arg),
             "run": lambda ctx, _arg, line: self.run_code(ctx, line),
+            "bench": lambda ctx, _arg, line: self.bench(ctx, line),
             **dict.fromkeys(("exercise", "exercises", "giveup", "submit"), self._exercise_command),
             "timezone": self.timezone,
             "lang": self.lang,
@@ -364,7 +366,7 @@ class Console(ConsolePlatform, ConsoleRun, ConsoleReview):
 
 
 def pasted_lines(text: str) -> list[str]:
-    """Split a paste of several lines into commands; code after /run or /submit stays whole."""
-    if text.split(maxsplit=1)[:1] in (["/run"], ["/submit"]):
+    """Split a paste of several lines into commands; code after /run, /submit, /bench stays."""
+    if text.split(maxsplit=1)[:1] in (["/run"], ["/submit"], ["/bench"]):
         return [text]
     return [line.strip() for line in text.splitlines()] or [text]

@@ -7,10 +7,12 @@ import os
 from pathlib import Path
 
 from bot.adapters import render
+from bot.adapters.bench_render import bench_reply
 from bot.adapters.console_base import ConsoleBase
 from bot.adapters.run_render import run_reply
 from bot.errors import UserInputError
 from bot.i18n import _
+from bot.services.bench import MAX_BLOCKS, BenchService, split_command
 from bot.services.runs import Job, snippet_job, strip_command
 from bot.services.study import Context
 
@@ -62,10 +64,61 @@ class ConsoleRun(ConsoleBase):
             saved = self.save_file(file.name, file.data)
             self.say(_(ctx.lang, "File saved: {path}", path=saved))
 
-    async def read_block(self, ctx: Context) -> str | None:
+    async def bench(self, ctx: Context, line: str) -> None:
+        """Time `/bench [cpu|gpu]` with fenced blocks, or blocks pasted one after the other."""
+        if self.runs is None:
+            raise UserInputError("run_unavailable")
+        benches = BenchService(self.runs)
+        benches.check_allowed(None, ctx.chat)
+        device, rest = split_command(line)
+        if rest.strip():
+            bench = benches.parse(line)
+        else:
+            blocks = await self.read_blocks(ctx)
+            if blocks is None:
+                return
+            bench = benches.of_blocks(blocks, device)
+        await self.core.quiz.hold_code(
+            ctx.chat.id, lambda: self.say_async(render.held_for_quiz(ctx.lang))
+        )
+
+        async def on_queued(position: int) -> None:
+            self.say(_(ctx.lang, "⏳ In queue: position {position}", position=position))
+
+        if self.runs.warming:
+            self.say(_(ctx.lang, "⏳ The /run sandbox is warming up…"))
+        report = await benches.run(bench, f"console:{self.user}", on_queued)
+        self.say(bench_reply(ctx.lang, report, self.core.settings.run_wall_time_s))
+
+    async def read_blocks(self, ctx: Context) -> list[str] | None:
+        """Read up to three snippets, each ended by `.`; a lone `.` ends them (None: /cancel)."""
+        blocks: list[str] = []
+        while len(blocks) < MAX_BLOCKS:
+            prompt = _(
+                ctx.lang,
+                "Paste snippet {n}, or a lone dot (.) to start timing: one snippet is timed "
+                "alone, two are compared, and with three the first is a setup for the others.",
+                n=len(blocks) + 1,
+            )
+            if not blocks:
+                prompt = _(
+                    ctx.lang,
+                    "Paste the snippet to time; end it with a line holding only a dot (.), "
+                    "or /cancel.",
+                )
+            block = await self.read_block(ctx, prompt)
+            if block is None:
+                return None
+            if not block.strip():
+                break
+            blocks.append(block)
+        return blocks
+
+    async def read_block(self, ctx: Context, prompt: str | None = None) -> str | None:
         """Read code lines until `.` or end of input; None if the user types /cancel."""
         self.say(
-            _(ctx.lang, "Paste the code; end it with a line holding only a dot (.), or /cancel.")
+            prompt
+            or _(ctx.lang, "Paste the code; end it with a line holding only a dot (.), or /cancel.")
         )
         block: list[str] = []
         while more := await self.readline():  # end of input ends the block too

@@ -15,6 +15,12 @@ def usage(lang: Lang, key: str) -> Document | None:
             "Usage: /run <code> on one line, or /run alone, then paste the code and end it "
             "with a line holding only a dot (.). Add cpu or gpu to choose the device: /run gpu",
         ),
+        "usage_bench": _(
+            lang,
+            "Usage: /bench [cpu|gpu], then paste each snippet and end it with a line holding "
+            "only a dot (.); a lone dot after the first or second starts the timing. One "
+            "snippet is timed alone, two are compared, and with three the first is a setup.",
+        ),
         "usage_report": _(lang, "Say what is wrong in a few words: /report <text>."),
         "usage_submit": _(
             lang,

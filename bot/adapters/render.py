@@ -49,7 +49,11 @@ def help_text(lang: Lang, console: bool = False) -> Document:
     platform: Platform = "console" if console else "telegram"
     commands = [[f"/{name} — {description}"] for name, description in menu(platform, lang)]
     if console:
-        tip = _(lang, "Answer a question by typing its letter (A–D) or number (1–4).")
+        tip = _(
+            lang,
+            "Answer a question by typing its letter (A–D) or number (1–4). A bare /run or "
+            "/bench reads pasted code: end each snippet with a line holding only a dot (.).",
+        )
     else:
         tip = _(lang, "Answer with the buttons under each question.")
     return doc(lines(*commands), tip)
@@ -363,6 +367,11 @@ def usage_line(lang: Lang, key: str, **params: object) -> str:
             "Usage: /run <code>, a ```python block, or reply /run to a message "
             "or send a .py file with /run as caption. Add cpu or gpu to choose "
             "the device: /run gpu …",
+        ),
+        "usage_bench": _(
+            lang,
+            "Usage: /bench [cpu|gpu] then ```python blocks: one is timed alone, two are "
+            "compared (A, then B), and with three the first is a setup run once for both.",
         ),
     }
     return lines.get(key, _(lang, "Sorry, I did not understand that. See /help."))

@@ -16,6 +16,7 @@ from bot.runner.protocol import Device, RunFile, RunRequest, RunResult
 from bot.storage.records import Chat
 
 DEFAULT_MAX_CODE_BYTES = 64 * 1024
+DEFAULT_BENCH_BUDGET_S = 2.0
 # A runner that says nothing for a job's wall time plus this long is taken for dead.
 RUNNER_GRACE_S = 5.0
 _COMMAND = re.compile(r"^/run(@\w+)?(?=\s|$)", re.IGNORECASE)
@@ -45,9 +46,17 @@ class Job:
     files: tuple[RunFile, ...] = ()
 
 
-def strip_command(text: str) -> str:
-    """Remove a leading /run or /run@bot from a message text."""
-    return _COMMAND.sub("", text.strip(), count=1)
+def strip_command(text: str, command: re.Pattern[str] = _COMMAND) -> str:
+    """Remove a leading /run or /run@bot (or another `command`) from a message text."""
+    return command.sub("", text.strip(), count=1)
+
+
+def device_word(text: str) -> tuple[Device, str]:
+    """Split a leading cpu, gpu, cuda or auto from the text: (device, the rest)."""
+    first = _FIRST_WORD.match(text)
+    if first and first.group(1).lower() in _DEVICES:
+        return _DEVICES[first.group(1).lower()], text[first.end() :]
+    return "auto", text
 
 
 def parse_job(
@@ -58,12 +67,7 @@ def parse_job(
     `fallback` is the replied-to message or an attached .py file; raise UserInputError
     ("usage_run") when there is no code at all.
     """
-    rest = strip_command(text)
-    device: Device = "auto"
-    first = _FIRST_WORD.match(rest)
-    if first and first.group(1).lower() in _DEVICES:
-        device = _DEVICES[first.group(1).lower()]
-        rest = rest[first.end() :]
+    device, rest = device_word(strip_command(text))
     code = code_of(rest) or (code_of(fallback) if fallback else "")
     if not code.strip():
         raise UserInputError("usage_run")
@@ -81,10 +85,15 @@ def code_of(text: str | None) -> str:
     """Return the code of a message: its fenced blocks joined, or else the whole text."""
     if not text:
         return ""
-    blocks = _FENCE.findall(text)
+    blocks = fenced_blocks(text)
     if blocks:
-        return "\n".join(block.strip("\n") for block in blocks)
+        return "\n".join(blocks)
     return text.strip()
+
+
+def fenced_blocks(text: str) -> list[str]:
+    """Return the code of each fenced block (```python … ```) of a text, in order."""
+    return [block.strip("\n") for block in _FENCE.findall(text)]
 
 
 class StartingRunner:
@@ -134,12 +143,15 @@ class RunService:
         allow: frozenset[tuple[str, int]],
         max_code_bytes: int = DEFAULT_MAX_CODE_BYTES,
         wall_time_s: float = 10.0,
+        bench_budget_s: float = DEFAULT_BENCH_BUDGET_S,
     ) -> None:
         self.runner = runner
         self.allow = allow
         self.max_code_bytes = max_code_bytes
         self.observers: list[RunObserver] = []
         self.wall_time_s = wall_time_s
+        # /bench: seconds of timing one job may spend, shared by its snippets.
+        self.bench_budget_s = bench_budget_s
 
     def parse(self, text: str, fallback: str | None = None) -> Job:
         """Parse a /run message with this bot's code size limit."""

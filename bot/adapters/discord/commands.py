@@ -14,6 +14,7 @@ from discord.app_commands import Choice, locale_str
 
 from bot.adapters.commands import Command, find
 from bot.adapters.discord.base import Base, in_group, locale_lang
+from bot.adapters.discord.bench import BenchHandlers
 from bot.adapters.discord.daily import SubscribeHandlers
 from bot.adapters.discord.exercises import ExerciseHandlers
 from bot.adapters.discord.quiz import QuizHandlers
@@ -95,6 +96,7 @@ class Routes:
         self.subscribe = subscribe
         self.quiz = quiz
         self.run = run
+        self.bench = BenchHandlers(run)
         self.review = review
         self.admin = admin
         self.exercises = exercises
@@ -214,6 +216,10 @@ class Routes:
             ctx = await enter(interaction, defer=bool(code and code.strip()))
             await self.run.run(interaction, ctx, code, device)
 
+        async def bench(interaction: discord.Interaction[Any], device: str | None = None) -> None:
+            # The answer is the snippets' form: it must be the first response.
+            await self.bench.bench(interaction, await enter(interaction, defer=False), device)
+
         async def quiz(
             interaction: discord.Interaction[Any],
             count: app_commands.Range[int, 1, 20] | None = None,
@@ -270,6 +276,7 @@ class Routes:
             "timezone": timezone,
             "lang": lang,
             "run": run,
+            "bench": bench,
             "quiz": quiz,
             "leaderboard": leaderboard,
             "review": review,

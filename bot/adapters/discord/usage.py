@@ -11,6 +11,7 @@ from bot.text import excerpt
 
 def usage(lang: Lang, key: str, **params: object) -> Document | None:
     """Return the Discord usage line for `key`; None where it is shared."""
+    # Over 60 lines on purpose: every Discord usage line in one table, next to the others.
     lines = {
         "usage_subscribe": _(
             lang,
@@ -48,6 +49,11 @@ def usage(lang: Lang, key: str, **params: object) -> Document | None:
             lang,
             "Usage: /run code:print(1) for one line, or /run alone for a box for longer code; "
             "device:gpu runs it on the GPU. The “Run code” message menu runs a message's code.",
+        ),
+        "usage_bench": _(
+            lang,
+            "Usage: /bench opens a box for snippet A, an optional snippet B to compare it "
+            "with, and an optional setup run once for both; device:gpu times them on the GPU.",
         ),
         "usage_exercise": _(
             lang,

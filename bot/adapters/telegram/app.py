@@ -21,6 +21,7 @@ from bot.adapters import commands as registry
 from bot.adapters.stats_picture import PictureRenderer
 from bot.adapters.telegram.admin import AdminHandlers
 from bot.adapters.telegram.answer_tools import AnswerTools
+from bot.adapters.telegram.bench import BenchHandlers
 from bot.adapters.telegram.delivery import PLATFORM, TelegramDailySender
 from bot.adapters.telegram.exercises import ExerciseHandlers
 from bot.adapters.telegram.flood import FloodLimiter
@@ -122,6 +123,7 @@ def build_application(
         "admin": AdminHandlers(handlers, runs).admin,
         "review": review.review,
         "remind": remind.remind,
+        "bench": BenchHandlers(handlers, runs).bench,
         "exercise": exercises.exercise,
         "exercises": exercises.exercises,
         "hint": exercises.hint,
