@@ -33,7 +33,7 @@ class Option:
     name: str  # lowercase, a valid Discord option name
     description: str  # English msgid, 1–100 characters in every language
     required: bool = False
-    kind: Literal["text", "integer", "number"] = "text"
+    kind: Literal["text", "integer", "number", "user"] = "text"  # user: a member of the chat
     choices: tuple[str, ...] = ()
     autocomplete: Literal["topic", "zone", "question", "exercise"] | None = None
 
@@ -74,6 +74,16 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("topics", N_("Topics and how many questions each has")),
     Command("streak", N_("Your streak")),
+    Command(
+        "buddy",
+        N_("Friend streaks: invite a member of this chat, list your friends, end one"),
+        (
+            Option(
+                "friend", N_("The member to invite (with action end: to stop with)"), kind="user"
+            ),
+            Option("action", N_("end: stop the friend streak with that member"), choices=("end",)),
+        ),
+    ),
     Command("stats", N_("Your answers so far")),
     Command("ready", N_("Interview readiness by topic, and what to study next")),
     Command(
