@@ -146,8 +146,7 @@ def reminder_lines(lang: Lang, at_risk: Sequence[FriendAtRisk]) -> list[str]:
             out.append(
                 _(
                     lang,
-                    "🤝 Your {n}-day streak with {name} needs your answer today ({name} has "
-                    "not answered yet either).",
+                    "🤝 Your {n}-day streak with {name} needs your answer today.",
                     name=f.name,
                     n=f.days,
                 )
