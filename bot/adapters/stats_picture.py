@@ -358,8 +358,10 @@ def _friends(page: _Page, spec: PictureSpec, labels: Labels) -> None:
     page.text(left, top + 18, labels.friends, data=True, ha="left")
     for row, (name, days) in enumerate(spec.friends):
         y = top - 14 - row * 30
-        page.box(left, y - 11, 22, 22, GREENS[min(len(GREENS) - 1, (days + 6) // 7)])
-        page.text(left + 11, y, str(days), data=True, ha="center", size=9)
+        level = min(len(GREENS) - 1, (days + 6) // 7)  # a shade darker for each week
+        page.box(left, y - 11, 22, 22, GREENS[level])
+        ink = "white" if level >= 3 else INK
+        page.text(left + 11, y, str(days), data=True, ha="center", size=9, color=ink)
         page.text(left + 32, y, name[:MAX_TOPIC_CHARS], data=True, ha="left", size=10)
 
 
