@@ -48,6 +48,8 @@ class Command:
     access: Access = "everyone"
     platforms: frozenset[Platform] = ALL_PLATFORMS
     menu: bool = True  # listed in Telegram's command menu and in /help
+    # Platforms where it only answers why it is not offered there (not listed in their /help).
+    unoffered: frozenset[Platform] = frozenset()
 
 
 _TOPIC = Option("topic", N_("A topic from /topics"), autocomplete="topic")
@@ -83,6 +85,7 @@ COMMANDS: tuple[Command, ...] = (
             ),
             Option("action", N_("end: stop the friend streak with that member"), choices=("end",)),
         ),
+        unoffered=CONSOLE,  # no one else to invite in a terminal: it says so
     ),
     Command("stats", N_("Your answers so far")),
     Command("ready", N_("Interview readiness by topic, and what to study next")),
@@ -209,7 +212,11 @@ def for_platform(platform: Platform) -> tuple[Command, ...]:
 
 def menu(platform: Platform, lang: Lang) -> list[tuple[str, str]]:
     """Return the (name, description in `lang`) of the commands a platform lists."""
-    return [(c.name, _(lang, c.description)) for c in for_platform(platform) if c.menu]
+    return [
+        (c.name, _(lang, c.description))
+        for c in for_platform(platform)
+        if c.menu and platform not in c.unoffered
+    ]
 
 
 def usage(command: Command, lang: Lang) -> str:
