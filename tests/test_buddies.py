@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +17,9 @@ from bot.errors import UserInputError
 from bot.services.buddies import INVITE_HOURS, MAX_FRIENDS, needs_answer, pair_days
 from bot.services.reminders import Reminder
 from bot.services.study import Context
+from bot.storage.database import MIGRATIONS_DIR, Database
 from bot.storage.records import Streak
+from bot.storage.repos import Repos
 from tests.memory.platform import MemoryPlatform
 
 SHANGHAI, LOS_ANGELES = "Asia/Shanghai", "America/Los_Angeles"
@@ -309,3 +313,28 @@ async def test_a_friend_streak_alone_is_reason_for_a_reminder(
     await core.buddies.end(ann, bob.user.id)
     clock.set(datetime(2026, 3, 12, 20, 0, tzinfo=UTC))
     assert await core.reminders.remind(user) == "not_needed"
+
+
+EARLIER = (
+    "INSERT INTO users (id, platform, external_id, created_at)"
+    " VALUES (1, 't', 'u1', '2026-03-01T00:00:00+00:00')",
+    "INSERT INTO chats (id, platform, external_id, type, daily_time, created_at)"
+    " VALUES (1, 't', 'c1', 'private', '09:00', '2026-03-01T00:00:00+00:00')",
+    "INSERT INTO attempts (user_id, chat_id, question_id, source, chosen, correct, answered_at,"
+    " local_date) VALUES"
+    " (1, 1, 'q1', 'daily', 0, 1, '2026-03-01T10:00:00+00:00', '2026-03-01'),"
+    " (1, 1, 'q2', 'daily', 0, 1, '2026-03-01T11:00:00+00:00', '2026-03-01'),"
+    " (1, 1, 'q3', 'daily', 0, 0, '2026-03-03T10:00:00+00:00', '2026-03-03')",
+)
+
+
+async def test_the_migration_copies_earlier_answers_into_answer_days(tmp_path: Path) -> None:
+    before = tmp_path / "db"
+    before.mkdir()
+    for path in sorted(MIGRATIONS_DIR.glob("00[0-9]_*.sql")):  # 001 … 009: before friend streaks
+        shutil.copy(path, before / path.name)
+    async with Database(tmp_path / "x.db", before) as db:
+        await db.write(lambda c: [c.execute(sql) for sql in EARLIER])
+    async with Database(tmp_path / "x.db") as db:
+        days = await Repos(db).buddies.days_since(1, date(2026, 1, 1))
+    assert days == {date(2026, 3, 1), date(2026, 3, 3)}
