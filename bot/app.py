@@ -17,6 +17,7 @@ from bot.exercises.loader import ExerciseBank, load_exercises
 from bot.services.access import AccessService
 from bot.services.admin import AdminService
 from bot.services.boards import BoardService
+from bot.services.buddies import BuddyService
 from bot.services.cards import CardService
 from bot.services.daily import DailyService
 from bot.services.daily_schedule import DailySchedule
@@ -67,6 +68,7 @@ class Core:
     reports: ReportService
     exercises: ExerciseService
     readiness: ReadinessService
+    buddies: BuddyService
 
     async def stop_timers(self) -> None:
         """Stop every timer (daily questions, quiz steps, reminders); let running steps end.
@@ -170,7 +172,10 @@ async def open_core(
         platforms = Platforms()
         quiz = QuizService(repos, study, bank, clock, timers, settings.quiz_seconds, platforms)
         schedule = DailySchedule(daily, timers, clock, platforms)
-        reminders = ReminderService(repos, cards, clock, timers, settings.timezone, platforms)
+        buddies = BuddyService(repos, study, clock, settings.timezone)
+        reminders = ReminderService(
+            repos, cards, clock, timers, settings.timezone, platforms, buddies
+        )
 
         async def rebuild(platform: str) -> None:
             # A platform attached: its chats' timers come back from the database, the same
@@ -205,10 +210,11 @@ async def open_core(
                 review=ReviewService(study, cards),
                 reminders=reminders,
                 platforms=platforms,
-                stats=StatsService(study, cards, readiness),
+                stats=StatsService(study, cards, readiness, buddies),
                 reports=reports,
                 exercises=exercise_service,
                 readiness=readiness,
+                buddies=buddies,
             )
         finally:
             await schedule.shutdown()  # already done by `stop_timers` when serving

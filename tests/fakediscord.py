@@ -156,6 +156,8 @@ class FakeDiscord:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.gateway_connects = 0
+        self.names: dict[int, str] = {}  # display names of users, by id (default: user<id>)
+        self.bots: set[int] = {BOT_ID}  # users that are bots (a user option resolves them so)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def __aenter__(self) -> FakeDiscord:
@@ -559,7 +561,7 @@ class FakeDiscord:
         """Dispatch INTERACTION_CREATE from a user in the server's channel or in their DM."""
         interaction_id = self.next_id()
         token = f"itoken-{interaction_id}"
-        who = user(user_id, name or f"user{user_id}")
+        who = user(user_id, name or self.names.get(user_id, f"user{user_id}"))
         payload: JSONDict = {
             "id": str(interaction_id),
             "application_id": str(APP_ID),
@@ -622,6 +624,18 @@ class FakeDiscord:
         given = [{"name": k, "type": typed[k], "value": v} for k, v in options.items()]
         if given:
             data["options"] = given
+        # A user option (type 6) carries the id; the user comes in "resolved", as Discord sends.
+        users = {str(o["value"]): int(o["value"]) for o in given if o["type"] == 6}
+        if users:
+            for o in given:
+                if o["type"] == 6:
+                    o["value"] = str(o["value"])
+            data["resolved"] = {
+                "users": {
+                    key: user(uid, self.names.get(uid, f"user{uid}"), bot=uid in self.bots)
+                    for key, uid in users.items()
+                }
+            }
         return data
 
     async def slash(self, name: str, *, user_id: int, **kwargs: Any) -> Interaction:

@@ -110,3 +110,10 @@ def test_help_and_menus_come_from_the_registry(lang: Lang) -> None:
     for name, description in menu("console", lang):
         assert f"/{name} — {description}" in console_page
     assert "/subscribe" not in console_page  # no chats to subscribe in a terminal
+
+
+def test_buddy_is_listed_where_it_is_offered() -> None:
+    assert "buddy" in dict(menu("telegram", "en")) and "buddy" in dict(menu("discord", "en"))
+    assert "buddy" not in dict(menu("console", "en"))  # it answers why not, unlisted
+    assert "/buddy" not in render.help_text("en", console=True).text
+    assert "/buddy" in render.help_text("en").text

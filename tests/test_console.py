@@ -289,3 +289,14 @@ def test_bench_follows_the_run_allowlist(tmp_path: Path) -> None:
     )
     assert "limited to allowed users" in proc.stdout
     assert "⏱ Benchmark" not in proc.stdout
+
+
+async def test_console_says_friend_streaks_need_a_chat_with_people(core: Core) -> None:
+    out = io.StringIO()
+    c = Console(core, stdin=io.StringIO(""), stdout=out, user="tester")
+    await c.handle("/buddy")
+    assert "Friend streaks need Telegram or Discord" in out.getvalue()
+    out.truncate(0)
+    await c.handle("/lang zh")
+    await c.handle("/buddy")
+    assert "好友连续打卡需要 Telegram 或 Discord" in out.getvalue()

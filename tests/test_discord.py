@@ -81,6 +81,7 @@ async def test_connects_through_the_api_gateway_and_registers_commands(
         for option, given in zip(command.options, sent, strict=True):
             assert [c["value"] for c in given.get("choices", [])] == list(option.choices)
             assert given.get("autocomplete", False) == (option.autocomplete is not None)
+            assert (given["type"] == 6) == (option.kind == "user")  # a member of the chat
     for command in puts[0].json:
         if command.get("type", 1) == 1:
             assert 1 <= len(command["description"]) <= 100

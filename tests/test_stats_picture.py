@@ -235,3 +235,52 @@ def test_a_kept_background_draws_the_same_picture_as_a_whole_render() -> None:
         render_png(_spec(f"Title {n}", (n, 0, 0)))
     assert len(stats_picture._BACKGROUNDS) == stats_picture.KEPT_BACKGROUNDS
     assert png_size(render_png(first)) == (WIDTH, HEIGHT)
+
+
+def test_friend_streaks_are_drawn_with_the_data_not_kept_with_the_words() -> None:
+    """The friends panel shows only for those with friends, whatever background is kept."""
+    from dataclasses import replace
+
+    from bot.adapters import stats_picture
+
+    alone = _spec("Your study", (5, 1, 2))
+    friends = replace(alone, friends=(("Bob", 6), ("Carol", 0)))
+    stats_picture._BACKGROUNDS.clear()
+    with_friends = render_png(friends)
+    assert render_png(alone) != with_friends  # over the kept words: no panel for `alone`
+    stats_picture._BACKGROUNDS.clear()
+    assert render_png(alone) != with_friends
+    assert render_png(friends) == with_friends  # over `alone`'s words: the same picture
+    assert png_size(with_friends) == (WIDTH, HEIGHT)
+
+
+async def test_the_overview_and_caption_carry_the_friend_streaks(core: Core) -> None:
+    ann = await core.study.enter(
+        platform="test",
+        user_id="u1",
+        user_name="Ann",
+        language_code="en",
+        chat_id="g1",
+        chat_type="group",
+    )
+    bob = await core.study.enter(
+        platform="test",
+        user_id="u2",
+        user_name="鲍勃",
+        language_code="en",
+        chat_id="g1",
+        chat_type="group",
+    )
+    made = await core.buddies.invite(
+        ann, user_id="u2", user_name="鲍勃", language_code="en", is_bot=False
+    )
+    await core.buddies.answer(bob, made.id, accept=True)
+    for ctx in (ann, bob):
+        shown = await core.study.show(ctx, "question")
+        await core.study.answer(ctx, shown.prompt.id, 0)
+    overview = await core.stats.overview(ann)
+    assert [(f.friend.name, f.days) for f in overview.friends] == [("鲍勃", 1)]
+    assert "👥 Friend streaks: 鲍勃 1" in stats_render.caption(core.bank, "en", overview).text
+    spec = stats_render.picture_spec(core.bank, "en", overview)
+    assert spec.friends == (("鲍勃", 1),)
+    assert spec.needs_cjk  # a Chinese name needs the CJK font in an English picture too

@@ -33,7 +33,7 @@ class Option:
     name: str  # lowercase, a valid Discord option name
     description: str  # English msgid, 1–100 characters in every language
     required: bool = False
-    kind: Literal["text", "integer", "number"] = "text"
+    kind: Literal["text", "integer", "number", "user"] = "text"  # user: a member of the chat
     choices: tuple[str, ...] = ()
     autocomplete: Literal["topic", "zone", "question", "exercise"] | None = None
 
@@ -48,6 +48,8 @@ class Command:
     access: Access = "everyone"
     platforms: frozenset[Platform] = ALL_PLATFORMS
     menu: bool = True  # listed in Telegram's command menu and in /help
+    # Platforms where it only answers why it is not offered there (not listed in their /help).
+    unoffered: frozenset[Platform] = frozenset()
 
 
 _TOPIC = Option("topic", N_("A topic from /topics"), autocomplete="topic")
@@ -74,6 +76,17 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("topics", N_("Topics and how many questions each has")),
     Command("streak", N_("Your streak")),
+    Command(
+        "buddy",
+        N_("Friend streaks: invite a member of this chat, list your friends, end one"),
+        (
+            Option(
+                "friend", N_("The member to invite (with action end: to stop with)"), kind="user"
+            ),
+            Option("action", N_("end: stop the friend streak with that member"), choices=("end",)),
+        ),
+        unoffered=CONSOLE,  # no one else to invite in a terminal: it says so
+    ),
     Command("stats", N_("Your answers so far")),
     Command("ready", N_("Interview readiness by topic, and what to study next")),
     Command(
@@ -204,7 +217,11 @@ def for_platform(platform: Platform) -> tuple[Command, ...]:
 
 def menu(platform: Platform, lang: Lang) -> list[tuple[str, str]]:
     """Return the (name, description in `lang`) of the commands a platform lists."""
-    return [(c.name, _(lang, c.description)) for c in for_platform(platform) if c.menu]
+    return [
+        (c.name, _(lang, c.description))
+        for c in for_platform(platform)
+        if c.menu and platform not in c.unoffered
+    ]
 
 
 def usage(command: Command, lang: Lang) -> str:

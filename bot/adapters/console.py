@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Literal, TextIO
 
 from bot.adapters import (
+    buddy_render,
     console_usage,
     exercise_render,
     quiz_render,
@@ -185,6 +186,7 @@ class Console(ConsolePlatform, ConsoleRun, ConsoleReview):
             "report": self.report,
             "topics": self.topics,
             "streak": self.streak,
+            "buddy": lambda ctx, _arg, _line: self.buddy(ctx),
             "stats": lambda ctx, _arg, _line: self.stats(ctx),
             "ready": lambda ctx, _arg, _line: self.ready(ctx),
             "review": lambda ctx, arg, _line: self.review(ctx, arg),
@@ -254,6 +256,10 @@ class Console(ConsolePlatform, ConsoleRun, ConsoleReview):
     async def streak(self, ctx: Context, arg: str, line: str) -> None:
         """Show the streak."""
         self.say(render.streak(ctx.lang, await self.core.study.streak(ctx)))
+
+    async def buddy(self, ctx: Context) -> None:
+        """Say that friend streaks need a chat with other people (Telegram or Discord)."""
+        self.say(buddy_render.console_refusal(ctx.lang))
 
     async def remind(self, ctx: Context, arg: str, line: str) -> None:
         """Show, set or stop the reminder."""

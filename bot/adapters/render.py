@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.adapters import buddy_render
 from bot.adapters.commands import Platform, menu
 from bot.content.loader import ContentBank
 from bot.content.markup import to_document
 from bot.content.models import Question
 from bot.document import CodeBlock, Document, Inline, bold, code, doc, lines, restyle
 from bot.i18n import N_, _, ngettext
+from bot.services.buddies import FriendStreak
 from bot.services.model import Chat, Lang, UserStats
 from bot.services.reports import Filed
 from bot.services.streaks import StreakView
@@ -160,8 +163,8 @@ def streak_line(lang: Lang, view: StreakView) -> str:
     return ngettext(lang, "🔥 Streak: {n} day", "🔥 Streak: {n} days", view.current)
 
 
-def streak(lang: Lang, view: StreakView) -> Document:
-    """Render /streak."""
+def streak(lang: Lang, view: StreakView, friends: Sequence[FriendStreak] = ()) -> Document:
+    """Render /streak: the user's own streak, then their friend streaks."""
     rows: list[list[Inline]] = [
         [bold(streak_line(lang, view))],
         [ngettext(lang, "Longest: {n} day", "Longest: {n} days", view.longest)],
@@ -179,7 +182,7 @@ def streak(lang: Lang, view: StreakView) -> Document:
         rows.append([_(lang, "Answer a question today to keep your streak: /daily")])
     else:
         rows.append([_(lang, "Answer a question today to start a streak: /daily")])
-    return doc(lines(*rows))
+    return doc(lines(*rows)) + buddy_render.streak_part(lang, friends)
 
 
 def stats(bank: ContentBank, lang: Lang, s: UserStats) -> Document:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.adapters import buddy_render
 from bot.document import Document, doc
 from bot.i18n import _, ngettext
 from bot.services.model import Lang
@@ -130,7 +131,7 @@ def review_due_button(lang: Lang, n: int) -> str:
 
 
 def reminder(r: Reminder) -> Document:
-    """Render the short reminder: the streak at risk and the cards due."""
+    """Render the short reminder: the streaks at risk (own, then friends') and the cards due."""
     lines = []
     if r.streak:
         lines.append(
@@ -141,6 +142,7 @@ def reminder(r: Reminder) -> Document:
                 r.streak,
             )
         )
+    lines += buddy_render.reminder_lines(r.lang, r.friends)
     if r.due:
         lines.append(ngettext(r.lang, "{n} card is due.", "{n} cards are due.", r.due))
     return doc("\n".join(lines))

@@ -14,6 +14,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from bot.adapters.picture_fonts import cjk_family
+
 WIDTH, HEIGHT, DPI = 1200, 800, 100
 
 INK, MUTED, TRACK = "#24292f", "#57606a", "#eef1f4"
@@ -24,23 +26,6 @@ PANEL_TITLE_Y = 395.0
 # Topic names up to this long are drawn whole beside their bars (about 185 px at 9 pt).
 MAX_TOPIC_CHARS = 30
 CHART_TOP, CHART_BOTTOM = 360.0, 110.0
-
-# Families that cover Chinese, most likely first; the image and the README install one.
-CJK_FAMILIES = (
-    "Noto Sans CJK SC",
-    "Noto Sans CJK JP",
-    "Noto Sans SC",
-    "Source Han Sans SC",
-    "Source Han Sans CN",
-    "WenQuanYi Zen Hei",
-    "WenQuanYi Micro Hei",
-    "Droid Sans Fallback",
-    "AR PL UMing CN",
-    "SimHei",
-    "Microsoft YaHei",
-    "PingFang SC",
-    "Hiragino Sans GB",
-)
 
 
 @dataclass(frozen=True)
@@ -58,6 +43,7 @@ class Labels:
     states: tuple[str, str, str]  # new, learning, review
     due: str
     days: tuple[str, ...]  # the next 7 days
+    friends: str = "Friend streaks"
 
 
 @dataclass(frozen=True)
@@ -73,15 +59,7 @@ class PictureSpec:
     readiness: tuple[int, ...]  # 0..100 per topic, as in labels.topics
     states: tuple[int, int, int]
     due_days: tuple[int, ...]
-
-
-@functools.cache
-def cjk_family() -> str | None:
-    """Return an installed font family that covers Chinese, or None."""
-    from matplotlib import font_manager
-
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FAMILIES if name in installed), None)
+    friends: tuple[tuple[str, int], ...] = ()  # (name, days) of each friend streak
 
 
 def choose_font(spec: PictureSpec, cjk: str | None) -> tuple[Labels, list[str]]:
@@ -151,6 +129,7 @@ def _draw(fig: Any, spec: PictureSpec, labels: Labels, *, words: bool) -> Any:
     _accuracy(page, spec, labels)
     _cards(page, spec, labels)
     _due(page, spec, labels)
+    _friends(page, spec, labels)
     page.finish()
     return fig
 
@@ -368,6 +347,22 @@ def _due(page: _Page, spec: PictureSpec, labels: Labels) -> None:
     page.text(PANEL_LEFT[2], PANEL_TITLE_Y, labels.due, ha="left")
     colors = ["#58a6ff"] * len(spec.due_days)
     _bars(page, PANEL_LEFT[2] + 20, 40, 28, spec.due_days, colors, labels.days, rotate=True)
+
+
+def _friends(page: _Page, spec: PictureSpec, labels: Labels) -> None:
+    # Right of the calendar, only for those who have friends: drawn with the data, since the
+    # words layer is kept per language and would otherwise show the title to everyone.
+    if not spec.friends:
+        return
+    left, top = 830.0, 705.0
+    page.text(left, top + 18, labels.friends, data=True, ha="left")
+    for row, (name, days) in enumerate(spec.friends):
+        y = top - 14 - row * 30
+        level = min(len(GREENS) - 1, (days + 6) // 7)  # a shade darker for each week
+        page.box(left, y - 11, 22, 22, GREENS[level])
+        ink = "white" if level >= 3 else INK
+        page.text(left + 11, y, str(days), data=True, ha="center", size=9, color=ink)
+        page.text(left + 32, y, name[:MAX_TOPIC_CHARS], data=True, ha="left", size=10)
 
 
 class PictureRenderer:

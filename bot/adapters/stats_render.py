@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.adapters import readiness_render
+from bot.adapters import buddy_render, readiness_render
 from bot.adapters.stats_picture import Labels, PictureSpec
 from bot.content.loader import ContentBank
 from bot.document import Document, doc
@@ -51,6 +51,7 @@ def labels(bank: ContentBank, lang: Lang, overview: StatsOverview) -> Labels:
         states=(_(lang, "new"), _(lang, "learning"), _(lang, "review")),
         due=_(lang, "Due in the next 7 days"),
         days=(_(lang, "today"), *(f"{d.month}/{d.day}" for d in days[1:])),
+        friends=_(lang, "Friend streaks (days)"),
     )
 
 
@@ -64,7 +65,9 @@ def picture_spec(bank: ContentBank, lang: Lang, overview: StatsOverview) -> Pict
     return PictureSpec(
         labels=labels(bank, lang, overview),
         english=labels(bank, "en", overview),
-        needs_cjk=lang == "zh",
+        # A friend's Chinese name needs the CJK font in an English picture too.
+        needs_cjk=lang == "zh"
+        or any(ord(c) >= 0x2E80 for f in overview.friends for c in f.friend.name),
         activity=activity,
         today_index=(overview.today - overview.first_day).days,
         accuracy=tuple(
@@ -75,6 +78,7 @@ def picture_spec(bank: ContentBank, lang: Lang, overview: StatsOverview) -> Pict
         ),
         states=(overview.new, overview.learning, overview.review),
         due_days=overview.due_days,
+        friends=tuple((f.friend.name, f.days) for f in overview.friends),
     )
 
 
@@ -98,6 +102,9 @@ def caption(
         ),
         ngettext(lang, "🔁 Due today: {n} card", "🔁 Due today: {n} cards", overview.due_today),
     ]
+    friends = buddy_render.caption_line(lang, overview.friends)
+    if friends:
+        lines.append(friends)
     if totals.exercises_solved:
         solved = totals.exercises_solved
         lines.append(_(lang, "🧩 Exercises solved: {n}", n=solved))

@@ -7,6 +7,15 @@ here, never from storage: what storage keeps is its own business.
 from __future__ import annotations
 
 from bot.content.models import Lang, Question
-from bot.storage.records import Chat, Prompt, QuizSession, User, UserStats
+from bot.storage.records import Chat, Invitation, Prompt, QuizSession, User, UserStats
 
-__all__ = ["Chat", "Lang", "Prompt", "Question", "QuizSession", "User", "UserStats"]
+__all__ = [
+    "Chat",
+    "Invitation",
+    "Lang",
+    "Prompt",
+    "Question",
+    "QuizSession",
+    "User",
+    "UserStats",
+]

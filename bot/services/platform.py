@@ -23,13 +23,23 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class FriendAtRisk:
+    """A friend streak that ends today unless the reminded user answers."""
+
+    name: str
+    days: int
+    answered: bool  # the friend has answered on the reminded user's date
+
+
+@dataclass(frozen=True)
 class Reminder:
-    """What a reminder tells: the streak at risk and the cards due."""
+    """What a reminder tells: the streak at risk, the friend streaks at risk, the cards due."""
 
     user: User
     lang: Lang
     streak: int
     due: int
+    friends: tuple[FriendAtRisk, ...] = ()
 
 
 # What a platform is asked to show as text: a service's result, which the adapter renders with

@@ -1,5 +1,8 @@
 """Reminders that protect a streak: at most one a day, only when the day's study is missing.
 
+A reminder is needed when the user has not answered today and their own streak, a friend
+streak that their answer today would keep (bot/services/buddies.py), or due cards ask for it.
+
 Each user's next reminder is a one-shot timer keyed by the user; it is rebuilt from the
 database at start-up (an overdue one fires at once) and rescheduled after each firing. The
 day's claim row makes the reminder at-most-once across restarts, like the daily question.
@@ -16,8 +19,9 @@ from bot.clock import Clock
 from bot.config import parse_hhmm
 from bot.errors import UserInputError
 from bot.services import streaks
+from bot.services.buddies import BuddyService
 from bot.services.cards import CardService
-from bot.services.platform import Platforms, Reminder
+from bot.services.platform import FriendAtRisk, Platforms, Reminder
 from bot.services.sending import ChatGone, SendFailed, SendRefused, SendUncertain
 from bot.services.study import Context
 from bot.services.timers import Timers
@@ -46,7 +50,9 @@ class ReminderService:
         timers: Timers,
         default_zone: str,
         platforms: Platforms,
+        buddies: BuddyService,
     ) -> None:
+        self.buddies = buddies
         self.repos = repos
         self.cards = cards
         self.clock = clock
@@ -129,11 +135,18 @@ class ReminderService:
             return "studied"
         streak = streaks.view_at(await self.repos.streaks.get(user.id), now, zone)
         due = await self.cards.count_due(user, now)
-        if streak.current < 1 and due == 0:
+        # A friend streak that this user's answer today would keep is reason enough, even
+        # where their own streak gives none.
+        friends = tuple(
+            FriendAtRisk(f.friend.name, f.days, f.friend_answered)
+            for f in await self.buddies.at_risk(user)
+        )
+        if streak.current < 1 and due == 0 and not friends:
             await self.repos.reminders.finish(user.id, today, "skipped")
             return "not_needed"
+        notice = Reminder(user, user.language or "en", streak.current, due, friends)
         try:
-            await sender.send_text(user, Reminder(user, user.language or "en", streak.current, due))
+            await sender.send_text(user, notice)
         except ChatGone:
             log.info("user %s cannot be reached; turning their reminder off", user.id)
             await self.repos.users.set_remind_at(user.id, None)

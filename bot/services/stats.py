@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from fsrs import State
 
 from bot.services import streaks
+from bot.services.buddies import BuddyService, FriendStreak
 from bot.services.cards import CardService
 from bot.services.readiness import Readiness, ReadinessService
 from bot.services.study import Context, StudyService
@@ -32,6 +33,7 @@ class StatsOverview:
     review: int  # cards on day intervals
     due_days: tuple[int, ...]  # cards due on each of the next DUE_DAYS days (today: overdue too)
     readiness: Readiness
+    friends: tuple[FriendStreak, ...] = ()  # the friend streaks, oldest friendship first
 
     @property
     def empty(self) -> bool:
@@ -48,8 +50,13 @@ class StatsService:
     """Gather a user's statistics for the /stats picture and caption."""
 
     def __init__(
-        self, study: StudyService, cards: CardService, readiness: ReadinessService
+        self,
+        study: StudyService,
+        cards: CardService,
+        readiness: ReadinessService,
+        buddies: BuddyService,
     ) -> None:
+        self.buddies = buddies
         self.study = study
         self.cards = cards
         self.readiness = readiness
@@ -79,4 +86,5 @@ class StatsService:
             review=states.get(int(State.Review), 0),
             due_days=tuple(due_days),
             readiness=await self.readiness.readiness(ctx),
+            friends=tuple(await self.buddies.friends(ctx)),
         )

@@ -81,4 +81,7 @@ def quick_check(path: Path, limit_s: float = QUICK_CHECK_S) -> None:
     finally:
         conn.close()
     if problems:
-        raise DatabaseDamaged(f"the database {path.absolute()} is damaged ({problems[0]}): {HINT}")
+        # SQLite may report over several lines ("*** in database main ***\nPage 56: …"): the
+        # start-up refusal is one line.
+        first = " ".join(problems[0].split())
+        raise DatabaseDamaged(f"the database {path.absolute()} is damaged ({first}): {HINT}")

@@ -16,16 +16,17 @@ from bot.storage.records import (
 )
 
 
-def _user(row: aiosqlite.Row) -> User:
+def user_of(row: aiosqlite.Row, prefix: str = "") -> User:
+    """Build a user from a row whose user columns carry `prefix` (a join names them apart)."""
     return User(
-        id=row["id"],
-        platform=row["platform"],
-        external_id=row["external_id"],
-        name=row["name"],
-        language=cast(Lang | None, row["language"]),
-        timezone=row["timezone"],
-        retention=row["retention"],
-        remind_at=row["remind_at"],
+        id=row[f"{prefix}id"],
+        platform=row[f"{prefix}platform"],
+        external_id=row[f"{prefix}external_id"],
+        name=row[f"{prefix}name"],
+        language=cast(Lang | None, row[f"{prefix}language"]),
+        timezone=row[f"{prefix}timezone"],
+        retention=row[f"{prefix}retention"],
+        remind_at=row[f"{prefix}remind_at"],
     )
 
 
@@ -83,12 +84,12 @@ class UserRepo:
         row = await self.db.fetchone(
             "SELECT * FROM users WHERE platform = ? AND external_id = ?", (platform, external_id)
         )
-        return _user(row) if row else None
+        return user_of(row) if row else None
 
     async def get(self, user_id: int) -> User | None:
         """Return the user with this id, or None."""
         row = await self.db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
-        return _user(row) if row else None
+        return user_of(row) if row else None
 
     async def set_language(self, user_id: int, language: Lang) -> None:
         """Store the user's language."""
@@ -116,7 +117,7 @@ class UserRepo:
             "SELECT * FROM users WHERE platform = ? AND remind_at IS NOT NULL ORDER BY id",
             (platform,),
         )
-        return [_user(r) for r in rows]
+        return [user_of(r) for r in rows]
 
 
 class ChatRepo:

@@ -158,6 +158,11 @@ class AttemptRepo:
             if cursor.rowcount == 0:
                 return None
             attempt_id = cast(int, cursor.lastrowid)
+            # The answer days friend streaks are counted from (bot/services/buddies.py).
+            await conn.execute(
+                "INSERT OR IGNORE INTO answer_days (user_id, local_date) VALUES (?, ?)",
+                (user_id, local_date.isoformat()),
+            )
             await count_on_boards(
                 conn,
                 attempt_id=attempt_id,

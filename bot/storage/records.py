@@ -249,3 +249,28 @@ class ExerciseProgress:
     first_shown: datetime
     solved_at: datetime | None
     gave_up_at: datetime | None
+
+
+InviteStatus = Literal["pending", "accepted", "declined", "expired"]
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """An invitation to a friend streak, posted in a chat both people are in."""
+
+    id: int
+    chat_id: int
+    inviter: User
+    invitee: User
+    message_ref: str | None
+    status: InviteStatus
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Friendship:
+    """Two friends as one of them sees it: the friend, and the first date that can count."""
+
+    friend: User
+    since: date  # the earlier of the two local dates on the day they became friends

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.storage.boards import BoardRepo
+from bot.storage.buddies import BuddyRepo
 from bot.storage.cards import CardRepo, ReminderRepo
 from bot.storage.database import Database
 from bot.storage.deliveries import DeliveryRepo, StreakRepo
@@ -14,6 +15,7 @@ from bot.storage.reports import ReportRepo
 
 __all__ = [
     "AttemptRepo",
+    "BuddyRepo",
     "ChatRepo",
     "DeliveryRepo",
     "PromptRepo",
@@ -40,3 +42,4 @@ class Repos:
         self.reminders = ReminderRepo(db)
         self.reports = ReportRepo(db)
         self.exercises = ExerciseRepo(db)
+        self.buddies = BuddyRepo(db)

@@ -10,7 +10,7 @@ from typing import Any, Final
 
 import discord
 
-from bot.adapters import exercise_render, render, review_render
+from bot.adapters import buddy_render, exercise_render, render, review_render
 from bot.adapters.discord.markdown import cut, markdown_of
 from bot.adapters.discord.usage import usage as discord_usage
 from bot.adapters.run_render import run_problem
@@ -164,6 +164,7 @@ class Base:
             return err.text
         return (
             discord_usage(lang, err.key, **err.params)
+            or buddy_render.problem(lang, err, PLATFORM)
             or exercise_render.problem(lang, err)
             or run_problem(lang, err)  # why /run cannot go ahead, else the usage line
         )

@@ -182,7 +182,44 @@ class SubmitButton(DynamicItem[Button[Any]], template=r"ex:submit(?::(?P<exercis
         await client.tree.guard(interaction, lambda: handler(interaction, self.exercise_id))
 
 
-DYNAMIC_ITEMS = (QuestionButton, ReviewButton, QuizButton, SubmitButton)
+class BuddyButton(
+    DynamicItem[Button[Any]],
+    template=r"bd:(?:(?P<invite>\d{1,12}):(?P<verb>[ad])|e:(?P<owner>\d{1,12}):(?P<friend>\d{1,12}))",
+):
+    """An invitation's Accept or Decline ("bd:<invitation>:a|d"), or a /buddy list's
+    "End with …" ("bd:e:<owner>:<friend>", the bot's user ids, so a press can be checked)."""
+
+    def __init__(
+        self,
+        custom_id: str,
+        *,
+        label: str = "",
+        style: discord.ButtonStyle | None = None,
+        row: int | None = None,
+    ) -> None:
+        style = style or discord.ButtonStyle.secondary
+        super().__init__(Button(label=label, style=style, custom_id=custom_id, row=row))
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> BuddyButton:
+        """Rebuild the button from its id."""
+        return cls(match.string)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Hand the press to the buddy handlers."""
+        client = client_of(interaction)
+        match = self.template.fullmatch(self.custom_id)
+        assert match is not None  # noqa: S101 - discord.py matched it
+        await client.tree.guard(interaction, lambda: client.buddies.button(interaction, match))
+
+
+DYNAMIC_ITEMS = (QuestionButton, ReviewButton, QuizButton, SubmitButton, BuddyButton)
 
 
 class StudyModal(discord.ui.Modal):

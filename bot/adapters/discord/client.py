@@ -11,6 +11,7 @@ import yarl
 from discord.gateway import DiscordWebSocket
 
 from bot.adapters.discord.base import Base, Inflight
+from bot.adapters.discord.buddies import BuddyHandlers
 from bot.adapters.discord.buttons import DYNAMIC_ITEMS
 from bot.adapters.discord.commands import Routes, Translator
 from bot.adapters.discord.daily import DiscordDailySender, SubscribeHandlers
@@ -55,6 +56,7 @@ class StudyClient(discord.AutoShardedClient):
         self.quiz = QuizHandlers(base)
         self.review = ReviewHandlers(base)
         self.exercises = ExerciseHandlers(base, run)
+        self.buddies = BuddyHandlers(base)
         self.routes = Routes(
             base,
             self.study,
@@ -64,6 +66,7 @@ class StudyClient(discord.AutoShardedClient):
             self.review,
             AdminHandlers(base),
             self.exercises,
+            self.buddies,
         )
         self.tree = StudyTree(self, base, self.inflight, self.metrics)
         self.routes.install(self.tree)

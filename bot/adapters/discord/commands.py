@@ -15,6 +15,7 @@ from discord.app_commands import Choice, locale_str
 from bot.adapters.commands import Command, find
 from bot.adapters.discord.base import Base, in_group, locale_lang
 from bot.adapters.discord.bench import BenchHandlers
+from bot.adapters.discord.buddies import BuddyHandlers
 from bot.adapters.discord.daily import SubscribeHandlers
 from bot.adapters.discord.exercises import ExerciseHandlers
 from bot.adapters.discord.quiz import QuizHandlers
@@ -90,7 +91,9 @@ class Routes:
         review: ReviewHandlers,
         admin: AdminHandlers,
         exercises: ExerciseHandlers,
+        buddies: BuddyHandlers,
     ) -> None:
+        self.buddies = buddies
         self.base = base
         self.study = study
         self.subscribe = subscribe
@@ -270,6 +273,16 @@ class Routes:
             ctx = await enter(interaction, ephemeral=personal(interaction), defer=has_code)
             await self.exercises.submit(interaction, ctx, code)
 
+        async def buddy(
+            interaction: discord.Interaction[Any],
+            friend: discord.Member | discord.User | None = None,
+            action: str | None = None,
+        ) -> None:
+            # An invitation is posted for the channel to see; a list or an ending is personal.
+            invites = friend is not None and action is None
+            ctx = await enter(interaction, ephemeral=personal(interaction) and not invites)
+            await self.buddies.buddy(interaction, ctx, friend, action)
+
         routes: dict[str, Callable[..., Coroutine[Any, Any, None]]] = {
             "question": question,
             "subscribe": subscribe,
@@ -284,6 +297,7 @@ class Routes:
             "admin": admin,
             "exercise": exercise,
             "submit": submit,
+            "buddy": buddy,
         }
         for name, callback in routes.items():
             self._add(tree, name, callback)

@@ -191,7 +191,8 @@ class StudyHandlers(Base):
 
     async def streak(self, interaction: discord.Interaction[Any], ctx: Context) -> None:
         """Show the user's streak (only to them in a server channel)."""
-        text = render.streak(ctx.lang, await self.core.study.streak(ctx))
+        friends = await self.core.buddies.friends(ctx)
+        text = render.streak(ctx.lang, await self.core.study.streak(ctx), friends)
         await self.reply(interaction, text, ephemeral=self.personal(ctx))
 
     async def ready(self, interaction: discord.Interaction[Any], ctx: Context) -> None:

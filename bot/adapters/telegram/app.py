@@ -22,6 +22,7 @@ from bot.adapters.stats_picture import PictureRenderer
 from bot.adapters.telegram.admin import AdminHandlers
 from bot.adapters.telegram.answer_tools import AnswerTools
 from bot.adapters.telegram.bench import BenchHandlers
+from bot.adapters.telegram.buddies import BUDDY_PATTERN, BuddyHandlers
 from bot.adapters.telegram.delivery import PLATFORM, TelegramDailySender
 from bot.adapters.telegram.exercises import ExerciseHandlers
 from bot.adapters.telegram.flood import FloodLimiter
@@ -103,6 +104,7 @@ def build_application(
     application.bot_data["core"] = core
     run_handlers = RunHandlers(handlers, runs)
     exercises = ExerciseHandlers(handlers, runs, run_handlers)
+    buddies = BuddyHandlers(handlers)
 
     commands = {
         "start": handlers.start,
@@ -111,6 +113,7 @@ def build_application(
         "question": handlers.question,
         "topics": handlers.topics,
         "streak": handlers.streak,
+        "buddy": buddies.buddy,
         "stats": stats.stats,
         "ready": stats.ready,
         "subscribe": handlers.subscribe,
@@ -161,6 +164,7 @@ def build_application(
     )
     application.add_handler(CallbackQueryHandler(review.button, pattern=REVIEW_PATTERN))
     application.add_handler(CallbackQueryHandler(tools.button, pattern=TOOLS_PATTERN))
+    application.add_handler(CallbackQueryHandler(buddies.button, pattern=BUDDY_PATTERN))
     # A reply to "what is wrong with this question?" carries a problem report.
     application.add_handler(
         MessageHandler(

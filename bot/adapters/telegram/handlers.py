@@ -13,7 +13,7 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.adapters import exercise_render, render, review_render
+from bot.adapters import buddy_render, exercise_render, render, review_render
 from bot.adapters.run_render import run_problem
 from bot.adapters.telegram.delivery import PLATFORM, TelegramDailySender
 from bot.adapters.telegram.keyboards import answer_keyboard, parse, reveal_keyboard
@@ -120,7 +120,11 @@ class Handlers:
 
     def problem(self, ctx: Context, err: UserInputError) -> Document:
         """Render what was wrong with the user's input (or why /run cannot go ahead)."""
-        return exercise_render.problem(ctx.lang, err) or run_problem(ctx.lang, err)
+        return (
+            buddy_render.problem(ctx.lang, err, "telegram")
+            or exercise_render.problem(ctx.lang, err)
+            or run_problem(ctx.lang, err)
+        )
 
     async def require_admin(self, update: Update, context: Ctx, ctx: Context) -> None:
         """Raise UserInputError("admins_only") unless the sender may change the chat's settings."""
@@ -179,7 +183,10 @@ class Handlers:
     @command
     async def streak(self, update: Update, context: Ctx, ctx: Context) -> None:
         """Show the sender's streak."""
-        await self.reply(update, render.streak(ctx.lang, await self.core.study.streak(ctx)))
+        view = await self.core.study.streak(ctx)
+        await self.reply(
+            update, render.streak(ctx.lang, view, await self.core.buddies.friends(ctx))
+        )
 
     @command
     async def stats(self, update: Update, context: Ctx, ctx: Context) -> None:
