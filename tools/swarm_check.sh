@@ -41,19 +41,27 @@ NODE=$(docker info -f '{{.Swarm.NodeID}}')
 docker node update --label-add studybot-data=true "$NODE" >/dev/null
 
 W=$(mktemp -d /tmp/swarm-check.XXXXXX)
-cleanup() {
-  if [ -n "${SWARM_CHECK_KEEP:-}" ]; then say "kept: docker stack ps $STACK; $W"; return; fi
+remove_stack() {
   docker stack rm "$STACK" >/dev/null 2>&1 || true
-  for _ in $(seq 1 30); do
+  for _ in $(seq 1 60); do
     [ -z "$(docker ps -aq -f "label=com.docker.stack.namespace=$STACK")" ] && break
     sleep 1
   done
   docker secret rm "${STACK}_TELEGRAM_BOT_TOKEN" "${STACK}_STUDYBOT_RUNNER_TOKEN" >/dev/null 2>&1 || true
-  docker network rm "${STACK}_studybot" >/dev/null 2>&1 || true
+  for _ in $(seq 1 30); do
+    docker network rm "${STACK}_studybot" >/dev/null 2>&1 || true
+    docker network inspect "${STACK}_studybot" >/dev/null 2>&1 || break
+    sleep 1
+  done
+}
+cleanup() {
+  if [ -n "${SWARM_CHECK_KEEP:-}" ]; then say "kept: docker stack ps $STACK; $W"; return; fi
+  remove_stack
   if [ "$CREATED" = 1 ]; then docker swarm leave --force >/dev/null 2>&1 || true; fi
   rm -rf "$W"
 }
 trap cleanup EXIT
+remove_stack  # what an interrupted run left
 
 # -- 2. the stack ------------------------------------------------------------------------------
 mkdir -p "$W/fake"

@@ -52,7 +52,11 @@ async def load(jobs: int, seconds: float) -> None:
         )
         for i in ids
     ]
-    while sum(m.in_flight for m in runners.members) < jobs and not all(t.done() for t in tasks):
+    # The fleet's counters say when every job was taken; nothing signals it.
+    def taken() -> bool:
+        return sum(m.in_flight for m in runners.members) >= jobs or all(t.done() for t in tasks)
+
+    while not taken():  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     print("KILL", flush=True)
     results = await asyncio.gather(*tasks)
