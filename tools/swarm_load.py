@@ -52,6 +52,7 @@ async def load(jobs: int, seconds: float) -> None:
         )
         for i in ids
     ]
+
     # The fleet's counters say when every job was taken; nothing signals it.
     def taken() -> bool:
         return sum(m.in_flight for m in runners.members) >= jobs or all(t.done() for t in tasks)
