@@ -11,7 +11,8 @@
 #      backup, stop under 15 s);
 #   4. starts the deployment again and checks the bot's and the runner's /metrics, and that the
 #      runner refuses a request with a wrong token (and answers one with the right token);
-#   5. removes the deployment. Exit 0 only if every check passed.
+#   5. removes the deployment, then deploys deploy/swarm/stack.yaml on a one-node swarm and
+#      kills a runner task under load (tools/swarm_check.sh). Exit 0 only if every check passed.
 #
 # Where PyTorch's CPU index cannot be reached but pip's find-links holds the torch wheel (as on
 # the test machines), that folder is served on 127.0.0.1 for the build (which uses the host's
@@ -120,6 +121,16 @@ wrong=$("${C[@]}" exec -T bot python -c "$probe" wrong 2>&1 | tail -1)
 [[ "$right" == "ANSWERED strong" ]] && ok "runner answers the bot's token: $right" || bad "runner with the right token: $right"
 [[ "$wrong" == REFUSED* ]] && ok "runner refuses a wrong token: $wrong" || bad "runner with a wrong token: $wrong"
 
-# -- 5. summary ------------------------------------------------------------------------------
+# -- 5. the Swarm stack: deploy/swarm/stack.yaml on a one-node swarm, a runner killed under load
+cleanup_all; trap cleanup_server EXIT
+t=$(now)
+set +e
+bash "$REPO/tools/swarm_check.sh"
+swarm_rc=$?
+set -e
+say "swarm_check.sh: $(since "$t") s"
+[ "$swarm_rc" = 0 ] || bad "swarm_check.sh (exit $swarm_rc)"
+
+# -- 6. summary ------------------------------------------------------------------------------
 if [ "$FAILED" = 0 ]; then say "every deployment check passed"; else say "$FAILED check(s) failed"; fi
 [ "$FAILED" = 0 ]

@@ -97,16 +97,21 @@ async def main():
     log("fake Bot API on 0.0.0.0:8081")
     await api.wait_for_call("getUpdates", timeout=900)
     log("bot is polling")
-    seen = 0
+    seen, answered, tick = 0, False, 0
     api.send_message(424242, 424242, "/start", first_name="Tester")
     await asyncio.sleep(3)
-    api.send_message(424242, 424242, "/run cpu import torch; print('SWARM', torch.ones(2) * 3)", first_name="Tester")
     while True:
+        # Again every 15 s until answered: the runners may come up after the bot.
+        if not answered and tick % 15 == 0:
+            api.send_message(424242, 424242, "/run cpu import torch; print('SWARM', torch.ones(2) * 3)", first_name="Tester")
+        tick += 1
         await asyncio.sleep(1)
         calls = api.calls()
         for c in calls[seen:]:
             if c.method.lower() in ("sendmessage", "editmessagetext"):
-                log("BOT ->", c.method, repr((c.params.get("text") or "")[:300]))
+                text = c.params.get("text") or ""
+                answered = answered or "SWARM tensor" in text
+                log("BOT ->", c.method, repr(text[:300]))
         seen = len(calls)
 
 asyncio.run(main())
@@ -190,7 +195,7 @@ else
 fi
 runline=""
 for _ in $(seq 1 60); do
-  runline=$(docker service logs --raw "${STACK}_fakeapi" 2>&1 | grep 'BOT -> .*SWARM' | head -1 || true)
+  runline=$(docker service logs --raw "${STACK}_fakeapi" 2>&1 | grep 'BOT -> .*SWARM tensor' | head -1 || true)
   [ -n "$runline" ] && break
   sleep 2
 done

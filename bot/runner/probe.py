@@ -31,6 +31,7 @@ from bot.runner.linux import (
     CLONE_NEWPID,
     CLONE_NEWUSER,
     CLONE_NEWUTS,
+    MS_MOVE,
     MS_NODEV,
     MS_NOEXEC,
     MS_NOSUID,
@@ -200,10 +201,21 @@ def _try_pivot_root(target: str) -> str:  # pragma: no cover - runs in the forke
     try:
         pivot_root(inner, inner + "/old")
     except OSError as e:
-        if e.errno in (errno.EPERM, errno.ENOSYS):
-            return NO_PIVOT
-        raise
-    return "ok"
+        if e.errno not in (errno.EPERM, errno.ENOSYS):
+            raise
+    else:
+        return "ok"
+    # Refused: the jail will move its root over / and chroot, which needs CAP_SYS_CHROOT.
+    os.chdir(inner)
+    mount(inner, "/", None, MS_MOVE)
+    try:
+        os.chroot(".")
+    except PermissionError:
+        return (
+            "pivot_root is refused here (a seccomp profile), and the move mount and chroot "
+            "that stand in need CAP_SYS_CHROOT: do not drop SYS_CHROOT from the runner"
+        )
+    return NO_PIVOT
 
 
 def _mount_proc_in_child(target: str) -> str:  # pragma: no cover - runs in the forked child

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -60,6 +61,53 @@ def test_sandbox_check_passes(level: str) -> None:
     assert re.search(r"^landlock: (ABI \d+|none)$", out.stdout, re.MULTILINE)
     assert "uid_per_job     on" in out.stdout
     assert out.stdout.count("PASS") == 6 and "FAIL" not in out.stdout
+
+
+# As tests/runner/conftest.py's NO_PIVOT_ROOT: Docker's default profile refuses pivot_root.
+NO_PIVOT_CHECK = (
+    "import errno, pyseccomp as sc; "
+    "f = sc.SyscallFilter(defaction=sc.ALLOW); "
+    "f.add_rule(sc.ERRNO(errno.EPERM), 'pivot_root'); "
+    "f.load(); " + CHECK
+)
+
+
+@pytest.mark.parametrize("chroot", [True, False])
+def test_without_pivot_root_the_root_is_moved_or_the_check_says_why_not(chroot: bool) -> None:
+    # Under Swarm: pivot_root refused, so the jail moves its root and chroots (CAP_SYS_CHROOT).
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("the sandbox needs root; dropping a capability needs util-linux setpriv")
+    fence = Fence()
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO), "STUDYBOT_SANDBOX_LEVEL": "strong"}
+    no_chroot = [] if chroot else ["setpriv", "--bounding-set", "-sys_chroot"]
+    try:
+        out = subprocess.run(
+            [
+                "unshare",
+                "--pid",
+                "--fork",
+                "--mount-proc",
+                *fence.prefix(),
+                *no_chroot,
+                sys.executable,
+                "-c",
+                NO_PIVOT_CHECK,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=scaled(120),
+            check=False,
+        )
+    finally:
+        fence.remove()
+    if chroot:
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "root switch: pivot_root refused here" in out.stdout
+        assert out.stdout.count("PASS") == 6 and "FAIL" not in out.stdout
+    else:
+        assert out.returncode == 2, out.stdout + out.stderr
+        assert "do not drop SYS_CHROOT from the runner" in out.stderr
 
 
 def test_sandbox_check_refuses_contradictory_levels_in_one_line() -> None:
