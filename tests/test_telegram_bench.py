@@ -120,7 +120,8 @@ async def test_a_failing_snippet_is_named_with_its_error_and_line(
     text = await bench(fake, "/bench\n" + blocks("x = 1", "y = x + 1", "z = 2\nx + undefined"))
     assert "❌ Snippet B failed: NameError: name 'undefined' is not defined (line 2)" in text
     text = await bench(fake, "/bench\n" + blocks("x = (", "x", "x"))
-    assert "❌ The setup failed: SyntaxError" in text and "(line 1)" in text
+    assert "❌ The setup failed: SyntaxError: " in text and "(line 1)" in text
+    assert "<setup>" not in text and text.count("line 1") == 1, text  # said once, plainly
     text = await bench(fake, "/bench\n" + blocks("1 / 0"))
     assert "❌ The snippet failed: ZeroDivisionError: division by zero (line 1)" in text
 

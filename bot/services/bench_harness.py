@@ -49,7 +49,8 @@ def _error(role, e):
     for frame in traceback.extract_tb(e.__traceback__):
         if frame.filename == f"<{role}>":
             line = frame.lineno  # the innermost line of the snippet itself
-    text = str(e).strip().splitlines()
+    # A SyntaxError's str() repeats the file and line, which the answer says on its own.
+    text = str(e.msg if isinstance(e, SyntaxError) else e).strip().splitlines()
     return {
         "role": role,
         "type": type(e).__name__[:80],
