@@ -287,6 +287,39 @@ async def test_the_reminder_names_the_friend_who_answered(core: Core, clock: Fix
     assert [(f.name, f.days, f.answered) for f in reminder.friends] == [("Bob", 1, True)]
 
 
+async def test_the_reminder_names_the_friend_whose_answer_is_missing(
+    core: Core, clock: FixedClock
+) -> None:
+    outbox = reminders_to(core)
+    ann = await member(core, "ann", "Ann")
+    bob = await member(core, "bob", "Bob")
+    await befriend(core, ann, bob)
+    for who in (ann, bob):
+        await answer_at(core, clock, who, clock.now())
+    await answer_at(core, clock, ann, clock.now() + timedelta(days=1))  # only Ann on day 2
+    ann_user = await core.reminders.set(ann, "20:00")
+    bob_user = await core.reminders.set(bob, "20:00")
+    clock.set(datetime(2026, 3, 11, 20, 0, tzinfo=UTC))
+    # Ann has answered, yet hears of Bob, whose answer the streak still needs.
+    assert await core.reminders.remind(ann_user) == "sent"
+    [to_ann] = sent(outbox)
+    assert (to_ann.streak, to_ann.due) == (0, 0)
+    assert [(f.name, f.days, f.needs_me, f.needs_friend) for f in to_ann.friends] == [
+        ("Bob", 1, False, True)
+    ]
+    assert await core.reminders.remind(bob_user) == "sent"
+    to_bob = sent(outbox)[1]
+    assert [(f.name, f.needs_me, f.needs_friend, f.answered) for f in to_bob.friends] == [
+        ("Ann", True, False, True)
+    ]
+    # Both answered on day 3: nobody's answer is missing, so no reminder at all.
+    for who in (ann, bob):
+        await answer_at(core, clock, who, datetime(2026, 3, 12, 12, 0, tzinfo=UTC))
+    clock.set(datetime(2026, 3, 12, 20, 0, tzinfo=UTC))
+    assert await core.reminders.remind(ann_user) == "studied"
+    assert len(sent(outbox)) == 2
+
+
 async def test_a_friend_streak_alone_is_reason_for_a_reminder(
     core: Core, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -98,12 +98,15 @@ async def test_invite_accept_two_zones_remind_break_and_end(
     assert streak.ephemeral
     assert "**Bob**: 🔥 2 days · you ⏳ · Bob ✅" in streak.text
 
-    # Alice's reminder names the friend streak her answer keeps.
+    # Alice's reminder names the friend streak her answer keeps, and Bob's missing one too.
     await fake.reply(await fake.slash("remind", user_id=ALICE, time="21:00"))
     clock.set(local(FIRST + timedelta(days=2), 21, SHANGHAI))
     assert await dcore.timers.run_due() == 1
     dm = await fake.wait_for(lambda: fake.channel_messages.get(dm_channel(ALICE)))
-    assert "🤝 Your 2\\-day streak with Bob needs your answer today." in dm[-1].text
+    assert (
+        "🤝 Your 2\\-day streak with Bob needs both your answers today: neither of you has "
+        "answered yet." in dm[-1].text
+    )
 
     # Alice misses her 9th; once Los Angeles' 9th is over the streak is broken.
     clock.set(local(FIRST + timedelta(days=3), 1, LOS_ANGELES))

@@ -114,13 +114,26 @@ async def test_invite_accept_two_zones_remind_break_and_end(
     assert "Friend streaks" in text and "Bob</b>: 🔥 4 days · you ⏳ · Bob ✅" in text
     assert "Ann</b>: 🔥 4 days · you ✅ · Ann ⏳" in await say(fake, "/streak", BOB)
 
-    # Ann's reminder at 21:00 in Shanghai names the friend streak her answer keeps.
+    # Ann's reminder at 21:00 in Shanghai (06:00 of Bob's 10th) names the friend streak that
+    # needs her answer, and Bob's, still missing too.
     assert "21:00" in await say(fake, "/remind 21:00", ANN)
     clock.set(local(FIRST + timedelta(days=4), 21, SHANGHAI))
     since = fake.mark()
     assert await core.timers.run_due() == 1
     reminder = await fake.wait_for_call("sendMessage", chat_id=ANN, since=since)
-    assert "Your 4-day streak with Bob needs your answer today." in str(reminder.params["text"])
+    assert (
+        "Your 4-day streak with Bob needs both your answers today: neither of you has answered"
+        in str(reminder.params["text"])
+    )
+    # Bob's at 08:00 in Los Angeles (23:00 of Ann's 10th): neither answer is in yet.
+    assert "08:00" in await say(fake, "/remind 08:00", BOB)
+    clock.set(local(FIRST + timedelta(days=4), 8, LOS_ANGELES))
+    since = fake.mark()
+    assert await core.timers.run_due() == 1
+    reminder = await fake.wait_for_call("sendMessage", chat_id=BOB, since=since)
+    assert "needs both your answers today: neither of you has answered yet" in str(
+        reminder.params["text"]
+    )
 
     # Ann misses her 10th: once Los Angeles' 10th is over too, the streak is broken.
     await answer(fake, clock, BOB, local(FIRST + timedelta(days=4), 18, LOS_ANGELES))

@@ -129,28 +129,40 @@ def caption_line(lang: Lang, found: Sequence[FriendStreak]) -> str | None:
 
 
 def reminder_lines(lang: Lang, at_risk: Sequence[FriendAtRisk]) -> list[str]:
-    """Return the reminder's lines naming each friend streak that needs the user's answer."""
+    """Return the reminder's lines: each friend streak at risk, and whose answer it awaits."""
     out = []
     for f in at_risk:
-        if f.answered:
-            out.append(
-                _(
-                    lang,
-                    "🤝 {name} has answered; your {n}-day streak with {name} needs your "
-                    "answer today.",
-                    name=f.name,
-                    n=f.days,
-                )
+        if f.needs_me and f.answered:
+            line = _(
+                lang,
+                "🤝 {name} has answered; your {n}-day streak with {name} needs your answer today.",
+                name=f.name,
+                n=f.days,
+            )
+        elif f.needs_me and f.needs_friend:
+            line = _(
+                lang,
+                "🤝 Your {n}-day streak with {name} needs both your answers today: neither of "
+                "you has answered yet.",
+                name=f.name,
+                n=f.days,
+            )
+        elif f.needs_me:
+            line = _(
+                lang,
+                "🤝 Your {n}-day streak with {name} needs your answer today.",
+                name=f.name,
+                n=f.days,
             )
         else:
-            out.append(
-                _(
-                    lang,
-                    "🤝 Your {n}-day streak with {name} needs your answer today.",
-                    name=f.name,
-                    n=f.days,
-                )
+            line = _(
+                lang,
+                "⏳ {name} has not answered yet today: your {n}-day streak together ends "
+                "unless {name} does. A nudge in your chat may help.",
+                name=f.name,
+                n=f.days,
             )
+        out.append(line)
     return out
 
 

@@ -45,6 +45,9 @@ class FriendStreak:
     friend_done: bool  # the friend answered on their local today
     needs_me: bool  # alive, and lost unless I answer today: the reminder names it
     friend_answered: bool  # the friend answered on my local today's date
+    # Alive, and lost unless the friend answers on their today: my reminder names them, so
+    # that I can give them a nudge (once I have answered myself, too).
+    needs_friend: bool = False
 
 
 @dataclass(frozen=True)
@@ -215,13 +218,16 @@ class BuddyService:
                     friend_done=friend_today in friend_days,
                     needs_me=needs_answer(days, last, my_today, my_days, friend_today, friend_days),
                     friend_answered=my_today in friend_days,
+                    needs_friend=needs_answer(
+                        days, last, friend_today, friend_days, my_today, my_days
+                    ),
                 )
             )
         return found
 
     async def at_risk(self, user: User) -> list[FriendStreak]:
-        """Return the friend streaks that are lost unless this user answers today."""
-        return [f for f in await self.streaks_of(user) if f.needs_me]
+        """Return the friend streaks lost unless this user, or the friend, answers today."""
+        return [f for f in await self.streaks_of(user) if f.needs_me or f.needs_friend]
 
     async def end(self, ctx: Context, friend_id: int) -> User:
         """End the user's friendship with a friend (by the bot's user id); return the friend."""

@@ -24,11 +24,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FriendAtRisk:
-    """A friend streak that ends today unless the reminded user answers."""
+    """A friend streak that ends today unless the reminded user, or the friend, answers."""
 
     name: str
     days: int
     answered: bool  # the friend has answered on the reminded user's date
+    needs_me: bool = True  # the reminded user's answer is still missing
+    needs_friend: bool = False  # the friend's answer is still missing
 
 
 @dataclass(frozen=True)

@@ -129,22 +129,27 @@ class ReminderService:
         sender = self.platforms.get(user.platform)
         if sender is None or not await self.repos.reminders.claim(user.id, today, now):
             return "already"
-        # Claimed even when not needed: the day's question is settled at the reminder time.
-        if await self.repos.attempts.answered_on(user.id, today):
-            await self.repos.reminders.finish(user.id, today, "skipped")
-            return "studied"
-        streak = streaks.view_at(await self.repos.streaks.get(user.id), now, zone)
-        due = await self.cards.count_due(user, now)
-        # A friend streak that this user's answer today would keep is reason enough, even
-        # where their own streak gives none.
+        # A friend streak that needs this user's answer today, or the friend's, is reason
+        # enough, even where the user's own streak gives none: the reminder names the friend
+        # whose answer is still missing.
         friends = tuple(
-            FriendAtRisk(f.friend.name, f.days, f.friend_answered)
+            FriendAtRisk(f.friend.name, f.days, f.friend_answered, f.needs_me, f.needs_friend)
             for f in await self.buddies.at_risk(user)
         )
-        if streak.current < 1 and due == 0 and not friends:
-            await self.repos.reminders.finish(user.id, today, "skipped")
-            return "not_needed"
-        notice = Reminder(user, user.language or "en", streak.current, due, friends)
+        # Claimed even when not needed: the day's question is settled at the reminder time.
+        if await self.repos.attempts.answered_on(user.id, today):
+            waiting = tuple(f for f in friends if f.needs_friend)
+            if not waiting:
+                await self.repos.reminders.finish(user.id, today, "skipped")
+                return "studied"
+            notice = Reminder(user, user.language or "en", 0, 0, waiting)
+        else:
+            streak = streaks.view_at(await self.repos.streaks.get(user.id), now, zone)
+            due = await self.cards.count_due(user, now)
+            if streak.current < 1 and due == 0 and not friends:
+                await self.repos.reminders.finish(user.id, today, "skipped")
+                return "not_needed"
+            notice = Reminder(user, user.language or "en", streak.current, due, friends)
         try:
             await sender.send_text(user, notice)
         except ChatGone:
