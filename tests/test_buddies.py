@@ -67,9 +67,11 @@ async def befriend(core: Core, one: Context, other: Context) -> None:
 
 
 async def answer_at(core: Core, clock: FixedClock, ctx: Context, when: datetime) -> None:
+    """Answer a new question rightly at `when` (its card is then not due again for days)."""
     clock.set(when)
     shown = await core.study.show(ctx, "question")
-    assert (await core.study.answer(ctx, shown.prompt.id, 0)).status == "recorded"
+    right = shown.question.en.quiz.correct
+    assert (await core.study.answer(ctx, shown.prompt.id, right)).status == "recorded"
 
 
 async def refused(key: str, call: Awaitable[object]) -> UserInputError:
@@ -321,7 +323,7 @@ async def test_the_reminder_names_the_friend_whose_answer_is_missing(
 
 
 async def test_a_friend_streak_alone_is_reason_for_a_reminder(
-    core: Core, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    core: Core, clock: FixedClock
 ) -> None:
     outbox = reminders_to(core)
     ann = await member(core, "ann", "Ann")
@@ -329,13 +331,11 @@ async def test_a_friend_streak_alone_is_reason_for_a_reminder(
     await befriend(core, ann, bob)
     for who in (ann, bob):
         await answer_at(core, clock, who, clock.now())
-    # Ann's own streak gives no reason today (none kept, nothing due): Bob's streak does.
+    # Ann's own streak gives no reason today (none kept, and no card of hers to review):
+    # Bob's streak does.
     await core.repos.streaks.save(Streak(ann.user.id, 0, 1, None, 0, 0), clock.now())
-
-    async def nothing_due(*_args: object) -> int:
-        return 0
-
-    monkeypatch.setattr(core.reminders.cards, "count_due", nothing_due)
+    async with core.repos.db.transaction() as conn:
+        await conn.execute("DELETE FROM cards WHERE user_id = ?", (ann.user.id,))
     user = await core.reminders.set(ann, "20:00")
     clock.set(datetime(2026, 3, 11, 20, 0, tzinfo=UTC))
     assert await core.reminders.remind(user) == "sent"
