@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.adapters import render
@@ -13,7 +14,7 @@ from bot.adapters.run_render import run_reply
 from bot.errors import UserInputError
 from bot.i18n import _
 from bot.services.bench import MAX_BLOCKS, BenchService, split_command
-from bot.services.runs import Job, snippet_job, strip_command
+from bot.services.runs import Job, RunService, snippet_job, strip_command
 from bot.services.study import Context
 
 
@@ -47,15 +48,7 @@ class ConsoleRun(ConsoleBase):
         if self.runs is None:
             raise UserInputError("run_unavailable")
         self.runs.check_allowed(None, ctx.chat)
-        await self.core.quiz.hold_code(
-            ctx.chat.id, lambda: self.say_async(render.held_for_quiz(ctx.lang))
-        )
-
-        async def on_queued(position: int) -> None:
-            self.say(_(ctx.lang, "⏳ In queue: position {position}", position=position))
-
-        if self.runs.warming:
-            self.say(_(ctx.lang, "⏳ The /run sandbox is warming up…"))
+        on_queued = await self._ready_to_run(ctx, self.runs)
         # UserInputError if the runner did not start after all.
         result = await self.runs.run(job, f"console:{self.user}", on_queued)
         reply = run_reply(ctx.lang, result, self.core.settings.run_wall_time_s)
@@ -78,6 +71,14 @@ class ConsoleRun(ConsoleBase):
             if blocks is None:
                 return
             bench = benches.of_blocks(blocks, device)
+        on_queued = await self._ready_to_run(ctx, self.runs)
+        report = await benches.run(bench, f"console:{self.user}", on_queued)
+        self.say(bench_reply(ctx.lang, report, self.core.settings.run_wall_time_s))
+
+    async def _ready_to_run(
+        self, ctx: Context, runs: RunService
+    ) -> Callable[[int], Awaitable[None]]:
+        """Wait while a quiz poll is open here, say if the sandbox warms up; return on_queued."""
         await self.core.quiz.hold_code(
             ctx.chat.id, lambda: self.say_async(render.held_for_quiz(ctx.lang))
         )
@@ -85,10 +86,9 @@ class ConsoleRun(ConsoleBase):
         async def on_queued(position: int) -> None:
             self.say(_(ctx.lang, "⏳ In queue: position {position}", position=position))
 
-        if self.runs.warming:
+        if runs.warming:
             self.say(_(ctx.lang, "⏳ The /run sandbox is warming up…"))
-        report = await benches.run(bench, f"console:{self.user}", on_queued)
-        self.say(bench_reply(ctx.lang, report, self.core.settings.run_wall_time_s))
+        return on_queued
 
     async def read_blocks(self, ctx: Context) -> list[str] | None:
         """Read up to three snippets, each ended by `.`; a lone `.` ends them (None: /cancel)."""
