@@ -32,6 +32,8 @@ HEALTH_EVERY_S = 10.0
 RETRY_DOWN_S = 2.0
 # The reason of a job whose runner went away after taking it (run_render says so in one line).
 RUNNER_LOST = "runner_lost"
+# The refusal of a job no runner could take (none answers, or every one refused it unstarted).
+NO_RUNNER = "no_runner"
 # Refusals that say a job did not start because of the runner, not of the user: another runner
 # may take it. (A user's rate limit or running job is theirs on any runner: not retried.)
 UNSTARTED = ("draining", "sandbox_unavailable")
@@ -116,7 +118,7 @@ class Fleet:
             if member is None:
                 if request.device == "gpu" and not any(m.gpus for m in self._members.values()):
                     return RunResult.rejected("no_gpu")
-                return RunResult.crashed("no runner can take the job now")
+                return RunResult.rejected(NO_RUNNER)
             tried.add(member.url)
             member.in_flight += 1
             try:

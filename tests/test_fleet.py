@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.run_render import status_line
 from bot.metrics.bot import BotMetrics
 from bot.runclient import RunnerClient
-from bot.runfleet import RUNNER_LOST, Fleet
+from bot.runfleet import NO_RUNNER, RUNNER_LOST, Fleet
 from bot.runner.protocol import RunRequest
 from tests.conftest import clean_env, requires_root
 from tests.test_health_metrics import free_port, sample, wait_for_runner
@@ -141,6 +142,17 @@ async def test_three_runners_stopped_drained_and_killed_lose_no_job_and_run_none
         assert sample(page, "studybot_fleet_failovers_total") >= 1
         assert sample(page, "studybot_fleet_drains_total") >= 1
         assert sample(page, "studybot_fleet_jobs_total", runner=last) >= 1
+
+
+async def test_a_job_no_runner_can_take_is_refused_with_a_line_that_says_so(
+    tmp_path: Path,
+) -> None:
+    # Sockets nobody listens on: a job refused by every runner is not taken for a crash.
+    fleet = Fleet(f"unix:{tmp_path / 'a.sock'},unix:{tmp_path / 'b.sock'}")
+    result = await fleet.run(job(1))
+    assert (result.status, result.reason) == ("rejected", NO_RUNNER)
+    assert fleet.stats.failovers == 2 and not fleet.stats.jobs
+    assert "No runner can take code just now" in status_line("en", result, 10)
 
 
 async def test_a_name_that_resolves_to_many_addresses_is_many_runners(tmp_path: Path) -> None:

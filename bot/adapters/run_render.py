@@ -68,6 +68,8 @@ def rejection(lang: Lang, r: RunResult) -> str:
         return _(lang, "⏳ The runner is restarting. Please try again in a moment.")
     if r.reason == "too_large":
         return _(lang, "The code is too long to run.")
+    if r.reason == "no_runner":
+        return _(lang, "⚠️ No runner can take code just now. Please try again in a moment.")
     if r.reason == "sandbox_unavailable":
         return _(
             lang,
