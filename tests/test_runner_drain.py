@@ -56,3 +56,23 @@ async def test_sigterm_drains_the_jobs_taken_and_refuses_new_ones(tmp_path: Path
         finished = await asyncio.wait_for(slow, 30)
         assert (finished.status, finished.stdout) == ("ok", "done\n")
         assert await asyncio.wait_for(proc.wait(), 30) == 0
+
+
+async def test_sigint_stops_at_once_without_waiting_for_the_jobs_taken(tmp_path: Path) -> None:
+    # Ctrl-C at a terminal (or in the console, whose process group the runner shares).
+    async with runner_process(tmp_path) as (url, _metrics_url, proc):
+        client = RunnerClient(url)
+        slow = asyncio.ensure_future(
+            client.run(RunRequest("import time; time.sleep(60); print('done')", "user-a"))
+        )
+
+        async def taken() -> bool:
+            return (await client.info()).running == 1
+
+        await until(taken)
+        proc.send_signal(signal.SIGINT)
+        # The job is cut off by the stop, not left to its time limit (a drain would wait for
+        # that, and answer "timeout").
+        cut = await asyncio.wait_for(slow, 30)
+        assert (cut.status, cut.reason) == ("crashed", "the runner closed the connection"), cut
+        assert await asyncio.wait_for(proc.wait(), 30) == 0

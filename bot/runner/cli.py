@@ -179,10 +179,18 @@ async def _serve(settings: RunnerConfig, sandbox: Sandbox) -> int:
         await sandbox.close()
         return EXIT_FAILED
     log.info("runner listening on %s", url)
-    stop = asyncio.Event()
+    # SIGTERM (an orchestrator, the bot stopping its runner) drains: the jobs taken end first.
+    # SIGINT (Ctrl-C at a terminal, the console's process group) stops at once, as a person
+    # pressing it expects; so does a second signal of either kind during a drain.
+    stop, at_once = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+
+    def interrupted() -> None:
+        at_once.set()
+        stop.set()
+
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, interrupted)
 
     async def metrics_page() -> Response:
         return metrics.render()
@@ -198,7 +206,8 @@ async def _serve(settings: RunnerConfig, sandbox: Sandbox) -> int:
         settings.runner_metrics_listen, {"/metrics": metrics_page, "/healthz": healthz}
     ):
         await stop.wait()
-        await _drain(server, stop)
+        if not at_once.is_set():
+            await _drain(server, stop)
     log.info("runner stopping")
     scheduler.closed = True
     await server.close()
