@@ -88,7 +88,8 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
         "what it bounds). It refuses to start (exit 2, one\n"
         "line) below STUDYBOT_SANDBOX_MIN_LEVEL, or on TCP beyond loopback without\n"
         "STUDYBOT_RUNNER_TOKEN. It reads only its own environment: never .env, never the\n"
-        "bot's token.",
+        "bot's token. SIGTERM drains it (new jobs refused, the jobs taken finish, then it\n"
+        "exits 0); SIGINT, or a second signal, stops it at once.",
         "STUDYBOT_RUNNER_SOCKET (data/runner.sock), STUDYBOT_RUNNER_LISTEN,\n"
         "STUDYBOT_RUNNER_TOKEN (required on TCP beyond loopback),\n"
         "STUDYBOT_RUNNER_METRICS_LISTEN (/healthz and /metrics; empty: off),\n"
