@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from bot.runner.jail.cgroup_v2 import (
     ancestors,
     own_v2_cgroup,
 )
+from bot.runner.jail.sweep import kill_uid, pids_of_uid
 from bot.runner.jail.uids import UidPool, UidsExhausted, live_uids
 from bot.runner.mounts import submounts
 from bot.runner.probe import HostCapabilities
@@ -255,3 +257,37 @@ def test_v2_runner_never_moves_a_stranger_out_of_its_cgroup(tmp_path: Path) -> N
             assert not (scope / LEAF / "cgroup.procs").exists()
         finally:
             stranger.kill()
+
+
+def test_a_zombie_of_a_jobs_uid_is_not_waited_for() -> None:
+    # An orphaned job process is reaped by the host's init, on its own schedule: a zombie runs
+    # nothing, so a sweep or a stop must not wait for the reaping (it took up to 2 s here).
+    if os.geteuid() != 0:
+        pytest.skip("switching a child to another uid needs root")
+    uid = 1_990_000 + os.getpid() % 1000
+    live = os.fork()
+    if live == 0:  # pragma: no cover - the child
+        os.setresuid(uid, uid, uid)
+        signal.pause()
+        os._exit(0)
+    dead = os.fork()
+    if dead == 0:  # pragma: no cover - the child
+        os.setresuid(uid, uid, uid)
+        os._exit(0)
+    try:
+        # The first is alive and found; the second, exited and not yet reaped, is a zombie.
+        for _ in range(200):
+            with open(f"/proc/{dead}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            time.sleep(0.01)
+        assert pids_of_uid(uid) == [live]
+        assert kill_uid(uid, 5.0)
+        os.waitpid(live, 0)
+        assert pids_of_uid(uid) == []
+    finally:
+        for pid in (live, dead):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)

@@ -48,12 +48,19 @@ def kill_uid(uid: int, timeout_s: float) -> bool:
 
 
 def pids_of_uid(uid: int) -> list[int]:
-    """Return the processes with `uid` as real, effective, saved or filesystem uid."""
+    """Return the live processes with `uid` as real, effective, saved or filesystem uid.
+
+    Zombies are left out: they run nothing and hold nothing but a pid until their parent
+    reaps them, which for an orphan is the host's init, on its own schedule (seconds, on
+    some hosts); waiting for that would make every stop and every sweep wait with it.
+    """
     found = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             with contextlib.suppress(OSError, ValueError), open(f"{entry.path}/status") as f:
                 for line in f:
+                    if line.startswith("State:") and line.split()[1] in ("Z", "X"):
+                        break  # "State:" comes before "Uid:"
                     if line.startswith("Uid:"):
                         if uid in (int(x) for x in line.split()[1:]):
                             found.append(int(entry.name))
