@@ -190,6 +190,11 @@ class Zygote:
         except (WorkerError, TimeoutError, OSError, KeyError, ValueError) as e:
             worker.close()
             raise WorkerError(f"worker {spec.worker_id} did not become ready: {e!r}") from e
+        except BaseException:
+            # Cancelled (the pool closing): a jail still building must not outlive the runner's
+            # state directory, nor keep its sockets open in the runner.
+            worker.close()
+            raise
         return worker
 
     @staticmethod

@@ -17,6 +17,7 @@ import json
 import os
 import random
 import resource
+import select
 import signal
 import socket
 import stat
@@ -202,9 +203,22 @@ def _jail_main(spec: WorkerSpec, job_fd: int, pipes: tuple[int, int, int], keepe
         message = _read_line(job)
         job.close()
     except BaseException as e:
-        os.write(2, f"studybot worker {spec.worker_id}: sandbox setup failed: {e!r}\n".encode())
+        # A runner that gave this worker up (it stopped, or dropped the worker) may already
+        # have removed what the jail was being built from: that failure is nobody's concern.
+        if not _runner_hung_up(job_fd):
+            os.write(2, f"studybot worker {spec.worker_id}: sandbox setup failed: {e!r}\n".encode())
         os._exit(JAIL_FAILED)
     run_snippet(message, done_w)
+
+
+def _runner_hung_up(job_fd: int) -> bool:
+    # The runner writes nothing before the worker says "ready": any event means it closed.
+    try:
+        poller = select.poll()
+        poller.register(job_fd, select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return False  # cannot tell: say what failed
 
 
 def _line(message: dict[str, Any]) -> bytes:

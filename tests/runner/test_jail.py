@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import os
+import select
 import signal
 import subprocess
 import time
@@ -27,8 +30,10 @@ from bot.runner.jail.cgroup_v2 import (
 from bot.runner.jail.sweep import kill_uid, pids_of_uid
 from bot.runner.jail.uids import UidPool, UidsExhausted, live_uids
 from bot.runner.mounts import submounts
+from bot.runner.pool import WorkerError, Zygote
 from bot.runner.probe import HostCapabilities
 from bot.runner.sandbox import Sandbox
+from bot.runner.spec import WorkerSpec
 
 # -- uids ------------------------------------------------------------------------------------
 
@@ -291,3 +296,75 @@ def test_a_zombie_of_a_jobs_uid_is_not_waited_for() -> None:
                 os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+
+
+# -- a worker given up while its jail is being built -------------------------------------------
+
+
+def _jail_of(zygote_pid: int) -> int:
+    """Wait for the zygote's one worker to fork its jail; return the jail's pid."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        keepers = Path(f"/proc/{zygote_pid}/task/{zygote_pid}/children").read_text().split()
+        for keeper in keepers:
+            jails = Path(f"/proc/{keeper}/task/{keeper}/children").read_text().split()
+            if jails:
+                return int(jails[0])
+        time.sleep(0.05)
+    raise AssertionError("no jail was forked")
+
+
+@pytest.mark.parametrize("runner", ["waits", "cancelled", "stopped before the reply"])
+async def test_a_jail_the_runner_gave_up_while_building_fails_without_a_word(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], runner: str
+) -> None:
+    # A runner stopping (the console's /quit) removes its state directory while a refill
+    # worker may still build its jail from it. That failure once reached the console's stderr
+    # as "sandbox setup failed"; it must not, while a runner still waiting hears of it.
+    if os.geteuid() != 0:
+        pytest.skip("needs root to build a strong jail")
+    gate = tmp_path / "cgroup.procs"
+    os.mkfifo(gate)  # the jail's first step, joining its cgroup, blocks here until opened
+    spec = WorkerSpec(
+        worker_id=901, level="strong", gpu=False, root_dir=str(tmp_path / "removed"),
+        scratch_dir="", scratch_bytes=1 << 20, file_bytes=1 << 20, open_files=64,
+        nproc_rlimit=0, cgroup_procs=(str(gate),), read_only=(), landlock_abi=0,
+        seccomp=False, uid=60990, gid=60990,
+    )  # fmt: skip
+    env = {"PATH": os.environ["PATH"], **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}}
+    zygote = Zygote(env, str(tmp_path))
+    await zygote.start()
+    try:
+        if runner == "stopped before the reply":
+            ctl = zygote._ctl
+            assert ctl is not None
+            request = json.dumps({"type": "spawn", "spec": spec.to_wire()}).encode()
+            # ... and never read the reply: the worker's sockets are left in the control socket.
+            await asyncio.get_running_loop().sock_sendall(ctl, request)
+            spawn = None
+        else:
+            spawn = asyncio.create_task(zygote.spawn(spec, "cpu", None))
+        jail = await asyncio.to_thread(_jail_of, zygote.pid)
+        pidfd = os.pidfd_open(jail)
+        if runner == "cancelled" and spawn is not None:
+            spawn.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await spawn
+        if runner != "waits":
+            await asyncio.to_thread(zygote.stop)
+        reader = os.open(gate, os.O_RDONLY | os.O_NONBLOCK)  # let the jail go on, and fail
+        try:
+            if spawn is not None and runner == "waits":
+                with pytest.raises(WorkerError, match="did not become ready"):
+                    await spawn
+            assert select.select([pidfd], [], [], 30)[0], "the jail did not end"
+        finally:
+            os.close(reader)
+            os.close(pidfd)
+    finally:
+        await asyncio.to_thread(zygote.stop)
+    said = capfd.readouterr().err
+    if runner == "waits":
+        assert "studybot worker 901: sandbox setup failed: FileNotFoundError" in said
+    else:
+        assert "sandbox setup failed" not in said
