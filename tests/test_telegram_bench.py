@@ -184,15 +184,21 @@ async def test_bench_in_a_chat_with_an_open_quiz_poll_waits_until_it_closes(
     fake.send_message(GROUP, USER, "/bench " + blocks("1 + 1"), chat_type="supergroup")
     note = await fake.wait_for_call("sendMessage", chat_id=GROUP, since=since)
     assert "runs when it closes" in str(note.params["text"])
+    note_id = fake.last_message(GROUP).message_id
     await asyncio.sleep(1.0)  # a bench takes well under a second: nothing may come meanwhile
     assert len([c for c in fake.calls("sendMessage", chat_id=GROUP) if c.seq > since]) == 1
+    assert not [c for c in fake.calls("editMessageText") if c.seq > since]
     clock.set(clock.now() + timedelta(seconds=31))
     await core.timers.run_due()
+    # The table takes the note's place: one message in the chat, not a note left behind.
     answer = await fake.wait_for_call(
-        "sendMessage",
+        "editMessageText",
         lambda c: "Benchmark" in str(c.params["text"]),
         chat_id=GROUP,
         since=since,
         timeout=30,
     )
     assert "snippet" in str(answer.params["text"])
+    assert answer.params["message_id"] == note_id
+    sent = [c for c in fake.calls("sendMessage", chat_id=GROUP) if c.seq > since]
+    assert not [c for c in sent if "Benchmark" in str(c.params["text"])]

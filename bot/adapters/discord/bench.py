@@ -86,15 +86,8 @@ class BenchHandlers:
         bench = self.benches.of_parts(a, b, setup, device_word(device or "")[0])
         await acknowledge(interaction)
         await self.run.after_quiz_poll(interaction, ctx)
-
-        async def on_queued(position: int) -> None:
-            line = _(ctx.lang, "⏳ In queue: position {position}", position=position)
-            try:
-                await interaction.edit_original_response(content=line)
-            except discord.HTTPException:
-                log.debug("could not show the queue position", exc_info=True)
-
-        report = await self.benches.run(bench, f"discord:{interaction.user.id}", on_queued)
+        user = f"discord:{interaction.user.id}"
+        report = await self.benches.run(bench, user, self.run.queue_line(interaction, ctx))
         answer = bench_reply(ctx.lang, report, self.run.core.settings.run_wall_time_s)
         await interaction.edit_original_response(
             content=cut(document_markdown(answer), MAX_CONTENT)

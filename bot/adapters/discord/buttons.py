@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, Self, cast
 
 import discord
 from discord.ui import Button, DynamicItem
@@ -81,44 +81,11 @@ class QuestionButton(
         await client.tree.guard(interaction, lambda: client.study.button(interaction, self.press))
 
 
-class ReviewButton(
-    DynamicItem[Button[Any]],
-    template=r"rv:(?:(?P<prompt>\d{1,12}):(?P<opt>\d)(?P<capped>:c)?|(?P<word>go|daily))",
-):
-    """A review card's option, the reminder's "Start", or "Review n due" under a daily."""
+class _IdButton(DynamicItem[Button[Any]], template=r"(?!)"):
+    """A button whose handler reads everything from its custom id (a base: its template matches
+    no id, and it is never registered)."""
 
-    def __init__(
-        self,
-        custom_id: str,
-        *,
-        label: str = "",
-        style: discord.ButtonStyle | None = None,
-        row: int | None = None,
-    ) -> None:
-        style = style or discord.ButtonStyle.primary
-        super().__init__(Button(label=label, style=style, custom_id=custom_id, row=row))
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> ReviewButton:
-        """Rebuild the button from its id."""
-        return cls(match.string)
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        """Hand the press to the review handlers."""
-        client = client_of(interaction)
-        match = self.template.fullmatch(self.custom_id)
-        assert match is not None  # noqa: S101 - discord.py matched it
-        await client.tree.guard(interaction, lambda: client.review.button(interaction, match))
-
-
-class QuizButton(DynamicItem[Button[Any]], template=r"qz:(?P<ref>\d{1,12}-\d{1,3}):(?P<opt>\d)"):
-    """An option of a quiz question: "qz:<session>-<position>:<option>"."""
+    default_style = discord.ButtonStyle.primary
 
     def __init__(
         self,
@@ -129,9 +96,12 @@ class QuizButton(DynamicItem[Button[Any]], template=r"qz:(?P<ref>\d{1,12}-\d{1,3
         disabled: bool = False,
         row: int | None = None,
     ) -> None:
-        style = style or discord.ButtonStyle.primary
         button: Button[Any] = Button(
-            label=label, style=style, custom_id=custom_id, disabled=disabled, row=row
+            label=label,
+            style=style or self.default_style,
+            custom_id=custom_id,
+            disabled=disabled,
+            row=row,
         )
         super().__init__(button)
 
@@ -142,15 +112,36 @@ class QuizButton(DynamicItem[Button[Any]], template=r"qz:(?P<ref>\d{1,12}-\d{1,3
         item: discord.ui.Item[Any],
         match: re.Match[str],
         /,
-    ) -> QuizButton:
+    ) -> Self:
         """Rebuild the button from its id."""
         return cls(match.string)
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        """Hand the vote to the quiz handlers."""
-        client = client_of(interaction)
+    @property
+    def match(self) -> re.Match[str]:
+        """Return the id's match of the template (discord.py matched it to get here)."""
         match = self.template.fullmatch(self.custom_id)
         assert match is not None  # noqa: S101 - discord.py matched it
+        return match
+
+
+class ReviewButton(
+    _IdButton,
+    template=r"rv:(?:(?P<prompt>\d{1,12}):(?P<opt>\d)(?P<capped>:c)?|(?P<word>go|daily))",
+):
+    """A review card's option, the reminder's "Start", or "Review n due" under a daily."""
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Hand the press to the review handlers."""
+        client, match = client_of(interaction), self.match
+        await client.tree.guard(interaction, lambda: client.review.button(interaction, match))
+
+
+class QuizButton(_IdButton, template=r"qz:(?P<ref>\d{1,12}-\d{1,3}):(?P<opt>\d)"):
+    """An option of a quiz question: "qz:<session>-<position>:<option>"."""
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Hand the vote to the quiz handlers."""
+        client, match = client_of(interaction), self.match
         ref, option = match["ref"], int(match["opt"])
         await client.tree.guard(interaction, lambda: client.quiz.button(interaction, ref, option))
 
@@ -183,39 +174,17 @@ class SubmitButton(DynamicItem[Button[Any]], template=r"ex:submit(?::(?P<exercis
 
 
 class BuddyButton(
-    DynamicItem[Button[Any]],
+    _IdButton,
     template=r"bd:(?:(?P<invite>\d{1,12}):(?P<verb>[ad])|e:(?P<owner>\d{1,12}):(?P<friend>\d{1,12}))",
 ):
     """An invitation's Accept or Decline ("bd:<invitation>:a|d"), or a /buddy list's
     "End with …" ("bd:e:<owner>:<friend>", the bot's user ids, so a press can be checked)."""
 
-    def __init__(
-        self,
-        custom_id: str,
-        *,
-        label: str = "",
-        style: discord.ButtonStyle | None = None,
-        row: int | None = None,
-    ) -> None:
-        style = style or discord.ButtonStyle.secondary
-        super().__init__(Button(label=label, style=style, custom_id=custom_id, row=row))
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> BuddyButton:
-        """Rebuild the button from its id."""
-        return cls(match.string)
+    default_style = discord.ButtonStyle.secondary
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         """Hand the press to the buddy handlers."""
-        client = client_of(interaction)
-        match = self.template.fullmatch(self.custom_id)
-        assert match is not None  # noqa: S101 - discord.py matched it
+        client, match = client_of(interaction), self.match
         await client.tree.guard(interaction, lambda: client.buddies.button(interaction, match))
 
 

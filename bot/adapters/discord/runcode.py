@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -164,10 +165,11 @@ class RunHandlers:
             ),
         )
 
-    async def run_job(self, interaction: discord.Interaction[Any], ctx: Context, job: Job) -> None:
-        """Run the job (the interaction is deferred), then edit the response with the result."""
-        await acknowledge(interaction)
-        await self.after_quiz_poll(interaction, ctx)
+    @staticmethod
+    def queue_line(
+        interaction: discord.Interaction[Any], ctx: Context
+    ) -> Callable[[int], Awaitable[None]]:
+        """Return what shows a job's place in the runner's queue in the deferred response."""
 
         async def on_queued(position: int) -> None:
             line = _(ctx.lang, "⏳ In queue: position {position}", position=position)
@@ -176,7 +178,14 @@ class RunHandlers:
             except discord.HTTPException:
                 log.debug("could not show the queue position", exc_info=True)
 
-        result = await self.runs.run(job, f"discord:{interaction.user.id}", on_queued)
+        return on_queued
+
+    async def run_job(self, interaction: discord.Interaction[Any], ctx: Context, job: Job) -> None:
+        """Run the job (the interaction is deferred), then edit the response with the result."""
+        await acknowledge(interaction)
+        await self.after_quiz_poll(interaction, ctx)
+        user = f"discord:{interaction.user.id}"
+        result = await self.runs.run(job, user, self.queue_line(interaction, ctx))
         content, files = run_message(
             ctx.lang, result, self.core.settings.run_wall_time_s, interaction.filesize_limit
         )

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 from telegram import Update
-from telegram.constants import ChatAction
-from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.adapters import exercise_render, render
 from bot.adapters.telegram.handlers import Handlers, command
-from bot.adapters.telegram.run_handlers import QUICK_RESULT_S, RunHandlers
+from bot.adapters.telegram.job_note import JobNote, with_typing
+from bot.adapters.telegram.run_handlers import RunHandlers
 from bot.i18n import _
 from bot.services.exercises import parse_submission
 from bot.services.runs import RunService
 from bot.services.study import Context
-
-log = logging.getLogger(__name__)
 
 Ctx = ContextTypes.DEFAULT_TYPE
 
@@ -74,21 +68,12 @@ class ExerciseHandlers:
         code = parse_submission(
             message.text or message.caption or "", fallback, self.runs.max_code_bytes
         )
+        note = JobNote(message, ctx.lang)  # the quiz hold, then the verdict in its place
         await self.base.core.quiz.hold_code(
-            ctx.chat.id, lambda: self.base.reply(update, render.held_for_quiz(ctx.lang))
+            ctx.chat.id, lambda: note.show(render.held_for_quiz(ctx.lang))
         )
-        task = asyncio.ensure_future(
-            self.base.core.exercises.submit(ctx, code, self.runs, f"tg:{user.id}")
+        submitted = await with_typing(
+            self.base.core.exercises.submit(ctx, code, self.runs, f"tg:{user.id}"), message
         )
-        try:
-            done, _pending = await asyncio.wait({task}, timeout=QUICK_RESULT_S)
-            if not done:
-                try:
-                    await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
-                except TelegramError:
-                    log.debug("could not show that grading is running", exc_info=True)
-            submitted = await task
-        finally:
-            task.cancel()
         wall = self.base.core.settings.run_wall_time_s
-        await self.base.reply(update, exercise_render.verdict(ctx.lang, submitted, wall))
+        await note.answer(exercise_render.verdict(ctx.lang, submitted, wall))

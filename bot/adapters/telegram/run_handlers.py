@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from telegram import CallbackQuery, Document, Message, Update
-from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import document
 from bot.adapters import render
 from bot.adapters.run_render import run_reply
 from bot.adapters.telegram.handlers import Handlers
+from bot.adapters.telegram.job_note import JobNote, with_typing
 from bot.adapters.telegram.markup import to_html
 from bot.content.models import Question
 from bot.errors import UserInputError
@@ -28,8 +28,6 @@ log = logging.getLogger(__name__)
 
 Ctx = ContextTypes.DEFAULT_TYPE
 EDIT_WINDOW = timedelta(minutes=2)
-# A job done within this long is answered with one message; a longer one shows "typing" first.
-QUICK_RESULT_S = 0.5
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 
@@ -84,41 +82,22 @@ class RunHandlers:
             await self._answer(message, key, edited, self.base.problem(ctx, err), now)
             return
 
-        status: Message | None = None
-
-        async def on_queued(position: int) -> None:
-            nonlocal status
-            line = _(ctx.lang, "⏳ In queue: position {position}", position=position)
-            try:
-                if status is None and not edited:
-                    status = await message.reply_text(line)
-                elif status is not None:
-                    await status.edit_text(line)
-            except TelegramError:
-                log.debug("could not show the queue position", exc_info=True)
+        # The queue note of a new /run becomes its answer; an edited one's answer replaces its
+        # earlier reply instead, so it sends no note of its own.
+        note = JobNote(message, ctx.lang, may_send=not edited)
 
         async def held() -> None:
             nonlocal edited
             await self._answer(message, key, edited, render.held_for_quiz(ctx.lang), now)
             edited = True  # the result replaces the note
+            note.may_send = False  # and so does the queue line
 
         await self.base.core.quiz.hold_code(ctx.chat.id, held)
-        task = asyncio.ensure_future(
-            self.runs.run(job, f"tg:{update.effective_user.id}", on_queued)
-        )
-        try:
-            done, _pending = await asyncio.wait({task}, timeout=QUICK_RESULT_S)
-            if not done:
-                # Only a job still running after half a second gets a sign of life: a quick one
-                # is answered with its result alone, one message and no request before it.
-                await self._typing(context, message.chat_id)
-            result = await task
-        finally:
-            task.cancel()
+        job_of = self.runs.run(job, f"tg:{update.effective_user.id}", note.queued)
+        result = await with_typing(job_of, message)
         reply = run_reply(ctx.lang, result, self.base.core.settings.run_wall_time_s)
-        if status is not None and not edited:
-            await status.edit_text(to_html(reply.text), parse_mode=ParseMode.HTML)
-            self.replies[key] = _Sent(status.message_id, now)
+        if note.sent is not None and not edited:
+            self.replies[key] = _Sent((await note.answer(reply.text)).message_id, now)
         else:
             await self._answer(message, key, edited, reply.text, now)
         await self._send_files(message, reply.files)
@@ -139,53 +118,15 @@ class RunHandlers:
         except UserInputError as err:
             await message.reply_html(to_html(self.base.problem(ctx, err)))
             return
-        note: Message | None = None
-
-        async def held() -> None:
-            nonlocal note
-            note = await message.reply_html(to_html(render.held_for_quiz(ctx.lang)))
-
-        await self.base.core.quiz.hold_code(ctx.chat.id, held)
-
-        async def on_queued(position: int) -> None:
-            nonlocal note
-            line = _(ctx.lang, "⏳ In queue: position {position}", position=position)
-            try:
-                if note is None:
-                    note = await message.reply_text(line)
-                else:
-                    await note.edit_text(line)
-            except TelegramError:
-                log.debug("could not show the queue position", exc_info=True)
-
-        task = asyncio.ensure_future(
-            self.runs.run(snippet_job(question.snippet), f"tg:{query.from_user.id}", on_queued)
+        note = JobNote(message, ctx.lang)  # the quiz hold, the queue, then the answer
+        await self.base.core.quiz.hold_code(
+            ctx.chat.id, lambda: note.show(render.held_for_quiz(ctx.lang))
         )
-        try:
-            done, _pending = await asyncio.wait({task}, timeout=QUICK_RESULT_S)
-            if not done:
-                await self._typing_in(message)
-            result = await task
-        finally:
-            task.cancel()
+        job = self.runs.run(snippet_job(question.snippet), f"tg:{query.from_user.id}", note.queued)
+        result = await with_typing(job, message)
         reply = run_reply(ctx.lang, result, self.base.core.settings.run_wall_time_s)
-        if note is not None:
-            await note.edit_text(to_html(reply.text), parse_mode=ParseMode.HTML)
-        else:
-            await message.reply_html(to_html(reply.text))
+        await note.answer(reply.text)
         await self._send_files(message, reply.files)
-
-    async def _typing_in(self, message: Message) -> None:
-        try:
-            await message.get_bot().send_chat_action(message.chat_id, ChatAction.TYPING)
-        except TelegramError:
-            log.debug("could not show that a job is running", exc_info=True)
-
-    async def _typing(self, context: Ctx, chat_id: int) -> None:
-        try:
-            await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
-        except TelegramError:
-            log.debug("could not show that a job is running", exc_info=True)
 
     async def _answer(
         self,
