@@ -168,6 +168,25 @@ async def test_editing_run_message_reruns_and_edits_the_same_reply(
     assert not [c for c in fake.calls("sendMessage") if c.seq >= since]
 
 
+async def test_an_edited_run_waiting_in_the_queue_sends_no_note_and_edits_its_reply(
+    bot: App,
+    fake: FakeBotAPI,
+) -> None:
+    since = fake.mark()
+    message_id = fake.send_message(USER, USER, "/run print('first')")
+    reply = await fake.wait_for_call("sendMessage", chat_id=USER, since=since, timeout=30)
+    since = fake.mark()
+    # Another user's slow job holds the runner (one CPU job at a time here): the edit queues.
+    fake.send_message(USER + 2, USER + 2, "/run import time; time.sleep(2); print('slow')")
+    await fake.wait_for_call("sendChatAction", chat_id=USER + 2, since=since, timeout=30)
+    fake.edit_message(USER, message_id, "/run print('second')")
+    edit = await fake.wait_for_call("editMessageText", chat_id=USER, since=since, timeout=30)
+    assert edit.params["message_id"] == reply.result["message_id"]
+    assert "<pre>second</pre>" in str(edit.params["text"])
+    # Its place in the queue had no message of its own to show in: none was sent.
+    assert not [c for c in fake.calls("sendMessage", chat_id=USER) if c.seq >= since]
+
+
 async def test_group_admin_switches_run_off_and_on(
     bot: App,
     fake: FakeBotAPI,
