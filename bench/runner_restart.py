@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.benchlib import runner_env  # noqa: E402
 from bot.runclient import RunnerClient  # noqa: E402
-from bot.runner.cgroups import own_cgroup  # noqa: E402
 from bot.runner.jail.cgroup_v2 import own_v2_cgroup  # noqa: E402
+from bot.runner.jail.cgroups import own_cgroup  # noqa: E402
 from bot.runner.protocol import RunRequest  # noqa: E402
 from bot.runner.sandbox import CGROUP_PREFIX  # noqa: E402
 

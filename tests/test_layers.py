@@ -127,6 +127,24 @@ def test_the_runner_imports_nothing_of_the_bot() -> None:
         assert not outside, f"{path} imports {outside}"
 
 
+def test_the_runners_parts_import_one_way() -> None:
+    # STYLE 20: what protects a job (jail/), the workers (pool/) and the files back (io/) are
+    # read each on its own: the jail knows no worker, and neither knows the service around them.
+    parts = {"bot.runner.jail", "bot.runner.pool", "bot.runner.io"}
+    graph: dict[str, set[str]] = {}
+    for path in (BOT / "runner").rglob("*.py"):
+        source = ".".join(module_name(path).split(".")[:3])
+        targets = graph.setdefault(source, set())
+        for name in bot_imports(path):
+            target = ".".join(name.split(".")[:3])
+            if name.startswith("bot.runner.") and target != source:
+                targets.add(target)
+    assert not find_cycle(graph), " -> ".join(find_cycle(graph))
+    assert graph["bot.runner.io"] <= {"bot.runner.protocol"}
+    assert graph["bot.runner.jail"] <= {"bot.runner.io"}
+    assert graph["bot.runner.pool"] <= parts | {"bot.runner.protocol"}
+
+
 def test_grading_imports_no_services_or_adapters() -> None:
     for path in (BOT / "exercises").rglob("*.py"):
         upward = {

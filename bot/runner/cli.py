@@ -16,13 +16,13 @@ import sys
 
 from pydantic import ValidationError
 
-from bot.runner.cgroups import runner_tag
 from bot.runner.check import run_self_test
 from bot.runner.http import Response, serving
+from bot.runner.jail.cgroups import runner_tag
+from bot.runner.jail.probe import LEVELS, HostCapabilities, detect
 from bot.runner.logs import setup_logging
 from bot.runner.metrics import MeteredScheduler, RunnerMetrics
-from bot.runner.pool import WorkerError
-from bot.runner.probe import LEVELS, HostCapabilities, detect
+from bot.runner.pool.workers import WorkerError
 from bot.runner.sandbox import Sandbox
 from bot.runner.server import RunnerServer
 from bot.runner.settings import RunnerConfig, RunnerSettings, settings_errors

@@ -15,7 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bot.runner.cgroups import (
+from bot.runner.io.files import remove_tree
+from bot.runner.jail.cgroups import (
     CgroupError,
     CgroupManager,
     JobCgroup,
@@ -25,16 +26,15 @@ from bot.runner.cgroups import (
     remove_stale,
     runner_tag,
 )
-from bot.runner.files import remove_tree
+from bot.runner.jail.probe import HostCapabilities
+from bot.runner.jail.spec import SCRATCH_IN_JAIL, WorkerSpec
 from bot.runner.jail.sweep import kill_uid, sweep_shared_tmp, tasks_of_uid
 from bot.runner.jail.uids import UidPool, UidsExhausted
 from bot.runner.jail.view import BASIC_EXTRA_READ_ONLY, SYSTEM_READ_ONLY, cover, job_env
-from bot.runner.job import JobLimits, run_on_worker
-from bot.runner.pool import Worker, WorkerError, WorkerPool, Zygote
-from bot.runner.probe import HostCapabilities
+from bot.runner.pool.job import JobLimits, run_on_worker
+from bot.runner.pool.workers import Worker, WorkerError, WorkerPool, Zygote
 from bot.runner.protocol import RunFile, RunnerInfo, RunResult
 from bot.runner.settings import RunnerConfig
-from bot.runner.spec import SCRATCH_IN_JAIL, WorkerSpec
 
 log = logging.getLogger(__name__)
 

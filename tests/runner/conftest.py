@@ -37,8 +37,8 @@ from typing import NoReturn
 import pytest
 
 from bot.runclient import RunnerClient
-from bot.runner.cgroups import CgroupError, JobCgroup, JobLimitsSpec, create_manager
 from bot.runner.jail.cgroup_v2 import LEAF
+from bot.runner.jail.cgroups import CgroupError, JobCgroup, JobLimitsSpec, create_manager
 from tests.runner.unprivileged import OrdinaryUser, Unavailable, ordinary_user
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,9 +14,9 @@ import pytest
 
 from bot.config import Settings
 from bot.runner.cli import choose_level, describe_host
+from bot.runner.jail.probe import HostCapabilities
 from bot.runner.jail.sweep import tasks_of_uid
 from bot.runner.jail.userns import userns_refusal
-from bot.runner.probe import HostCapabilities
 from bot.runner.sandbox import Sandbox
 from tests.conftest import ordinary_user_prefix
 from tests.runner.conftest import REPO, Fence, scaled, unprivileged_user

@@ -18,7 +18,6 @@ from pydantic import ValidationError
 
 from bot.config import Settings
 from bot.runclient import runner_environment
-from bot.runner.cgroups import CgroupError, JobLimitsSpec
 from bot.runner.jail.cgroup_v2 import (
     LEAF,
     V2JobCgroup,
@@ -27,13 +26,14 @@ from bot.runner.jail.cgroup_v2 import (
     ancestors,
     own_v2_cgroup,
 )
+from bot.runner.jail.cgroups import CgroupError, JobLimitsSpec
+from bot.runner.jail.mounts import submounts
+from bot.runner.jail.probe import HostCapabilities
+from bot.runner.jail.spec import WorkerSpec
 from bot.runner.jail.sweep import kill_uid, pids_of_uid
 from bot.runner.jail.uids import UidPool, UidsExhausted, live_uids
-from bot.runner.mounts import submounts
-from bot.runner.pool import WorkerError, Zygote
-from bot.runner.probe import HostCapabilities
+from bot.runner.pool.workers import WorkerError, Zygote
 from bot.runner.sandbox import Sandbox
-from bot.runner.spec import WorkerSpec
 
 # -- uids ------------------------------------------------------------------------------------
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.runner.files import collect_files, disk_usage, is_image, remove_tree
-from bot.runner.job import OutputCapture
+from bot.runner.io.files import collect_files, disk_usage, is_image, remove_tree
+from bot.runner.pool.job import OutputCapture
 
 
 async def test_output_capped_while_reading() -> None:

@@ -8,7 +8,7 @@ import secrets
 import signal
 from pathlib import Path
 
-from bot.runner.cgroups import foreign, remove_stale, runner_tag
+from bot.runner.jail.cgroups import foreign, remove_stale, runner_tag
 from bot.runner.protocol import RunRequest
 from tests.runner.conftest import Fence, RunnerUnderTest, runner_in, scaled, stop_runner
 
@@ -58,7 +58,7 @@ def test_tags_name_one_process_and_tell_a_reused_pid() -> None:
     assert not foreign(runner_tag())
     assert foreign(f"1-{pid}-{start}")
     # A later process with our pid (a restarted runner) is not the one that made the name.
-    from bot.runner.cgroups import is_stale
+    from bot.runner.jail.cgroups import is_stale
 
     assert not is_stale(runner_tag())
     assert is_stale(f"{namespace}-{pid}-{int(start) - 1}")

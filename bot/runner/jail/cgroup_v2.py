@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.runner.cgroups import (
+from bot.runner.jail.cgroups import (
     CPU_PERIOD_US,
     CgroupError,
     JobLimitsSpec,

@@ -12,7 +12,7 @@ import stat
 import time
 from pathlib import Path
 
-from bot.runner.files import remove_tree
+from bot.runner.io.files import remove_tree
 
 SHARED_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")  # noqa: S108 - swept, never used for our files
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ctypes
 
-from bot.runner.linux import (
+from bot.runner.jail.linux import (
     PR_CAP_AMBIENT,
     PR_CAP_AMBIENT_CLEAR_ALL,
     PR_CAPBSET_DROP,

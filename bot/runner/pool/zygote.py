@@ -4,7 +4,7 @@ It imports torch, numpy and matplotlib (Agg) but never computes and never touche
 thread pools or a CUDA context created here would be inherited broken by every fork. It reads
 spawn requests from the runner on a SOCK_SEQPACKET socket, forks a worker for each, and passes
 the runner's ends of the worker's sockets and pipes back with SCM_RIGHTS. Started by the runner
-as `python -m bot.runner.zygote FD RUNNER_PID` with a scrubbed environment.
+as `python -m bot.runner.pool.zygote FD RUNNER_PID` with a scrubbed environment.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import socket
 import sys
 from typing import Any
 
-from bot.runner.linux import PR_SET_PDEATHSIG, prctl
+from bot.runner.jail.linux import PR_SET_PDEATHSIG, prctl
 
 WORKER_SETUP_NICE = 10
 
@@ -53,8 +53,8 @@ def preload() -> None:
     import torch._functorch.aot_autograd
     import torch.fx.experimental.proxy_tensor  # noqa: F401 - grading traces code into graphs
 
-    import bot.runner.seccomp
-    import bot.runner.worker  # noqa: F401
+    import bot.runner.jail.seccomp
+    import bot.runner.pool.worker  # noqa: F401
 
 
 def python_paths() -> list[str]:
@@ -73,8 +73,8 @@ def python_paths() -> list[str]:
 
 
 def _spawn(ctl: socket.socket, request: dict[str, Any]) -> None:
-    from bot.runner.spec import WorkerSpec
-    from bot.runner.worker import keeper_main
+    from bot.runner.jail.spec import WorkerSpec
+    from bot.runner.pool.worker import keeper_main
 
     spec = WorkerSpec.from_wire(request["spec"])
     job_runner, job_worker = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)

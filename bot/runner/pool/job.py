@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bot.runner.files import collect_files, disk_usage
-from bot.runner.pool import Worker, WorkerError, recv_message, wake
+from bot.runner.io.files import collect_files, disk_usage
+from bot.runner.pool.workers import Worker, WorkerError, recv_message, wake
 from bot.runner.protocol import RunFile, RunResult, Status, dump_line
 
 KILL_GRACE_S = 5.0

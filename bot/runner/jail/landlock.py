@@ -11,7 +11,7 @@ import ctypes
 import os
 from collections.abc import Iterable
 
-from bot.runner.linux import syscall
+from bot.runner.jail.linux import syscall
 
 # Filesystem access rights (include/uapi/linux/landlock.h).
 EXECUTE = 1 << 0

@@ -21,7 +21,7 @@ import socket
 
 import pyseccomp as sc
 
-from bot.runner.linux import NAMESPACE_FLAGS
+from bot.runner.jail.linux import NAMESPACE_FLAGS
 
 DENIED_SYSCALLS = (
     "ptrace",

@@ -25,9 +25,8 @@ import sys
 import tempfile
 from typing import Any, NoReturn
 
-from bot.runner import landlock, mounts
-from bot.runner.jail.userns import drop_capabilities, map_own_ids
-from bot.runner.linux import (
+from bot.runner.jail import landlock, mounts
+from bot.runner.jail.linux import (
     CLONE_NEWIPC,
     CLONE_NEWNET,
     CLONE_NEWNS,
@@ -40,8 +39,9 @@ from bot.runner.linux import (
     prctl,
     unshare,
 )
-from bot.runner.snippet import run_snippet
-from bot.runner.spec import SCRATCH_IN_JAIL, WorkerSpec
+from bot.runner.jail.spec import SCRATCH_IN_JAIL, WorkerSpec
+from bot.runner.jail.userns import drop_capabilities, map_own_ids
+from bot.runner.pool.snippet import run_snippet
 
 KEEPER_FAILED = 70
 JAIL_FAILED = 71
@@ -177,7 +177,7 @@ def _jail_main(spec: WorkerSpec, job_fd: int, pipes: tuple[int, int, int], keepe
             os._exit(JAIL_FAILED)
         seccomp = None
         if spec.seccomp:
-            from bot.runner.seccomp import build_filter
+            from bot.runner.jail.seccomp import build_filter
 
             basic = spec.level != "strong"
             seccomp = build_filter(

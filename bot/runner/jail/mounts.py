@@ -16,7 +16,7 @@ import glob
 import os
 import re
 
-from bot.runner.linux import (
+from bot.runner.jail.linux import (
     MNT_DETACH,
     MOUNT_ATTR_NODEV,
     MOUNT_ATTR_NOSUID,
@@ -35,7 +35,7 @@ from bot.runner.linux import (
     pivot_root,
     umount,
 )
-from bot.runner.spec import SCRATCH_IN_JAIL, WorkerSpec
+from bot.runner.jail.spec import SCRATCH_IN_JAIL, WorkerSpec
 
 _DEVICES = ("null", "zero", "full", "random", "urandom")
 _USERS = (

@@ -20,11 +20,10 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 
-from bot.runner import landlock
-from bot.runner.cgroups import CgroupError, JobLimitsSpec, create_manager
+from bot.runner.jail import landlock
 from bot.runner.jail.cgroup_v2 import own_v2_cgroup
-from bot.runner.jail.userns import map_own_ids, userns_refusal
-from bot.runner.linux import (
+from bot.runner.jail.cgroups import CgroupError, JobLimitsSpec, create_manager
+from bot.runner.jail.linux import (
     CLONE_NEWIPC,
     CLONE_NEWNET,
     CLONE_NEWNS,
@@ -41,6 +40,7 @@ from bot.runner.linux import (
     pivot_root,
     unshare,
 )
+from bot.runner.jail.userns import map_own_ids, userns_refusal
 
 NAMESPACES = {
     "namespace_net": CLONE_NEWNET,
@@ -119,7 +119,7 @@ def detect(cgroup_name: str, landlock_abi_max: int | None = None) -> HostCapabil
         caps.landlock_abi = landlock_abi_max
         caps.notes["landlock"] = f"capped to ABI {landlock_abi_max} (STUDYBOT_RUN_LANDLOCK_ABI_MAX)"
     try:
-        from bot.runner.seccomp import build_filter
+        from bot.runner.jail.seccomp import build_filter
 
         build_filter(allow_unix_sockets=True, deny_group_kill=False, memory_cgroup=True)
     except (ImportError, OSError, RuntimeError) as e:

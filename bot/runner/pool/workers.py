@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.runner.cgroups import JobCgroup
-from bot.runner.spec import WorkerSpec
+from bot.runner.jail.cgroups import JobCgroup
+from bot.runner.jail.spec import WorkerSpec
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,13 @@ class Zygote:
         """Start the zygote and wait until it has imported everything."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._proc = subprocess.Popen(  # noqa: ASYNC220, S603 - our own module, fixed argv
-            [sys.executable, "-m", "bot.runner.zygote", str(theirs.fileno()), str(os.getpid())],
+            [
+                sys.executable,
+                "-m",
+                "bot.runner.pool.zygote",
+                str(theirs.fileno()),
+                str(os.getpid()),
+            ],
             pass_fds=[theirs.fileno()],
             env=self._env,
             cwd=self._cwd,
