@@ -97,6 +97,7 @@ class Fleet:
         self.stats = FleetStats()
         self._refreshing: asyncio.Lock | None = None
         self._refresher: asyncio.Future[None] | None = None
+        self._checked = False  # a first refresh ran to its end: what each runner has is known
 
     @property
     def members(self) -> list[Member]:
@@ -107,8 +108,10 @@ class Fleet:
         self, request: RunRequest, on_queued: Callable[[int], Awaitable[None]] | None = None
     ) -> RunResult:
         """Run a job on a runner that can take it; fail over only before it started."""
-        if not self._members:
-            await self.refresh()  # the first job: nothing known yet
+        if not self._members or not self._checked:
+            # The first jobs (a burst at start-up among them) wait for the first check: until
+            # it ends, a runner's devices are unknown, and a GPU job would find no GPU.
+            await self.refresh()
         elif self._due() and (self._refresher is None or self._refresher.done()):
             # Later checks run beside the jobs: a runner slow to answer must not delay one.
             self._refresher = asyncio.ensure_future(self.refresh())
@@ -206,6 +209,7 @@ class Fleet:
                 m for m in self._members.values() if force or now - m.checked_at >= HEALTH_EVERY_S
             ]
             await asyncio.gather(*(self._check(m) for m in due))
+            self._checked = True
 
     async def _resolve(self) -> None:
         urls: list[str] = []

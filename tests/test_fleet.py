@@ -16,7 +16,16 @@ from bot.adapters.run_render import status_line
 from bot.metrics.bot import BotMetrics
 from bot.runclient import RunnerClient
 from bot.runfleet import NO_RUNNER, RUNNER_LOST, Fleet
-from bot.runner.protocol import RunRequest
+from bot.runner.protocol import (
+    RunnerInfo,
+    RunRequest,
+    RunResult,
+    dump_line,
+    info_to_wire,
+    load_line,
+    request_from_wire,
+    result_to_wire,
+)
 from tests.conftest import clean_env, requires_root
 from tests.test_health_metrics import free_port, sample, wait_for_runner
 
@@ -142,6 +151,66 @@ async def test_three_runners_stopped_drained_and_killed_lose_no_job_and_run_none
         assert sample(page, "studybot_fleet_failovers_total") >= 1
         assert sample(page, "studybot_fleet_drains_total") >= 1
         assert sample(page, "studybot_fleet_jobs_total", runner=last) >= 1
+
+
+@asynccontextmanager
+async def gpu_runner_stand_in() -> AsyncIterator[tuple[str, list[RunRequest]]]:
+    """Stand in for a runner on a GPU host, which no machine of CI is.
+
+    It speaks the runner's protocol (`bot/runner/protocol.py`): it reports cuda:0 and answers
+    each job, without running it, with the device it would have used. Yield its URL and the
+    requests it took.
+    """
+    taken: list[RunRequest] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            message = load_line(await reader.readline())
+            if message["type"] == "info":
+                answer = info_to_wire(RunnerInfo("strong", ("cpu", "cuda:0")))
+            else:
+                request = request_from_wire(message)
+                taken.append(request)
+                device = "cpu" if request.device == "cpu" else "cuda:0"
+                stdout = f"{request.user_key} on {device}\n"
+                answer = result_to_wire(RunResult("ok", 0, None, device, 1.0, stdout, "", False))
+            writer.write(dump_line(answer))
+            await writer.drain()
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield f"tcp://127.0.0.1:{server.sockets[0].getsockname()[1]}", taken
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_gpu_jobs_go_only_to_the_runner_with_a_gpu(tmp_path: Path) -> None:
+    async with runner_at(tmp_path / "cpu", uid_ranges(1)[0]) as (cpu_url, _):
+        async with gpu_runner_stand_in() as (gpu_url, taken):
+            fleet = Fleet(f"{cpu_url},{gpu_url}")
+            gpu_jobs = await asyncio.gather(*(fleet.run(job(n, device="gpu")) for n in range(6)))
+            # A burst right at start: each job waits for the first check; none finds "no GPU".
+            answers = [(r.status, r.reason, r.stdout) for r in gpu_jobs]
+            assert answers == [("ok", "", f"user-{n} on cuda:0\n") for n in range(6)]
+            assert sorted(r.user_key for r in taken) == [f"user-{n}" for n in range(6)]
+            assert fleet.stats.jobs == {gpu_url: 6}  # not one to the runner without a GPU
+            # "auto" uses a GPU where the fleet has one, as a single runner with one would.
+            auto = await fleet.run(job(10, device="auto"))
+            assert (auto.device, fleet.stats.jobs[gpu_url]) == ("cuda:0", 7)
+            # CPU jobs go to either: the runner without a GPU takes its share, and runs it.
+            cpu_jobs = await asyncio.gather(*(fleet.run(job(n)) for n in range(20, 26)))
+            assert {r.status for r in cpu_jobs} == {"ok"}
+            assert fleet.stats.jobs.get(cpu_url, 0) >= 1
+        # The GPU runner gone: a GPU job is refused as "try again" (the fleet has a GPU, down
+        # just now), and still never sent to the runner without one.
+        ran_on_cpu = fleet.stats.jobs.get(cpu_url, 0)
+        refused = await fleet.run(job(30, device="gpu"))
+        assert (refused.status, refused.reason) == ("rejected", NO_RUNNER)
+        assert fleet.stats.jobs.get(cpu_url, 0) == ran_on_cpu
+        assert len(taken) == 7 + 6 - ran_on_cpu
 
 
 async def test_a_job_no_runner_can_take_is_refused_with_a_line_that_says_so(
