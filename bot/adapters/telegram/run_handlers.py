@@ -56,8 +56,6 @@ class RunHandlers:
         Not a @command: a problem with an edited /run replaces the earlier reply in place, as
         its result would; it is rendered by the same `problem` as every command's.
         """
-        # Over 60 lines on purpose: one /run from message to reply, its queue note, the hold
-        # for a quiz and the typing sign share the message's state; split, they would pass it.
         message = update.effective_message
         if message is None or update.effective_user is None:
             return
