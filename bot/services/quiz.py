@@ -116,7 +116,8 @@ class QuizService(QuizVotes):
             raise UserInputError("no_quiz")
         if not privileged and session.starter_id != ctx.user.id:
             raise UserInputError("quiz_stop_refused")
-        await self._stop(ctx.chat, session)
+        if not await self._stop(ctx.chat, session):
+            raise UserInputError("no_quiz")  # it ended meanwhile: another /stopquiz, or its end
 
     async def stop_all(self, platform: str) -> int:
         """End every running session of a platform (the console's, when it quits)."""
@@ -127,14 +128,19 @@ class QuizService(QuizVotes):
                 await self._stop(chat, session)
         return len(sessions)
 
-    async def _stop(self, chat: Chat, session: QuizSession) -> None:
+    async def _stop(self, chat: Chat, session: QuizSession) -> bool:
+        """End the session; False if it was no longer running once its lock was ours."""
         async with self._lock(session.id):
-            session = await self.repos.quizzes.session(session.id) or session
+            fresh = await self.repos.quizzes.session(session.id)
+            if fresh is None or fresh.status != "running":
+                return False
+            session = fresh
             sender = self.platforms.get(chat.platform)
             current = await self._current(session)
             if current is not None and current.status == "open" and sender is not None:
                 await self._close(chat, sender, session, current, "stopped")
             await self._finish(chat, session, "stopped")
+            return True
 
     async def running(self, chat: Chat) -> QuizSession | None:
         """Return the chat's running session."""

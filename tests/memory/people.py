@@ -68,6 +68,10 @@ class Member:
         await self.core.quiz.begin(session.id)
         return session
 
+    async def stop_quiz(self, *, admin: bool = False) -> None:
+        """End the chat's quiz (/stopquiz), as its starter or a group admin."""
+        await self.core.quiz.stop(await self.context(), privileged=admin)
+
     async def vote(self, poll_ref: str, option: int) -> QuizAnswer | None:
         """Vote in a quiz poll."""
         return await self.core.quiz.answer(

@@ -7,6 +7,7 @@ The in-memory platform touches only `tests/memory/` and one registration line
 from __future__ import annotations
 
 import ast
+import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -102,6 +103,27 @@ async def test_a_group_quiz_within_the_platforms_limits_ends_with_a_scoreboard(
     assert board.asked == 2
     assert [(r.name, r.correct) for r in board.rows] == [("member 101", 2), ("member 102", 0)]
     assert len(platform.of("stop_poll", "-500")) == 2
+
+
+async def test_two_stops_at_once_end_the_quiz_once_and_the_second_is_told_so(
+    core: Core, clock: FixedClock
+) -> None:
+    # The starter and an admin send /stopquiz together. The scoreboard goes out before the
+    # session ends (so a crash between the two posts it again), and the second stop, waiting
+    # for the first, once found the quiz ended and said nothing at all.
+    platform = await attached(core, clock)
+    ann = Member(core, platform, "101", "-500", group=True)
+    bob = Member(core, platform, "102", "-500", group=True)
+    await ann.quiz("3")
+    await platform.wait_for("poll", "-500", 1)
+    outcomes = await asyncio.gather(
+        ann.stop_quiz(), bob.stop_quiz(admin=True), return_exceptions=True
+    )
+    assert outcomes[0] is None
+    assert isinstance(outcomes[1], UserInputError) and outcomes[1].key == "no_quiz"
+    assert len(platform.of("text", "-500")) == 1  # one scoreboard
+    chat = await core.repos.chats.by_external(platform.name, "-500")
+    assert chat is not None and await core.quiz.running(chat) is None
 
 
 async def test_a_missed_question_comes_back_for_review(core: Core, clock: FixedClock) -> None:
