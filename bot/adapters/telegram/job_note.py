@@ -49,11 +49,8 @@ class JobNote:
             log.debug("could not show the queue position", exc_info=True)
 
     async def show(self, text: document.Document) -> None:
-        """Send the note (a quiz hold, say), or replace the one sent."""
-        if self.sent is None:
-            self.sent = await self.message.reply_html(to_html(text))
-        else:
-            await self.sent.edit_text(to_html(text), parse_mode=ParseMode.HTML)
+        """Send the note (the quiz hold, said once, before the job is queued)."""
+        self.sent = await self.message.reply_html(to_html(text))
 
     async def answer(self, text: document.Document) -> Message:
         """Put the answer in place of the note, or reply with it when there was none."""
